@@ -1,0 +1,146 @@
+"""Findings: what the registry checks and the runtime detectors report (DESIGN.md §5).
+
+Codes are stable and listed once in :data:`CODES` with their severity and a description
+(the SARIF rules and the docs are generated from it). Add codes, never rename them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .registry import Location
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """0 for error, 1 for warning, 2 for info: sort keys put errors first."""
+        return ("error", "warning", "info").index(self.value)
+
+
+class CodeInfo(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    severity: Severity
+    description: str
+    runtime: bool
+
+
+def _c(code: str, severity: str, description: str, runtime: bool = False) -> CodeInfo:
+    return CodeInfo(code=code, severity=Severity(severity), description=description, runtime=runtime)
+
+
+_ALL = (
+    # registry findings (lineage check)
+    _c("missing-system-of-record", "error", "An element declares no system of record."),
+    _c("multiple-systems-of-record", "error",
+       "Declarations name two different systems of record for one element."),
+    _c("undeclared-element", "error", "An integration carries an element that is not declared."),
+    _c("unknown-system", "error", "A declaration names a system that is not declared."),
+    _c("missing-owner", "error", "A system, element or integration has no owner."),
+    _c("unknown-transform", "error",
+       "A transform that is not in the catalogue, or is called with bad arguments."),
+    _c("backflow-into-system-of-record", "error",
+       "An element's declared flow runs from a copy back into its system of record."),
+    _c("unreachable-copy", "warning",
+       "An integration carries an element from a system that no declared flow supplies it to."),
+    _c("missing-purpose", "warning", "An integration states no purpose."),
+    _c("missing-fallback", "warning", "A foundation integration has no fallback procedure."),
+    _c("pass-through", "info", "An element arrives in the same form it left: ask why it is copied."),
+    _c("expired-waiver", "warning", "A waiver's expiry date has passed; it silences nothing."),
+    _c("unused-waiver", "info", "A waiver matches no finding: remove it or fix its subject."),
+    # runtime findings (lineage scan)
+    _c("conflicting-truth", "error",
+       "A copy's current value differs from what the golden value yields through the declared "
+       "transforms.", True),
+    _c("competing-origin", "error",
+       "Values are written for an element in a system that is not its system of origin.", True),
+    _c("untraced-value", "error", "A system holds a value that no write or hop explains.", True),
+    _c("unexplained-transformation", "error",
+       "A hop's output is not what its transform makes of its inputs.", True),
+    _c("undeclared-integration", "error", "A hop travelled on no declared integration.", True),
+    _c("broken-chain", "warning",
+       "A hop's input is not the value its source system held at that time.", True),
+    _c("failed-delivery", "error", "A hop failed.", True),
+    _c("lost-delivery", "error", "A hop was sent and never delivered nor failed.", True),
+    _c("duplicate-delivery", "error",
+       "One source record was delivered to several target records by a one-to-one integration.",
+       True),
+    _c("rule-violation", "error", "A value breaks its element's validation rules.", True),
+)
+
+CODES: dict[str, CodeInfo] = {info.code: info for info in _ALL}
+
+
+class Subject(BaseModel):
+    """What a finding is about; unset parts are null in JSON."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    element: str | None = None
+    system: str | None = None
+    integration: str | None = None
+    record: str | None = None
+    event: str | None = None
+
+
+class Finding(BaseModel):
+    """One detected problem, with the evidence and the person to talk to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str
+    severity: Severity
+    message: str
+    owner: str | None = None
+    subject: Subject = Field(default_factory=Subject)
+    location: Location | None = None
+    evidence: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        code: str,
+        message: str,
+        *,
+        owner: str | None = None,
+        location: Location | None = None,
+        evidence: dict[str, Any] | None = None,
+        **subject: str | None,
+    ) -> Finding:
+        """A finding with the severity its ``code`` has in :data:`CODES`."""
+        return cls(
+            code=code,
+            severity=CODES[code].severity,
+            message=message,
+            owner=owner,
+            subject=Subject(**subject),
+            location=location,
+            evidence=evidence or {},
+        )
+
+    def sort_key(self) -> tuple[int, str, int, str, str]:
+        loc = self.location
+        return (
+            self.severity.rank,
+            loc.file if loc else "",
+            (loc.line or 0) if loc else 0,
+            self.code,
+            self.message,
+        )
+
+
+def summarize(findings: list[Finding]) -> dict[str, int]:
+    """Counts per severity, as the JSON ``summary`` shows them."""
+    counts = {s.value: 0 for s in Severity}
+    for finding in findings:
+        counts[finding.severity.value] += 1
+    return counts

@@ -1,0 +1,245 @@
+"""The registry: systems, elements and integrations as declared in YAML (DESIGN.md §3).
+
+Every declaration remembers where it was written (:class:`Location`) so that a finding can
+name the file and line. Models are frozen values; the loader builds them, nothing mutates them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from functools import cached_property
+from collections.abc import Iterator
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Location(_Frozen):
+    """Where a declaration stands: a file and a 1-based line."""
+
+    file: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line is not None else self.file
+
+
+class ElementType(StrEnum):
+    STRING = "string"
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    DATETIME = "datetime"
+
+
+class Level(StrEnum):
+    FOUNDATION = "foundation"
+    OPERATIONS = "operations"
+    INTELLIGENCE = "intelligence"
+    EXPERIENCE = "experience"
+
+
+class Mode(StrEnum):
+    REALTIME = "realtime"
+    BATCH = "batch"
+    MANUAL = "manual"
+
+
+class Cardinality(StrEnum):
+    ONE_TO_ONE = "one-to-one"
+    FAN_OUT = "fan-out"
+
+
+RULE_KINDS = ("not_null", "min", "max", "pattern", "one_of")
+
+
+class Rule(_Frozen):
+    """A validation rule: ``not_null``, ``{min: N}``, ``{max: N}``, ``{pattern: RE}``, ``{one_of: [...]}``."""
+
+    kind: str
+    arg: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_yaml(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            if data != "not_null":
+                raise ValueError(f"unknown rule {data!r}: use not_null, min, max, pattern or one_of")
+            return {"kind": "not_null"}
+        if isinstance(data, dict) and "kind" not in data:
+            if len(data) != 1:
+                raise ValueError(f"a rule is one key, e.g. {{min: 0}}; got {sorted(data)}")
+            ((kind, arg),) = data.items()
+            return {"kind": kind, "arg": arg}
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> Rule:
+        if self.kind not in RULE_KINDS:
+            raise ValueError(f"unknown rule {self.kind!r}: use one of {', '.join(RULE_KINDS)}")
+        if self.kind in ("min", "max") and not isinstance(self.arg, int | float):
+            raise ValueError(f"rule {self.kind} takes a number, got {self.arg!r}")
+        if self.kind == "pattern":
+            if not isinstance(self.arg, str):
+                raise ValueError("rule pattern takes a regular expression string")
+            try:
+                re.compile(self.arg)
+            except re.error as exc:
+                raise ValueError(f"rule pattern {self.arg!r} is not a valid regex: {exc}") from exc
+        if self.kind == "one_of" and not isinstance(self.arg, list):
+            raise ValueError("rule one_of takes a list of allowed values")
+        return self
+
+    def __str__(self) -> str:
+        return self.kind if self.kind == "not_null" else f"{self.kind}: {self.arg!r}"
+
+
+class System(_Frozen):
+    name: str
+    owner: str | None = None
+    description: str | None = None
+    location: Location | None = None
+
+
+class Element(_Frozen):
+    name: str
+    system_of_origin: str | None = None
+    system_of_record: str | None = None
+    owner: str | None = None
+    type: ElementType = ElementType.STRING
+    rules: tuple[Rule, ...] = ()
+    description: str | None = None
+    location: Location | None = None
+
+
+class Carry(_Frozen):
+    """One element an integration carries, and the transform applied on the way.
+
+    ``inputs`` names the source elements when they differ from the carried one (for example
+    ``order.line_amount`` summed into ``invoice.total``); by default the element itself.
+    """
+
+    element: str
+    transform: str = "identity"
+    inputs: tuple[str, ...] = ()
+    location: Location | None = None
+
+    @property
+    def input_elements(self) -> tuple[str, ...]:
+        return self.inputs or (self.element,)
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str | int | float) -> dt.timedelta:
+    """``"90s"``, ``"15m"``, ``"1h"``, ``"2d"``, ``"1w"`` (or a number of seconds) as a timedelta."""
+    if isinstance(text, int | float):
+        return dt.timedelta(seconds=text)
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"duration {text!r} is not like 30s, 15m, 1h, 2d or 1w")
+    return dt.timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+class Integration(_Frozen):
+    name: str
+    source: str
+    target: str
+    owner: str | None = None
+    level: Level | None = None
+    mode: Mode | None = None
+    purpose: str | None = None
+    fallback: str | None = None
+    cardinality: Cardinality = Cardinality.ONE_TO_ONE
+    timeout: dt.timedelta = dt.timedelta(hours=1)
+    carries: tuple[Carry, ...] = ()
+    description: str | None = None
+    location: Location | None = None
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        if isinstance(value, str) and _DURATION.match(value):
+            return parse_duration(value)
+        return value
+
+    def carry(self, element: str) -> Carry | None:
+        """The carry that delivers ``element`` to the target, if declared."""
+        return next((c for c in self.carries if c.element == element), None)
+
+
+class Waiver(_Frozen):
+    """A finding accepted on purpose, by a person, maybe until a date."""
+
+    code: str
+    subject: dict[str, str] = Field(default_factory=dict)
+    reason: str | None = None
+    owner: str | None = None
+    expires: dt.date | None = None
+    location: Location | None = None
+
+    def matches(self, code: str, subject: dict[str, str | None]) -> bool:
+        """True when this waiver covers a finding with ``code`` on ``subject``."""
+        if code != self.code:
+            return False
+        return all(subject.get(key) == value for key, value in self.subject.items())
+
+    def expired(self, today: dt.date) -> bool:
+        return self.expires is not None and self.expires < today
+
+
+class Registry(_Frozen):
+    """Every declaration read from one or many files, merged, in reading order.
+
+    Duplicate element declarations are kept (two teams may both declare ``tax.rate``): the
+    checks report conflicts between them; :meth:`element` answers with the first.
+    """
+
+    systems: tuple[System, ...] = ()
+    elements: tuple[Element, ...] = ()
+    integrations: tuple[Integration, ...] = ()
+    waivers: tuple[Waiver, ...] = ()
+    lookups: dict[str, dict[str, str]] = Field(default_factory=dict)
+    files: tuple[str, ...] = ()
+
+    @cached_property
+    def _systems_by_name(self) -> dict[str, System]:
+        return {s.name: s for s in reversed(self.systems)}
+
+    @cached_property
+    def _elements_by_name(self) -> dict[str, Element]:
+        return {e.name: e for e in reversed(self.elements)}
+
+    @cached_property
+    def _integrations_by_name(self) -> dict[str, Integration]:
+        return {i.name: i for i in reversed(self.integrations)}
+
+    @cached_property
+    def _integrations_by_route(self) -> dict[tuple[str, str, str], list[Integration]]:
+        routes: dict[tuple[str, str, str], list[Integration]] = {}
+        for integ in self.integrations:
+            for carry in integ.carries:
+                routes.setdefault((integ.source, integ.target, carry.element), []).append(integ)
+        return routes
+
+    def system(self, name: str) -> System | None:
+        return self._systems_by_name.get(name)
+
+    def element(self, name: str) -> Element | None:
+        return self._elements_by_name.get(name)
+
+    def integration(self, name: str) -> Integration | None:
+        return self._integrations_by_name.get(name)
+
+    def integrations_for(self, source: str, target: str, element: str) -> Iterator[Integration]:
+        """Integrations from ``source`` to ``target`` that carry ``element`` (indexed)."""
+        yield from self._integrations_by_route.get((source, target, element), ())

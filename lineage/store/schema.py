@@ -1,0 +1,151 @@
+"""The store's tables (SQLAlchemy Core). Alembic migrations own their creation and changes.
+
+Append-only: rows are inserted, never updated or deleted. A hop's later status is a new row
+in ``hop_status``; a re-loaded registry is a new row in ``registry_versions``.
+
+Times are integers, microseconds since the Unix epoch (UTC): they sort and compare the same
+on SQLite and PostgreSQL and make the as-of lookups plain indexed range scans.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+registry_versions = Table(
+    "registry_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("loaded_at", BigInteger, nullable=False),
+    Column("digest", String(), nullable=False),
+    Column("sources", Text, nullable=False),  # JSON list of the files read
+    Column("document", Text, nullable=False),  # the Registry model as JSON
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("event_id", String(), nullable=False),
+    Column("kind", String(), nullable=False),  # write | hop | snapshot
+    Column("at", BigInteger, nullable=False),
+    # the place the event leaves a value in (a hop's output)
+    Column("system", String(), nullable=False),
+    Column("element", String(), nullable=False),
+    Column("record", String(), nullable=False),
+    Column("value", Text),
+    Column("value_norm", Text),  # value in the element type's canonical form
+    # hops only: the path and what checking it at the point of entry found
+    Column("integration", String()),  # as given, or matched by source/target/element
+    Column("declared", Boolean),  # the integration is declared and carries the element
+    Column("transform", String()),  # the transform that applies (given, else declared)
+    Column("expected_norm", Text),  # what the transform makes of the inputs, canonical
+    Column("verified", Boolean),  # expected == output; null when it cannot be computed
+    Column("status", String()),  # initial status: sent | delivered | failed
+    Column("error", Text),
+    Column("actor", String()),
+    Column("digest", String(), nullable=False),  # content hash, for re-send conflicts
+    Column("recorded_at", BigInteger, nullable=False),
+)
+Index("ix_events_event_id", events.c.event_id, unique=True)
+Index("ix_events_place_at", events.c.system, events.c.element, events.c.record, events.c.at)
+Index("ix_events_element_system", events.c.element, events.c.system, events.c.kind)
+
+hop_inputs = Table(
+    "hop_inputs",
+    metadata,
+    Column("event_id", String(), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("system", String(), nullable=False),
+    Column("element", String(), nullable=False),
+    Column("record", String(), nullable=False),
+    Column("value", Text),
+    Column("value_norm", Text),
+)
+Index("ix_hop_inputs_event", hop_inputs.c.event_id, hop_inputs.c.position)
+Index("ix_hop_inputs_place", hop_inputs.c.system, hop_inputs.c.element, hop_inputs.c.record)
+
+hop_status = Table(
+    "hop_status",
+    metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("event_id", String(), nullable=False),
+    Column("status", String(), nullable=False),
+    Column("error", Text),
+    Column("at", BigInteger, nullable=False),
+    Column("recorded_at", BigInteger, nullable=False),
+)
+Index("ix_hop_status_event", hop_status.c.event_id, hop_status.c.seq)
+
+openlineage_events = Table(
+    "openlineage_events",
+    metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("digest", String(), nullable=False),
+    Column("event_type", String()),
+    Column("event_time", BigInteger, nullable=False),
+    Column("run_id", String(), nullable=False),
+    Column("job_namespace", String(), nullable=False),
+    Column("job_name", String(), nullable=False),
+    Column("producer", Text),
+    Column("payload", Text, nullable=False),
+    Column("recorded_at", BigInteger, nullable=False),
+)
+Index("ix_openlineage_events_digest", openlineage_events.c.digest, unique=True)
+
+observed_flows = Table(
+    "observed_flows",
+    metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("ol_seq", BigInteger, nullable=False),  # openlineage_events.seq
+    Column("job", String(), nullable=False),  # namespace/name
+    Column("source_system", String(), nullable=False),
+    Column("source_element", String(), nullable=False),
+    Column("target_system", String(), nullable=False),
+    Column("target_element", String(), nullable=False),
+    Column("transformation", Text),  # JSON list of OpenLineage transformation objects
+    Column("at", BigInteger, nullable=False),
+)
+Index("ix_observed_flows_target", observed_flows.c.target_system, observed_flows.c.target_element)
+Index("ix_observed_flows_source", observed_flows.c.source_system, observed_flows.c.source_element)
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def to_us(moment: dt.datetime) -> int:
+    """A timezone-aware datetime as integer microseconds since the epoch."""
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_us(micros: int) -> dt.datetime:
+    """Integer microseconds since the epoch as an aware UTC datetime."""
+    return _EPOCH + dt.timedelta(microseconds=micros)
+
+
+def iso(micros: int) -> str:
+    """Microseconds since the epoch as ISO 8601 with ``Z`` (seconds unless sub-second)."""
+    moment = from_us(micros)
+    spec = "seconds" if moment.microsecond == 0 else "microseconds"
+    return moment.isoformat(timespec=spec).replace("+00:00", "Z")

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from lineage.errors import StoreError
+from lineage.model import Registry, System
+from lineage.store import Store, open_store
+from lineage.store.schema import metadata
+
+
+def test_migrations_create_exactly_the_declared_schema(store: Store) -> None:
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+
+
+def test_reopening_a_migrated_store_keeps_its_registry(db_url: str) -> None:
+    first = open_store(db_url)
+    first.save_registry(Registry(systems=(System(name="CRM", owner="a@example.com"),)))
+    first.close()
+    again = open_store(db_url)
+    assert again.registry().system("CRM") is not None
+    again.close()
+
+
+def test_saving_an_unchanged_registry_adds_no_version(store: Store) -> None:
+    registry = Registry(systems=(System(name="CRM", owner="a@example.com"),))
+    assert store.save_registry(registry) is True
+    assert store.save_registry(registry) is False
+    changed = Registry(systems=(System(name="CRM", owner="b@example.com"),))
+    assert store.save_registry(changed) is True
+    assert store.registry_versions() == 2
+    assert store.registry().system("CRM").owner == "b@example.com"  # type: ignore[union-attr]
+
+
+def test_sqlite_store_uses_write_ahead_logging(tmp_path: Path) -> None:
+    opened = open_store(f"sqlite:///{tmp_path / 'x.db'}")
+    with opened.engine.connect() as conn:
+        assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+    opened.close()
+
+
+def test_missing_folder_is_a_clear_store_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="does not exist"):
+        open_store(f"sqlite:///{tmp_path / 'nope' / 'x.db'}")
+
+
+def test_unreachable_postgres_is_a_clear_store_error() -> None:
+    with pytest.raises(StoreError, match="cannot open database"):
+        open_store("postgresql://postgres@127.0.0.1:1/none")
