@@ -1,0 +1,36 @@
+"""What every detector receives and returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from ..model.findings import Finding
+from ..model.registry import Registry
+from ..store import Store
+from ..verify import HopVerifier
+
+
+@dataclass(slots=True)
+class ScanContext:
+    """One scan: the store, its registry, the moment it judges as of, and an open connection.
+
+    Attributes:
+        store: the store being scanned.
+        registry: the declarations in force (the latest loaded registry).
+        as_of: the moment judged, in microseconds since the epoch (events after it are
+            ignored; a hop still ``sent`` past its timeout at that moment is lost).
+        conn: a connection detectors share (read-only use).
+        verifier: re-runs transforms and normalizes values by element type.
+    """
+
+    store: Store
+    registry: Registry
+    as_of: int
+    conn: Connection
+    verifier: HopVerifier
+
+
+Detector = Callable[[ScanContext], Iterable[Finding]]
