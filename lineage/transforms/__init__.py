@@ -12,6 +12,9 @@ Public API (implemented in the submodules):
   type, so that equal values compare equal as strings (decimal ``"120.00"`` -> ``"120"``).
 - ``values_equal(a, b, kind) -> bool``.
 - ``rule_violations(value, rules, kind) -> list[str]``: which element rules a value breaks.
+
+Also: ``Param`` (a parameter declaration for ``register``), ``ApplyContext`` (what a
+registered function taking ``context`` receives) and ``TransformSpec`` (a catalogue entry).
 """
 
 from __future__ import annotations
@@ -22,10 +25,22 @@ from .catalogue import TransformCall as TransformCall
 from .catalogue import parse_transform as parse_transform
 from .catalogue import register as register
 from .rules import rule_violations as rule_violations
+from .spec import ApplyContext as ApplyContext
+from .spec import Param as Param
+from .spec import TransformSpec as TransformSpec
 from .values import normalize as normalize
 from .values import values_equal as values_equal
 
 __all__ = [
-    "DEFAULT_CATALOGUE", "Catalogue", "TransformCall", "normalize", "parse_transform",
-    "register", "rule_violations", "values_equal",
+    "DEFAULT_CATALOGUE",
+    "ApplyContext",
+    "Catalogue",
+    "Param",
+    "TransformCall",
+    "TransformSpec",
+    "normalize",
+    "parse_transform",
+    "register",
+    "rule_violations",
+    "values_equal",
 ]

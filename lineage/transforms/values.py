@@ -1,0 +1,198 @@
+"""Typed values: the canonical text of a value for its element type, and comparison by it.
+
+Values are stored and travel as text. Two texts are the same value when their canonical
+forms are equal: decimals numerically (``"120.00"`` is ``"120"``), booleans by meaning
+(``"yes"`` is ``"true"``), dates and datetimes as instants (datetimes in UTC), strings exactly.
+
+Everything here is called once per event on ingest and scan, so it parses with the standard
+library's C code and caches nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from lineage.model.registry import ElementType
+
+__all__ = [
+    "FALSE_WORDS",
+    "TRUE_WORDS",
+    "as_text",
+    "decimal_text",
+    "normalize",
+    "parse_boolean",
+    "parse_date",
+    "parse_datetime",
+    "parse_decimal",
+    "values_equal",
+]
+
+TRUE_WORDS = frozenset({"true", "1", "yes"})
+FALSE_WORDS = frozenset({"false", "0", "no"})
+
+_UTC = dt.UTC
+_MIDNIGHT = dt.time(0, 0)
+
+
+def parse_decimal(text: str) -> Decimal | None:
+    """The finite decimal ``text`` spells (surrounding blanks allowed), or None.
+
+    >>> parse_decimal("1.20"), parse_decimal("abc"), parse_decimal("NaN")
+    (Decimal('1.20'), None, None)
+    """
+    try:
+        number = Decimal(text)
+    except (InvalidOperation, ValueError, TypeError):
+        return None
+    return number if number.is_finite() else None
+
+
+def decimal_text(number: Decimal) -> str:
+    """Plain text of a decimal: no exponent, no trailing zeros, no negative zero.
+
+    Does not round (unlike ``Decimal.normalize``, which obeys the context precision).
+
+    >>> decimal_text(Decimal("120.00")), decimal_text(Decimal("1E+2"))
+    ('120', '100')
+    >>> decimal_text(Decimal("-0.0"))
+    '0'
+    """
+    if not number:
+        return "0"
+    text = format(number, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def parse_boolean(text: str) -> bool | None:
+    """True for true/1/yes, False for false/0/no (any case, blanks around), else None."""
+    word = text.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    return None
+
+
+def parse_datetime(text: str) -> dt.datetime | None:
+    """An ISO 8601 date or datetime as an aware datetime in UTC (naive means UTC), or None."""
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=_UTC)
+    return moment.astimezone(_UTC)
+
+
+def parse_date(text: str) -> dt.date | None:
+    """An ISO 8601 date, or a datetime at midnight UTC (as exports often write dates), or None."""
+    text = text.strip()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    moment = parse_datetime(text)
+    if moment is None or moment.timetz().replace(tzinfo=None) != _MIDNIGHT:
+        return None
+    return moment.date()
+
+
+def _numeric(value: str) -> str:
+    # Fast path for the common case of a plain non-negative integer without leading zeros.
+    if value.isascii() and value.isdigit() and (value[0] != "0" or len(value) == 1):
+        return value
+    number = parse_decimal(value)
+    return value if number is None else decimal_text(number)
+
+
+def _boolean(value: str) -> str:
+    flag = parse_boolean(value)
+    if flag is None:
+        return value
+    return "true" if flag else "false"
+
+
+def _date(value: str) -> str:
+    day = parse_date(value)
+    return value if day is None else day.isoformat()
+
+
+def _datetime(value: str) -> str:
+    moment = parse_datetime(value)
+    if moment is None:
+        return value
+    return moment.replace(tzinfo=None).isoformat() + "Z"
+
+
+_NORMALIZERS = {
+    ElementType.INTEGER: _numeric,
+    ElementType.DECIMAL: _numeric,
+    ElementType.BOOLEAN: _boolean,
+    ElementType.DATE: _date,
+    ElementType.DATETIME: _datetime,
+}
+
+
+def normalize(value: str | None, kind: ElementType) -> str | None:
+    """The canonical text of ``value`` for an element of type ``kind``.
+
+    - integer, decimal: the number without exponent or trailing zeros
+      (``"120.00"`` -> ``"120"``, ``"1E+2"`` -> ``"100"``, ``"-0"`` -> ``"0"``);
+    - boolean: ``"true"`` or ``"false"`` (from true/false/1/0/yes/no, any case);
+    - date: ``YYYY-MM-DD``;
+    - datetime: ISO 8601 in UTC with a ``Z`` (a naive time is taken as UTC), seconds always,
+      microseconds when not zero: ``"2026-11-20T10:00:00+01:00"`` -> ``"2026-11-20T09:00:00Z"``;
+    - string: unchanged.
+
+    A value that does not parse as its type is returned unchanged, so it still compares
+    exactly; :func:`lineage.transforms.rule_violations` reports it as a type violation.
+
+    Args:
+        value: the value as text, or None for null (returned as None).
+        kind: the element's declared type.
+
+    >>> normalize("120.00", ElementType.DECIMAL), normalize("YES", ElementType.BOOLEAN)
+    ('120', 'true')
+    """
+    if value is None:
+        return None
+    if type(value) is not str:
+        value = as_text(value)
+    normalizer = _NORMALIZERS.get(kind)
+    return value if normalizer is None else normalizer(value)
+
+
+def values_equal(a: str | None, b: str | None, kind: ElementType) -> bool:
+    """True when ``a`` and ``b`` are the same value for an element of type ``kind``.
+
+    Null equals only null.
+
+    >>> values_equal("120.00", "120", ElementType.DECIMAL)
+    True
+    >>> values_equal("a", "A", ElementType.STRING)
+    False
+    """
+    if a is None or b is None:
+        return a is None and b is None
+    if a == b:
+        return True
+    return normalize(a, kind) == normalize(b, kind)
+
+
+def as_text(value: object) -> str:
+    """Text of a value that is not a string: a JSON number or boolean, or a computed Decimal."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Decimal):
+        # Keeps the scale ("60.00" stays "60.00") but never writes "-0".
+        return format(value if value else value.copy_abs(), "f")
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
