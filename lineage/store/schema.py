@@ -65,6 +65,8 @@ events = Table(
 Index("ix_events_event_id", events.c.event_id, unique=True)
 Index("ix_events_place_at", events.c.system, events.c.element, events.c.record, events.c.at)
 Index("ix_events_element_system", events.c.element, events.c.system, events.c.kind)
+# a business record's keys are found by (system, record) whatever the element (golden record)
+Index("ix_events_system_record", events.c.system, events.c.record)
 
 hop_inputs = Table(
     "hop_inputs",
@@ -79,6 +81,7 @@ hop_inputs = Table(
 )
 Index("ix_hop_inputs_event", hop_inputs.c.event_id, hop_inputs.c.position)
 Index("ix_hop_inputs_place", hop_inputs.c.system, hop_inputs.c.element, hop_inputs.c.record)
+Index("ix_hop_inputs_system_record", hop_inputs.c.system, hop_inputs.c.record)
 
 hop_status = Table(
     "hop_status",
