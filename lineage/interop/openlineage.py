@@ -1,0 +1,460 @@
+"""OpenLineage in: RunEvents become observed flows between dataset fields.
+
+The mapping (DESIGN.md §4):
+
+- a dataset's ``namespace`` is the **system** (``hive://localhost:9083``, ``bigquery``);
+- a dataset's ``name`` and a field make the **element** ``<dataset name>.<field>``
+  (``test.t1.a``);
+- the ``columnLineage`` facet of an output dataset gives **observed flows**: one row per input
+  field and output field, with the OpenLineage ``transformations`` as JSON. Dependencies on a
+  whole dataset (the facet's ``dataset`` list: filters, joins, sorts) flow into
+  ``<dataset name>.*``. The deprecated per-field ``transformationType`` and
+  ``transformationDescription`` (facet 1-0-x) are read as one transformation.
+
+Every event is kept as it came in ``openlineage_events``, keyed by a digest of its content, so
+re-sending an event changes nothing. OpenLineage's camelCase stays in this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import Connection, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..store.database import Store
+from ..store.schema import from_us, openlineage_events, to_us
+from ..store.schema import observed_flows as flows_table
+from ..store.writer import IngestResult, Rejection, validation_reason
+
+WHOLE_DATASET = "*"
+"""The field name of flows that feed a whole dataset (``<dataset name>.*``)."""
+
+_BATCH = 500
+
+
+class _Edge(BaseModel):
+    """OpenLineage JSON: camelCase aliases, unknown keys (facets, extensions) ignored."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+
+class Transformation(_Edge):
+    """How an input field becomes an output field (``DIRECT``/``INDIRECT`` and a subtype)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="allow")
+
+    type: str
+    subtype: str | None = None
+    description: str | None = None
+    masking: bool | None = None
+
+
+class InputField(_Edge):
+    namespace: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    field: str = Field(min_length=1)
+    transformations: tuple[Transformation, ...] | None = None
+
+
+class FieldLineage(_Edge):
+    input_fields: tuple[InputField, ...] = Field(alias="inputFields")
+    transformation_description: str | None = Field(default=None, alias="transformationDescription")
+    transformation_type: str | None = Field(default=None, alias="transformationType")
+
+
+class ColumnLineageFacet(_Edge):
+    fields: dict[str, FieldLineage] = Field(default_factory=dict)
+    dataset: tuple[InputField, ...] = ()
+
+
+class SchemaField(_Edge):
+    name: str
+    type: str | None = None
+    description: str | None = None
+
+
+class SchemaFacet(_Edge):
+    fields: tuple[SchemaField, ...] = ()
+
+
+class DatasetFacets(_Edge):
+    column_lineage: ColumnLineageFacet | None = Field(default=None, alias="columnLineage")
+    schema_: SchemaFacet | None = Field(default=None, alias="schema")
+
+
+class Dataset(_Edge):
+    namespace: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    facets: DatasetFacets = Field(default_factory=DatasetFacets)
+
+
+class Job(_Edge):
+    namespace: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+
+
+class Run(_Edge):
+    run_id: str = Field(min_length=1, alias="runId")
+
+
+class EventType(StrEnum):
+    START = "START"
+    RUNNING = "RUNNING"
+    COMPLETE = "COMPLETE"
+    ABORT = "ABORT"
+    FAIL = "FAIL"
+    OTHER = "OTHER"
+
+
+class RunEvent(_Edge):
+    """An OpenLineage RunEvent (spec 2-0-x), the parts the tracker reads.
+
+    ``producer`` and ``schemaURL`` are required by the spec but not needed here, so an event
+    without them is still recorded. A JobEvent (no ``run``) is read as a run without id.
+    """
+
+    event_type: EventType | None = Field(default=None, alias="eventType")
+    event_time: dt.datetime = Field(alias="eventTime")
+    producer: str | None = None
+    schema_url: str | None = Field(default=None, alias="schemaURL")
+    run: Run | None = None
+    job: Job
+    inputs: tuple[Dataset, ...] = ()
+    outputs: tuple[Dataset, ...] = ()
+
+    @field_validator("event_time")
+    @classmethod
+    def _aware(cls, value: dt.datetime) -> dt.datetime:
+        if value.tzinfo is None:
+            raise ValueError("eventTime needs a timezone, e.g. 2026-11-20T09:00:00Z")
+        return value.astimezone(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """One input field feeding one output field, as one event observed it."""
+
+    source_system: str
+    source_element: str
+    target_system: str
+    target_element: str
+    transformations: tuple[dict[str, Any], ...] | None
+
+
+def element_of(dataset: str, field: str) -> str:
+    """The element a dataset field maps to: ``element_of("test.t1", "a") == "test.t1.a"``."""
+    return f"{dataset}.{field}"
+
+
+def _transformations(
+    given: tuple[Transformation, ...] | None, lineage: FieldLineage | None
+) -> tuple[dict[str, Any], ...] | None:
+    if given is not None:
+        return tuple(t.model_dump(by_alias=True, exclude_none=True) for t in given)
+    if lineage is None or (
+        lineage.transformation_type is None and lineage.transformation_description is None
+    ):
+        return None
+    # The deprecated facet 1-0-x: IDENTITY (the same value) or MASKED (no original data).
+    old = (lineage.transformation_type or "").upper()
+    subtype = "IDENTITY" if old == "IDENTITY" else "TRANSFORMATION"
+    shape: dict[str, Any] = {"type": "DIRECT", "subtype": subtype}
+    if lineage.transformation_description is not None:
+        shape["description"] = lineage.transformation_description
+    if old == "MASKED":
+        shape["masking"] = True
+    return (shape,)
+
+
+def flows_of(event: RunEvent) -> Iterator[Flow]:
+    """The observed flows of one event: every column-lineage input field of every output."""
+    for output in event.outputs:
+        facet = output.facets.column_lineage
+        if facet is None:
+            continue
+        for field, lineage in facet.fields.items():
+            for source in lineage.input_fields:
+                yield Flow(
+                    source.namespace,
+                    element_of(source.name, source.field),
+                    output.namespace,
+                    element_of(output.name, field),
+                    _transformations(source.transformations, lineage),
+                )
+        for source in facet.dataset:
+            yield Flow(
+                source.namespace,
+                element_of(source.name, source.field),
+                output.namespace,
+                element_of(output.name, WHOLE_DATASET),
+                _transformations(source.transformations, None),
+            )
+
+
+def digest_of(data: Any) -> str:
+    """Content digest of a decoded event: the same event re-sent has the same digest."""
+    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
+
+
+def canonical_json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(slots=True)
+class _Parsed:
+    event: RunEvent
+    data: dict[str, Any]
+    digest: str
+
+
+def parse_event(data: Any) -> RunEvent:
+    """Validate one decoded OpenLineage event.
+
+    Raises:
+        ValueError: not an object, a DatasetEvent, or missing the parts the tracker needs
+            (``eventTime``, ``job.namespace``, ``job.name``, dataset and field names).
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"an OpenLineage event is a JSON object, not {type(data).__name__}")
+    if "dataset" in data and "job" not in data:
+        raise ValueError("a DatasetEvent carries no lineage between datasets; send RunEvents")
+    return RunEvent.model_validate(data)
+
+
+def ingest_openlineage_data(
+    store: Store, items: Iterable[tuple[str, int | None, Any]]
+) -> IngestResult:
+    """Record decoded OpenLineage events given as (source, line or index, object).
+
+    Valid events are kept (append-only; an event already stored counts as a duplicate) and
+    their column lineage becomes observed flows. Invalid ones become :class:`Rejection` s naming
+    the source and line; they never stop the good ones.
+
+    Example:
+        >>> from lineage.store import open_store
+        >>> event = {"eventTime": "2026-11-20T09:00:00Z", "run": {"runId": "r1"},
+        ...          "job": {"namespace": "etl", "name": "load"}}
+        >>> ingest_openlineage_data(open_store("sqlite://"), [("<doc>", 1, event)]).accepted
+        1
+    """
+    return _ingest(store, items)
+
+
+def ingest_openlineage(store: Store, lines: Iterable[tuple[str, int, str | bytes]]) -> IngestResult:
+    """Record OpenLineage events from JSON Lines given as (source, line number, text).
+
+    Blank lines are skipped; a line that is not JSON is rejected with its file and line.
+    """
+
+    def decoded() -> Iterator[tuple[str, int | None, Any] | Rejection]:
+        for source, number, text in lines:
+            if not text.strip():
+                continue
+            try:
+                yield source, number, json.loads(text)
+            except ValueError as exc:
+                yield Rejection(source, number, f"not JSON: {exc}")
+
+    return _ingest(store, decoded())
+
+
+def _ingest(store: Store, items: Iterable[tuple[str, int | None, Any] | Rejection]) -> IngestResult:
+    result = IngestResult()
+    batch: list[_Parsed] = []
+    for item in items:
+        if isinstance(item, Rejection):
+            result.rejected.append(item)
+            continue
+        source, line, data = item
+        try:
+            event = parse_event(data)
+        except ValidationError as exc:
+            result.rejected.append(Rejection(source, line, validation_reason(exc)))
+            continue
+        except ValueError as exc:
+            result.rejected.append(Rejection(source, line, str(exc)))
+            continue
+        batch.append(_Parsed(event, data, digest_of(data)))
+        if len(batch) >= _BATCH:
+            _store(store, batch, result)
+            batch = []
+    if batch:
+        _store(store, batch, result)
+    return result
+
+
+def _insert(conn: Connection) -> Any:
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(openlineage_events).on_conflict_do_nothing(
+            index_elements=[openlineage_events.c.digest]
+        )
+    if dialect == "sqlite":
+        return sqlite.insert(openlineage_events).on_conflict_do_nothing(
+            index_elements=[openlineage_events.c.digest]
+        )
+    return insert(openlineage_events)  # pragma: no cover - only SQLite and PostgreSQL are served
+
+
+def _store(store: Store, batch: Sequence[_Parsed], result: IngestResult) -> None:
+    unique: dict[str, _Parsed] = {}
+    for parsed in batch:
+        unique.setdefault(parsed.digest, parsed)
+    now = dt.datetime.now(dt.UTC)
+    rows = [
+        {
+            "digest": digest,
+            "event_type": p.event.event_type.value if p.event.event_type else None,
+            "event_time": to_us(p.event.event_time),
+            "run_id": p.event.run.run_id if p.event.run else "",
+            "job_namespace": p.event.job.namespace,
+            "job_name": p.event.job.name,
+            "producer": p.event.producer,
+            "payload": canonical_json(p.data),
+            "recorded_at": to_us(now),
+        }
+        for digest, p in unique.items()
+    ]
+    with store.engine.begin() as conn:
+        known = set(
+            conn.scalars(
+                select(openlineage_events.c.digest).where(
+                    openlineage_events.c.digest.in_(list(unique))
+                )
+            )
+        )
+        fresh = [row for row in rows if row["digest"] not in known]
+        inserted: dict[str, int] = {}
+        if fresh:
+            returned = conn.execute(
+                _insert(conn).returning(openlineage_events.c.seq, openlineage_events.c.digest),
+                fresh,
+            )
+            inserted = {row.digest: row.seq for row in returned}
+        flow_rows = []
+        for digest, seq in inserted.items():
+            event = unique[digest].event
+            job = f"{event.job.namespace}/{event.job.name}"
+            at = to_us(event.event_time)
+            for flow in flows_of(event):
+                flow_rows.append(
+                    {
+                        "ol_seq": seq,
+                        "job": job,
+                        "at": at,
+                        "source_system": flow.source_system,
+                        "source_element": flow.source_element,
+                        "target_system": flow.target_system,
+                        "target_element": flow.target_element,
+                        "transformation": (
+                            None
+                            if flow.transformations is None
+                            else canonical_json(list(flow.transformations))
+                        ),
+                    }
+                )
+        if flow_rows:
+            conn.execute(insert(flows_table), flow_rows)
+    result.accepted += len(inserted)
+    result.duplicate += len(batch) - len(inserted)
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedFlow:
+    """A flow between two elements as OpenLineage jobs reported it, over all their runs."""
+
+    job: str
+    source_system: str
+    source_element: str
+    target_system: str
+    target_element: str
+    transformations: tuple[dict[str, Any], ...] | None
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    observations: int
+
+    @property
+    def direct(self) -> bool:
+        """The value itself flows (a DIRECT transformation), not only a filter or join on it."""
+        if self.transformations is None:
+            return not self.target_element.endswith("." + WHOLE_DATASET)
+        return any(t.get("type") == "DIRECT" for t in self.transformations)
+
+
+def observed_flows(
+    store: Store,
+    *,
+    source_system: str | None = None,
+    source_element: str | None = None,
+    target_system: str | None = None,
+    target_element: str | None = None,
+    job: str | None = None,
+) -> list[ObservedFlow]:
+    """The distinct flows observed, optionally only those from or to one place or of one job.
+
+    Each filter narrows the answer (``job`` is ``namespace/name``); the same flow reported by
+    many runs is one :class:`ObservedFlow` with its first and last time and how often it was
+    seen.
+
+    Example:
+        >>> from lineage.store import open_store
+        >>> observed_flows(open_store("sqlite://"), target_system="bigquery")
+        []
+    """
+    f = flows_table
+    conditions = [
+        column == value
+        for column, value in (
+            (f.c.source_system, source_system),
+            (f.c.source_element, source_element),
+            (f.c.target_system, target_system),
+            (f.c.target_element, target_element),
+            (f.c.job, job),
+        )
+        if value is not None
+    ]
+    keys = (
+        f.c.job,
+        f.c.source_system,
+        f.c.source_element,
+        f.c.target_system,
+        f.c.target_element,
+        f.c.transformation,
+    )
+    query = (
+        select(
+            *keys,
+            func.min(f.c.at).label("first"),
+            func.max(f.c.at).label("last"),
+            func.count().label("n"),
+        )
+        .where(*conditions)
+        .group_by(*keys)
+        .order_by(
+            f.c.target_system, f.c.target_element, f.c.source_system, f.c.source_element, f.c.job
+        )
+    )
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [
+        ObservedFlow(
+            row.job,
+            row.source_system,
+            row.source_element,
+            row.target_system,
+            row.target_element,
+            None if row.transformation is None else tuple(json.loads(row.transformation)),
+            from_us(row.first),
+            from_us(row.last),
+            int(row.n),
+        )
+        for row in rows
+    ]

@@ -1,0 +1,55 @@
+"""The tracker's web app: the JSON API and the pages, as blueprints of one Flask app.
+
+The app calls the engine's public API only; it is started by ``lineage serve``. Configuration
+comes from defaults, then ``LINEAGE_*`` environment variables (``LINEAGE_DATABASE_URL``,
+``LINEAGE_API_TOKEN``, ``LINEAGE_MAX_CONTENT_LENGTH``), then the mapping given to
+:func:`create_app`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from . import api, errors, pages
+from .tracker import Tracker
+
+TEXT_SETTINGS = ("DATABASE_URL", "API_TOKEN", "SECRET_KEY")
+"""Settings kept as the exact text of their ``LINEAGE_*`` variable (never read as JSON)."""
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then ``LINEAGE_*`` variables, then ``test_config``.
+
+    Settings:
+        DATABASE_URL: the store (default ``$LINEAGE_DATABASE_URL``, else ``lineage.db`` here).
+        API_TOKEN: when set, write endpoints need ``Authorization: Bearer <token>``.
+        MAX_CONTENT_LENGTH: the largest request body in bytes, also after gzip (16 MiB).
+    """
+    app = Flask(__name__)
+    app.config.from_mapping(
+        DATABASE_URL=None,
+        API_TOKEN=None,
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+    )
+    app.config.from_prefixed_env("LINEAGE")
+    for key in TEXT_SETTINGS:
+        # from_prefixed_env reads values as JSON: a token like 0123 or 1e5 must stay text.
+        raw = os.environ.get(f"LINEAGE_{key}")
+        if raw is not None:
+            app.config[key] = raw
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+
+    app.extensions["lineage"] = Tracker(app.config["DATABASE_URL"])
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    errors.register(app)
+    return app
+
+
+__all__ = ["create_app"]

@@ -1,0 +1,13 @@
+"""The JSON API under ``/api/v1`` (DESIGN.md §7). One module per area registers its views on
+:data:`bp`; each view states its OpenAPI operation with :func:`~webapp.api.openapi.operation`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+from . import events, openapi, openlineage  # noqa: E402  (the views register themselves on bp)
+
+__all__ = ["bp", "events", "openapi", "openlineage"]

@@ -1,0 +1,74 @@
+"""Reading requests: JSON bodies (size-limited, optionally gzip) and query parameters."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import Any, TypeVar
+
+from flask import current_app, request
+from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
+
+from lineage.store.writer import validation_reason
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _limit() -> int | None:
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    return int(limit) if limit else None
+
+
+def _gunzip(data: bytes, limit: int | None) -> bytes:
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        if limit is None:
+            body = inflater.decompress(data)
+        else:
+            body = inflater.decompress(data, limit + 1)
+            if len(body) > limit or inflater.unconsumed_tail:
+                raise RequestEntityTooLarge(
+                    f"the body is larger than {limit} bytes once decompressed: send smaller batches"
+                )
+    except zlib.error as exc:
+        raise BadRequest(f"the body is not valid gzip: {exc}") from exc
+    if not inflater.eof:
+        raise BadRequest("the gzip body is truncated")
+    return body
+
+
+def json_body() -> Any:
+    """The request body decoded as JSON.
+
+    Raises:
+        RequestEntityTooLarge: (413) beyond ``MAX_CONTENT_LENGTH``, before or after gzip.
+        UnsupportedMediaType: (415) a ``Content-Encoding`` other than gzip.
+        BadRequest: (400) not JSON, or broken gzip.
+    """
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    data = request.get_data(cache=False)
+    if encoding == "gzip":
+        data = _gunzip(data, _limit())
+    elif encoding not in ("", "identity"):
+        raise UnsupportedMediaType(
+            f"Content-Encoding {encoding!r} is not supported: send the body plain or as gzip"
+        )
+    if not data.strip():
+        raise BadRequest("the body is empty: send a JSON document")
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"the body is not JSON: {exc}") from exc
+
+
+def query_args(model: type[M]) -> M:
+    """The query string validated into ``model`` (field aliases are the parameter names).
+
+    Raises:
+        BadRequest: (400) a missing or malformed parameter, named.
+    """
+    try:
+        return model.model_validate(request.args.to_dict())
+    except ValidationError as exc:
+        raise BadRequest(f"bad query parameters: {validation_reason(exc)}") from exc

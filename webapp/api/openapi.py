@@ -1,0 +1,252 @@
+"""``GET /api/v1/openapi.json``: the API described, generated from the models.
+
+Each view declares its operation with one decorator line; the document lists every route the
+app serves (undeclared routes with a bare description), so it cannot drift from the code::
+
+    @bp.get("/trace")
+    @operation("A value's path back to its origin", query=TraceQuery, response=Trace)
+    def trace() -> ...:
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any, TypeVar
+
+from flask import Flask, Response, current_app, jsonify
+from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import JsonSchemaMode
+
+from . import bp
+from .models import ErrorAnswer
+
+F = TypeVar("F", bound=Callable[..., Any])
+_REF = "#/components/schemas/{model}"
+_PARAM = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What a view takes and answers, for the OpenAPI document."""
+
+    summary: str
+    query: type[BaseModel] | None = None
+    body: Any = None
+    response: Any = None
+    status: int = 200
+    media_type: str = "application/json"
+    errors: Mapping[int, str] = field(default_factory=dict)
+    description: str | None = None
+
+
+def operation(
+    summary: str,
+    *,
+    query: type[BaseModel] | None = None,
+    body: Any = None,
+    response: Any = None,
+    status: int = 200,
+    media_type: str = "application/json",
+    errors: Mapping[int, str] | None = None,
+    description: str | None = None,
+) -> Callable[[F], F]:
+    """Declare a view's operation: its query model, body type, answer type and errors.
+
+    Args:
+        summary: one line for people.
+        query: a pydantic model of the query parameters (aliases are the parameter names).
+        body: the type of the JSON body (anything :class:`pydantic.TypeAdapter` takes).
+        response: the type of the answer (``str`` for text such as SVG or DOT).
+        status: the success status code.
+        media_type: the answer's media type.
+        errors: other status codes the view answers, with why.
+        description: more words when the summary is not enough.
+    """
+
+    def mark(view: F) -> F:
+        view.openapi = Operation(  # type: ignore[attr-defined]
+            summary, query, body, response, status, media_type, dict(errors or {}), description
+        )
+        return view
+
+    return mark
+
+
+def _path(rule: str) -> str:
+    return _PARAM.sub(r"{\1}", rule)
+
+
+class _Schemas:
+    """Collects every type to describe, then makes all their JSON Schemas in one pass so
+    shared models land once in ``components`` (with Input/Output variants where they differ)."""
+
+    def __init__(self) -> None:
+        self.inputs: list[tuple[int, JsonSchemaMode, TypeAdapter[Any]]] = []
+        self.done: dict[tuple[int, JsonSchemaMode], dict[str, Any]] = {}
+        self.defs: dict[str, Any] = {}
+
+    def want(self, tp: Any, mode: JsonSchemaMode) -> tuple[int, JsonSchemaMode]:
+        key = (len(self.inputs), mode)
+        self.inputs.append((key[0], mode, TypeAdapter(tp)))
+        return key
+
+    def build(self) -> None:
+        if not self.inputs:
+            return
+        done, top = TypeAdapter.json_schemas(self.inputs, ref_template=_REF)
+        self.done = dict(done)
+        self.defs = dict(top.get("$defs", {}))
+
+    def get(self, key: tuple[int, JsonSchemaMode]) -> dict[str, Any]:
+        return self.done[key]
+
+    def resolve(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            resolved: Mapping[str, Any] = self.defs[ref.rsplit("/", 1)[1]]
+            return resolved
+        return schema
+
+
+def _content(media_type: str, schema: Mapping[str, Any]) -> dict[str, Any]:
+    return {media_type: {"schema": dict(schema)}}
+
+
+def document(app: Flask) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of every route ``app`` serves."""
+    schemas = _Schemas()
+    error_key = schemas.want(ErrorAnswer, "serialization")
+    planned: list[tuple[str, str, str, Any, Operation | None, dict[str, Any]]] = []
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if rule.endpoint == "static":
+            continue
+        view = app.view_functions[rule.endpoint]
+        op: Operation | None = getattr(view, "openapi", None)
+        keys: dict[str, Any] = {}
+        if op is not None:
+            if op.query is not None:
+                keys["query"] = schemas.want(op.query, "validation")
+            if op.body is not None:
+                keys["body"] = schemas.want(op.body, "validation")
+            if op.response is not None:
+                keys["response"] = schemas.want(op.response, "serialization")
+        methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+        for method in methods:
+            planned.append((_path(rule.rule), method.lower(), rule.endpoint, view, op, keys))
+    schemas.build()
+
+    paths: dict[str, dict[str, Any]] = {}
+    for path, method, endpoint, view, op, keys in planned:
+        paths.setdefault(path, {})[method] = _operation(
+            path,
+            method,
+            endpoint=endpoint,
+            view=view,
+            op=op,
+            keys=keys,
+            schemas=schemas,
+            error_schema=schemas.get(error_key),
+            several=len([p for p in planned if p[2] == endpoint]) > 1,
+        )
+    try:
+        release = version("lineage")
+    except PackageNotFoundError:
+        release = "0"
+    spec: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "lineage",
+            "version": release,
+            "description": "Value-level data lineage and golden-record tracker: record events, "
+            'OpenLineage in, lineage graphs out. Errors are {"error": "..."}.',
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas.defs,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+    return spec
+
+
+def _operation(
+    path: str,
+    method: str,
+    *,
+    endpoint: str,
+    view: Any,
+    op: Operation | None,
+    keys: Mapping[str, Any],
+    schemas: _Schemas,
+    error_schema: Mapping[str, Any],
+    several: bool,
+) -> dict[str, Any]:
+    operation_id = endpoint.replace(".", "_") + (f"_{method}" if several else "")
+    api = path.startswith("/api/")
+    if op is None:
+        media = "application/json" if api else "text/html"
+        return {
+            "operationId": operation_id,
+            "summary": (view.__doc__ or endpoint).strip().splitlines()[0],
+            "responses": {"200": {"description": "OK", "content": {media: {}}}},
+        }
+    answer: dict[str, Any] = {"operationId": operation_id, "summary": op.summary}
+    if op.description:
+        answer["description"] = op.description
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in _PARAM.findall(path.replace("{", "<").replace("}", ">"))
+    ]
+    if "query" in keys:
+        model = schemas.resolve(schemas.get(keys["query"]))
+        required = set(model.get("required", ()))
+        for name, prop in model.get("properties", {}).items():
+            schema = {k: v for k, v in prop.items() if k not in ("description", "title")}
+            parameter = {
+                "name": name,
+                "in": "query",
+                "required": name in required,
+                "schema": schema,
+            }
+            if "description" in prop:
+                parameter["description"] = prop["description"]
+            parameters.append(parameter)
+    if parameters:
+        answer["parameters"] = parameters
+    if "body" in keys:
+        answer["requestBody"] = {
+            "required": True,
+            "content": _content("application/json", schemas.get(keys["body"])),
+        }
+    success: dict[str, Any] = {"description": HTTPStatus(op.status).phrase}
+    if "response" in keys:
+        success["content"] = _content(op.media_type, schemas.get(keys["response"]))
+    responses: dict[str, Any] = {str(op.status): success}
+    errors = dict(op.errors)
+    if parameters or "body" in keys:
+        errors.setdefault(400, "The body or a parameter is malformed.")
+    if "body" in keys:
+        errors.setdefault(413, "The body is larger than the configured limit.")
+    if getattr(view, "requires_token", False):
+        errors.setdefault(401, "A valid 'Authorization: Bearer <token>' header is needed.")
+        answer["security"] = [{"bearer": []}]
+    errors.setdefault(503, "The store is unavailable; try again later.")
+    for code, why in sorted(errors.items()):
+        if str(code) in responses:
+            continue
+        responses[str(code)] = {
+            "description": why,
+            "content": _content("application/json", error_schema),
+        }
+    answer["responses"] = responses
+    return answer
+
+
+@bp.get("/openapi.json")
+@operation("This document: the API described (OpenAPI 3.1)", response=dict[str, Any])
+def openapi_document() -> Response:
+    return jsonify(document(current_app))
