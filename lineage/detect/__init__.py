@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from .base import Detector as Detector
 from .base import ScanContext as ScanContext
+from .conflicting_truth import conflicting_truth
 
-DETECTORS: list[Detector] = []
+DETECTORS: list[Detector] = [
+    conflicting_truth,
+]
 """Every registered detector, in the order the scan runs them."""
 
 __all__ = ["DETECTORS", "Detector", "ScanContext"]

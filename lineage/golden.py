@@ -1,0 +1,696 @@
+"""The golden record: the truth of a business record, and how far each copy agrees with it.
+
+This is the one place where golden values and expected copies are computed. The steward's
+question (:func:`golden`, ``lineage golden``) and the ``conflicting-truth`` detector both go
+through :class:`Judge`.
+
+For each element of a business record:
+
+- the **golden value** is what the element's system of record holds for it, in the system
+  of record's key of the record (the record's keys are found by
+  :func:`lineage.store.records.record_links`);
+- each **copy** (the element held under another key of the record) is compared with the
+  **expected** value: the golden value carried along the *declared* integration path from the
+  system of record to the copy's system, re-running each carry's transform
+  (``ERP -> BI multiply(1.2)`` then ``BI -> Portal round(2)``);
+- a copy **agrees** when it equals the expected value (compared by the element's type), is
+  **stale** when it equals what an earlier golden value would have yielded through the same
+  path, and is **divergent** otherwise. When the declarations give no way to compute the
+  expectation (no declared path, several paths that disagree, a transform that combines
+  several inputs, no golden value) the copy is **unknown**, with the reason: the tracker does
+  not guess.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import Connection
+
+from .errors import InputError, NotFoundError, TransformError
+from .model.registry import Element, Registry
+from .store import Store, queries
+from .store.records import (
+    EventRow,
+    Key,
+    RecordLinks,
+    current_event,
+    key_events,
+    key_recorded,
+    record_links,
+    value_versions,
+)
+from .store.schema import iso, to_us
+from .transforms import parse_transform
+from .verify import HopVerifier
+
+Status = Literal["agrees", "stale", "divergent", "unknown"]
+"""How a copy stands against the golden value."""
+
+STATUSES: tuple[Status, ...] = ("agrees", "stale", "divergent", "unknown")
+
+MAX_PATHS = 8
+"""Declared paths considered between two systems for one element (more: ambiguous)."""
+
+STALE_LOOKBACK = 20
+"""Earlier golden values compared with a copy before it is called divergent."""
+
+AsOf = dt.datetime | int | None
+
+
+def as_micros(as_of: AsOf) -> int | None:
+    """``as_of`` as microseconds since the epoch (a datetime must carry a time zone)."""
+    if as_of is None or isinstance(as_of, int):
+        return as_of
+    if as_of.tzinfo is None:
+        raise InputError(f"as_of {as_of.isoformat()} needs a time zone, e.g. 2026-11-20T09:00:00Z")
+    return to_us(as_of)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One declared carry on the way from the system of record to a copy."""
+
+    integration: str
+    source: str
+    target: str
+    transform: str
+    inputs: tuple[str, ...]
+    owner: str | None
+
+    def __str__(self) -> str:
+        return f"{self.integration} {self.transform}"
+
+
+Path = tuple[Step, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    """What a golden value yields in a copy's system, or why that cannot be said.
+
+    Attributes:
+        value: the expected value as the transforms spell it (``"96.00"``), None when null
+            or unknown.
+        norm: the same in the element type's canonical form, for comparison.
+        path: the declared path followed (None when there is none to follow).
+        reason: why the expectation is unknown (None when known).
+    """
+
+    value: str | None
+    norm: str | None
+    path: Path | None
+    reason: str | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.reason is None
+
+
+@dataclass(frozen=True, slots=True)
+class Copy:
+    """One copy of an element in the business record, judged against the golden value.
+
+    Attributes:
+        system: the copy's system.
+        record: the copy's record key in that system.
+        value: the value the copy holds (as recorded).
+        expected: what the golden value yields there through the declared path (None when
+            unknown, or when it yields null).
+        status: ``agrees``, ``stale``, ``divergent`` or ``unknown``.
+        reason: why the copy is stale, divergent or unknown, for people (None when it agrees).
+        event: the event that left the copy's current value.
+        at: when that event happened (microseconds since the epoch).
+        element: the element.
+        path: the declared path the expectation followed.
+        earlier_golden: for a stale copy, the earlier golden value it still reflects.
+        owner: who to talk to: the owner of the integration delivering into the copy's
+            system, else the element's owner.
+        integration: that integration's name, when known.
+        golden_value: the golden value the copy was judged against.
+        golden_record: the system of record's key holding it.
+    """
+
+    system: str
+    record: str
+    value: str | None
+    expected: str | None
+    status: Status
+    reason: str | None
+    event: str
+    at: int
+    element: str
+    path: Path | None = None
+    earlier_golden: str | None = None
+    owner: str | None = None
+    integration: str | None = None
+    golden_value: str | None = None
+    golden_record: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "system": self.system,
+            "record": self.record,
+            "value": self.value,
+            "expected": self.expected,
+            "status": self.status,
+            "reason": self.reason,
+            "event": self.event,
+            "at": iso(self.at),
+            "path": [str(step) for step in self.path] if self.path is not None else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class GoldenElement:
+    """One element of the business record: its truth and its copies.
+
+    Attributes:
+        element: the element's name.
+        system_of_record: the declared system of record (None when none is declared).
+        golden_value: what the system of record holds (None when null or not held).
+        owner: the element's owner.
+        record: the system of record's key of the business record (None when not held).
+        event: the event that left the golden value.
+        reason: why there is no golden value, when there is none.
+        copies: every copy, by system and record.
+    """
+
+    element: str
+    system_of_record: str | None
+    golden_value: str | None
+    owner: str | None
+    record: str | None
+    event: str | None
+    reason: str | None
+    copies: tuple[Copy, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "element": self.element,
+            "system_of_record": self.system_of_record,
+            "golden_value": self.golden_value,
+            "owner": self.owner,
+            "record": self.record,
+            "reason": self.reason,
+            "copies": [copy.to_json() for copy in self.copies],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class GoldenRecord:
+    """The golden record of the business record known in ``system`` as ``record``.
+
+    Attributes:
+        system: the system asked about.
+        record: the record key asked about.
+        elements: every element held anywhere in the business record, by name.
+        linked: the record's keys in every system, nearest first.
+        complete: False when the record had more keys than the walk follows.
+    """
+
+    system: str
+    record: str
+    elements: tuple[GoldenElement, ...]
+    linked: tuple[Key, ...] = ()
+    complete: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract JSON shape (DESIGN.md §5), with ``reason``, ``linked`` and more added."""
+        return {
+            "system": self.system,
+            "record": self.record,
+            "elements": [element.to_json() for element in self.elements],
+            "linked": [{"system": s, "record": r} for s, r in self.linked],
+            "complete": self.complete,
+        }
+
+    def counts(self) -> dict[str, int]:
+        """How many copies stand in each status."""
+        tally: dict[str, int] = dict.fromkeys(STATUSES, 0)
+        for element in self.elements:
+            for copy in element.copies:
+                tally[copy.status] += 1
+        return tally
+
+
+@dataclass(slots=True)
+class Judge:
+    """Computes golden values and judges copies against them, for one registry and moment.
+
+    Shared by :func:`golden` and the ``conflicting-truth`` detector; cheap to create, and it
+    caches declared paths (few) and a bounded number of golden value histories.
+
+    Args:
+        conn: an open connection to the store (read only).
+        registry: the declarations in force.
+        as_of: the moment judged (microseconds since the epoch; None for now).
+    """
+
+    conn: Connection
+    registry: Registry
+    as_of: int | None = None
+    verifier: HopVerifier = field(init=False)
+    _paths: dict[tuple[str, str, str], list[Path]] = field(init=False, default_factory=dict)
+    _history: dict[tuple[str, str, str], list[EventRow]] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.verifier = HopVerifier(self.registry)
+
+    # -- the declared paths ------------------------------------------------------------
+
+    def paths(self, element: str, source: str, target: str) -> list[Path]:
+        """Declared integration paths carrying ``element`` from ``source`` to ``target``.
+
+        Simple paths only (no system twice), shortest first, at most ``MAX_PATHS + 1`` (one
+        more than used, so that too many is visible).
+        """
+        key = (element, source, target)
+        cached = self._paths.get(key)
+        if cached is not None:
+            return cached
+        edges: dict[str, list[Step]] = {}
+        for integration in self.registry.integrations:
+            carry = integration.carry(element)
+            if carry is None:
+                continue
+            edges.setdefault(integration.source, []).append(
+                Step(
+                    integration.name,
+                    integration.source,
+                    integration.target,
+                    carry.transform,
+                    carry.input_elements,
+                    integration.owner,
+                )
+            )
+        found: list[Path] = []
+
+        def walk(at: str, path: list[Step], seen: set[str]) -> None:
+            if len(found) > MAX_PATHS:
+                return
+            if at == target and path:
+                found.append(tuple(path))
+                return
+            for step in sorted(edges.get(at, ()), key=lambda s: (s.target, s.integration)):
+                if step.target in seen:
+                    continue
+                path.append(step)
+                seen.add(step.target)
+                walk(step.target, path, seen)
+                seen.discard(step.target)
+                path.pop()
+
+        if source != target:
+            walk(source, [], {source})
+        found.sort(key=len)
+        self._paths[key] = found
+        return found
+
+    def _through(self, element: str, value: str | None, path: Path) -> Expectation:
+        current = value
+        for step in path:
+            if step.inputs != (element,):
+                return Expectation(
+                    None,
+                    None,
+                    path,
+                    f"{step.integration} makes {element} in {step.target} from "
+                    f"{', '.join(step.inputs)}, not from {element} itself",
+                )
+            try:
+                call = parse_transform(step.transform)
+            except TransformError as exc:
+                return Expectation(None, None, path, f"{step.integration}: {exc}")
+            if call.spec.max_inputs != 1:
+                return Expectation(
+                    None,
+                    None,
+                    path,
+                    f"{step.integration} uses {call.text}, which combines several inputs "
+                    "(other records or elements): the golden value alone does not say what "
+                    "the copy should be",
+                )
+            try:
+                current = call.apply([current], lookups=self.registry.lookups)
+            except TransformError as exc:
+                return Expectation(
+                    None,
+                    None,
+                    path,
+                    f"{step.integration} {call.text} cannot run on {current!r}: {exc}",
+                )
+        return Expectation(current, self.verifier.normalize(element, current), path)
+
+    def expect(self, element: str, value: str | None, source: str, target: str) -> Expectation:
+        """What ``value`` of ``element`` in ``source`` becomes in ``target`` by declaration.
+
+        Follows the declared path; several paths are fine when they all yield the same
+        value, and make the expectation unknown when they do not.
+        """
+        if source == target:
+            return Expectation(
+                None,
+                None,
+                None,
+                f"another key of the system of record {source} holds {element} for the same "
+                "business record: which one is the truth is not declared",
+            )
+        paths = self.paths(element, source, target)
+        if not paths:
+            return Expectation(
+                None,
+                None,
+                None,
+                f"no declared integration path carries {element} from {source} to {target}",
+            )
+        if len(paths) > MAX_PATHS:
+            return Expectation(
+                None,
+                None,
+                None,
+                f"more than {MAX_PATHS} declared paths carry {element} from {source} to "
+                f"{target}: the expectation is ambiguous",
+            )
+        outcomes = [self._through(element, value, path) for path in paths]
+        first = outcomes[0]
+        if len(outcomes) == 1:
+            return first
+        if all(o.known for o in outcomes) and len({o.norm for o in outcomes}) == 1:
+            return first
+        shown = "; ".join(
+            " -> ".join(str(s) for s in o.path or ())
+            + (f" gives {o.value!r}" if o.known else " cannot be computed")
+            for o in outcomes
+        )
+        return Expectation(
+            None,
+            None,
+            None,
+            f"{len(paths)} declared paths carry {element} from {source} to {target} and "
+            f"disagree ({shown}): the expectation is ambiguous",
+        )
+
+    # -- golden values -----------------------------------------------------------------
+
+    def history(self, element: str, system: str, record: str) -> list[EventRow]:
+        """The values the system of record held, newest first (the golden value first)."""
+        key = (element, system, record)
+        cached = self._history.get(key)
+        if cached is None:
+            cached = value_versions(
+                self.conn, system, element, record, as_of=self.as_of, limit=STALE_LOOKBACK + 1
+            )
+            if len(self._history) >= 256:
+                self._history.clear()
+            self._history[key] = cached
+        return cached
+
+    def owner_for(
+        self, element: str, copy_system: str, path: Path | None, event: EventRow
+    ) -> tuple[str | None, str | None]:
+        """Who answers for a copy: (owner, integration) of what delivers into its system."""
+        if path:
+            last = path[-1]
+            if last.owner:
+                return last.owner, last.integration
+        if event.integration:
+            declared = self.registry.integration(event.integration)
+            if declared is not None and declared.owner:
+                return declared.owner, declared.name
+        declared_element = self.registry.element(element)
+        return (declared_element.owner if declared_element else None), (
+            path[-1].integration if path else event.integration
+        )
+
+    def judge(
+        self,
+        element: str,
+        sor: str | None,
+        golden: EventRow | None,
+        copy: EventRow,
+        *,
+        missing: str | None = None,
+    ) -> Copy:
+        """Judge one copy against the golden value (``golden``: the system of record's event).
+
+        Args:
+            element: the element.
+            sor: its system of record (None when undeclared).
+            golden: the event holding the golden value; None when there is none.
+            copy: the copy's current event.
+            missing: why there is no golden value (when ``golden`` is None).
+        """
+        value_norm = self.verifier.normalize(element, copy.value)
+
+        def verdict(
+            status: Status,
+            reason: str | None,
+            expected: Expectation | None = None,
+            earlier: str | None = None,
+        ) -> Copy:
+            path = expected.path if expected is not None else None
+            owner, integration = self.owner_for(element, copy.system, path, copy)
+            return Copy(
+                system=copy.system,
+                record=copy.record,
+                value=copy.value,
+                expected=expected.value if expected is not None and expected.known else None,
+                status=status,
+                reason=reason,
+                event=copy.event_id,
+                at=copy.at,
+                element=element,
+                path=path,
+                earlier_golden=earlier,
+                owner=owner,
+                integration=integration,
+                golden_value=golden.value if golden is not None else None,
+                golden_record=golden.record if golden is not None else None,
+            )
+
+        if sor is None or golden is None:
+            return verdict("unknown", missing or f"{element} has no golden value")
+        expected = self.expect(element, golden.value, sor, copy.system)
+        if not expected.known:
+            return verdict("unknown", expected.reason, expected)
+        if value_norm == expected.norm:
+            return verdict("agrees", None, expected)
+        path = expected.path or ()
+        seen = {golden.value_norm}
+        for earlier in self.history(element, golden.system, golden.record):
+            if earlier.seq == golden.seq or earlier.at > golden.at or earlier.value_norm in seen:
+                continue
+            seen.add(earlier.value_norm)
+            was = self._through(element, earlier.value, path)
+            if was.known and was.norm == value_norm:
+                return verdict(
+                    "stale",
+                    f"{_show(copy.value)} is what the earlier golden value "
+                    f"{_show(earlier.value)} ({iso(earlier.at)}) yields; the golden value is "
+                    f"now {_show(golden.value)}, which yields {_show(expected.value)}",
+                    expected,
+                    earlier.value,
+                )
+        via = " then ".join(str(step) for step in path)
+        return verdict(
+            "divergent",
+            f"{_show(copy.value)} is not what the golden value {_show(golden.value)} yields "
+            f"through {via} ({_show(expected.value)}), nor what an earlier golden value yielded",
+            expected,
+        )
+
+    # -- which key of the record holds the truth ---------------------------------------
+
+    def golden_key(
+        self,
+        element: str,
+        sor: str,
+        links: RecordLinks,
+        holding: Callable[[Key], EventRow | None],
+    ) -> tuple[EventRow | None, str | None]:
+        """The event holding the golden value among the record's keys in ``sor``.
+
+        The nearest key (in hops from where the question started) that holds the element;
+        two at the same distance are ambiguous. Answers (event, None) or (None, reason).
+        """
+        best: list[tuple[Key, EventRow]] = []
+        best_distance = -1
+        for key in links.in_system(sor):
+            event = holding(key)
+            if event is None:
+                continue
+            distance = links.keys[key]
+            if best and distance > best_distance:
+                break
+            best.append((key, event))
+            best_distance = distance
+        if not best:
+            keys = ", ".join(r for _, r in links.in_system(sor)) or "none"
+            return None, (
+                f"the system of record {sor} holds no {element} for this business record "
+                f"(its keys in {sor}: {keys})"
+            )
+        if len(best) > 1:
+            keys = ", ".join(k[1] for k, _ in best)
+            return None, (
+                f"the business record has several keys in the system of record {sor} "
+                f"holding {element} ({keys}): which one is the truth is ambiguous"
+            )
+        return best[0][1], None
+
+    def judge_place(self, copy: EventRow) -> Copy | None:
+        """Judge the copy whose current event is ``copy`` (the detector's entry).
+
+        Finds the golden value for the copy's business record: the key in the system of
+        record that the copy's current hop read from, else the nearest one by
+        :func:`~lineage.store.records.record_links`. None when ``copy`` is in the system of
+        record itself or the element declares none.
+        """
+        declared = self.registry.element(copy.element)
+        sor = declared.system_of_record if declared else None
+        if sor is None or copy.system == sor:
+            return None
+        golden: EventRow | None = None
+        missing: str | None = None
+        if copy.kind == "hop":
+            read = queries.inputs_of(self.conn, [copy.event_id]).get(copy.event_id, [])
+            sources = {(i.system, i.record) for i in read}
+            if len(sources) == 1:
+                ((source_system, source_record),) = sources
+                if source_system == sor:
+                    golden = current_event(
+                        self.conn, sor, copy.element, source_record, as_of=self.as_of
+                    )
+        if golden is None:
+            links = record_links(
+                self.conn, copy.system, copy.record, registry=self.registry, as_of=self.as_of
+            )
+            golden, missing = self.golden_key(
+                copy.element,
+                sor,
+                links,
+                lambda key: current_event(
+                    self.conn, key[0], copy.element, key[1], as_of=self.as_of
+                ),
+            )
+        return self.judge(copy.element, sor, golden, copy, missing=missing)
+
+
+def _show(value: str | None) -> str:
+    return "null" if value is None else repr(value)
+
+
+def golden_record(
+    conn: Connection, registry: Registry, system: str, record: str, *, as_of: int | None = None
+) -> GoldenRecord:
+    """:func:`golden` on an open connection (for callers that hold one)."""
+    judge = Judge(conn, registry, as_of)
+    links = record_links(conn, system, record, registry=registry, as_of=as_of)
+    held: dict[Key, dict[str, EventRow]] = {}
+    for key in links.keys:
+        held[key] = {event.element: event for event in key_events(conn, *key, as_of=as_of)}
+    if (
+        not any(held.values())
+        and len(links.keys) == 1
+        and not key_recorded(conn, system, record, as_of=as_of)
+    ):
+        when = f" as of {iso(as_of)}" if as_of is not None else ""
+        raise NotFoundError(
+            f"nothing is recorded for record {record!r} in system {system!r}{when}: check the "
+            "system name and the record key (lineage stats shows what the store holds)"
+        )
+    names = sorted({name for places in held.values() for name in places})
+    elements = tuple(_element(judge, links, held, name) for name in names)
+    return GoldenRecord(system, record, elements, tuple(links.keys), links.complete)
+
+
+def _element(
+    judge: Judge,
+    links: RecordLinks,
+    held: Mapping[Key, Mapping[str, EventRow]],
+    name: str,
+) -> GoldenElement:
+    declared: Element | None = judge.registry.element(name)
+    sor = declared.system_of_record if declared else None
+    owner = declared.owner if declared else None
+    golden: EventRow | None = None
+    missing: str | None
+    if declared is None:
+        missing = f"{name} is not declared in the registry: it has no system of record"
+    elif sor is None:
+        missing = f"{name} declares no system_of_record"
+    else:
+        golden, missing = judge.golden_key(name, sor, links, lambda key: held[key].get(name))
+    copies: list[Copy] = []
+    for key in links.keys:
+        event = held[key].get(name)
+        if event is None or (golden is not None and event.event_id == golden.event_id):
+            continue
+        copies.append(judge.judge(name, sor, golden, event, missing=missing))
+    copies.sort(key=lambda c: (c.system, c.record))
+    return GoldenElement(
+        element=name,
+        system_of_record=sor,
+        golden_value=golden.value if golden else None,
+        owner=owner,
+        record=golden.record if golden else None,
+        event=golden.event_id if golden else None,
+        reason=missing,
+        copies=tuple(copies),
+    )
+
+
+def golden(store: Store, system: str, record: str, *, as_of: AsOf = None) -> GoldenRecord:
+    """The golden record of the business record known in ``system`` as ``record``.
+
+    Args:
+        store: the store.
+        system: a system the record is known in (any of them: CRM, ERP, BI...).
+        record: the record's key in that system.
+        as_of: judge the store as it was then (a timezone-aware datetime or microseconds
+            since the epoch); default now.
+
+    Returns:
+        Every element held anywhere in the business record, with its golden value and each
+        copy's status; ``.to_json()`` gives the contract shape.
+
+    Raises:
+        NotFoundError: nothing is recorded for that record in that system.
+
+    Example:
+        >>> record = golden(store, "BI", "R-9")  # doctest: +SKIP
+        >>> record.to_json()["elements"][0]["copies"][0]["status"]  # doctest: +SKIP
+        'stale'
+    """
+    moment = as_micros(as_of)
+    registry = store.registry()
+    with store.engine.connect() as conn:
+        return golden_record(conn, registry, system, record, as_of=moment)
+
+
+def judged_copies(judge: Judge, places: Iterable[EventRow]) -> Iterable[Copy]:
+    """Judge each copy place in turn (skips places in their element's system of record)."""
+    for place in places:
+        judged = judge.judge_place(place)
+        if judged is not None:
+            yield judged
+
+
+__all__ = [
+    "STATUSES",
+    "Copy",
+    "Expectation",
+    "GoldenElement",
+    "GoldenRecord",
+    "Judge",
+    "Status",
+    "Step",
+    "as_micros",
+    "golden",
+    "golden_record",
+    "judged_copies",
+]
