@@ -1,0 +1,625 @@
+"""The steward's first question: where did this value come from, and where did it go wrong?
+
+:func:`trace` walks back from the value a place holds (its latest write, hop or snapshot as
+of a moment) through every hop to the writes at its origin. The answer is a graph of value
+versions, not a list: a hop with several inputs (an invoice total summed from order lines)
+has one incoming edge per input.
+
+How each step is judged:
+
+- A **hop** is explained by its inputs. Each input is taken from what its source place held
+  *when the hop ran* (the latest event there at or before the hop's time), so a record
+  re-delivered many times contributes the version that fed this hop. The edge is
+  ``verified`` when the hop's check at the point of entry passed (its output is what its
+  transform makes of its inputs) and the input equals, by the element's type, what the source
+  held at that moment.
+- A **snapshot** is explained by the latest write or hop at its place before it, when the
+  values are equal (an "observed" edge with no integration or transform). When they differ,
+  or nothing was written, the system holds a value no event explains.
+- A **write** ends the walk: it is an origin, and it should happen in the element's system of
+  origin.
+
+The root cause is the earliest (by time) problem on the graph where the *value* went wrong,
+with the owner to talk to; when the values are all sound but a path is not (an undeclared
+integration, a transform the tracker cannot re-run) that path problem is reported instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .errors import NotFoundError
+from .model.events import Hop, PlacedValue
+from .model.registry import Registry
+from .store.database import Store
+from .store.queries import (
+    EventRow,
+    InputRow,
+    PlaceKey,
+    current_event,
+    events_by_id,
+    inputs_of,
+    trace_walk,
+)
+from .store.schema import from_us, iso, to_us
+from .transforms import rule_violations
+from .verify import HopVerifier
+
+#: Codes where the value itself went wrong, in the order they win a tie on one event.
+VALUE_CODES = (
+    "untraced-value",
+    "competing-origin",
+    "unexplained-transformation",
+    "broken-chain",
+    "rule-violation",
+)
+#: Codes where the value is sound but the path it took is not.
+PATH_CODES = ("undeclared-integration", "unknown-transform")
+
+
+class _Shape(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Subject(_Shape):
+    """The place asked about and the value it holds."""
+
+    system: str
+    element: str
+    record: str
+    value: str | None
+
+
+class Problem(_Shape):
+    """Something wrong with one node: a finding code, the owner, and why, for people."""
+
+    code: str
+    event: str | None
+    owner: str | None
+    message: str
+
+
+class GraphNode(_Shape):
+    """A value version: what one place held from one event on.
+
+    ``kind`` is ``write``, ``hop`` (the hop's output), ``snapshot``, or ``untraced``: a hop
+    input whose place the store holds no event for at the hop's time (``event`` and ``at``
+    are then null and ``value`` is what the hop says it read).
+    """
+
+    id: str
+    kind: str
+    event: str | None
+    system: str
+    element: str
+    record: str
+    value: str | None
+    at: str | None
+    at_us: int | None = Field(default=None, exclude=True)
+    problems: tuple[Problem, ...] = Field(default=(), exclude=True)
+
+    @property
+    def place(self) -> PlaceKey:
+        return PlaceKey(self.system, self.element, self.record)
+
+
+class GraphEdge(_Shape):
+    """A step the value took: a hop from one of its inputs, or a snapshot observing a value.
+
+    ``event`` is the hop (or snapshot) at the ``to`` end; ``integration`` and ``transform``
+    are null for an observed step; ``owner`` is who answers for the step.
+    """
+
+    source: str = Field(alias="from")
+    target: str = Field(alias="to")
+    event: str | None
+    integration: str | None
+    transform: str | None
+    verified: bool
+    owner: str | None
+    kind: str = Field(default="hop", exclude=True)  # hop | observed
+    position: int = Field(default=0, exclude=True)
+
+
+class RootCause(_Shape):
+    """The earliest event on the path where the value went wrong, and whom to ask."""
+
+    event: str | None
+    code: str
+    owner: str | None
+    message: str
+
+
+class ValueGraph(_Shape):
+    """A part of the lineage graph around one place: what trace and impact return."""
+
+    subject: Subject
+    nodes: tuple[GraphNode, ...]
+    edges: tuple[GraphEdge, ...]
+    as_of: str | None = Field(default=None, exclude=True)
+
+    def node(self, node_id: str) -> GraphNode:
+        return next(n for n in self.nodes if n.id == node_id)
+
+    @property
+    def subject_node(self) -> GraphNode | None:
+        """The node standing for the subject's value (the last one for a trace)."""
+        return None
+
+    @property
+    def culprit(self) -> str | None:
+        """The id of the node to draw as the culprit, if any."""
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract JSON shape (DESIGN.md §5) as plain data."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class TraceResult(ValueGraph):
+    """A value's path back to its origin (DESIGN.md §5 ``lineage trace --format json``).
+
+    Attributes:
+        subject: the place and the value it holds.
+        nodes: value versions, oldest first; the subject's own version is the last.
+        edges: hops from each input's version to the hop's output, and observations.
+        origin: ids of the write nodes the walk reached.
+        root_cause: the earliest event where the value went wrong, or None.
+    """
+
+    origin: tuple[str, ...]
+    root_cause: RootCause | None
+    subject_id: str = Field(default="", exclude=True)
+    culprit_id: str | None = Field(default=None, exclude=True)
+
+    @property
+    def subject_node(self) -> GraphNode | None:
+        return self.node(self.subject_id) if self.subject_id else None
+
+    @property
+    def culprit(self) -> str | None:
+        return self.culprit_id
+
+
+def as_micros(moment: dt.datetime | int | None) -> int | None:
+    """A moment as integer microseconds (an int is taken as already in microseconds)."""
+    if moment is None or isinstance(moment, int):
+        return moment
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return to_us(moment)
+
+
+def not_found(system: str, element: str, record: str, as_of: int | None) -> NotFoundError:
+    when = f" as of {iso(as_of)}" if as_of is not None else ""
+    return NotFoundError(
+        f"no value recorded for {system}/{element}/{record}{when}: check the system, the "
+        "element and the record key (keys are per system), or ingest its events first"
+    )
+
+
+class Judge:
+    """Judges value versions against one registry: rules, origins, hop checks, owners."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.verifier = HopVerifier(registry)
+
+    def element_owner(self, element: str, system: str | None = None) -> str | None:
+        declared = self.registry.element(element)
+        if declared is not None and declared.owner:
+            return declared.owner
+        known = self.registry.system(system) if system else None
+        return known.owner if known is not None else None
+
+    def hop_owner(self, hop: EventRow) -> str | None:
+        integration = self.registry.integration(hop.integration) if hop.integration else None
+        if integration is not None and integration.owner:
+            return integration.owner
+        return self.element_owner(hop.element, hop.system)
+
+    def owner_of(self, row: EventRow) -> str | None:
+        """Whom to talk to about an event: the integration's owner for a hop, else the element's."""
+        return (
+            self.hop_owner(row)
+            if row.kind == "hop"
+            else self.element_owner(row.element, row.system)
+        )
+
+    def same(self, element: str, a: str | None, b: str | None) -> bool:
+        """Equal by the element's declared type (canonical forms compared)."""
+        return self.verifier.normalize(element, a) == self.verifier.normalize(element, b)
+
+    def check_hop(self, hop: EventRow, inputs: list[InputRow]) -> tuple[bool | None, str | None]:
+        """The hop's check: as recorded at entry, or re-run now when it could not be then.
+
+        Returns (verified, expected canonical value).
+        """
+        if hop.verified is not None:
+            return hop.verified, hop.expected_norm
+        rebuilt = Hop(
+            kind="hop",
+            id=hop.event_id,
+            at=from_us(hop.at),
+            integration=hop.integration,
+            inputs=tuple(
+                PlacedValue(system=i.system, element=i.element, record=i.record, value=i.value)
+                for i in inputs
+            ),
+            output=PlacedValue(
+                system=hop.system, element=hop.element, record=hop.record, value=hop.value
+            ),
+            transform=hop.transform,
+        )
+        check = self.verifier.check(rebuilt)
+        return check.verified, check.expected_norm
+
+    def value_problems(self, row: EventRow) -> list[Problem]:
+        """Rule violations of the value an event left (and competing origin for a write)."""
+        found: list[Problem] = []
+        element = self.registry.element(row.element)
+        if element is None:
+            return found
+        if (
+            row.kind == "write"
+            and element.system_of_origin
+            and row.system != element.system_of_origin
+        ):
+            found.append(
+                Problem(
+                    code="competing-origin",
+                    event=row.event_id,
+                    owner=self.element_owner(row.element, row.system),
+                    message=(
+                        f"{row.element} is written in {row.system}, but its system of origin "
+                        f"is {element.system_of_origin} (write {row.event_id}"
+                        f"{' by ' + row.actor if row.actor else ''})"
+                    ),
+                )
+            )
+        broken = rule_violations(row.value, element.rules, element.type)
+        if broken:
+            found.append(
+                Problem(
+                    code="rule-violation",
+                    event=row.event_id,
+                    owner=self.owner_of(row),
+                    message=(
+                        f"{row.system}/{row.element}/{row.record} holds {_quote(row.value)}: "
+                        + "; ".join(broken)
+                    ),
+                )
+            )
+        return found
+
+
+def _quote(value: str | None) -> str:
+    return "null" if value is None else repr(value)
+
+
+@dataclass(slots=True)
+class _Build:
+    """Nodes and edges as they are found, keyed by event id (or hop id and input position)."""
+
+    order: list[str] = field(default_factory=list)
+    rows: dict[str, EventRow] = field(default_factory=dict)
+    untraced: dict[str, tuple[InputRow, EventRow]] = field(default_factory=dict)
+    problems: dict[str, list[Problem]] = field(default_factory=dict)
+    edges: list[tuple[str, str, GraphEdge]] = field(default_factory=list)
+    producers: dict[tuple[str, int], str | None] = field(default_factory=dict)
+    queue: deque[str] = field(default_factory=deque)
+
+    def add(self, key: str) -> None:
+        if key not in self.problems:
+            self.order.append(key)
+            self.problems[key] = []
+
+    def visit(self, key: str) -> None:
+        """Add an event's node and walk on from it (once)."""
+        if key not in self.problems:
+            self.add(key)
+            self.queue.append(key)
+
+
+def trace(
+    store: Store,
+    system: str,
+    element: str,
+    record: str,
+    *,
+    as_of: dt.datetime | int | None = None,
+) -> TraceResult:
+    """Trace the value ``system`` holds for ``element`` of ``record`` back to its origin.
+
+    Args:
+        store: the store to read.
+        system, element, record: the place (the record key as known in that system).
+        as_of: trace the value the place held at that moment (events after it are ignored);
+            a datetime, or integer microseconds since the epoch. Default: now.
+
+    Returns:
+        The graph of value versions with each step verified and the root cause named.
+
+    Raises:
+        NotFoundError: the store holds no event for the place (by ``as_of``).
+
+    Example:
+        >>> result = trace(store, "BI", "order.total", "R-9")  # doctest: +SKIP
+        >>> result.root_cause.code, result.root_cause.owner
+        ('unexplained-transformation', 'bi@example.com')
+    """
+    horizon = as_micros(as_of)
+    judge = Judge(store.registry())
+    with store.engine.connect() as conn:
+        current = current_event(conn, system, element, record, horizon)
+        if current is None:
+            raise not_found(system, element, record, horizon)
+        steps = trace_walk(conn, current.event_id, horizon=horizon)
+        rows = events_by_id(conn, {current.event_id} | {s.producer for s in steps if s.producer})
+        hop_inputs = inputs_of(conn, [k for k, r in rows.items() if r.kind == "hop"])
+    build = _Build(rows=rows, producers={(s.consumer, s.position): s.producer for s in steps})
+    build.visit(current.event_id)
+    while build.queue:
+        key = build.queue.popleft()
+        row = rows[key]
+        problems = build.problems[key]
+        problems.extend(judge.value_problems(row))
+        if row.kind == "hop":
+            _explain_hop(judge, build, row, hop_inputs.get(key, []))
+        elif row.kind == "snapshot":
+            _explain_snapshot(judge, build, row)
+    return _result(build, current, horizon)
+
+
+def _explain_hop(
+    judge: Judge,
+    build: _Build,
+    hop: EventRow,
+    inputs: list[InputRow],
+) -> None:
+    verified, expected = judge.check_hop(hop, inputs)
+    problems = build.problems[hop.event_id]
+    owner = judge.hop_owner(hop)
+    via = f"hop {hop.event_id}" + (f" ({hop.integration})" if hop.integration else "")
+    if verified is False:
+        read = ", ".join(_quote(i.value) for i in inputs)
+        problems.append(
+            Problem(
+                code="unexplained-transformation",
+                event=hop.event_id,
+                owner=owner,
+                message=(
+                    f"{via} put {_quote(hop.value)} into {hop.system}/{hop.element}/"
+                    f"{hop.record}, but {hop.transform} of {read} gives {_quote(expected)}"
+                ),
+            )
+        )
+    elif verified is None:
+        if not hop.declared:
+            problems.append(
+                Problem(
+                    code="undeclared-integration",
+                    event=hop.event_id,
+                    owner=owner,
+                    message=(
+                        f"{via} travelled on no declared integration carrying {hop.element} "
+                        f"into {hop.system}, and names no transform to re-run"
+                    ),
+                )
+            )
+        else:
+            problems.append(
+                Problem(
+                    code="unknown-transform",
+                    event=hop.event_id,
+                    owner=owner,
+                    message=f"{via}: transform {hop.transform!r} is not in the catalogue; "
+                    "its output cannot be checked",
+                )
+            )
+    elif not hop.declared:
+        problems.append(
+            Problem(
+                code="undeclared-integration",
+                event=hop.event_id,
+                owner=owner,
+                message=(
+                    f"{via} carried {hop.element} into {hop.system} on no declared integration"
+                ),
+            )
+        )
+    for hop_input in inputs:
+        producer = build.producers.get((hop.event_id, hop_input.position))
+        held = build.rows.get(producer) if producer else None
+        if held is None:
+            key = f"{hop.event_id}#{hop_input.position}"
+            build.untraced[key] = (hop_input, hop)
+            build.add(key)
+            problems.append(
+                Problem(
+                    code="untraced-value",
+                    event=hop.event_id,
+                    owner=owner,
+                    message=(
+                        f"{via} read {_quote(hop_input.value)} from {hop_input.place}, where "
+                        "no write, hop or snapshot left any value by then"
+                    ),
+                )
+            )
+            matches = False
+        else:
+            key = held.event_id
+            matches = judge.same(hop_input.element, hop_input.value, held.value)
+            if not matches:
+                problems.append(
+                    Problem(
+                        code="broken-chain",
+                        event=hop.event_id,
+                        owner=owner,
+                        message=(
+                            f"{via} read {_quote(hop_input.value)} from {hop_input.place}, "
+                            f"which held {_quote(held.value)} then ({held.kind} "
+                            f"{held.event_id} at {iso(held.at)})"
+                        ),
+                    )
+                )
+            build.visit(key)
+        build.edges.append(
+            (
+                key,
+                hop.event_id,
+                GraphEdge(
+                    source=key,
+                    target=hop.event_id,
+                    event=hop.event_id,
+                    integration=hop.integration,
+                    transform=hop.transform,
+                    verified=bool(verified) and matches,
+                    owner=owner,
+                    kind="hop",
+                    position=hop_input.position,
+                ),
+            )
+        )
+
+
+def _explain_snapshot(
+    judge: Judge,
+    build: _Build,
+    snapshot: EventRow,
+) -> None:
+    producer = build.producers.get((snapshot.event_id, -1))
+    held = build.rows.get(producer) if producer else None
+    owner = judge.element_owner(snapshot.element, snapshot.system)
+    if held is not None and judge.same(snapshot.element, snapshot.value, held.value):
+        build.visit(held.event_id)
+        build.edges.append(
+            (
+                held.event_id,
+                snapshot.event_id,
+                GraphEdge(
+                    source=held.event_id,
+                    target=snapshot.event_id,
+                    event=snapshot.event_id,
+                    integration=None,
+                    transform=None,
+                    verified=True,
+                    owner=owner,
+                    kind="observed",
+                    position=-1,
+                ),
+            )
+        )
+        return
+    last = (
+        (
+            f"; the last write or hop there left {_quote(held.value)} ({held.kind} "
+            f"{held.event_id} at {iso(held.at)})"
+        )
+        if held is not None
+        else ("; no write or hop ever left a value there")
+    )
+    build.problems[snapshot.event_id].append(
+        Problem(
+            code="untraced-value",
+            event=snapshot.event_id,
+            owner=owner,
+            message=(
+                f"snapshot {snapshot.event_id} saw {_quote(snapshot.value)} in {snapshot.system}/"
+                f"{snapshot.element}/{snapshot.record} at {iso(snapshot.at)}{last}"
+            ),
+        )
+    )
+
+
+def _sort_time(build: _Build, key: str) -> tuple[int, int]:
+    if key in build.untraced:
+        _, hop = build.untraced[key]
+        return hop.at, -1
+    return build.rows[key].at, build.rows[key].seq
+
+
+def _root_cause(build: _Build) -> tuple[str | None, RootCause | None]:
+    best: tuple[tuple[int, int, int, int], str, Problem] | None = None
+    for key, problems in build.problems.items():
+        at, seq = _sort_time(build, key)
+        for problem in problems:
+            group = 0 if problem.code in VALUE_CODES else 1
+            codes = VALUE_CODES if group == 0 else PATH_CODES
+            rank = (group, at, seq, codes.index(problem.code))
+            if best is None or rank < best[0]:
+                best = (rank, key, problem)
+    if best is None:
+        return None, None
+    _, key, problem = best
+    return key, RootCause(
+        event=problem.event, code=problem.code, owner=problem.owner, message=problem.message
+    )
+
+
+def _result(build: _Build, current: EventRow, horizon: int | None) -> TraceResult:
+    culprit_key, root = _root_cause(build)
+    keys = sorted(build.order, key=lambda k: _sort_time(build, k))
+    ids = {key: f"n{number}" for number, key in enumerate(keys)}
+    nodes = []
+    for key in keys:
+        if key in build.untraced:
+            hop_input, _ = build.untraced[key]
+            nodes.append(
+                GraphNode(
+                    id=ids[key],
+                    kind="untraced",
+                    event=None,
+                    system=hop_input.system,
+                    element=hop_input.element,
+                    record=hop_input.record,
+                    value=hop_input.value,
+                    at=None,
+                    at_us=None,
+                    problems=tuple(build.problems[key]),
+                )
+            )
+            continue
+        row = build.rows[key]
+        nodes.append(
+            GraphNode(
+                id=ids[key],
+                kind=row.kind,
+                event=row.event_id,
+                system=row.system,
+                element=row.element,
+                record=row.record,
+                value=row.value,
+                at=iso(row.at),
+                at_us=row.at,
+                problems=tuple(build.problems[key]),
+            )
+        )
+    edges = sorted(
+        (
+            edge.model_copy(update={"source": ids[a], "target": ids[b]})
+            for a, b, edge in build.edges
+        ),
+        key=lambda e: (int(e.target[1:]), e.position, int(e.source[1:])),
+    )
+    origin = tuple(ids[k] for k in keys if k in build.rows and build.rows[k].kind == "write")
+    return TraceResult(
+        subject=Subject(
+            system=current.system,
+            element=current.element,
+            record=current.record,
+            value=current.value,
+        ),
+        nodes=tuple(nodes),
+        edges=tuple(edges),
+        origin=origin,
+        root_cause=root,
+        subject_id=ids[current.event_id],
+        culprit_id=ids[culprit_key] if culprit_key is not None else None,
+        as_of=iso(horizon) if horizon is not None else None,
+    )
