@@ -16,8 +16,11 @@ from pathlib import Path
 import psycopg
 import pytest
 from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
 
 from lineage.store import Store, open_store
+from webapp import create_app
 
 POSTGRES_ADMIN = os.environ.get(
     "LINEAGE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -86,3 +89,18 @@ def store(db_url: str) -> Iterator[Store]:
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+@pytest.fixture
+def app(db_url: str) -> Iterator[Flask]:
+    """The web app on a fresh store of each backend, without a token."""
+    made = create_app({"TESTING": True, "DATABASE_URL": db_url, "API_TOKEN": None})
+    try:
+        yield made
+    finally:
+        made.extensions["lineage"].close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
