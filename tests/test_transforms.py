@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import doctest
-from decimal import Decimal
+from decimal import ROUND_DOWN, Context, Decimal, localcontext
 
 import pytest
 
@@ -66,6 +66,13 @@ def test_catalogue_lists_every_builtin_named_in_the_design() -> None:
         ("multiply(1.2)", ["50.00"], "60.00"),
         ("multiply(1.25)", ["10.05"], "12.5625"),
         ("multiply(0.1)", ["3"], "0.3"),
+        ("multiply(1.5)", ["50"], "75"),
+        ("multiply(1.25)", ["10"], "12.5"),
+        ("multiply(2)", ["0.50"], "1.00"),
+        ("multiply(0.5)", ["-0.00"], "0.00"),
+        ("multiply(1E3)", ["2.5"], "2500"),
+        ("multiply(2)", ["1E-9"], "0.000000002"),
+        ("multiply(1.2)", [" 50.00 "], "60.00"),
         ("multiply(-1)", ["0"], "0"),
         ("add(-5)", ["3"], "-2"),
         ("add(0.1)", ["0.2"], "0.3"),
@@ -217,9 +224,18 @@ def test_expr_rejects_unsafe_or_invalid_expressions_at_parse_time(
         parse_transform(f"expr({expression!r})")
 
 
-def test_expr_refuses_huge_powers_instead_of_hanging() -> None:
-    with pytest.raises(TransformError, match="fails on"):
-        run('expr("a ** 99999999")', "9")
+@pytest.mark.parametrize("expression", ["a ** 99999999", "9 ** 3999999", "int(a) ** 5000"])
+def test_expr_refuses_huge_powers_instead_of_hanging(expression: str) -> None:
+    with pytest.raises(TransformError, match="exponents are limited to 1000"):
+        run(f"expr({expression!r})", "9")
+
+
+def test_expr_uses_fifty_digits_and_half_up_whatever_the_callers_context() -> None:
+    with localcontext(Context(prec=3, rounding=ROUND_DOWN)):
+        assert run('expr("a / 3")', "1") == "0." + "3" * 50
+        assert run('expr("round(a, 2)")', "2.345") == "2.35"
+        assert run('expr("a ** 2")', "1.5") == "2.25"
+        assert run("multiply(1.0001)", "1.0001") == "1.00020001"
 
 
 def test_arithmetic_is_decimal_not_float() -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+from decimal import Decimal, InvalidOperation
+
 import pytest
 
 from lineage.model.registry import ElementType
@@ -49,6 +52,12 @@ S = ElementType.STRING
         ("2026-11-20T09:00:00", AT, "2026-11-20T09:00:00Z"),
         ("2026-11-20 09:00:00.250000Z", AT, "2026-11-20T09:00:00.250000Z"),
         ("2026-11-20", AT, "2026-11-20T00:00:00Z"),
+        ("2026-11-20T09:00:00Z", AT, "2026-11-20T09:00:00Z"),
+        ("2026-11-20T09:00:00.000Z", AT, "2026-11-20T09:00:00Z"),
+        ("2026-11-20T09:00:00.000000Z", AT, "2026-11-20T09:00:00Z"),
+        ("2026-11-20T09:00:00.123456Z", AT, "2026-11-20T09:00:00.123456Z"),
+        ("2026-11-20T090000.1Z", AT, "2026-11-20T09:00:00.100000Z"),
+        ("2026-13-20T09:00:00Z", AT, "2026-13-20T09:00:00Z"),
         ("yesterday", AT, "yesterday"),
         (" Mixed Case ", S, " Mixed Case "),
         ("120.00", S, "120.00"),
@@ -93,3 +102,22 @@ def test_values_equal_compares_by_element_type(
 ) -> None:
     assert values_equal(a, b, kind) is equal
     assert values_equal(b, a, kind) is equal
+
+
+def test_decimal_normalize_agrees_with_exact_decimal_arithmetic_on_odd_spellings() -> None:
+    # normalize takes a string shortcut for plain spellings; it must agree with Decimal.
+    rng = random.Random(7)
+    alphabet = "0123456789.-+eE _"
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8)))
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            expected = text
+        else:
+            expected = text if not number.is_finite() else format(number, "f")
+            if "." in expected and number.is_finite():
+                expected = expected.rstrip("0").rstrip(".")
+            if number.is_finite() and not number:
+                expected = "0"
+        assert normalize(text, D) == expected, text

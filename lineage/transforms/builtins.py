@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from lineage.errors import TransformError
 
-from .expr import compile_expression, evaluate
+from .expr import DECIMAL_CONTEXT, compile_expression, evaluate
 from .spec import ApplyContext, Param, TransformSpec
+from .values import as_text
 
 __all__ = ["BUILTINS", "DECIMAL_CONTEXT", "to_number"]
 
-DECIMAL_CONTEXT = Context(prec=50, rounding=ROUND_HALF_UP)
-"""Precision and rounding of the built-ins' arithmetic (independent of the caller's context)."""
 
 _ONE = Decimal(1)
 
@@ -28,24 +27,40 @@ def to_number(value: str, transform: str) -> Decimal:
     """The finite decimal ``value`` spells; TransformError naming ``transform`` otherwise."""
     try:
         number = Decimal(value)
+        if number.is_finite():
+            return number
     except (InvalidOperation, ValueError):
-        number = None
-    if number is None or not number.is_finite():
-        raise TransformError(f"{transform} takes a number, got {value!r}", transform=transform)
-    return number
+        pass
+    raise TransformError(f"{transform} takes a number, got {value!r}", transform=transform)
 
 
-def _places(number: Decimal) -> int:
-    exponent = number.as_tuple().exponent
-    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+def _places(written: str, number: Decimal) -> int:
+    """Decimal places as written: 2 for "50.00", 0 for "50" (string work; as_tuple is slow)."""
+    if "e" in written or "E" in written:
+        exponent = number.as_tuple().exponent
+        return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    dot = written.find(".")
+    return 0 if dot < 0 else len(written.rstrip()) - dot - 1
 
 
-def _keep_scale(result: Decimal, places: int) -> Decimal:
-    """Drop trailing zeros beyond ``places`` decimals: 50.00 * 1.2 is 60.00, not 60.000."""
-    if _places(result) <= places:
-        return result
-    shorter = result.quantize(_ONE.scaleb(-places), context=DECIMAL_CONTEXT)
-    return shorter if shorter == result else result
+def _keep_scale(result: Decimal, places: int) -> str:
+    """Text of ``result`` with trailing zeros beyond ``places`` decimals dropped.
+
+    50.00 * 1.2 is 60.000 in decimal arithmetic: written 60.00, as its input was.
+    """
+    if not result:
+        result = result.copy_abs()
+    text = str(result)
+    if "E" in text:
+        return as_text(result)
+    dot = text.find(".")
+    if dot < 0:
+        return text
+    keep = dot + 1 + places if places else dot
+    stripped = text.rstrip("0").rstrip(".")
+    if len(stripped) <= keep:
+        return text[:keep]
+    return stripped
 
 
 def _round_half_up(number: Decimal, places: int, transform: str) -> Decimal:
@@ -77,9 +92,9 @@ def _round(value: str, digits: int) -> Decimal:
     return _round_half_up(to_number(value, "round"), digits, "round")
 
 
-def _multiply(value: str, factor: Decimal) -> Decimal:
+def _multiply(value: str, factor: Decimal) -> str:
     number = to_number(value, "multiply")
-    return _keep_scale(DECIMAL_CONTEXT.multiply(number, factor), _places(number))
+    return _keep_scale(DECIMAL_CONTEXT.multiply(number, factor), _places(value, number))
 
 
 def _add(value: str, amount: Decimal) -> Decimal:

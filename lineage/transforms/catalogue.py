@@ -20,7 +20,7 @@ import inspect
 import keyword
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any, TypeVar, cast, overload
@@ -67,6 +67,7 @@ class TransformCall:
     kwargs: Mapping[str, object]
     params: Mapping[str, Any]
     spec: TransformSpec
+    _kwargs: dict[str, Any] = field(repr=False)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, TransformCall):
@@ -134,15 +135,15 @@ class TransformCall:
                 if type(value) is not str:
                     value = as_text(value)
                 if context is not None:
-                    result = spec.func(value, context=context, **self.params)
+                    result = spec.func(value, context=context, **self._kwargs)
                 else:
-                    result = spec.func(value, **self.params)
+                    result = spec.func(value, **self._kwargs)
             else:
                 values = [v if v is None or type(v) is str else as_text(v) for v in inputs]
                 if context is not None:
-                    result = spec.func(values, context=context, **self.params)
+                    result = spec.func(values, context=context, **self._kwargs)
                 else:
-                    result = spec.func(values, **self.params)
+                    result = spec.func(values, **self._kwargs)
         except TransformError:
             raise
         except (ArithmeticError, ValueError, TypeError, KeyError, IndexError) as exc:
@@ -152,7 +153,7 @@ class TransformCall:
         if result is None:
             return None
         text = result if type(result) is str else as_text(result)
-        if out_type != _STRING:
+        if out_type is not _STRING and out_type != _STRING:
             return normalize(text, out_type)
         return text
 
@@ -410,6 +411,7 @@ def _parse(text: str, catalogue: Catalogue) -> TransformCall:
         kwargs=MappingProxyType(kwargs),
         params=MappingProxyType(params),
         spec=spec,
+        _kwargs=params,
     )
 
 

@@ -19,7 +19,7 @@ import functools
 import re
 import string
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
 from typing import Any, cast
 
 import simpleeval
@@ -28,9 +28,20 @@ from lineage.errors import TransformError
 
 from .values import as_text
 
-__all__ = ["FUNCTIONS", "MAX_EXPRESSION_LENGTH", "compile_expression", "evaluate"]
+__all__ = [
+    "DECIMAL_CONTEXT",
+    "FUNCTIONS",
+    "MAX_EXPONENT",
+    "MAX_EXPRESSION_LENGTH",
+    "compile_expression",
+    "evaluate",
+]
 
 MAX_EXPRESSION_LENGTH = 1000
+
+DECIMAL_CONTEXT = Context(prec=50, rounding=ROUND_HALF_UP)
+"""Precision (50 digits) and rounding (half up) of all transform arithmetic, whatever the
+caller's decimal context is."""
 
 _LETTERS = tuple(string.ascii_lowercase)
 _NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*\Z")
@@ -93,7 +104,19 @@ _LEFT_OUT: tuple[type[ast.AST], ...] = (
     *(ast.RShift, ast.LShift, ast.BitXor, ast.BitOr, ast.BitAnd, ast.Invert),
     *(ast.Is, ast.IsNot),
 )
+MAX_EXPONENT = 1000
+
+
+def _power(base: object, exponent: object) -> object:
+    """``**`` with a small exponent, so that ``9 ** 3999999`` cannot stall ingestion."""
+    power = _decimal(exponent)
+    if power.copy_abs() > MAX_EXPONENT:
+        raise ValueError(f"exponents are limited to {MAX_EXPONENT}, got {exponent!r}")
+    return _decimal(base) ** power
+
+
 _OPERATORS = {op: fn for op, fn in simpleeval.DEFAULT_OPERATORS.items() if op not in _LEFT_OUT}
+_OPERATORS[ast.Pow] = _power
 _ALLOWED_OPS = (*_OPERATORS, ast.And, ast.Or)
 _ALLOWED_NODES = (
     ast.Expression,
@@ -185,7 +208,9 @@ def evaluate(values: Sequence[str | None], expression: str) -> object:
     names["inputs"] = bound
     evaluator = simpleeval.SimpleEval(operators=_OPERATORS, functions=FUNCTIONS, names=names)
     try:
-        result = evaluator.eval(expression, previously_parsed=tree)
+        # The built-ins' precision and half-up rounding, whatever the caller's context is.
+        with localcontext(DECIMAL_CONTEXT):
+            result = evaluator.eval(expression, previously_parsed=tree)
     except simpleeval.NameNotDefined as exc:
         raise _reject(
             expression, f"uses {exc.name!r} but the hop has {len(values)} input(s)"

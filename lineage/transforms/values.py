@@ -60,7 +60,9 @@ def decimal_text(number: Decimal) -> str:
     """
     if not number:
         return "0"
-    text = format(number, "f")
+    text = str(number)  # plain unless the exponent is positive or the number tiny
+    if "E" in text:
+        text = format(number, "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text
@@ -101,9 +103,15 @@ def parse_date(text: str) -> dt.date | None:
 
 
 def _numeric(value: str) -> str:
-    # Fast path for the common case of a plain non-negative integer without leading zeros.
-    if value.isascii() and value.isdigit() and (value[0] != "0" or len(value) == 1):
-        return value
+    # Fast path, in plain string operations, for the usual spelling: [-]digits[.digits].
+    negative = value[:1] == "-"
+    whole, _, fraction = (value[1:] if negative else value).partition(".")
+    digits = not fraction or (fraction.isdigit() and fraction.isascii())
+    if whole.isdigit() and whole.isascii() and digits:
+        whole = whole.lstrip("0") or "0"
+        fraction = fraction.rstrip("0")
+        text = f"{whole}.{fraction}" if fraction else whole
+        return "-" + text if negative and text != "0" else text
     number = parse_decimal(value)
     return value if number is None else decimal_text(number)
 
@@ -121,6 +129,20 @@ def _date(value: str) -> str:
 
 
 def _datetime(value: str) -> str:
+    # Fast path: already canonical ("2026-11-20T09:00:00Z", maybe with microseconds), so
+    # only check that it parses; building the text again costs more than the parse.
+    if (
+        value[-1:] == "Z"
+        and len(value) in (20, 27)
+        and value[10:11] == "T"
+        and value[13:14] == value[16:17] == ":"
+    ):
+        try:
+            dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if len(value) == 20 or value[20:26] != "000000":
+            return value
     moment = parse_datetime(value)
     if moment is None:
         return value
@@ -188,7 +210,10 @@ def as_text(value: object) -> str:
         return value
     if isinstance(value, Decimal):
         # Keeps the scale ("60.00" stays "60.00") but never writes "-0".
-        return format(value if value else value.copy_abs(), "f")
+        if not value:
+            value = value.copy_abs()
+        text = str(value)  # plain unless the exponent is positive or the number tiny
+        return format(value, "f") if "E" in text else text
     if value is True:
         return "true"
     if value is False:
