@@ -33,9 +33,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import check, scan, serve, steward, store
+    from . import check, golden, scan, serve, steward, store
 
-    for module in (check, store, steward, scan, serve):
+    for module in (check, store, steward, scan, serve, golden):
         for command in getattr(module, "COMMANDS", ()):
             main.add_command(command)
 

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Connection,
     String,
     and_,
+    case,
     column,
     exists,
     func,
@@ -446,12 +447,131 @@ def conflict_candidates(
         result.close()
 
 
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One event with what an export needs around it (see :func:`stored_events`).
+
+    Attributes:
+        row: the event.
+        status: a hop's latest status (None for writes and snapshots).
+        inputs: a hop's inputs, each with the event whose value its place held when the hop
+            ran (None: the place held nothing then).
+        observed: for a snapshot, the event whose value it shows (None when the place was
+            given no such value).
+    """
+
+    row: EventRow
+    status: str | None
+    inputs: tuple[tuple[queries.InputRow, str | None], ...]
+    observed: str | None
+
+
+def stored_events(conn: Connection, *, batch: int = 1000) -> Iterator[StoredEvent]:
+    """Every event in recording order with its inputs' sources, streamed (one query).
+
+    Each input's source follows the trace's rule (:mod:`lineage.store.queries`): the latest
+    event at the input's place at or before the hop, not failed; a snapshot's explanation is
+    the latest write or hop at its place before it, kept when it holds the same value.
+    """
+    e = events.alias("e")
+    i = hop_inputs.alias("i")
+    src = events.alias("src")
+    obs = events.alias("obs")
+    source_id = (
+        select(src.c.event_id)
+        .where(
+            src.c.system == i.c.system,
+            src.c.element == i.c.element,
+            src.c.record == i.c.record,
+            src.c.at <= e.c.at,
+            src.c.seq != e.c.seq,
+            held(None, table=src),
+        )
+        .order_by(src.c.at.desc(), src.c.seq.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+    def explaining(col: Any) -> Any:
+        return (
+            select(col)
+            .where(
+                obs.c.system == e.c.system,
+                obs.c.element == e.c.element,
+                obs.c.record == e.c.record,
+                obs.c.at <= e.c.at,
+                obs.c.seq != e.c.seq,
+                obs.c.kind != "snapshot",
+                held(None, table=obs),
+            )
+            .order_by(obs.c.at.desc(), obs.c.seq.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    snapshot = e.c.kind == "snapshot"
+    query = (
+        select(
+            *(e.c[c.name] for c in _EVENT_COLUMNS),
+            case((e.c.kind == "hop", hop_status_at(None, e)), else_=None).label("status_now"),
+            case((snapshot, explaining(obs.c.event_id)), else_=None).label("observed_id"),
+            case((snapshot, explaining(obs.c.value_norm)), else_=None).label("observed_norm"),
+            i.c.position.label("in_position"),
+            i.c.system.label("in_system"),
+            i.c.element.label("in_element"),
+            i.c.record.label("in_record"),
+            i.c.value.label("in_value"),
+            i.c.value_norm.label("in_norm"),
+            case((i.c.position.is_not(None), source_id), else_=None).label("in_source"),
+        )
+        .select_from(e.outerjoin(i, i.c.event_id == e.c.event_id))
+        .order_by(e.c.seq, i.c.position)
+    )
+    result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
+    current: Any = None
+    inputs: list[tuple[queries.InputRow, str | None]] = []
+
+    def done() -> StoredEvent:
+        row = EventRow.from_row(current)
+        observed = current.observed_id
+        if observed is not None and current.observed_norm != row.value_norm:
+            observed = None
+        return StoredEvent(row, current.status_now, tuple(inputs), observed)
+
+    try:
+        for item in result:
+            if current is not None and item.seq != current.seq:
+                yield done()
+                inputs = []
+            current = item
+            if item.in_position is not None:
+                inputs.append(
+                    (
+                        queries.InputRow(
+                            item.event_id,
+                            int(item.in_position),
+                            item.in_system,
+                            item.in_element,
+                            item.in_record,
+                            item.in_value,
+                            item.in_norm,
+                        ),
+                        item.in_source,
+                    )
+                )
+        if current is not None:
+            yield done()
+    finally:
+        result.close()
+
+
 __all__ = [
     "FOREVER",
     "MAX_LINKED_KEYS",
     "EventRow",
     "Key",
     "RecordLinks",
+    "StoredEvent",
     "bound",
     "conflict_candidates",
     "consumers",
@@ -464,5 +584,6 @@ __all__ = [
     "linked_records",
     "record_links",
     "status_updates_exist",
+    "stored_events",
     "value_versions",
 ]
