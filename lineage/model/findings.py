@@ -55,6 +55,8 @@ _ALL = (
     _c("missing-purpose", "warning", "An integration states no purpose."),
     _c("missing-fallback", "warning", "A foundation integration has no fallback procedure."),
     _c("pass-through", "info", "An element arrives in the same form it left: ask why it is copied."),
+    _c("duplicate-declaration", "error",
+       "A system or integration name is declared more than once."),
     _c("expired-waiver", "warning", "A waiver's expiry date has passed; it silences nothing."),
     _c("unused-waiver", "info", "A waiver matches no finding: remove it or fix its subject."),
     # runtime findings (lineage scan)

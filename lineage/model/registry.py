@@ -168,8 +168,8 @@ class Integration(_Frozen):
     @field_validator("timeout", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
-        if isinstance(value, str) and _DURATION.match(value):
-            return parse_duration(value)
+        if isinstance(value, str) and not value.strip().upper().startswith("P"):
+            return parse_duration(value)  # ISO 8601 (PT1H) is left to pydantic
         return value
 
     def carry(self, element: str) -> Carry | None:

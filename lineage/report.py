@@ -1,0 +1,322 @@
+"""Findings as text, JSON, JUnit XML, SARIF 2.1.0 and GitHub workflow commands (DESIGN.md §5).
+
+Used by ``lineage check`` (registry findings, located by file and line) and ``lineage scan``
+(runtime findings, placed by system, element and record). Every renderer takes the findings
+and returns one document as text.
+
+>>> print(render([], "text"))
+lineage check: no findings
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
+from importlib import metadata
+from typing import Any
+from urllib.parse import quote
+
+from .model.findings import CODES, Finding, Severity, summarize
+
+__all__ = ["FORMATS", "failing", "render"]
+
+FORMATS = ("text", "json", "junit", "sarif", "github")
+"""The ``--format`` choices of ``lineage check`` and ``lineage scan``."""
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+_GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+
+
+def render(
+    findings: Sequence[Finding], fmt: str, *, tool: str = "lineage check", waived: int = 0
+) -> str:
+    """The findings as one document in format ``fmt``.
+
+    Args:
+        findings: what to report, in the order given (callers sort them).
+        fmt: one of :data:`FORMATS`.
+        tool: the command that found them, named in summaries and reports.
+        waived: how many findings waivers silenced (the text summary mentions them).
+
+    Returns:
+        The document, without a trailing newline (empty for ``github`` with no findings).
+
+    Raises:
+        ValueError: an unknown format.
+    """
+    renderer = _RENDERERS.get(fmt)
+    if renderer is None:
+        raise ValueError(f"unknown report format {fmt!r}: use one of {', '.join(FORMATS)}")
+    return renderer(findings, tool, waived)
+
+
+def failing(findings: Sequence[Finding], fail_on: str) -> list[Finding]:
+    """The findings at or above severity ``fail_on`` (``error``, ``warning`` or ``info``)."""
+    threshold = Severity(fail_on).rank
+    return [f for f in findings if f.severity.rank <= threshold]
+
+
+def place(finding: Finding) -> str:
+    """Where a finding is: ``file:line`` for declarations, else ``system/element/record``."""
+    if finding.location is not None:
+        return str(finding.location)
+    subject = finding.subject
+    parts = [p for p in (subject.system, subject.element, subject.record) if p]
+    if parts:
+        return "/".join(parts)
+    if subject.integration:
+        return f"integration {subject.integration}"
+    if subject.event:
+        return f"event {subject.event}"
+    return "-"
+
+
+# --- text ------------------------------------------------------------------------------------
+
+
+def _text(findings: Sequence[Finding], tool: str, waived: int) -> str:
+    lines = []
+    for finding in findings:
+        owner = f" (owner: {finding.owner})" if finding.owner else ""
+        lines.append(
+            _one_line(
+                f"{place(finding)}: {finding.severity.value} {finding.code} "
+                f"{finding.message}{owner}"
+            )
+        )
+    lines.append(f"{tool}: {_summary_text(findings, waived)}")
+    return "\n".join(lines)
+
+
+def _summary_text(findings: Sequence[Finding], waived: int) -> str:
+    counts = summarize(list(findings))
+    after = f" ({waived} waived)" if waived else ""
+    if not findings:
+        return f"no findings{after}"
+
+    def plural(n: int, word: str) -> str:
+        return f"{n} {word}" + ("s" if n != 1 and word != "info" else "")
+
+    parts = [plural(counts[s.value], s.value) for s in Severity]
+    return ", ".join(parts) + after
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+
+
+# --- json ------------------------------------------------------------------------------------
+
+
+def finding_json(finding: Finding) -> dict[str, Any]:
+    """The JSON shape of one finding (DESIGN.md §5): subject with all five keys."""
+    return finding.model_dump(mode="json")
+
+
+def _json(findings: Sequence[Finding], tool: str, waived: int) -> str:
+    document = {
+        "findings": [finding_json(f) for f in findings],
+        "summary": summarize(list(findings)),
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+# --- junit -----------------------------------------------------------------------------------
+
+
+def _xml_char(ch: str) -> str:
+    code = ord(ch)
+    if ch in "\t\n\r" or (0x20 <= code < 0xD800) or (0xE000 <= code <= 0xFFFD) or code > 0xFFFF:
+        return ch
+    return "\ufffd"
+
+
+def _xml_text(text: str) -> str:
+    # XML 1.0 cannot hold most control characters, even escaped; show them as U+FFFD.
+    return "".join(_xml_char(ch) for ch in text)
+
+
+def _junit(findings: Sequence[Finding], tool: str, waived: int) -> str:
+    counts = summarize(list(findings))
+    failures = counts["error"] + counts["warning"]
+    skipped = counts["info"]
+    tests = max(len(findings), 1)
+    attrs = {
+        "name": tool,
+        "tests": str(tests),
+        "failures": str(failures),
+        "errors": "0",
+        "skipped": str(skipped),
+    }
+    root = ET.Element("testsuites", attrs)
+    suite = ET.SubElement(root, "testsuite", attrs)
+    if not findings:
+        ET.SubElement(suite, "testcase", {"classname": _classname(tool), "name": "no findings"})
+    for finding in findings:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            {
+                "classname": f"{_classname(tool)}.{finding.code}",
+                "name": _xml_text(f"{place(finding)}: {finding.code}"),
+            },
+        )
+        if finding.location is not None:
+            case.set("file", _xml_text(finding.location.file))
+            if finding.location.line is not None:
+                case.set("line", str(finding.location.line))
+        message = _xml_text(finding.message)
+        body = _xml_text(_details(finding))
+        if finding.severity == Severity.INFO:
+            ET.SubElement(case, "skipped", {"message": message}).text = body
+        else:
+            failure = ET.SubElement(
+                case, "failure", {"message": message, "type": finding.severity.value}
+            )
+            failure.text = body
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True)
+
+
+def _classname(tool: str) -> str:
+    return tool.replace(" ", ".")
+
+
+def _details(finding: Finding) -> str:
+    lines = [f"{finding.severity.value} {finding.code}: {finding.message}"]
+    lines.append(f"where: {place(finding)}")
+    if finding.owner:
+        lines.append(f"owner: {finding.owner}")
+    if finding.evidence:
+        lines.append("evidence: " + json.dumps(finding.evidence, ensure_ascii=False, default=str))
+    return "\n".join(lines)
+
+
+# --- sarif -----------------------------------------------------------------------------------
+
+
+def _version() -> str:
+    try:
+        return metadata.version("lineage")
+    except metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
+def _rule_name(code: str) -> str:
+    return "".join(part.capitalize() for part in code.split("-"))
+
+
+def _sarif(findings: Sequence[Finding], tool: str, waived: int) -> str:
+    index = {code: i for i, code in enumerate(CODES)}
+    rules = [
+        {
+            "id": code,
+            "name": _rule_name(code),
+            "shortDescription": {"text": info.description},
+            "fullDescription": {"text": info.description},
+            "defaultConfiguration": {"level": _SARIF_LEVEL[info.severity]},
+            "properties": {"tags": ["runtime" if info.runtime else "registry"]},
+        }
+        for code, info in CODES.items()
+    ]
+    results = [_sarif_result(f, index) for f in findings]
+    document = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "lineage",
+                        "version": _version(),
+                        "semanticVersion": _version(),
+                        "rules": rules,
+                    }
+                },
+                "automationDetails": {"id": f"{tool}/"},
+                "invocations": [{"commandLine": tool, "executionSuccessful": True}],
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+def _sarif_result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
+    text = finding.message + (f" (owner: {finding.owner})" if finding.owner else "")
+    result: dict[str, Any] = {
+        "ruleId": finding.code,
+        "level": _SARIF_LEVEL[finding.severity],
+        "message": {"text": text},
+    }
+    if finding.code in index:
+        result["ruleIndex"] = index[finding.code]
+    location = finding.location
+    if location is not None:
+        physical: dict[str, Any] = {
+            "artifactLocation": {"uri": quote(location.file.replace("\\", "/"), safe="/")}
+        }
+        if location.line is not None and location.line >= 1:
+            physical["region"] = {"startLine": location.line}
+        result["locations"] = [{"physicalLocation": physical}]
+    else:
+        result["locations"] = [{"logicalLocations": [_logical(finding)]}]
+    subject = finding.subject.model_dump()
+    identity = json.dumps([finding.code, subject], sort_keys=True)
+    result["partialFingerprints"] = {
+        "lineageFinding/v1": hashlib.sha256(identity.encode()).hexdigest()[:32]
+    }
+    result["properties"] = {
+        "owner": finding.owner,
+        "subject": subject,
+        "evidence": json.loads(json.dumps(finding.evidence, default=str)),
+    }
+    return result
+
+
+def _logical(finding: Finding) -> dict[str, str]:
+    subject = finding.subject
+    name = subject.record or subject.element or subject.integration or subject.system or "-"
+    return {"name": name, "fullyQualifiedName": place(finding), "kind": "resource"}
+
+
+# --- github ----------------------------------------------------------------------------------
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _github(findings: Sequence[Finding], tool: str, waived: int) -> str:
+    lines = []
+    for finding in findings:
+        properties = []
+        message = finding.message
+        if finding.location is not None:
+            properties.append(f"file={_escape_property(finding.location.file)}")
+            if finding.location.line is not None:
+                properties.append(f"line={finding.location.line}")
+        else:
+            message = f"{place(finding)}: {message}"
+        properties.append(f"title={_escape_property(finding.code)}")
+        if finding.owner:
+            message += f" (owner: {finding.owner})"
+        level = _GITHUB_LEVEL[finding.severity]
+        lines.append(f"::{level} {','.join(properties)}::{_escape_data(message)}")
+    return "\n".join(lines)
+
+
+_RENDERERS: dict[str, Callable[[Sequence[Finding], str, int], str]] = {
+    "text": _text,
+    "json": _json,
+    "junit": _junit,
+    "sarif": _sarif,
+    "github": _github,
+}
