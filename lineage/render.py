@@ -176,8 +176,12 @@ def _h(value: str | None, limit: int = MAX_VALUE) -> str:
 
 
 def _q(value: str | None) -> str:
-    """A user string as a quoted DOT attribute (escString: backslashes and quotes escaped)."""
-    text = printable(value, 200).replace("\\", "\\\\").replace('"', '\\"')
+    """A user string as a quoted DOT attribute.
+
+    Markup is entity-escaped as in labels (Graphviz keeps entities as they are in SVG), then
+    backslashes are doubled so Graphviz's escString sequences (``\\N``, ``\\G``) never fire.
+    """
+    text = html.escape(printable(value, 200), quote=True).replace("\\", "\\\\")
     return f'"{text}"'
 
 

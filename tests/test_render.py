@@ -1,0 +1,147 @@
+"""Rendering: text for people, DOT and SVG with every user string escaped."""
+
+from __future__ import annotations
+
+import pygraphviz
+import pytest
+from steward_scenarios import REGISTRY, hop, order_chain, record, write
+
+from lineage.impact import impact
+from lineage.model.registry import Carry, Integration, Registry, System
+from lineage.render import (
+    dot_to_svg,
+    element_flow_dot,
+    system_map_dot,
+    to_dot,
+    to_svg,
+    to_text,
+)
+from lineage.store import Store
+from lineage.trace import trace
+
+SCRIPT = "<script>alert(1)</script>"
+QUOTED = '"quoted" \\ backslash'
+
+
+@pytest.fixture
+def hostile(store: Store) -> Store:
+    """A chain whose record keys and values try to break out of DOT and SVG."""
+    record(
+        store,
+        write("w-<x>", "ERP", "customer.address", SCRIPT, QUOTED, 0),
+        hop(
+            'h-"x"',
+            [("ERP", "customer.address", SCRIPT, QUOTED)],
+            ("BI", "customer.address", QUOTED, SCRIPT),
+            5,
+            transform="identity",
+        ),
+    )
+    return store
+
+
+def test_trace_text_runs_origin_to_subject_and_names_the_culprits_owner(store: Store) -> None:
+    record(store, *order_chain(bi_value="65.00"))
+    text = to_text(trace(store, "Portal", "order.total", "P-9"))
+    lines = text.splitlines()
+    rows = [line for line in lines if " n0 " in line or " n1 " in line or " n2 " in line]
+    assert [r.split()[0] for r in rows] == ["✓", "✗", "✓"]
+    assert "ERP" in rows[0] and "(origin)" in rows[0]
+    assert "ROOT CAUSE: unexplained-transformation, ask bi@example.com" in rows[1]
+    # values sit in one column
+    assert len({row.index('"') for row in rows}) == 1
+    assert "owner to talk to: bi@example.com" in text
+
+
+def test_clean_trace_text_says_every_step_checks_out(store: Store) -> None:
+    record(store, *order_chain())
+    text = to_text(trace(store, "Portal", "order.total", "P-9"))
+    assert "✓ every step checks out back to the origin (n0)" in text
+    assert "✗" not in text
+
+
+def test_impact_text_counts_places_per_system(store: Store) -> None:
+    record(store, *order_chain())
+    text = to_text(impact(store, "ERP", "order.total", "40017"))
+    assert "reached 2 places in 2 systems: BI 1, Portal 1" in text
+    assert "(this value)" in text
+
+
+def test_dot_labels_show_place_value_time_and_step(store: Store) -> None:
+    record(store, *order_chain(bi_value="65.00"))
+    dot = to_dot(trace(store, "Portal", "order.total", "P-9"))
+    graph = pygraphviz.AGraph(string=dot)
+    assert len(graph.nodes()) == 3 and len(graph.edges()) == 2
+    label = graph.get_node("n1").attr["label"]
+    assert "BI" in label and "R-9" in label and "65.00" in label and "09:05:00" in label
+    assert graph.get_node("n1").attr["color"] == "#c62828"  # the culprit is red
+    edge = graph.get_edge("n0", "n1")
+    assert "multiply(1.2)" in edge.attr["label"] and "erp-to-bi" in edge.attr["label"]
+    assert edge.attr["color"] == "#c62828"
+
+
+def test_dot_escapes_markup_quotes_and_backslashes(hostile: Store) -> None:
+    dot = to_dot(trace(hostile, "BI", "customer.address", QUOTED))
+    assert SCRIPT not in dot
+    assert "&lt;script&gt;" in dot
+    graph = pygraphviz.AGraph(string=dot)  # still parses
+    assert len(graph.nodes()) == 2
+    assert graph.get_node("n1").attr["tooltip"] == "h-&quot;x&quot;"
+
+
+def test_svg_contains_no_raw_script_and_shows_the_values(hostile: Store) -> None:
+    result = trace(hostile, "BI", "customer.address", QUOTED)
+    svg = to_svg(result)
+    assert svg.lstrip().startswith("<?xml")
+    assert "<script" not in svg
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in svg
+    assert "&quot;quoted&quot; \\ backslash" in svg
+    assert 'xlink:title="h&#45;&quot;x&quot;"' in svg  # the hop id as the node's tooltip
+    inline = to_svg(result, standalone=False)
+    assert inline.startswith("<svg")
+
+
+def test_impact_svg_renders_too(hostile: Store) -> None:
+    svg = to_svg(impact(hostile, "ERP", "customer.address", SCRIPT))
+    assert "<script" not in svg and "<svg" in svg
+
+
+def test_control_characters_in_values_are_shown_not_passed_to_graphviz(store: Store) -> None:
+    record(store, write("w-1", "ERP", "customer.address", "C-1", "line1\nline2\x07", 0))
+    result = trace(store, "ERP", "customer.address", "C-1")
+    assert "line1\\nline2\\x07" in to_dot(result)
+    assert "<svg" in to_svg(result)
+    assert "line1\\nline2\\x07" in to_text(result)
+
+
+def test_system_map_shows_systems_owners_truths_and_integrations() -> None:
+    graph = pygraphviz.AGraph(string=system_map_dot(REGISTRY))
+    labels = {graph.get_node(n).attr["label"] for n in graph.nodes()}
+    erp = next(label for label in labels if "<B>ERP</B>" in label)
+    assert "erp-ops@example.com" in erp and "order.total" in erp
+    edge_labels = [e.attr["label"] for e in graph.edges()]
+    assert any("erp-to-bi" in lab and "multiply(1.2)" in lab for lab in edge_labels)
+
+
+def test_system_map_escapes_names_and_marks_undeclared_systems() -> None:
+    registry = Registry(
+        systems=(System(name=SCRIPT, owner=QUOTED),),
+        integrations=(
+            Integration(name="x<y", source=SCRIPT, target="Ghost", carries=(Carry(element="a"),)),
+        ),
+    )
+    dot = system_map_dot(registry)
+    assert SCRIPT not in dot
+    svg = dot_to_svg(dot)
+    assert "<script" not in svg and "Ghost" in svg
+    graph = pygraphviz.AGraph(string=dot)
+    ghost = next(n for n in graph.nodes() if "Ghost" in n.attr["label"])
+    assert "dashed" in ghost.attr["style"]
+
+
+def test_element_flow_marks_origin_and_system_of_record() -> None:
+    dot = element_flow_dot(REGISTRY, "order.total")
+    graph = pygraphviz.AGraph(string=dot)
+    labels = {graph.get_node(n).attr["label"] for n in graph.nodes()}
+    assert any("ERP" in lab and "origin, system of record" in lab for lab in labels)
+    assert len(graph.edges()) == 2  # ERP -> BI -> Portal

@@ -1,0 +1,353 @@
+"""``trace``: a value's path back to its origin, each step verified, the root cause named."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from steward_scenarios import (
+    BI_OWNER,
+    BILLING_OWNER,
+    CONTROLLER,
+    hop,
+    order_chain,
+    record,
+    snapshot,
+    write,
+)
+
+from lineage.errors import NotFoundError
+from lineage.store import Store
+from lineage.trace import TraceResult, trace
+
+
+def _by_event(result: TraceResult) -> dict[str | None, dict[str, object]]:
+    return {node["event"]: node for node in result.to_json()["nodes"]}
+
+
+def test_clean_chain_reaches_the_origin_with_every_hop_verified(store: Store) -> None:
+    record(store, *order_chain())
+    result = trace(store, "Portal", "order.total", "P-9")
+    data = result.to_json()
+    assert list(data) == ["subject", "nodes", "edges", "origin", "root_cause"]
+    assert data["subject"] == {
+        "system": "Portal",
+        "element": "order.total",
+        "record": "P-9",
+        "value": "60.00",
+    }
+    assert [n["event"] for n in data["nodes"]] == ["w-erp", "h-bi", "h-portal"]
+    assert set(data["nodes"][0]) == {
+        "id",
+        "kind",
+        "event",
+        "system",
+        "element",
+        "record",
+        "value",
+        "at",
+    }
+    assert data["nodes"][0]["at"] == "2026-11-20T09:00:00Z"
+    assert [(e["from"], e["to"], e["verified"]) for e in data["edges"]] == [
+        ("n0", "n1", True),
+        ("n1", "n2", True),
+    ]
+    assert set(data["edges"][0]) == {
+        "from",
+        "to",
+        "event",
+        "integration",
+        "transform",
+        "verified",
+        "owner",
+    }
+    assert data["edges"][0]["transform"] == "multiply(1.2)"
+    assert data["edges"][0]["integration"] == "erp-to-bi"
+    assert data["edges"][0]["owner"] == BI_OWNER
+    assert data["origin"] == ["n0"]
+    assert data["root_cause"] is None
+
+
+def test_unexplained_transformation_in_the_middle_blames_that_hop_and_its_owner(
+    store: Store,
+) -> None:
+    record(store, *order_chain(bi_value="65.00"))
+    result = trace(store, "Portal", "order.total", "P-9")
+    assert result.root_cause is not None
+    assert result.root_cause.code == "unexplained-transformation"
+    assert result.root_cause.event == "h-bi"
+    assert result.root_cause.owner == BI_OWNER
+    assert "'65.00'" in result.root_cause.message and "'60'" in result.root_cause.message
+    verified = {e["event"]: e["verified"] for e in result.to_json()["edges"]}
+    assert verified == {"h-bi": False, "h-portal": True}
+    assert result.culprit == result.node("n1").id
+
+
+def test_input_the_source_never_held_is_a_broken_chain(store: Store) -> None:
+    record(
+        store,
+        write("w-erp", "ERP", "order.total", "40017", "50.00", 0),
+        # the hop claims it read 55.00 and its own arithmetic is right, but ERP held 50.00
+        hop(
+            "h-bi",
+            [("ERP", "order.total", "40017", "55.00")],
+            ("BI", "order.total", "R-9", "66.00"),
+            5,
+        ),
+    )
+    result = trace(store, "BI", "order.total", "R-9")
+    assert result.root_cause is not None
+    assert result.root_cause.code == "broken-chain"
+    assert result.root_cause.event == "h-bi"
+    assert result.root_cause.owner == BI_OWNER
+    assert "'55.00'" in result.root_cause.message and "'50.00'" in result.root_cause.message
+    assert [e.verified for e in result.edges] == [False]
+    assert result.origin == ("n0",)
+
+
+def test_snapshot_no_write_or_hop_explains_is_an_untraced_value(store: Store) -> None:
+    record(store, snapshot("s-bi", "BI", "order.total", "R-9", "70.00", 30))
+    result = trace(store, "BI", "order.total", "R-9")
+    assert result.root_cause is not None
+    assert result.root_cause.code == "untraced-value"
+    assert result.root_cause.event == "s-bi"
+    assert result.root_cause.owner == CONTROLLER
+    assert result.origin == ()
+    assert [n.kind for n in result.nodes] == ["snapshot"]
+
+
+def test_snapshot_showing_another_value_than_the_last_hop_is_untraced(store: Store) -> None:
+    record(store, *order_chain(), snapshot("s-bi", "BI", "order.total", "R-9", "61.00", 30))
+    result = trace(store, "BI", "order.total", "R-9")
+    assert result.root_cause is not None
+    assert result.root_cause.code == "untraced-value"
+    assert "'60.00'" in result.root_cause.message  # what the last hop left there
+    assert result.edges == ()
+
+
+def test_snapshot_agreeing_with_the_last_hop_is_observed_and_traced_through(
+    store: Store,
+) -> None:
+    record(store, *order_chain(), snapshot("s-bi", "BI", "order.total", "R-9", "60", 30))
+    result = trace(store, "BI", "order.total", "R-9")
+    assert result.root_cause is None
+    assert [n.kind for n in result.nodes] == ["write", "hop", "snapshot"]
+    observed = result.to_json()["edges"][-1]
+    assert observed == {
+        "from": "n1",
+        "to": "n2",
+        "event": "s-bi",
+        "integration": None,
+        "transform": None,
+        "verified": True,
+        "owner": CONTROLLER,
+    }
+
+
+def test_hop_input_from_a_place_with_no_event_is_an_untraced_node(store: Store) -> None:
+    record(
+        store,
+        hop(
+            "h-bi",
+            [("ERP", "order.total", "40017", "50.00")],
+            ("BI", "order.total", "R-9", "60.00"),
+            5,
+        ),
+    )
+    result = trace(store, "BI", "order.total", "R-9")
+    assert result.root_cause is not None
+    assert result.root_cause.code == "untraced-value"
+    assert result.root_cause.event == "h-bi"
+    untraced = result.to_json()["nodes"][0]
+    assert untraced == {
+        "id": "n0",
+        "kind": "untraced",
+        "event": None,
+        "system": "ERP",
+        "element": "order.total",
+        "record": "40017",
+        "value": "50.00",
+        "at": None,
+    }
+    assert [e.verified for e in result.edges] == [False]
+
+
+def test_multi_input_hop_is_traced_to_every_line(store: Store) -> None:
+    record(
+        store,
+        write("w-l1", "ERP", "order.line_amount", "L-1", "30", 0),
+        write("w-l2", "ERP", "order.line_amount", "L-2", "20.50", 1),
+        hop(
+            "h-inv",
+            [
+                ("ERP", "order.line_amount", "L-1", "30"),
+                ("ERP", "order.line_amount", "L-2", "20.50"),
+            ],
+            ("Billing", "invoice.total", "INV-1", "50.50"),
+            5,
+        ),
+    )
+    result = trace(store, "Billing", "invoice.total", "INV-1")
+    assert result.root_cause is None
+    assert [n.event for n in result.nodes] == ["w-l1", "w-l2", "h-inv"]
+    assert [(e.source, e.target, e.verified) for e in result.edges] == [
+        ("n0", "n2", True),
+        ("n1", "n2", True),
+    ]
+    assert result.origin == ("n0", "n1")
+    assert {e.owner for e in result.edges} == {BILLING_OWNER}
+
+
+def test_wrong_sum_of_lines_is_an_unexplained_transformation(store: Store) -> None:
+    record(
+        store,
+        write("w-l1", "ERP", "order.line_amount", "L-1", "30", 0),
+        write("w-l2", "ERP", "order.line_amount", "L-2", "20.50", 1),
+        hop(
+            "h-inv",
+            [
+                ("ERP", "order.line_amount", "L-1", "30"),
+                ("ERP", "order.line_amount", "L-2", "20.50"),
+            ],
+            ("Billing", "invoice.total", "INV-1", "30"),
+            5,
+        ),
+    )
+    result = trace(store, "Billing", "invoice.total", "INV-1")
+    assert result.root_cause is not None
+    assert result.root_cause.code == "unexplained-transformation"
+    assert result.root_cause.owner == BILLING_OWNER
+
+
+def _redelivered() -> list[dict[str, object]]:
+    return [
+        write("w-1", "ERP", "order.total", "40017", "50.00", 0),
+        hop(
+            "h-1",
+            [("ERP", "order.total", "40017", "50.00")],
+            ("BI", "order.total", "R-9", "60.00"),
+            5,
+        ),
+        write("w-2", "ERP", "order.total", "40017", "80.00", 20),
+        hop(
+            "h-2",
+            [("ERP", "order.total", "40017", "80.00")],
+            ("BI", "order.total", "R-9", "96.00"),
+            25,
+        ),
+        write("w-3", "ERP", "order.total", "40017", "90.00", 40),
+    ]
+
+
+def test_redelivered_record_traces_to_the_version_that_fed_each_hop(store: Store) -> None:
+    record(store, *_redelivered())
+    now = trace(store, "BI", "order.total", "R-9")
+    assert now.subject.value == "96.00"
+    assert [n.event for n in now.nodes] == ["w-2", "h-2"]
+    assert now.root_cause is None
+
+
+def test_as_of_traces_the_value_held_at_that_time(store: Store) -> None:
+    record(store, *_redelivered())
+    then = trace(
+        store, "BI", "order.total", "R-9", as_of=dt.datetime(2026, 11, 20, 9, 15, tzinfo=dt.UTC)
+    )
+    assert then.subject.value == "60.00"
+    assert [n.event for n in then.nodes] == ["w-1", "h-1"]
+    assert then.root_cause is None
+    erp = trace(
+        store, "ERP", "order.total", "40017", as_of=dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
+    )
+    assert erp.subject.value == "80.00"
+
+
+def test_write_outside_the_system_of_origin_is_a_competing_origin(store: Store) -> None:
+    record(store, write("w-bi", "BI", "order.total", "R-9", "60.00", 0, actor="mallory"))
+    result = trace(store, "BI", "order.total", "R-9")
+    assert result.root_cause is not None
+    assert result.root_cause.code == "competing-origin"
+    assert result.root_cause.owner == CONTROLLER
+    assert "mallory" in result.root_cause.message
+    assert result.origin == ("n0",)
+
+
+def test_value_breaking_its_rules_is_blamed_where_it_first_appeared(store: Store) -> None:
+    record(
+        store,
+        write("w-erp", "ERP", "order.total", "40017", "-5", 0),
+        hop("h-bi", [("ERP", "order.total", "40017", "-5")], ("BI", "order.total", "R-9", "-6"), 5),
+    )
+    result = trace(store, "BI", "order.total", "R-9")
+    assert result.root_cause is not None
+    assert result.root_cause.code == "rule-violation"
+    assert result.root_cause.event == "w-erp"
+    assert result.root_cause.owner == CONTROLLER
+
+
+def test_earliest_problem_wins_over_a_later_one(store: Store) -> None:
+    record(
+        store,
+        write("w-erp", "ERP", "order.total", "40017", "50.00", 0),
+        hop(
+            "h-bi",
+            [("ERP", "order.total", "40017", "55.00")],
+            ("BI", "order.total", "R-9", "66.00"),
+            5,
+        ),
+        hop(
+            "h-portal",
+            [("BI", "order.total", "R-9", "66.00")],
+            ("Portal", "order.total", "P-9", "67.00"),
+            10,
+        ),
+    )
+    result = trace(store, "Portal", "order.total", "P-9")
+    assert result.root_cause is not None
+    assert (result.root_cause.code, result.root_cause.event) == ("broken-chain", "h-bi")
+
+
+def test_failed_hop_never_changed_the_value(store: Store) -> None:
+    record(
+        store,
+        *order_chain(),
+        hop(
+            "h-bi-2",
+            [("ERP", "order.total", "40017", "50.00")],
+            ("BI", "order.total", "R-9", "999"),
+            20,
+            status="failed",
+            error="timeout",
+        ),
+    )
+    result = trace(store, "BI", "order.total", "R-9")
+    assert result.subject.value == "60.00"
+
+
+def test_hop_on_no_declared_integration_is_reported_when_values_are_sound(
+    store: Store,
+) -> None:
+    record(
+        store,
+        write("w-erp", "ERP", "order.total", "40017", "50.00", 0),
+        hop(
+            "h-x",
+            [("ERP", "order.total", "40017", "50.00")],
+            ("WMS", "order.total", "X-1", "50.00"),
+            5,
+            transform="identity",
+        ),
+    )
+    result = trace(store, "WMS", "order.total", "X-1")
+    assert result.root_cause is not None
+    assert result.root_cause.code == "undeclared-integration"
+    assert [e.verified for e in result.edges] == [True]
+
+
+def test_place_with_nothing_recorded_is_not_found(store: Store) -> None:
+    record(store, *order_chain())
+    with pytest.raises(NotFoundError, match=r"no value recorded for BI/order\.total/R-404"):
+        trace(store, "BI", "order.total", "R-404")
+    with pytest.raises(NotFoundError, match="as of 2026-11-20T08:00:00Z"):
+        trace(
+            store, "BI", "order.total", "R-9", as_of=dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.UTC)
+        )
