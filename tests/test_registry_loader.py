@@ -357,3 +357,30 @@ def test_a_waiver_for_a_numeric_record_key_matches_it_as_text(tmp_path: Path) ->
     waiver = load_registry([path]).waivers[0]
     assert waiver.subject == {"system": "ERP", "record": "40017"}
     assert waiver.expires is not None and waiver.expires.isoformat() == "2027-03-31"
+
+
+def test_anchors_and_merge_keys_are_read_and_a_redefined_anchor_is_no_warning(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path / "x.yaml",
+        """\
+        systems:
+          - &crm {name: CRM, owner: sales-ops@example.com}
+          - &crm {name: ERP, owner: finance@example.com}
+        integrations:
+          - &defaults
+            name: crm-to-erp
+            source: CRM
+            target: ERP
+            owner: dave@example.com
+          - <<: *defaults
+            name: crm-to-erp-nightly
+            mode: batch
+        """,
+    )
+    registry = load_registry([path])
+    nightly = registry.integration("crm-to-erp-nightly")
+    assert nightly is not None
+    assert (nightly.source, nightly.owner, nightly.mode) == ("CRM", "dave@example.com", "batch")
+    assert nightly.location is not None and nightly.location.line == 10

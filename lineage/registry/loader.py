@@ -14,6 +14,7 @@ unknown key, a value of the wrong type or an unreadable path raise
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
 
 from ..errors import RegistryError
 from ..model.findings import CODES, Subject
@@ -191,7 +192,10 @@ def _parse(yaml: YAML, name: str, path: Path) -> _File:
             "not UTF-8 text: save the file as UTF-8", file=name, line=bad_line
         ) from exc
     try:
-        document = yaml.load(text)
+        with warnings.catch_warnings():
+            # A redefined anchor is valid YAML; ruamel's warning would only be noise on stderr.
+            warnings.simplefilter("ignore", ReusedAnchorWarning)
+            document = yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line: int | None = int(mark.line) + 1 if mark is not None else None
