@@ -35,7 +35,9 @@ def test_golden_record_resolves_the_same_business_record_from_any_of_its_keys(
     assert element(from_crm, "order.total")["golden_value"] == "80.004"
     assert element(from_crm, "order.total")["record"] == "40017"
     assert element(from_bi, "customer.name")["golden_value"] == "Ada Lovelace"
-    assert [e["element"] for e in from_crm["elements"]] == [e["element"] for e in from_bi["elements"]]
+    assert [e["element"] for e in from_crm["elements"]] == [
+        e["element"] for e in from_bi["elements"]
+    ]
     assert from_bi["system"] == "BI" and from_bi["record"] == "R-9"
 
 
@@ -56,14 +58,25 @@ def test_linked_records_follow_hops_both_ways_but_not_fan_out_integrations(store
 
 def test_hop_summing_several_records_does_not_merge_them(store: Store) -> None:
     reg = registry()
-    load(store, [
-        write("ERP", "order.lines_total", "L-1", "10", 0),
-        write("ERP", "order.lines_total", "L-2", "5", 0),
-        hop("h-sum", "erp-to-bi", ("ERP", "order.lines_total", "L-1", "10"),
-            ("BI", "order.lines_total", "R-1", "15"), 1,
-            inputs=[("ERP", "order.lines_total", "L-1", "10"),
-                    ("ERP", "order.lines_total", "L-2", "5")]),
-    ], reg)
+    load(
+        store,
+        [
+            write("ERP", "order.lines_total", "L-1", "10", 0),
+            write("ERP", "order.lines_total", "L-2", "5", 0),
+            hop(
+                "h-sum",
+                "erp-to-bi",
+                ("ERP", "order.lines_total", "L-1", "10"),
+                ("BI", "order.lines_total", "R-1", "15"),
+                1,
+                inputs=[
+                    ("ERP", "order.lines_total", "L-1", "10"),
+                    ("ERP", "order.lines_total", "L-2", "5"),
+                ],
+            ),
+        ],
+        reg,
+    )
     with store.engine.connect() as conn:
         assert linked_records(conn, "BI", "R-1") == {("BI", "R-1")}
         assert linked_records(conn, "ERP", "L-1") == {("ERP", "L-1")}
@@ -75,11 +88,19 @@ def test_copy_that_equals_what_the_golden_value_yields_agrees(store: Store) -> N
     name = element(record, "customer.name")
     assert name["system_of_record"] == "CRM"
     assert name["owner"] == "carol@example.com"
-    assert name["copies"] == [{
-        "system": "ERP", "record": "40017", "value": "ADA LOVELACE", "expected": "ADA LOVELACE",
-        "status": "agrees", "reason": None, "event": "h-name", "at": at(1),
-        "path": ["crm-to-erp upper"],
-    }]
+    assert name["copies"] == [
+        {
+            "system": "ERP",
+            "record": "40017",
+            "value": "ADA LOVELACE",
+            "expected": "ADA LOVELACE",
+            "status": "agrees",
+            "reason": None,
+            "event": "h-name",
+            "at": at(1),
+            "path": ["crm-to-erp upper"],
+        }
+    ]
 
 
 def test_copy_left_behind_when_the_system_of_record_changed_is_stale(store: Store) -> None:
@@ -125,12 +146,20 @@ def test_multi_input_transform_makes_the_expectation_unknown_with_a_reason(store
 
 
 def test_copy_with_no_declared_path_is_unknown_rather_than_guessed(store: Store) -> None:
-    load(store, [
-        write("ERP", "order.status", "40017", "shipped", 0),
-        # an undeclared integration straight into the portal
-        hop("h-x", None, ("ERP", "order.status", "40017", "shipped"),
-            ("Portal", "order.status", "P-1", "shipped"), 1),
-    ])
+    load(
+        store,
+        [
+            write("ERP", "order.status", "40017", "shipped", 0),
+            # an undeclared integration straight into the portal
+            hop(
+                "h-x",
+                None,
+                ("ERP", "order.status", "40017", "shipped"),
+                ("Portal", "order.status", "P-1", "shipped"),
+                1,
+            ),
+        ],
+    )
     portal = copy(golden(store, "ERP", "40017").to_json(), "order.status", "Portal")
     assert portal["status"] == "unknown"
     assert portal["expected"] is None
@@ -139,28 +168,54 @@ def test_copy_with_no_declared_path_is_unknown_rather_than_guessed(store: Store)
 
 def test_disagreeing_declared_paths_make_the_expectation_ambiguous(store: Store) -> None:
     base = registry()
-    extra = Integration(name="erp-to-portal", source="ERP", target="Portal",
-                        owner="portal@example.com",
-                        carries=(Carry(element="order.total", transform="multiply(2)"),))
+    extra = Integration(
+        name="erp-to-portal",
+        source="ERP",
+        target="Portal",
+        owner="portal@example.com",
+        carries=(Carry(element="order.total", transform="multiply(2)"),),
+    )
     reg = base.model_copy(update={"integrations": (*base.integrations, extra)})
-    load(store, [
-        write("ERP", "order.total", "40017", "10", 0),
-        hop("h-p", "erp-to-portal", ("ERP", "order.total", "40017", "10"),
-            ("Portal", "order.total", "P-1", "20"), 1),
-    ], reg)
+    load(
+        store,
+        [
+            write("ERP", "order.total", "40017", "10", 0),
+            hop(
+                "h-p",
+                "erp-to-portal",
+                ("ERP", "order.total", "40017", "10"),
+                ("Portal", "order.total", "P-1", "20"),
+                1,
+            ),
+        ],
+        reg,
+    )
     portal = copy(golden(store, "ERP", "40017").to_json(), "order.total", "Portal")
     assert portal["status"] == "unknown"
     assert "ambiguous" in portal["reason"]
 
 
 def test_undeclared_element_has_no_golden_value_and_says_why(store: Store) -> None:
-    load(store, [
-        write("CRM", "customer.name", "C-1", "Ada", 0),
-        hop("h-1", None, ("CRM", "customer.name", "C-1", "Ada"),
-            ("ERP", "customer.name", "E-1", "ADA"), 1),
-        hop("h-2", None, ("CRM", "customer.name", "C-1", "Ada"),
-            ("ERP", "customer.vip", "E-1", "yes"), 2),
-    ])
+    load(
+        store,
+        [
+            write("CRM", "customer.name", "C-1", "Ada", 0),
+            hop(
+                "h-1",
+                None,
+                ("CRM", "customer.name", "C-1", "Ada"),
+                ("ERP", "customer.name", "E-1", "ADA"),
+                1,
+            ),
+            hop(
+                "h-2",
+                None,
+                ("CRM", "customer.name", "C-1", "Ada"),
+                ("ERP", "customer.vip", "E-1", "yes"),
+                2,
+            ),
+        ],
+    )
     vip = element(golden(store, "CRM", "C-1").to_json(), "customer.vip")
     assert vip["golden_value"] is None and vip["system_of_record"] is None
     assert "not declared" in vip["reason"]
@@ -174,15 +229,26 @@ def test_as_of_judges_the_record_as_it_was_then(store: Store) -> None:
     total = element(record, "order.total")
     assert total["golden_value"] == "50.00"
     assert {c["system"]: c["status"] for c in total["copies"]} == {
-        "BI": "agrees", "Portal": "agrees"}
+        "BI": "agrees",
+        "Portal": "agrees",
+    }
 
 
 def test_failed_hop_leaves_the_copy_as_it_was(store: Store) -> None:
     company(store)
-    load(store, [
-        hop("h-bi-failed", "erp-to-bi", ("ERP", "order.total", "40017", "80.004"),
-            ("BI", "order.total", "R-9", "96.0048"), 40, status="failed"),
-    ])
+    load(
+        store,
+        [
+            hop(
+                "h-bi-failed",
+                "erp-to-bi",
+                ("ERP", "order.total", "40017", "80.004"),
+                ("BI", "order.total", "R-9", "96.0048"),
+                40,
+                status="failed",
+            ),
+        ],
+    )
     bi = copy(golden(store, "ERP", "40017").to_json(), "order.total", "BI")
     assert bi["status"] == "stale" and bi["event"] == "h-bi"
 
@@ -201,14 +267,28 @@ def test_several_keys_in_the_system_of_record_make_the_golden_value_ambiguous(
         elements=(Element(name="customer.name", system_of_record="CRM", owner="c@example.com"),),
         integrations=registry().integrations,
     )
-    load(store, [
-        write("CRM", "customer.name", "C-1", "Ada", 0),
-        write("CRM", "customer.name", "C-2", "Ada L.", 0),
-        hop("h-1", "crm-to-erp", ("CRM", "customer.name", "C-1", "Ada"),
-            ("ERP", "customer.name", "E-1", "ADA"), 1),
-        hop("h-2", "crm-to-erp", ("CRM", "customer.name", "C-2", "Ada L."),
-            ("ERP", "customer.name", "E-1", "ADA L."), 2),
-    ], reg)
+    load(
+        store,
+        [
+            write("CRM", "customer.name", "C-1", "Ada", 0),
+            write("CRM", "customer.name", "C-2", "Ada L.", 0),
+            hop(
+                "h-1",
+                "crm-to-erp",
+                ("CRM", "customer.name", "C-1", "Ada"),
+                ("ERP", "customer.name", "E-1", "ADA"),
+                1,
+            ),
+            hop(
+                "h-2",
+                "crm-to-erp",
+                ("CRM", "customer.name", "C-2", "Ada L."),
+                ("ERP", "customer.name", "E-1", "ADA L."),
+                2,
+            ),
+        ],
+        reg,
+    )
     from_erp = element(golden(store, "ERP", "E-1").to_json(), "customer.name")
     assert from_erp["golden_value"] is None
     assert "ambiguous" in from_erp["reason"]
@@ -220,8 +300,9 @@ def test_several_keys_in_the_system_of_record_make_the_golden_value_ambiguous(
 # -- the command line -------------------------------------------------------------------
 
 
-def test_golden_command_prints_the_contract_json(store: Store, db_url: str,
-                                                 runner: CliRunner) -> None:
+def test_golden_command_prints_the_contract_json(
+    store: Store, db_url: str, runner: CliRunner
+) -> None:
     company(store)
     result = runner.invoke(main, ["golden", "BI", "R-9", "--format", "json", "--db", db_url])
     assert result.exit_code == 0, result.output
@@ -229,13 +310,17 @@ def test_golden_command_prints_the_contract_json(store: Store, db_url: str,
     assert document["system"] == "BI" and document["record"] == "R-9"
     total = element(document, "order.total")
     assert {k: total[k] for k in ("element", "system_of_record", "golden_value", "owner")} == {
-        "element": "order.total", "system_of_record": "ERP", "golden_value": "80.004",
-        "owner": "controller@example.com"}
+        "element": "order.total",
+        "system_of_record": "ERP",
+        "golden_value": "80.004",
+        "owner": "controller@example.com",
+    }
     assert {"system", "record", "value", "expected", "status"} <= set(total["copies"][0])
 
 
-def test_golden_command_text_marks_each_copy_status(store: Store, db_url: str,
-                                                    runner: CliRunner) -> None:
+def test_golden_command_text_marks_each_copy_status(
+    store: Store, db_url: str, runner: CliRunner
+) -> None:
     company(store)
     result = runner.invoke(main, ["golden", "CRM", "C-1042", "--db", db_url])
     assert result.exit_code == 0, result.output
@@ -249,14 +334,27 @@ def test_golden_command_text_marks_each_copy_status(store: Store, db_url: str,
 
 def test_golden_command_as_of(store: Store, db_url: str, runner: CliRunner) -> None:
     company(store)
-    result = runner.invoke(main, ["golden", "ERP", "40017", "--format", "json",
-                                  "--as-of", "2026-11-20T09:20:00Z", "--db", db_url])
+    result = runner.invoke(
+        main,
+        [
+            "golden",
+            "ERP",
+            "40017",
+            "--format",
+            "json",
+            "--as-of",
+            "2026-11-20T09:20:00Z",
+            "--db",
+            db_url,
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert element(json.loads(result.output), "order.total")["golden_value"] == "50.00"
 
 
-def test_golden_command_unknown_record_exits_2_with_one_line(store: Store, db_url: str,
-                                                             runner: CliRunner) -> None:
+def test_golden_command_unknown_record_exits_2_with_one_line(
+    store: Store, db_url: str, runner: CliRunner
+) -> None:
     company(store)
     result = runner.invoke(main, ["golden", "BI", "NOPE", "--db", db_url])
     assert result.exit_code == 2
@@ -264,8 +362,9 @@ def test_golden_command_unknown_record_exits_2_with_one_line(store: Store, db_ur
     assert "NOPE" in result.output and "Traceback" not in result.output
 
 
-def test_golden_command_bad_time_is_a_usage_error(store: Store, db_url: str,
-                                                  runner: CliRunner) -> None:
+def test_golden_command_bad_time_is_a_usage_error(
+    store: Store, db_url: str, runner: CliRunner
+) -> None:
     result = runner.invoke(main, ["golden", "BI", "R-9", "--as-of", "yesterday", "--db", db_url])
     assert result.exit_code == 2
     assert "--as-of" in result.output
