@@ -341,8 +341,10 @@ def _error_text(exc: urllib.error.HTTPError) -> str:
         payload = json.loads(exc.read() or b"{}")
     except (ValueError, OSError):
         return exc.reason if isinstance(exc.reason, str) else str(exc)
-    message = payload.get("error") if isinstance(payload, dict) else None
-    return str(message or exc.reason)
+    if not isinstance(payload, dict):
+        return str(exc.reason)
+    reasons = [f"{e.get('id')}: {e.get('reason')}" for e in payload.get("errors", ())[:3]]
+    return str(payload.get("error") or "; ".join(reasons) or exc.reason)
 
 
 def _with_connect_timeout(url: str, timeout: float) -> str:
