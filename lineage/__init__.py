@@ -5,3 +5,7 @@ data may flow anywhere, but truth has a home, and every hop leaves a trail.
 """
 
 from __future__ import annotations
+
+from .recorder import Recorder as Recorder
+
+__all__ = ["Recorder"]
