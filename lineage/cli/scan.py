@@ -1,7 +1,214 @@
-"""Commands of this area (filled in by the area's work)."""
+"""``lineage scan`` (runtime findings), ``lineage digest`` (per owner) and ``lineage audit``."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from typing import Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from ..audit import DEFAULT_PERIOD, audit, audit_json, audit_text
+from ..detect.run import RUNTIME_CODES, Filters, as_of_micros, scan_report
+from ..digest import digest, digest_json, digest_text
+from ..model.registry import parse_duration
+from ..report import FORMATS, failing, render
+from .golden import IsoTime
+from .options import db_option, open_db
+
+_SCAN_CODES = sorted(RUNTIME_CODES | {"expired-waiver", "unused-waiver"})
+
+
+def _as_of(func: Any) -> Any:
+    return click.option(
+        "--as-of",
+        "as_of",
+        type=IsoTime(),
+        default=None,
+        help="Judge the store as it was at this moment (ISO 8601, UTC without a zone; "
+        "default now). Later events are ignored; a hop still sent past its timeout is lost.",
+    )(func)
+
+
+class Duration(click.ParamType[dt.timedelta]):
+    """``30m``, ``12h``, ``7d``, ``2w``."""
+
+    name = "DURATION"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> dt.timedelta:
+        if isinstance(value, dt.timedelta):
+            return value
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+@click.command("scan")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="Output: text for people, json, junit, sarif or github (workflow annotations) for CI.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "info"]),
+    default="error",
+    show_default=True,
+    help="Exit 1 when a finding of this severity or worse remains after waivers.",
+)
+@_as_of
+@click.option(
+    "--system",
+    "systems",
+    multiple=True,
+    metavar="SYSTEM",
+    help="Only findings about this system (repeatable).",
+)
+@click.option(
+    "--element",
+    "elements",
+    multiple=True,
+    metavar="ELEMENT",
+    help="Only findings about this element (repeatable).",
+)
+@click.option(
+    "--owner",
+    "owners",
+    multiple=True,
+    metavar="WHO",
+    help="Only findings this person owns (repeatable; '(unowned)' for none).",
+)
+@click.option(
+    "--code",
+    "codes",
+    multiple=True,
+    type=click.Choice(_SCAN_CODES),
+    metavar="CODE",
+    help="Only findings with this code (repeatable).",
+)
+@db_option
+@click.pass_context
+def scan_command(
+    ctx: click.Context,
+    *,
+    fmt: str,
+    fail_on: str,
+    as_of: dt.datetime | None,
+    systems: tuple[str, ...],
+    elements: tuple[str, ...],
+    owners: tuple[str, ...],
+    codes: tuple[str, ...],
+    db: str | None,
+) -> None:
+    """Run every runtime detector over the store and report what it finds.
+
+    The registry's waivers of runtime codes apply; an expired one is reported as
+    expired-waiver, one that silences nothing as unused-waiver. Exit 0 when nothing at or
+    above --fail-on remains, 1 when something does, 2 when the store cannot be read.
+    """
+    store = open_db(db)
+    try:
+        result = scan_report(
+            store,
+            as_of=as_of_micros(as_of),
+            filters=Filters(systems=systems, elements=elements, owners=owners, codes=codes),
+        )
+    finally:
+        store.close()
+    output = render(result.findings, fmt, tool="lineage scan", waived=len(result.waived))
+    if output:
+        click.echo(output)
+    if failing(result.findings, fail_on):
+        ctx.exit(1)
+
+
+@click.command("digest")
+@click.option(
+    "--owner",
+    default=None,
+    metavar="WHO",
+    help="Only this person's digest ('(unowned)' for findings without an owner).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text (one short message per owner) or json.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="How many findings the text shows per owner, most urgent first.",
+)
+@_as_of
+@db_option
+def digest_command(
+    owner: str | None, fmt: str, top: int, as_of: dt.datetime | None, db: str | None
+) -> None:
+    """Each owner's findings, short: only what that person must act on, most urgent first.
+
+    Errors come before warnings, findings on foundation integrations before operations,
+    intelligence and experience ones; each names the command that shows it.
+    """
+    store = open_db(db)
+    try:
+        result = scan_report(store, as_of=as_of_micros(as_of))
+        registry = store.registry()
+    finally:
+        store.close()
+    digests = digest(result.findings, registry, owner=owner)
+    if fmt == "json":
+        click.echo(json.dumps(digest_json(digests), indent=2))
+    else:
+        click.echo(digest_text(digests, top=top))
+
+
+@click.command("audit")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text (an aligned table) or json.",
+)
+@click.option(
+    "--period",
+    type=Duration(),
+    default="7d",
+    show_default=True,
+    help="How far back the audit trail and the deliveries are judged (e.g. 24h, 7d).",
+)
+@_as_of
+@db_option
+def audit_command(
+    fmt: str, period: dt.timedelta, as_of: dt.datetime | None, db: str | None
+) -> None:
+    """One row per integration: the review questions answered yes / partial / no.
+
+    owner, system of record for every element carried, purpose, fallback, audit trail
+    (hops recorded in the period) and deliveries (none failed, lost or duplicated); more
+    than two answers that are not yes is integration debt.
+    """
+    store = open_db(db)
+    try:
+        rows = audit(store, as_of=as_of_micros(as_of), period=period or DEFAULT_PERIOD)
+    finally:
+        store.close()
+    if fmt == "json":
+        click.echo(json.dumps(audit_json(rows), indent=2))
+    else:
+        click.echo(audit_text(rows))
+
+
+COMMANDS: list[click.Command] = [scan_command, digest_command, audit_command]

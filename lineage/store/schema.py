@@ -21,6 +21,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
+    literal_column,
 )
 
 metadata = MetaData()
@@ -67,6 +69,19 @@ Index("ix_events_place_at", events.c.system, events.c.element, events.c.record, 
 Index("ix_events_element_system", events.c.element, events.c.system, events.c.kind)
 # a business record's keys are found by (system, record) whatever the element (golden record)
 Index("ix_events_system_record", events.c.system, events.c.record)
+
+# Partial indexes on the few hops that need attention (migration 0003_detection_indexes): the
+# runtime detectors read them instead of the whole table. A query uses one only when it
+# carries the same predicate, so detectors import these expressions rather than rewrite them.
+UNVERIFIED = events.c.verified == false()
+"""Hops whose output is not what their transform makes of their inputs."""
+UNDECLARED = events.c.declared == false()
+"""Hops that travelled on no declared integration."""
+UNDELIVERED = events.c.status != literal_column("'delivered'")
+"""Hops sent as ``sent`` or ``failed`` (later statuses are in ``hop_status``)."""
+Index("ix_events_unverified", events.c.at, sqlite_where=UNVERIFIED, postgresql_where=UNVERIFIED)
+Index("ix_events_undeclared", events.c.at, sqlite_where=UNDECLARED, postgresql_where=UNDECLARED)
+Index("ix_events_undelivered", events.c.at, sqlite_where=UNDELIVERED, postgresql_where=UNDELIVERED)
 
 hop_inputs = Table(
     "hop_inputs",

@@ -1,0 +1,257 @@
+"""The integration review, answered from the registry and the store: one row per integration.
+
+Each declared integration gets six answers, ``yes``, ``partial`` or ``no``:
+
+- ``owner``: a person is named.
+- ``system_of_record``: every element it carries declares its system of record (``partial``
+  when only some do; ``no`` when none do or it carries nothing).
+- ``purpose``: it says why it exists.
+- ``fallback``: it names what to do when it is down. Only foundation integrations must have
+  one (``missing-fallback``), so any other integration without one is ``partial``: a gap, not
+  a fault; a foundation integration without one is ``no``.
+- ``audit_trail``: hops were recorded on it in the period: for every element it carries
+  (``yes``), for some (``partial``), for none (``no``).
+- ``deliveries``: of its hops in the period, none failed, were lost or duplicated (``yes``),
+  some (``partial``, with the rate in ``details``), all (``no``). No hops, nothing bad: ``yes``
+  (``audit_trail`` already says there were none).
+
+An integration is in **debt** when more than two answers are not ``yes``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+
+from .detect.deliveries import duplicate_delivery, failed_or_lost_delivery
+from .detect.run import scan_context
+from .model.registry import Integration, Level, Registry
+from .store import Store
+from .store.schema import events, to_us
+
+QUESTIONS = ("owner", "system_of_record", "purpose", "fallback", "audit_trail", "deliveries")
+"""The answers of every row, in this order."""
+
+DEFAULT_PERIOD = dt.timedelta(days=7)
+
+
+@dataclass(slots=True)
+class AuditRow:
+    """One integration's answers.
+
+    Attributes:
+        integration: its name.
+        owner: its declared owner, if any.
+        level: foundation, operations, intelligence or experience, if declared.
+        answers: question -> ``yes`` | ``partial`` | ``no``, in :data:`QUESTIONS` order.
+        details: question -> why the answer is not ``yes`` (for people).
+    """
+
+    integration: str
+    owner: str | None
+    level: str | None
+    answers: dict[str, str] = field(default_factory=dict)
+    details: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def debt(self) -> bool:
+        """More than two answers are not ``yes``."""
+        return sum(answer != "yes" for answer in self.answers.values()) > 2
+
+
+@dataclass(slots=True)
+class _Traffic:
+    hops: int = 0
+    elements: set[str] = field(default_factory=set)
+    bad: int = 0
+
+
+def audit(
+    store: Store, *, as_of: int | None = None, period: dt.timedelta = DEFAULT_PERIOD
+) -> list[AuditRow]:
+    """Answer the review questions for every declared integration, in declaration order.
+
+    Args:
+        store: the store (its registry, and its events for the trail and deliveries).
+        as_of: judge as of this moment (microseconds since the epoch); default now.
+        period: how far back ``audit_trail`` and ``deliveries`` look from ``as_of``.
+    """
+    with scan_context(store, as_of) as ctx:
+        registry = ctx.registry
+        since = ctx.as_of - _micros(period)
+        traffic: dict[str, _Traffic] = {i.name: _Traffic() for i in registry.integrations}
+        counted = ctx.conn.execute(
+            select(events.c.integration, events.c.element, func.count().label("hops"))
+            .where(
+                events.c.kind == "hop",
+                events.c.integration.in_(sorted(traffic)),
+                events.c.at > since,
+                events.c.at <= ctx.as_of,
+            )
+            .group_by(events.c.integration, events.c.element)
+        )
+        for row in counted:
+            seen = traffic[row.integration]
+            seen.hops += row.hops
+            seen.elements.add(row.element)
+        for finding in [*failed_or_lost_delivery(ctx), *duplicate_delivery(ctx)]:
+            name = finding.subject.integration
+            if name not in traffic:
+                continue
+            evidence = finding.evidence
+            moment = evidence.get("sent_at") or evidence.get("last_at")
+            if moment is not None and _us(moment) <= since:
+                continue
+            if finding.code == "duplicate-delivery":
+                traffic[name].bad += max(1, len(evidence.get("targets", [])) - 1)
+            else:
+                traffic[name].bad += 1
+    return [_row(i, registry, traffic[i.name], period) for i in registry.integrations]
+
+
+def _row(integ: Integration, registry: Registry, seen: _Traffic, period: dt.timedelta) -> AuditRow:
+    row = AuditRow(integ.name, integ.owner, integ.level.value if integ.level else None)
+    answers, details = row.answers, row.details
+    answers["owner"] = "yes" if integ.owner else "no"
+    if not integ.owner:
+        details["owner"] = "no owner is declared"
+
+    carried = [c.element for c in integ.carries]
+    declared = [e for e in carried if (el := registry.element(e)) and el.system_of_record]
+    answers["system_of_record"] = _share(len(declared), len(carried))
+    if answers["system_of_record"] != "yes":
+        missing = sorted(set(carried) - set(declared))
+        details["system_of_record"] = (
+            "it carries no element"
+            if not carried
+            else f"no system of record for {', '.join(missing)}"
+        )
+
+    answers["purpose"] = "yes" if integ.purpose else "no"
+    if not integ.purpose:
+        details["purpose"] = "no purpose is stated"
+
+    if integ.fallback:
+        answers["fallback"] = "yes"
+    elif integ.level == Level.FOUNDATION:
+        answers["fallback"] = "no"
+        details["fallback"] = "a foundation integration with no fallback procedure"
+    else:
+        answers["fallback"] = "partial"
+        details["fallback"] = "no fallback procedure (required for foundation only)"
+
+    window = _duration_text(period)
+    recorded = [e for e in set(carried) if e in seen.elements]
+    answers["audit_trail"] = _share(len(recorded), len(set(carried)))
+    if answers["audit_trail"] != "yes":
+        silent = sorted(set(carried) - set(recorded))
+        details["audit_trail"] = (
+            f"no hops recorded in the last {window}"
+            if not recorded
+            else f"no hops recorded in the last {window} for {', '.join(silent)}"
+        )
+
+    if seen.bad == 0:
+        answers["deliveries"] = "yes"
+    else:
+        answers["deliveries"] = "no" if seen.bad >= seen.hops else "partial"
+        rate = 100.0 * seen.bad / seen.hops if seen.hops else 100.0
+        details["deliveries"] = (
+            f"{seen.bad} of {seen.hops} hops in the last {window} failed, were lost or "
+            f"duplicated ({rate:.1f}%)"
+        )
+    return row
+
+
+def _share(have: int, total: int) -> str:
+    if total == 0 or have == 0:
+        return "no"
+    return "yes" if have == total else "partial"
+
+
+def _micros(delta: dt.timedelta) -> int:
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _us(text: str) -> int:
+    return to_us(dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
+
+
+def _duration_text(delta: dt.timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86_400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def audit_json(rows: Sequence[AuditRow]) -> dict[str, Any]:
+    """``{"integrations": [{"integration", "owner", "answers", "debt", ...}]}`` (DESIGN.md §5).
+
+    Each row also carries ``level`` and ``details`` (why an answer is not ``yes``).
+    """
+    return {
+        "integrations": [
+            {
+                "integration": row.integration,
+                "owner": row.owner,
+                "level": row.level,
+                "answers": dict(row.answers),
+                "debt": row.debt,
+                "details": dict(row.details),
+            }
+            for row in rows
+        ]
+    }
+
+
+_HEADERS = (
+    "integration",
+    "owner",
+    "owner?",
+    "record",
+    "purpose",
+    "fallback",
+    "trail",
+    "deliveries",
+    "debt",
+)
+
+
+def audit_text(rows: Sequence[AuditRow]) -> str:
+    """An aligned table, one row per integration, then why each answer is not ``yes``."""
+    if not rows:
+        return "lineage audit: no integrations are declared"
+    cells = [list(_HEADERS)]
+    for row in rows:
+        cells.append(
+            [
+                row.integration,
+                row.owner or "-",
+                *(row.answers[q] for q in QUESTIONS),
+                "DEBT" if row.debt else "",
+            ]
+        )
+    widths = [max(len(line[i]) for line in cells) for i in range(len(_HEADERS))]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in cells
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    notes = [
+        f"  {row.integration}: {q} {row.answers[q]}: {row.details[q]}"
+        for row in rows
+        for q in QUESTIONS
+        if q in row.details
+    ]
+    debt = sum(row.debt for row in rows)
+    lines.append("")
+    lines.append(
+        f"lineage audit: {len(rows)} integration{'s' if len(rows) != 1 else ''}, {debt} in debt"
+    )
+    if notes:
+        lines += ["", "why:", *notes]
+    return "\n".join(lines)

@@ -1,0 +1,187 @@
+"""What the detectors share: the as-of view of hop statuses, owners, samples, streaming.
+
+Two rules hold in every detector (the same as in :mod:`lineage.store.queries`):
+
+- "Latest" means the greatest ``(at, seq)``: among events at the same moment the one recorded
+  last wins. Events after the scan's ``as_of`` do not exist.
+- A hop's status is its latest ``hop_status`` row at or before ``as_of`` (by ``seq``), else
+  the status it was sent with. A hop whose status is ``failed`` never left its value
+  anywhere: it explains nothing and is skipped when asking what a place held.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    Subquery,
+    and_,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+)
+from sqlalchemy.sql.expression import FromClause
+
+from ..model.registry import Registry
+from ..store.schema import UNDELIVERED, events, hop_inputs, hop_status, iso
+from .base import ScanContext
+
+T = TypeVar("T")
+
+SAMPLES = 5
+"""How many example events a grouped finding names."""
+
+STREAM_BATCH = 2000
+"""Rows fetched at a time from a streamed query (a server-side cursor on PostgreSQL)."""
+
+# Fixed literals (never user values) so that the partial indexes' predicates match the
+# queries' terms exactly, bound parameters would not.
+HOP: ColumnElement[str] = literal_column("'hop'")
+WRITE: ColumnElement[str] = literal_column("'write'")
+SNAPSHOT: ColumnElement[str] = literal_column("'snapshot'")
+FAILED: ColumnElement[str] = literal_column("'failed'")
+SENT: ColumnElement[str] = literal_column("'sent'")
+
+
+def batches(rows: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``rows`` in lists of at most ``size`` (``itertools.batched`` from Python 3.12)."""
+    chunk: list[T] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def stream(ctx: ScanContext, stmt: Select[Any]) -> Iterator[Row[Any]]:
+    """Run ``stmt`` and yield its rows a batch at a time, never the whole result at once."""
+    result = ctx.conn.execute(stmt.execution_options(yield_per=STREAM_BATCH))
+    try:
+        yield from result
+    finally:
+        result.close()
+
+
+def latest_status(ctx: ScanContext) -> Subquery:
+    """The latest ``hop_status`` row at or before ``as_of`` of each hop that has one.
+
+    Columns: ``event_id``, ``status``, ``error``, ``at``.
+    """
+    rank = func.row_number().over(
+        partition_by=hop_status.c.event_id, order_by=hop_status.c.seq.desc()
+    )
+    ranked = (
+        select(
+            hop_status.c.event_id,
+            hop_status.c.status,
+            hop_status.c.error,
+            hop_status.c.at,
+            rank.label("rank"),
+        )
+        .where(hop_status.c.at <= ctx.as_of)
+        .subquery("ranked_status")
+    )
+    return (
+        select(ranked.c.event_id, ranked.c.status, ranked.c.error, ranked.c.at)
+        .where(ranked.c.rank == 1)
+        .subquery("latest_status")
+    )
+
+
+def failed_hops(ctx: ScanContext) -> Select[Any]:
+    """Ids of the hops whose status as of the scan is ``failed``.
+
+    Reads the hops sent as failed through the partial index on undelivered hops and the
+    (small) ``hop_status`` table; never the whole event table.
+    """
+    later = latest_status(ctx)
+    relabelled = select(later.c.event_id).where(later.c.status == FAILED)
+    sent_failed = select(events.c.event_id).where(
+        UNDELIVERED,
+        events.c.status == FAILED,
+        events.c.at <= ctx.as_of,
+        not_(events.c.event_id.in_(select(later.c.event_id))),
+    )
+    return relabelled.union_all(sent_failed)  # type: ignore[return-value]
+
+
+def holds_value(table: FromClause, failed: Select[Any]) -> ColumnElement[bool]:
+    """Rows of ``table`` (an events alias) that leave a value: writes, snapshots, live hops."""
+    return or_(table.c.kind != HOP, not_(table.c.event_id.in_(failed)))
+
+
+def explains_value(table: FromClause, failed: Select[Any]) -> ColumnElement[bool]:
+    """Rows that explain a value (writes and live hops; a snapshot only observes)."""
+    return and_(table.c.kind != SNAPSHOT, holds_value(table, failed))
+
+
+def hop_owner(registry: Registry, integration: str | None, system: str | None) -> str | None:
+    """Who answers for a hop: the integration's owner, else the receiving system's."""
+    declared = registry.integration(integration) if integration else None
+    if declared is not None and declared.owner:
+        return declared.owner
+    return system_owner(registry, system)
+
+
+def value_owner(registry: Registry, element: str | None, system: str | None) -> str | None:
+    """Who answers for a value: the element's owner, else the owner of the system holding it."""
+    declared = registry.element(element) if element else None
+    if declared is not None and declared.owner:
+        return declared.owner
+    return system_owner(registry, system)
+
+
+def system_owner(registry: Registry, system: str | None) -> str | None:
+    declared = registry.system(system) if system else None
+    return declared.owner if declared is not None else None
+
+
+def place_text(system: str, element: str, record: str) -> str:
+    """A place as people read it: ``ERP order.total 40017``."""
+    return f"{system} {element} {record}"
+
+
+def when(micros: int | None) -> str | None:
+    """Microseconds as ISO 8601 text (None stays None)."""
+    return iso(micros) if micros is not None else None
+
+
+def shown(value: str | None) -> str:
+    """A value quoted for a message; null as ``null``."""
+    return "null" if value is None else repr(value)
+
+
+def inputs_of(ctx: ScanContext, event_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """The inputs of a few hops, by hop id, in position order (for evidence)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for start in range(0, len(event_ids), 500):
+        chunk = list(event_ids[start : start + 500])
+        rows = ctx.conn.execute(
+            select(
+                hop_inputs.c.event_id,
+                hop_inputs.c.system,
+                hop_inputs.c.element,
+                hop_inputs.c.record,
+                hop_inputs.c.value,
+            )
+            .where(hop_inputs.c.event_id.in_(chunk))
+            .order_by(hop_inputs.c.event_id, hop_inputs.c.position)
+        )
+        for row in rows:
+            found.setdefault(row.event_id, []).append(
+                {
+                    "system": row.system,
+                    "element": row.element,
+                    "record": row.record,
+                    "value": row.value,
+                }
+            )
+    return found

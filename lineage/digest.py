@@ -1,0 +1,210 @@
+"""Each owner's findings, short: how many, the few that matter most, and where to look.
+
+The scan answers "what is wrong"; the digest answers "who must act, on what first". Findings
+are grouped by owner (``(unowned)`` for those without one); within an owner, errors come
+before warnings and warnings before info, and among equals a finding on a foundation
+integration before operations, intelligence and experience ones (the business runs on the
+foundation). Owners are ordered by their most urgent finding, then by how many errors they
+hold. Every finding carries the one command (and the web page) that shows it.
+
+>>> from lineage.model import Registry
+>>> digest([], Registry())
+[]
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from .detect.run import UNOWNED
+from .model.findings import Finding, Severity
+from .model.registry import Level, Registry
+from .report import finding_json
+
+LEVEL_RANK = {
+    Level.FOUNDATION: 0,
+    Level.OPERATIONS: 1,
+    Level.INTELLIGENCE: 2,
+    Level.EXPERIENCE: 3,
+}
+_NO_LEVEL = len(LEVEL_RANK)
+
+
+@dataclass(slots=True)
+class OwnerDigest:
+    """One owner's share of the findings, most urgent first.
+
+    Attributes:
+        owner: the owner, or :data:`UNOWNED`.
+        findings: every finding of this owner, most urgent first.
+    """
+
+    owner: str
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.findings)
+
+    def counts(self) -> dict[str, int]:
+        """Findings per severity."""
+        totals = {s.value: 0 for s in Severity}
+        for finding in self.findings:
+            totals[finding.severity.value] += 1
+        return totals
+
+
+def level_rank(finding: Finding, registry: Registry) -> int:
+    """0 for a foundation integration's finding, up to 3 for experience; 4 without a level.
+
+    A finding without an integration takes the most critical level among the integrations
+    that carry its element (a bad value in a system feeds them all).
+    """
+    subject = finding.subject
+    if subject.integration is not None:
+        declared = registry.integration(subject.integration)
+        if declared is not None and declared.level is not None:
+            return LEVEL_RANK[declared.level]
+        return _NO_LEVEL
+    if subject.element is None:
+        return _NO_LEVEL
+    ranks = [
+        LEVEL_RANK[i.level]
+        for i in registry.integrations
+        if i.level is not None and i.carry(subject.element) is not None
+    ]
+    return min(ranks, default=_NO_LEVEL)
+
+
+def urgency(finding: Finding, registry: Registry) -> tuple[int, int, str, str, str, str]:
+    """The sort key of a finding inside one owner's digest (smaller is more urgent)."""
+    subject = finding.subject
+    return (
+        finding.severity.rank,
+        level_rank(finding, registry),
+        finding.code,
+        subject.system or "",
+        subject.element or "",
+        subject.record or "",
+    )
+
+
+def show_command(finding: Finding) -> str:
+    """The one command that shows a finding: a trace of its place, else a narrowed scan.
+
+    >>> from lineage.model import Finding
+    >>> show_command(Finding.of("rule-violation", "m", system="ERP", element="order.total",
+    ...                         record="40017"))
+    'lineage trace ERP order.total 40017'
+    """
+    subject = finding.subject
+    if finding.location is not None:
+        return f"lineage check {shlex.quote(finding.location.file)}"
+    if subject.system and subject.element and subject.record:
+        parts = [subject.system, subject.element, subject.record]
+        return "lineage trace " + " ".join(shlex.quote(p) for p in parts)
+    words = ["lineage", "scan", "--code", finding.code]
+    if subject.system:
+        words += ["--system", subject.system]
+    if subject.element:
+        words += ["--element", subject.element]
+    return " ".join(shlex.quote(w) for w in words)
+
+
+def show_page(finding: Finding) -> str | None:
+    """The web page that shows a finding (``/trace?...``, ``/elements/...``), if there is one."""
+    subject = finding.subject
+    if finding.location is not None:
+        return None
+    if subject.system and subject.element and subject.record:
+        query = urlencode(
+            {"system": subject.system, "element": subject.element, "record": subject.record}
+        )
+        return f"/trace?{query}"
+    if subject.element:
+        return f"/elements/{subject.element}"
+    return "/findings"
+
+
+def digest(
+    findings: Sequence[Finding], registry: Registry, *, owner: str | None = None
+) -> list[OwnerDigest]:
+    """Group ``findings`` by owner, most urgent owner first (see the module docstring).
+
+    Args:
+        findings: what a scan reported (after waivers).
+        registry: the declarations, for integration levels.
+        owner: keep only this owner's entry (:data:`UNOWNED` for findings without one).
+    """
+    groups: dict[str, OwnerDigest] = {}
+    for finding in findings:
+        who = finding.owner or UNOWNED
+        if owner is not None and who != owner:
+            continue
+        groups.setdefault(who, OwnerDigest(who)).findings.append(finding)
+    for group in groups.values():
+        group.findings.sort(key=lambda f: urgency(f, registry))
+
+    def owner_key(group: OwnerDigest) -> tuple[tuple[int, int, str, str, str, str], int, int, str]:
+        counts = group.counts()
+        return (urgency(group.findings[0], registry), -counts["error"], -group.count, group.owner)
+
+    return sorted(groups.values(), key=owner_key)
+
+
+def digest_json(digests: Sequence[OwnerDigest]) -> dict[str, Any]:
+    """The contract's JSON: ``{"owners": [{"owner", "count", "findings": [...]}]}``.
+
+    Each finding is the scan's JSON shape plus ``show`` (the command) and ``page`` (the web
+    page, or null).
+    """
+    return {
+        "owners": [
+            {
+                "owner": group.owner,
+                "count": group.count,
+                "summary": group.counts(),
+                "findings": [
+                    {**finding_json(f), "show": show_command(f), "page": show_page(f)}
+                    for f in group.findings
+                ],
+            }
+            for group in digests
+        ]
+    }
+
+
+def digest_text(digests: Sequence[OwnerDigest], *, top: int = 3) -> str:
+    """One short message per owner: the count, the ``top`` most urgent, how to see the rest."""
+    if not digests:
+        return "lineage digest: nothing to act on"
+    blocks = []
+    for group in digests:
+        counts = group.counts()
+        parts = [
+            f"{counts[s.value]} {s.value}"
+            + ("s" if counts[s.value] != 1 and s.value != "info" else "")
+            for s in Severity
+            if counts[s.value]
+        ]
+        lines = [
+            f"{group.owner}: {group.count} finding{'s' if group.count != 1 else ''} "
+            f"({', '.join(parts)})"
+        ]
+        for finding in group.findings[:top]:
+            message = _one_line(finding.message)
+            lines.append(f"  {finding.severity.value:<7} {finding.code}: {message}")
+            lines.append(f"          see: {show_command(finding)}")
+        rest = group.count - top
+        if rest > 0:
+            lines.append(f"  ... and {rest} more: lineage scan --owner {shlex.quote(group.owner)}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
