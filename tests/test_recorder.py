@@ -13,8 +13,8 @@ from flask import Flask
 from live_server import free_port, serving
 from sqlalchemy import func, select
 
+from lineage import Recorder
 from lineage.errors import EventError
-from lineage.recorder import Recorder
 from lineage.store import open_store
 from lineage.store.schema import events, hop_status
 from webapp import create_app

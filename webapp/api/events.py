@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, jsonify
-from sqlalchemy.exc import IntegrityError
+from pydantic import TypeAdapter, ValidationError
 
 from lineage.model.events import Event
 from lineage.store.writer import IngestResult, Writer
@@ -13,29 +13,38 @@ from lineage.store.writer import IngestResult, Writer
 from ..tracker import tracker
 from . import bp
 from .auth import token_required
-from .inputs import json_body
+from .inputs import decode_json, raw_body
 from .models import IngestAnswer, ids_by_position
 from .openapi import operation
 
-_ATTEMPTS = 3
+_BODY: TypeAdapter[Any] = TypeAdapter(Event | list[Event])
 
 
-def record(items: list[Any]) -> IngestResult:
-    """Write ``items`` through the writer; a lost race on an event id is retried, and on the
-    retry the other writer's copy counts as a duplicate."""
+def record(raw: bytes) -> tuple[IngestResult, dict[int, str]]:
+    """Write the events of a body: the result, and the ids sent by position (for errors).
+
+    A body whose events are all valid is parsed and validated in one pass; otherwise each
+    event is validated on its own so the good ones are kept and the bad ones named.
+    """
     state = tracker()
     store = state.store()
-    for attempt in range(1, _ATTEMPTS + 1):
-        try:
-            with state.writing():
-                writer = Writer(store, batch_size=max(len(items), 1))
-                for index, item in enumerate(items):
-                    writer.add_data(item, source="body", line=index)
-                return writer.flush()
-        except IntegrityError:
-            if attempt == _ATTEMPTS:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+    try:
+        parsed = _BODY.validate_json(raw)
+    except ValidationError:
+        data = decode_json(raw)
+        items = data if isinstance(data, list) else [data]
+        with state.writing():
+            writer = Writer(store, batch_size=max(len(items), 1))
+            for index, item in enumerate(items):
+                writer.add_data(item, source="body", line=index)
+            return writer.flush(), ids_by_position(items)
+    checked = parsed if isinstance(parsed, list) else [parsed]
+    with state.writing():
+        writer = Writer(store, batch_size=max(len(checked), 1))
+        for index, event in enumerate(checked):
+            writer.add(event, source="body", line=index)
+        result = writer.flush()
+    return result, {i: e.id for i, e in enumerate(checked) if e.id is not None}
 
 
 @bp.post("/events")
@@ -50,7 +59,5 @@ def record(items: list[Any]) -> IngestResult:
 )
 @token_required
 def post_events() -> tuple[Response, int]:
-    data = json_body()
-    items = data if isinstance(data, list) else [data]
-    answer = IngestAnswer.of(record(items), ids_by_position(items))
+    answer = IngestAnswer.of(*record(raw_body()))
     return jsonify(answer.model_dump()), answer.status

@@ -38,13 +38,13 @@ def _gunzip(data: bytes, limit: int | None) -> bytes:
     return body
 
 
-def json_body() -> Any:
-    """The request body decoded as JSON.
+def raw_body() -> bytes:
+    """The request body as sent, gunzipped when ``Content-Encoding: gzip``.
 
     Raises:
         RequestEntityTooLarge: (413) beyond ``MAX_CONTENT_LENGTH``, before or after gzip.
         UnsupportedMediaType: (415) a ``Content-Encoding`` other than gzip.
-        BadRequest: (400) not JSON, or broken gzip.
+        BadRequest: (400) an empty body or broken gzip.
     """
     encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
     data = request.get_data(cache=False)
@@ -56,10 +56,20 @@ def json_body() -> Any:
         )
     if not data.strip():
         raise BadRequest("the body is empty: send a JSON document")
+    return data
+
+
+def decode_json(data: bytes) -> Any:
+    """``data`` decoded as JSON, else 400 saying why."""
     try:
         return json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"the body is not JSON: {exc}") from exc
+
+
+def json_body() -> Any:
+    """The request body decoded as JSON (see :func:`raw_body` for the errors)."""
+    return decode_json(raw_body())
 
 
 def query_args(model: type[M]) -> M:

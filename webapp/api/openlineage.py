@@ -20,7 +20,7 @@ from .openapi import operation
 
 
 class LineageQuery(BaseModel):
-    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
 
     node_id: str = Field(
         alias="nodeId",
