@@ -1,7 +1,214 @@
-"""Commands of this area (filled in by the area's work)."""
+"""``lineage load``, ``lineage stats`` and ``lineage ingest``: filling a store (DESIGN.md §6)."""
 
 from __future__ import annotations
 
-import click
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from typing import IO, Any
 
-COMMANDS: list[click.Command] = []
+import click
+from tqdm import tqdm  # type: ignore[import-untyped]
+
+from ..errors import InputError, LineageError
+from ..registry import load_registry
+from ..stats import count_store
+from ..store.writer import IngestResult, Rejection, ingest_lines
+from .options import db_option, open_db
+
+STDIN = "-"
+_PROGRESS_EVERY = 4096  # lines between progress bar updates
+
+
+@click.command("load")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@db_option
+def load(paths: tuple[str, ...], db: str | None) -> None:
+    """Store the registry read from YAML files or directories in the database.
+
+    Loading a changed registry adds a new version (earlier ones stay answerable); loading an
+    unchanged one adds nothing. Hops are checked against the registry in force when they are
+    recorded, so load the registry before ingesting events. Exit 2 when a file cannot be read
+    as a registry (the message names the file and line).
+    """
+    registry = load_registry(list(paths))
+    store = open_db(db)
+    try:
+        changed = store.save_registry(registry)
+        versions = store.registry_versions()
+    finally:
+        store.close()
+    counts = (
+        f"{len({s.name for s in registry.systems})} systems, "
+        f"{len({e.name for e in registry.elements})} elements, "
+        f"{len({i.name for i in registry.integrations})} integrations, "
+        f"{len(registry.waivers)} waivers"
+    )
+    files = len(registry.files)
+    source = f"{files} file" + ("" if files == 1 else "s")
+    if changed:
+        click.echo(f"loaded {counts} from {source} as registry version {versions}")
+    else:
+        click.echo(f"registry unchanged (version {versions}): {counts} from {source}")
+
+
+@click.command("stats")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for scripts.",
+)
+@db_option
+def stats(fmt: str, db: str | None) -> None:
+    """Count what the store holds: systems, elements and integrations of the latest registry,
+    and recorded events (distinct ids) by kind."""
+    store = open_db(db)
+    try:
+        counted = count_store(store)
+    finally:
+        store.close()
+    if fmt == "json":
+        click.echo(json.dumps(counted.as_dict()))
+    else:
+        click.echo(counted.text())
+
+
+@click.command("ingest")
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "openlineage"]),
+    default="jsonl",
+    show_default=True,
+    help="jsonl: lineage events (write, hop, snapshot), one JSON object a line; "
+    "openlineage: OpenLineage RunEvents, one a line.",
+)
+@db_option
+def ingest(files: tuple[str, ...], fmt: str, db: str | None) -> None:
+    """Record events from JSON Lines files (``-`` reads standard input).
+
+    Every good line is kept; each bad one is reported on stderr as FILE:LINE: reason.
+    Re-ingesting a file changes nothing (its events count as duplicates), and a hop sent
+    again with a new status records the status change. The summary (accepted, duplicate,
+    status updates, rejected) goes to stdout. A progress bar shows on stderr when it is a
+    terminal. Exit 0 when every line was recorded, 1 when some were rejected, 2 when a file
+    cannot be read or the database cannot be opened.
+    """
+    if list(files).count(STDIN) > 1:
+        raise click.UsageError("'-' (standard input) can be given only once")
+    ingest_file: Callable[[Any, Iterator[tuple[str, int, bytes]]], IngestResult] | None = None
+    if fmt == "openlineage":
+        ingest_file = _openlineage_ingester()
+    with ExitStack() as stack:
+        streams = [(name, _open_input(name, stack)) for name in files]
+        store = open_db(db)
+        stack.callback(store.close)
+        if fmt == "jsonl" and store.registry_versions() == 0:
+            click.echo(
+                "lineage: warning: no registry is loaded in this database, so hops are "
+                "checked against no declarations (recorded as undeclared); run "
+                "`lineage load REGISTRY` before `lineage ingest`",
+                err=True,
+            )
+        progress = _Progress(streams)
+        stack.callback(progress.close)
+        lines = progress.lines(streams)
+        if ingest_file is not None:
+            result = ingest_file(store, lines)
+            for rejection in result.rejected:
+                progress.report(rejection)
+        else:
+            result = ingest_lines(store, lines, on_reject=progress.report, keep_rejections=0)
+    names = ", ".join("<stdin>" if name == STDIN else name for name in files)
+    click.echo(f"ingested {names}: {result.summary()}")
+    if result.rejected_count:
+        sys.exit(1)
+
+
+def _openlineage_ingester() -> Callable[[Any, Iterator[tuple[str, int, bytes]]], IngestResult]:
+    try:
+        from ..interop.openlineage import ingest_openlineage  # noqa: PLC0415 - optional part
+    except ImportError as exc:
+        raise LineageError(
+            "--format openlineage is not available: this installation has no "
+            f"lineage.interop.openlineage ({exc}); ingest lineage events with --format jsonl"
+        ) from exc
+    return ingest_openlineage
+
+
+def _open_input(name: str, stack: ExitStack) -> IO[bytes]:
+    if name == STDIN:
+        return click.get_binary_stream("stdin")
+    try:
+        stream = open(name, "rb")  # noqa: SIM115 - closed by the exit stack
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise InputError(f"cannot read: {reason}", file=name) from exc
+    return stack.enter_context(stream)
+
+
+class _Progress:
+    """A byte-counting tqdm bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self, streams: list[tuple[str, IO[bytes]]]) -> None:
+        self.bar: Any = None
+        if not sys.stderr.isatty():
+            return
+        total: int | None = 0
+        for name, stream in streams:
+            size = _size(stream) if name != STDIN else None
+            total = None if size is None or total is None else total + size
+        self.bar = tqdm(
+            total=total, unit="B", unit_scale=True, unit_divisor=1024, desc="ingest",
+            file=sys.stderr, leave=False, dynamic_ncols=True,
+        )  # fmt: skip
+
+    def lines(self, streams: list[tuple[str, IO[bytes]]]) -> Iterator[tuple[str, int, bytes]]:
+        """Every line of every stream, numbered, with the bar advanced as they are read."""
+        bar = self.bar
+        for name, stream in streams:
+            source = "<stdin>" if name == STDIN else name
+            number = 0
+            read = 0
+            try:
+                for number, text in enumerate(stream, start=1):
+                    if bar is not None:
+                        read += len(text)
+                        if number % _PROGRESS_EVERY == 0:
+                            bar.update(read)
+                            read = 0
+                    yield source, number, text
+            except OSError as exc:
+                raise InputError(
+                    f"cannot read after line {number}: {exc.strerror or exc}", file=source
+                ) from exc
+            if bar is not None:
+                bar.update(read)
+
+    def report(self, rejection: Rejection) -> None:
+        """Print one bad line as ``file:line: reason`` on stderr (above the bar)."""
+        if self.bar is not None:
+            self.bar.write(str(rejection), file=sys.stderr)
+        else:
+            click.echo(str(rejection), err=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _size(stream: IO[bytes]) -> int | None:
+    try:
+        info = os.fstat(stream.fileno())
+    except (OSError, ValueError):
+        return None
+    return info.st_size if info.st_size > 0 else None
+
+
+COMMANDS: list[click.Command] = [load, stats, ingest]

@@ -3,26 +3,46 @@
 Re-sending an event changes nothing; the same hop id with a new ``status`` is a status change
 (a new row in ``hop_status``); the same id with any other difference is a conflict, rejected
 and named. Good events in a batch are kept whatever happens to the bad ones.
+
+The rows are made and written by :mod:`lineage.store.bulk` (raw driver, no per-row ORM work);
+this module decides what each event is: new, a duplicate, a status change or a conflict.
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
+import gc
+import itertools
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import SQLAlchemyError
 
-from ..model.events import EVENT_ADAPTER, Hop, Snapshot, Write, event_id
-from ..verify import HopVerifier
+from ..errors import StoreError
+from ..model.events import EVENT_ADAPTER, Hop, Snapshot, Write
+from .bulk import (
+    INPUT_COLUMNS,
+    STATUS_COLUMNS,
+    Known,
+    Prepared,
+    RaceLostError,
+    RowMaker,
+    Sink,
+    content_digest,
+    open_sink,
+)
 from .database import Store
-from .schema import events, hop_inputs, hop_status, to_us
+from .parallel import can_fork, default_workers, prepare_in_workers
 
 AnyEvent = Write | Hop | Snapshot
-_CORE_EXCLUDE = {"status", "error", "at"}
+
+#: How many times a batch is tried again after losing a race to another writer.
+RETRIES = 5
+#: Lines :func:`ingest_lines` handles in this process before it starts worker processes.
+INLINE_LINES = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,25 +61,43 @@ class Rejection:
 
 @dataclass(slots=True)
 class IngestResult:
-    """Counts of one ingestion: what was recorded, what was already there, what was refused."""
+    """Counts of one ingestion: what was recorded, what was already there, what was refused.
+
+    ``rejected`` lists the refused events; a writer told to keep only some of them (the
+    command line prints them as they come) counts the rest in ``omitted``.
+    """
 
     accepted: int = 0
     duplicate: int = 0
     status_updates: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    omitted: int = 0
+
+    @property
+    def rejected_count(self) -> int:
+        """Every rejection, kept or not."""
+        return len(self.rejected) + self.omitted
 
     def merge(self, other: IngestResult) -> None:
         self.accepted += other.accepted
         self.duplicate += other.duplicate
         self.status_updates += other.status_updates
         self.rejected.extend(other.rejected)
+        self.omitted += other.omitted
+
+    def summary(self) -> str:
+        """One line for people: ``3 accepted, 1 duplicate, 0 status updates, 2 rejected``."""
+        return (
+            f"{self.accepted} accepted, {self.duplicate} duplicate, "
+            f"{self.status_updates} status updates, {self.rejected_count} rejected"
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "accepted": self.accepted,
             "duplicate": self.duplicate,
             "status_updates": self.status_updates,
-            "rejected": len(self.rejected),
+            "rejected": self.rejected_count,
             "errors": [
                 {"source": r.source, "line": r.line, "id": r.event_id, "reason": r.reason}
                 for r in self.rejected
@@ -68,39 +106,82 @@ class IngestResult:
 
 
 def validation_reason(exc: ValidationError) -> str:
-    """A pydantic error as one short line: ``output.value: Input should be ...``."""
+    """A pydantic error as one short line: ``hop.output.value: Input should be ...``."""
+    errors = exc.errors(include_url=False)
     parts = []
-    for error in exc.errors()[:3]:
-        loc = ".".join(str(p) for p in error["loc"] if not isinstance(p, int) or True)
+    for error in errors[:3]:
+        loc = ".".join(str(p) for p in error["loc"])
         parts.append(f"{loc}: {error['msg']}" if loc else str(error["msg"]))
-    more = len(exc.errors()) - 3
+    more = len(errors) - 3
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
 
 def core_digest(event: AnyEvent) -> str:
-    """Hash of what makes an event itself: everything but a hop's status, error and time."""
-    text = event.model_dump_json(exclude=_CORE_EXCLUDE)
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    """Hash of what makes an event itself: everything but its id, time and a hop's status."""
+    return content_digest(event)
 
 
 @dataclass(slots=True)
-class _Known:
-    digest: str
-    at: int
-    kind: str
-    status: str | None
+class _Outcome:
+    """What one batch does, applied to the running totals only once it is committed."""
+
+    new: list[Prepared] = field(default_factory=list)
+    status_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    duplicate: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
 
 
-@dataclass(slots=True)
-class _Pending:
-    event: AnyEvent
-    event_id: str
-    source: str
-    line: int | None
+def _classify(batch: list[Prepared], known: dict[str, Known], now: int) -> _Outcome:
+    outcome = _Outcome()
+    for item in batch:
+        eid = item.event_id
+        seen = known.get(eid)
+        if seen is None:
+            entry = known[eid] = Known(item.digest, item.at, item.kind, item.status)
+            if item.status is not None:
+                entry.history.add((item.status, item.at))
+            outcome.new.append(item)
+            continue
+        if seen.digest != item.digest or seen.kind != item.kind:
+            outcome.rejected.append(Rejection(
+                item.source, item.line,
+                f"event id {eid!r} was recorded before with different content; "
+                "send a new id for a new event", eid))  # fmt: skip
+        elif item.status is not None:
+            state = (item.status, item.at)
+            if state in seen.history:
+                outcome.duplicate += 1
+            elif item.status != seen.status:
+                outcome.status_rows.append((eid, item.status, item.error, item.at, now))
+                seen.status = item.status
+                seen.history.add(state)
+            else:
+                outcome.rejected.append(Rejection(
+                    item.source, item.line,
+                    f"hop {eid!r} was recorded as {item.status} before at another time; "
+                    "send a new id for a new hop", eid))  # fmt: skip
+        elif seen.at != item.at:
+            outcome.rejected.append(Rejection(
+                item.source, item.line,
+                f"event id {eid!r} was recorded before at another time; "
+                "send a new id for a new event", eid))  # fmt: skip
+        else:
+            outcome.duplicate += 1
+    return outcome
 
 
 class Writer:
     """Buffers events and writes them in batches.
+
+    Args:
+        store: the store to write to; hops are checked against its current registry.
+        batch_size: events per batch (one transaction each, unless ``bulk``).
+        bulk: a bulk load: when the store holds no event yet, the whole load is one
+            transaction that builds the secondary indexes once at the end instead of
+            maintaining them row by row. Other writers wait for it to finish.
+        on_reject: called with each rejection as it happens.
+        keep_rejections: how many rejections ``result.rejected`` keeps (None: all); the
+            rest are counted in ``result.omitted``.
 
     Example:
         >>> from lineage.store import open_store
@@ -112,25 +193,54 @@ class Writer:
         1
     """
 
-    def __init__(self, store: Store, *, batch_size: int = 5000) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        batch_size: int = 5000,
+        bulk: bool = False,
+        on_reject: Callable[[Rejection], None] | None = None,
+        keep_rejections: int | None = None,
+    ) -> None:
         self.store = store
         self.batch_size = batch_size
-        self.verifier = HopVerifier(store.registry())
+        self.bulk = bulk
+        self.rows = RowMaker(store.registry())
+        self.verifier = self.rows.verifier
         self.result = IngestResult()
-        self._pending: list[_Pending] = []
+        self.on_reject = on_reject
+        self.keep_rejections = keep_rejections
+        self._pending: list[Prepared] = []
+        self._now = time.time_ns() // 1000
+        self._load: Sink | None = None  # the open transaction of a bulk load into an empty store
+        self._load_checked = False
 
     def __enter__(self) -> Writer:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.flush()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
 
-    def add_json(self, text: str | bytes, *, source: str = "<input>", line: int | None = None) -> None:
+    def _reject(self, rejection: Rejection) -> None:
+        if self.on_reject is not None:
+            self.on_reject(rejection)
+        keep = self.keep_rejections
+        if keep is None or len(self.result.rejected) < keep:
+            self.result.rejected.append(rejection)
+        else:
+            self.result.omitted += 1
+
+    def add_json(
+        self, text: str | bytes, *, source: str = "<input>", line: int | None = None
+    ) -> None:
         """Validate one JSON event and buffer it; a bad one becomes a :class:`Rejection`."""
         try:
             parsed = EVENT_ADAPTER.validate_json(text)
         except ValidationError as exc:
-            self.result.rejected.append(Rejection(source, line, validation_reason(exc)))
+            self._reject(Rejection(source, line, validation_reason(exc)))
             return
         self.add(parsed, source=source, line=line)
 
@@ -139,123 +249,206 @@ class Writer:
         try:
             parsed = EVENT_ADAPTER.validate_python(data)
         except ValidationError as exc:
-            self.result.rejected.append(Rejection(source, line, validation_reason(exc)))
+            self._reject(Rejection(source, line, validation_reason(exc)))
             return
         self.add(parsed, source=source, line=line)
 
     def add(self, event: AnyEvent, *, source: str = "<input>", line: int | None = None) -> None:
         """Buffer one validated event; written at the next :meth:`flush` or full batch."""
-        self._pending.append(_Pending(event, event_id(event), source, line))
-        if len(self._pending) >= self.batch_size:
+        pending = self._pending
+        pending.append(self.rows.prepare(event, self._now, source, line))
+        if len(pending) >= self.batch_size:
             self.flush()
 
+    def add_prepared(self, prepared: Prepared) -> None:
+        """Buffer an event already made into rows (by :class:`RowMaker` on this registry)."""
+        pending = self._pending
+        pending.append(prepared)
+        if len(pending) >= self.batch_size:
+            self.flush()
+
+    def reject(self, rejection: Rejection) -> None:
+        """Count a bad event found outside the writer (a line that is not an event)."""
+        self._reject(rejection)
+
     def flush(self) -> IngestResult:
-        """Write what is buffered in one transaction; returns the running totals."""
+        """Write what is buffered; returns the running totals.
+
+        Outside a bulk load each flush is one committed transaction.
+        """
         if not self._pending:
             return self.result
         pending, self._pending = self._pending, []
-        with self.store.engine.begin() as conn:
-            self._write(conn, pending)
+        with self._database_errors():
+            if self.bulk and not self._load_checked:
+                self._start_load()
+            if self._load is not None:
+                outcome = self._write(self._load, pending)
+                self._apply(outcome)
+            else:
+                self._write_committed(pending)
+        self._now = time.time_ns() // 1000
         return self.result
 
-    def _known(self, conn: Connection, ids: list[str]) -> dict[str, _Known]:
-        known: dict[str, _Known] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            rows = conn.execute(
-                select(events.c.event_id, events.c.digest, events.c.at, events.c.kind,
-                       events.c.status).where(events.c.event_id.in_(chunk))
-            )
-            for row in rows:
-                known[row.event_id] = _Known(row.digest, row.at, row.kind, row.status)
-            hop_ids = [i for i in chunk if i in known and known[i].kind == "hop"]
-            if hop_ids:
-                latest = conn.execute(
-                    select(hop_status.c.event_id, hop_status.c.status)
-                    .where(hop_status.c.event_id.in_(hop_ids))
-                    .order_by(hop_status.c.seq)
-                )
-                for row in latest:
-                    known[row.event_id].status = row.status
-        return known
+    def close(self) -> IngestResult:
+        """Flush, and finish a bulk load (build its indexes, commit)."""
+        self.flush()
+        load, self._load = self._load, None
+        if load is not None:
+            with self._database_errors():
+                try:
+                    load.restore_indexes()
+                    load.commit()
+                finally:
+                    load.close()
+        return self.result
 
-    def _write(self, conn: Connection, pending: list[_Pending]) -> None:
-        known = self._known(conn, list({p.event_id for p in pending}))
-        now = time.time_ns() // 1000
-        event_rows: list[dict[str, Any]] = []
-        input_rows: list[dict[str, Any]] = []
-        status_rows: list[dict[str, Any]] = []
-        for item in pending:
-            event, eid = item.event, item.event_id
-            digest = core_digest(event)
-            at = to_us(event.at)
-            status = event.status.value if isinstance(event, Hop) else None
-            seen = known.get(eid)
-            if seen is not None:
-                if seen.digest != digest or seen.kind != event.kind:
-                    self.result.rejected.append(Rejection(
-                        item.source, item.line,
-                        f"event id {eid!r} was recorded before with different content; "
-                        "send a new id for a new event", eid))
-                elif status is not None and status != seen.status:
-                    status_rows.append({"event_id": eid, "status": status,
-                                        "error": getattr(event, "error", None), "at": at,
-                                        "recorded_at": now})
-                    seen.status = status
-                    self.result.status_updates += 1
-                elif seen.at != at:
-                    self.result.rejected.append(Rejection(
-                        item.source, item.line,
-                        f"event id {eid!r} was recorded before at another time; "
-                        "send a new id for a new event", eid))
-                else:
-                    self.result.duplicate += 1
-                continue
-            known[eid] = _Known(digest, at, event.kind, status)
-            event_rows.append(self._row(event, eid, digest, at, now))
-            if isinstance(event, Hop):
-                for position, source in enumerate(event.inputs):
-                    input_rows.append({
-                        "event_id": eid, "position": position, "system": source.system,
-                        "element": source.element, "record": source.record,
-                        "value": source.value,
-                        "value_norm": self.verifier.normalize(source.element, source.value),
-                    })
-            self.result.accepted += 1
-        if event_rows:
-            conn.execute(insert(events), event_rows)
-        if input_rows:
-            conn.execute(insert(hop_inputs), input_rows)
-        if status_rows:
-            conn.execute(insert(hop_status), status_rows)
+    @contextlib.contextmanager
+    def _database_errors(self) -> Iterator[None]:
+        """Driver and pool errors as one :class:`StoreError` naming the database."""
+        driver_error: type[Exception] = self.store.engine.dialect.loaded_dbapi.Error
+        try:
+            yield
+        except (driver_error, SQLAlchemyError) as exc:
+            self.abort()
+            lines = str(exc).strip().splitlines()
+            url = self.store.engine.url.render_as_string(hide_password=True)
+            raise StoreError(
+                f"cannot write events to {url}: {lines[0] if lines else type(exc).__name__}"
+            ) from exc
 
-    def _row(self, event: AnyEvent, eid: str, digest: str, at: int, now: int) -> dict[str, Any]:
-        place = event.output if isinstance(event, Hop) else event
-        row: dict[str, Any] = {
-            "event_id": eid, "kind": event.kind, "at": at, "system": place.system,
-            "element": place.element, "record": place.record, "value": place.value,
-            "value_norm": self.verifier.normalize(place.element, place.value),
-            "integration": None, "declared": None, "transform": None, "expected_norm": None,
-            "verified": None, "status": None, "error": None,
-            "actor": getattr(event, "actor", None), "digest": digest, "recorded_at": now,
-        }
-        if isinstance(event, Hop):
-            check = self.verifier.check(event)
-            row.update(integration=check.integration, declared=check.declared,
-                       transform=check.transform, expected_norm=check.expected_norm,
-                       verified=check.verified, status=event.status.value, error=event.error)
-        return row
+    def abort(self) -> None:
+        """Drop what is buffered and roll an unfinished bulk load back."""
+        self._pending = []
+        load, self._load = self._load, None
+        if load is not None:
+            try:
+                load.rollback()
+            finally:
+                load.close()
+
+    def _start_load(self) -> None:
+        self._load_checked = True
+        sink = open_sink(self.store)
+        try:
+            sink.begin()
+            if sink.is_empty():
+                sink.drop_secondary_indexes()
+                self._load = sink
+                return
+            sink.rollback()
+        except BaseException:
+            sink.close()
+            raise
+        sink.close()
+
+    def _write_committed(self, pending: list[Prepared]) -> None:
+        sink = open_sink(self.store)
+        try:
+            for _attempt in range(RETRIES):
+                sink.begin()
+                try:
+                    outcome = self._write(sink, pending)
+                except RaceLostError:
+                    sink.rollback()
+                    continue
+                except BaseException:
+                    sink.rollback()
+                    raise
+                sink.commit()
+                self._apply(outcome)
+                return
+        finally:
+            sink.close()
+        raise StoreError(
+            f"could not write a batch of {len(pending)} events: other writers kept storing "
+            "the same ids first; send the batch again"
+        )
+
+    def _write(self, sink: Sink, pending: list[Prepared]) -> _Outcome:
+        known = sink.known({p.event_id for p in pending})
+        outcome = _classify(pending, known, self._now)
+        new = outcome.new
+        if new:
+            sink.insert_events([p.row for p in new])
+            inputs = [row for p in new for row in p.inputs]
+            sink.insert_rows("hop_inputs", INPUT_COLUMNS, inputs)
+        sink.insert_rows("hop_status", STATUS_COLUMNS, outcome.status_rows)
+        return outcome
+
+    def _apply(self, outcome: _Outcome) -> None:
+        result = self.result
+        result.accepted += len(outcome.new)
+        result.duplicate += outcome.duplicate
+        result.status_updates += len(outcome.status_rows)
+        for rejection in outcome.rejected:
+            self._reject(rejection)
 
 
 def ingest_lines(
-    store: Store, lines: Iterable[tuple[str, int, str | bytes]], *, batch_size: int = 5000
+    store: Store,
+    lines: Iterable[tuple[str, int, str | bytes]],
+    *,
+    batch_size: int = 20_000,
+    bulk: bool = True,
+    on_reject: Callable[[Rejection], None] | None = None,
+    keep_rejections: int | None = None,
+    workers: int | None = None,
+    inline: int = INLINE_LINES,
 ) -> IngestResult:
-    """Ingest JSON Lines given as (source name, line number, text); blank lines are skipped."""
-    with Writer(store, batch_size=batch_size) as writer:
-        for source, number, text in lines:
+    """Ingest JSON Lines given as (source name, line number, text); blank lines are skipped.
+
+    This is what ``lineage ingest`` runs: a bulk load (see :class:`Writer`), streaming, never
+    holding more than a few batches of events in memory. Past the first ``inline`` lines the
+    parsing and checking moves to ``workers`` forked processes (default: the cores beyond
+    this one, at most 3; 0 keeps everything in this process) while this one writes; the
+    outcome is the same either way.
+    """
+    with (
+        _collector_paused(),
+        Writer(
+            store, batch_size=batch_size, bulk=bulk, on_reject=on_reject,
+            keep_rejections=keep_rejections,
+        ) as writer,
+    ):  # fmt: skip
+        add = writer.add_json
+        remaining = iter(lines)
+        for source, number, text in itertools.islice(remaining, inline):
             if text.strip():
-                writer.add_json(text, source=source, line=number)
+                add(text, source=source, line=number)
+        if workers is None:
+            workers = default_workers() if can_fork() else 0
+        if workers <= 0:
+            for source, number, text in remaining:
+                if text.strip():
+                    add(text, source=source, line=number)
+            return writer.result
+        first = next(remaining, None)
+        if first is None:
+            return writer.result
+        rest = itertools.chain([first], remaining)
+        nonblank = (item for item in rest if item[2].strip())
+        registry = writer.rows.verifier.registry
+        for item in prepare_in_workers(registry, nonblank, workers):
+            if isinstance(item, Prepared):
+                writer.add_prepared(item)
+            else:
+                writer.reject(Rejection(*item))
     return writer.result
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    # Events and their rows hold no reference cycles, so reference counting frees them; the
+    # cyclic collector would only walk a batch's many live objects again and again (it
+    # costs as much as parsing). Paused for the loop, restored after.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def numbered_lines(source: str, stream: Iterable[bytes]) -> Iterator[tuple[str, int, bytes]]:

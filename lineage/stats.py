@@ -1,0 +1,81 @@
+"""What a store holds, counted: the declared registry and the recorded events by kind.
+
+>>> from lineage.store import open_store
+>>> count_store(open_store("sqlite://")).as_dict()
+{'systems': 0, 'elements': 0, 'integrations': 0, 'events': {'write': 0, 'hop': 0, 'snapshot': 0}}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+
+from .store.database import Store
+from .store.schema import events
+
+EVENT_KINDS = ("write", "hop", "snapshot")
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    """Counts of one store (``lineage stats``).
+
+    Attributes:
+        systems: distinct system names in the latest registry.
+        elements: distinct element names in the latest registry.
+        integrations: distinct integration names in the latest registry.
+        events: distinct event ids by kind (``write``, ``hop``, ``snapshot``).
+        registry_versions: how many registry versions were loaded over time.
+    """
+
+    systems: int = 0
+    elements: int = 0
+    integrations: int = 0
+    events: dict[str, int] = field(default_factory=lambda: dict.fromkeys(EVENT_KINDS, 0))
+    registry_versions: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``lineage stats --format json`` (DESIGN.md §6)."""
+        return {
+            "systems": self.systems,
+            "elements": self.elements,
+            "integrations": self.integrations,
+            "events": {kind: self.events.get(kind, 0) for kind in EVENT_KINDS},
+        }
+
+    def text(self) -> str:
+        """Aligned lines for people."""
+        total = sum(self.events.values())
+        rows = [
+            ("systems", self.systems),
+            ("elements", self.elements),
+            ("integrations", self.integrations),
+            ("events", total),
+            *((f"  {kind}", self.events.get(kind, 0)) for kind in EVENT_KINDS),
+        ]
+        extra = sorted(set(self.events) - set(EVENT_KINDS))
+        rows += [(f"  {kind}", self.events[kind]) for kind in extra]
+        width = max(len(f"{n:,}") for _, n in rows)
+        lines = [f"{label:<14}{n:>{width},}" for label, n in rows]
+        lines.append(f"registry versions loaded: {self.registry_versions}")
+        return "\n".join(lines)
+
+
+def count_store(store: Store) -> StoreStats:
+    """Count what ``store`` holds: one grouped count over the events (every event id is
+    stored once, so rows are distinct ids) and the names in the latest registry."""
+    registry = store.registry()
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(events.c.kind, func.count()).group_by(events.c.kind)).all()
+    counts = dict.fromkeys(EVENT_KINDS, 0)
+    for kind, count in rows:
+        counts[str(kind)] = int(count)
+    return StoreStats(
+        systems=len({s.name for s in registry.systems}),
+        elements=len({e.name for e in registry.elements}),
+        integrations=len({i.name for i in registry.integrations}),
+        events=counts,
+        registry_versions=store.registry_versions(),
+    )
