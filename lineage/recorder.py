@@ -43,7 +43,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from .errors import EventError, LineageError
 from .model.events import EVENT_ADAPTER, event_id
 from .store.database import Store, open_store
-from .store.writer import Writer
+from .store.writer import Writer, validation_reason
 
 log = logging.getLogger("lineage.recorder")
 
@@ -138,7 +138,7 @@ class Recorder:
         try:
             event = EVENT_ADAPTER.validate_python(data)
         except ValidationError as exc:
-            raise EventError(f"{kind}(): {_reason(exc)}") from exc
+            raise EventError(f"{kind}(): {validation_reason(exc)}") from exc
         eid = event_id(event)
         document = event.model_dump(mode="json", exclude_none=True)
         document["id"] = eid
@@ -326,14 +326,6 @@ def _read_spool(path: Path) -> Iterator[JsonEvent]:
                 yield json.loads(line)
             except ValueError:
                 log.warning("skipping unreadable spooled event %s:%d", path, number)
-
-
-def _reason(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors()[:3]:
-        where = ".".join(str(p) for p in error["loc"])
-        parts.append(f"{where}: {error['msg']}" if where else str(error["msg"]))
-    return "; ".join(parts)
 
 
 def _error_text(exc: urllib.error.HTTPError) -> str:

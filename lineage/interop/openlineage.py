@@ -211,7 +211,7 @@ def canonical_json(data: Any) -> str:
 @dataclass(slots=True)
 class _Parsed:
     event: RunEvent
-    data: dict[str, Any]
+    payload: str  # the event as canonical JSON
     digest: str
 
 
@@ -282,7 +282,8 @@ def _ingest(store: Store, items: Iterable[tuple[str, int | None, Any] | Rejectio
         except ValueError as exc:
             result.rejected.append(Rejection(source, line, str(exc)))
             continue
-        batch.append(_Parsed(event, data, digest_of(data)))
+        payload = canonical_json(data)
+        batch.append(_Parsed(event, payload, hashlib.sha256(payload.encode()).hexdigest()))
         if len(batch) >= _BATCH:
             _store(store, batch, result)
             batch = []
@@ -318,27 +319,18 @@ def _store(store: Store, batch: Sequence[_Parsed], result: IngestResult) -> None
             "job_namespace": p.event.job.namespace,
             "job_name": p.event.job.name,
             "producer": p.event.producer,
-            "payload": canonical_json(p.data),
+            "payload": p.payload,
             "recorded_at": to_us(now),
         }
         for digest, p in unique.items()
     ]
     with store.engine.begin() as conn:
-        known = set(
-            conn.scalars(
-                select(openlineage_events.c.digest).where(
-                    openlineage_events.c.digest.in_(list(unique))
-                )
-            )
+        # An event already stored (or stored meanwhile by another writer) is skipped by the
+        # unique digest; only the rows really inserted come back, and only they add flows.
+        returned = conn.execute(
+            _insert(conn).returning(openlineage_events.c.seq, openlineage_events.c.digest), rows
         )
-        fresh = [row for row in rows if row["digest"] not in known]
-        inserted: dict[str, int] = {}
-        if fresh:
-            returned = conn.execute(
-                _insert(conn).returning(openlineage_events.c.seq, openlineage_events.c.digest),
-                fresh,
-            )
-            inserted = {row.digest: row.seq for row in returned}
+        inserted = {row.digest: row.seq for row in returned}
         flow_rows = []
         for digest, seq in inserted.items():
             event = unique[digest].event
