@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, jsonify
@@ -26,25 +27,25 @@ def record(raw: bytes) -> tuple[IngestResult, dict[int, str]]:
     A body whose events are all valid is parsed and validated in one pass; otherwise each
     event is validated on its own so the good ones are kept and the bad ones named.
     """
-    state = tracker()
-    store = state.store()
+    items: list[Any]
     try:
         parsed = _BODY.validate_json(raw)
     except ValidationError:
         data = decode_json(raw)
         items = data if isinstance(data, list) else [data]
-        with state.writing():
-            writer = Writer(store, batch_size=max(len(items), 1))
-            for index, item in enumerate(items):
-                writer.add_data(item, source="body", line=index)
-            return writer.flush(), ids_by_position(items)
-    checked = parsed if isinstance(parsed, list) else [parsed]
+        add: Callable[..., None] = Writer.add_data
+        ids = ids_by_position(items)
+    else:
+        items = parsed if isinstance(parsed, list) else [parsed]
+        add = Writer.add
+        ids = {i: e.id for i, e in enumerate(items) if e.id is not None}
+    state = tracker()
+    store = state.store()
     with state.writing():
-        writer = Writer(store, batch_size=max(len(checked), 1))
-        for index, event in enumerate(checked):
-            writer.add(event, source="body", line=index)
-        result = writer.flush()
-    return result, {i: e.id for i, e in enumerate(checked) if e.id is not None}
+        writer = Writer(store, batch_size=max(len(items), 1))
+        for index, item in enumerate(items):
+            add(writer, item, source="body", line=index)
+        return writer.flush(), ids
 
 
 @bp.post("/events")
