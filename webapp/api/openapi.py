@@ -249,4 +249,8 @@ def _operation(
 @bp.get("/openapi.json")
 @operation("This document: the API described (OpenAPI 3.1)", response=dict[str, Any])
 def openapi_document() -> Response:
-    return jsonify(document(current_app))
+    # Routes are fixed once the app serves, so the document is made once per app.
+    cached = current_app.extensions.get("lineage.openapi")
+    if cached is None:
+        cached = current_app.extensions["lineage.openapi"] = document(current_app)
+    return jsonify(cached)
