@@ -35,7 +35,9 @@ def register(app: Flask) -> None:
         if not _is_api():
             return exc
         if isinstance(exc, InternalServerError) and exc.original_exception is not None:
-            app.logger.error("unexpected error on %s", request.path, exc_info=exc)
+            app.logger.error(
+                "unexpected error on %s", request.path, exc_info=exc.original_exception
+            )
         message = exc.description or exc.name
         return json_error(message, exc.code or 500, exc.get_headers())
 
