@@ -33,9 +33,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import check, golden, scan, serve, steward, store
+    from . import check, demo, golden, scan, serve, steward, store  # noqa: PLC0415
 
-    for module in (check, store, steward, scan, serve, golden):
+    for module in (check, store, steward, scan, serve, golden, demo):
         for command in getattr(module, "COMMANDS", ()):
             main.add_command(command)
 
