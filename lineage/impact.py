@@ -25,37 +25,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import Field
-
 from .store.database import Store
 from .store.queries import (
     EventRow,
-    current_event,
-    events_by_id,
-    impact_walk,
+    PlaceKey,
+    impact_steps,
     inputs_of,
-    version_start,
+    read_connection,
 )
 from .store.schema import iso
-from .trace import GraphEdge, GraphNode, Judge, Subject, ValueGraph, as_micros, not_found
+from .trace import Judge, as_micros, not_found
+from .valuegraph import GraphEdge, GraphNode, ImpactResult, Subject
 
-
-class ImpactResult(ValueGraph):
-    """Everything downstream of a value (DESIGN.md §5, like trace plus ``counts``).
-
-    Attributes:
-        subject: the place and the value it holds.
-        nodes: the subject's version first, then each hop output it reached, oldest first.
-        edges: one per hop input that carried the value.
-        counts: per system, the number of distinct places the value reached.
-    """
-
-    counts: dict[str, int]
-    subject_id: str = Field(default="n0", exclude=True)
-
-    @property
-    def subject_node(self) -> GraphNode | None:
-        return self.node(self.subject_id)
+__all__ = ["ImpactResult", "impact"]
 
 
 def impact(
@@ -83,36 +65,38 @@ def impact(
     """
     horizon = as_micros(as_of)
     judge = Judge(store.registry())
-    with store.engine.connect() as conn:
-        current = current_event(conn, system, element, record, horizon)
-        if current is None:
+    with read_connection(store) as conn:
+        found = impact_steps(conn, PlaceKey(system, element, record), horizon=horizon)
+        current = next((s.consumer for s in found if s.position == -2), None)
+        start = next((s.consumer for s in found if s.producer is None and s.position == -1), None)
+        if current is None or start is None:
             raise not_found(system, element, record, horizon)
-        start = version_start(conn, current, horizon=horizon)
-        steps = impact_walk(conn, start, horizon=horizon)
-        rows = events_by_id(conn, {start.event_id} | {s.consumer for s in steps})
-        hop_inputs = inputs_of(conn, {s.consumer for s in steps})
-    rows[start.event_id] = start
-    hops = sorted(
-        (rows[k] for k in {s.consumer for s in steps} - {start.event_id}),
-        key=lambda r: (r.at, r.seq),
-    )
+        steps = [s for s in found if s.producer is not None and s.consumer.seq != start.seq]
+        rows = {s.consumer.event_id: s.consumer for s in steps}
+        # a hop whose check could not run at entry is checked again now, from its inputs
+        unchecked = inputs_of(conn, [k for k, r in rows.items() if r.verified is None])
+    hops = sorted(rows.values(), key=lambda r: (r.at, r.seq))
     ids = {start.event_id: "n0"} | {row.event_id: f"n{n}" for n, row in enumerate(hops, 1)}
     nodes = [_node(ids[start.event_id], start)] + [_node(ids[h.event_id], h) for h in hops]
-    checks = {h.event_id: judge.check_hop(h, hop_inputs.get(h.event_id, [])) for h in hops}
+    verified = {
+        h.event_id: (h.verified if h.verified is not None
+                     else judge.check_hop(h, unchecked.get(h.event_id, []))[0])
+        for h in hops
+    }  # fmt: skip
     edges = sorted(
         (
             GraphEdge(
                 source=ids[step.producer or start.event_id],
-                target=ids[step.consumer],
-                event=step.consumer,
-                integration=rows[step.consumer].integration,
-                transform=rows[step.consumer].transform,
-                verified=checks[step.consumer][0] is True,
-                owner=judge.hop_owner(rows[step.consumer]),
+                target=ids[step.consumer.event_id],
+                event=step.consumer.event_id,
+                integration=step.consumer.integration,
+                transform=step.consumer.transform,
+                verified=verified[step.consumer.event_id] is True,
+                owner=judge.hop_owner(step.consumer),
+                kind="hop",
                 position=step.position,
             )
             for step in steps
-            if step.consumer in checks
         ),
         key=lambda e: (int(e.target[1:]), e.position, int(e.source[1:])),
     )
@@ -129,6 +113,7 @@ def impact(
         ),
         nodes=tuple(nodes),
         edges=tuple(edges),
+        subject_id="n0",
         counts={name: len(places[name]) for name in sorted(places)},
         as_of=iso(horizon) if horizon is not None else None,
     )

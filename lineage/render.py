@@ -16,9 +16,8 @@ from collections.abc import Iterable, Sequence
 import pygraphviz
 
 from .errors import LineageError
-from .impact import ImpactResult
 from .model.registry import Registry
-from .trace import GraphEdge, GraphNode, TraceResult, ValueGraph
+from .valuegraph import GraphEdge, GraphNode, ImpactResult, TraceResult, ValueGraph
 
 OK = "✓"
 BAD = "✗"
@@ -229,7 +228,7 @@ def to_dot(graph: ValueGraph) -> str:
             attrs += [f'color="{GREEN}"', 'fillcolor="#e8f5e9"']
         if node.kind == "untraced":
             attrs += ['style="rounded,dashed,filled"']
-        if subject is not None and node.id == subject.id and node.id != culprit:
+        if node.id == subject.id and node.id != culprit:
             attrs += ["penwidth=2.5"]
         lines.append(f"  {node.id} [{', '.join(attrs)}];")
     for edge in graph.edges:

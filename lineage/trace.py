@@ -31,8 +31,6 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from .errors import NotFoundError
 from .model.events import Hop, PlacedValue
 from .model.registry import Registry
@@ -41,14 +39,15 @@ from .store.queries import (
     EventRow,
     InputRow,
     PlaceKey,
-    current_event,
-    events_by_id,
-    inputs_of,
-    trace_walk,
+    read_connection,
+    trace_steps,
 )
 from .store.schema import from_us, iso, to_us
 from .transforms import rule_violations
+from .valuegraph import GraphEdge, GraphNode, Problem, RootCause, Subject, TraceResult
 from .verify import HopVerifier
+
+__all__ = ["TraceResult", "trace"]
 
 #: Codes where the value itself went wrong, in the order they win a tie on one event.
 VALUE_CODES = (
@@ -60,130 +59,6 @@ VALUE_CODES = (
 )
 #: Codes where the value is sound but the path it took is not.
 PATH_CODES = ("undeclared-integration", "unknown-transform")
-
-
-class _Shape(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class Subject(_Shape):
-    """The place asked about and the value it holds."""
-
-    system: str
-    element: str
-    record: str
-    value: str | None
-
-
-class Problem(_Shape):
-    """Something wrong with one node: a finding code, the owner, and why, for people."""
-
-    code: str
-    event: str | None
-    owner: str | None
-    message: str
-
-
-class GraphNode(_Shape):
-    """A value version: what one place held from one event on.
-
-    ``kind`` is ``write``, ``hop`` (the hop's output), ``snapshot``, or ``untraced``: a hop
-    input whose place the store holds no event for at the hop's time (``event`` and ``at``
-    are then null and ``value`` is what the hop says it read).
-    """
-
-    id: str
-    kind: str
-    event: str | None
-    system: str
-    element: str
-    record: str
-    value: str | None
-    at: str | None
-    at_us: int | None = Field(default=None, exclude=True)
-    problems: tuple[Problem, ...] = Field(default=(), exclude=True)
-
-    @property
-    def place(self) -> PlaceKey:
-        return PlaceKey(self.system, self.element, self.record)
-
-
-class GraphEdge(_Shape):
-    """A step the value took: a hop from one of its inputs, or a snapshot observing a value.
-
-    ``event`` is the hop (or snapshot) at the ``to`` end; ``integration`` and ``transform``
-    are null for an observed step; ``owner`` is who answers for the step.
-    """
-
-    source: str = Field(alias="from")
-    target: str = Field(alias="to")
-    event: str | None
-    integration: str | None
-    transform: str | None
-    verified: bool
-    owner: str | None
-    kind: str = Field(default="hop", exclude=True)  # hop | observed
-    position: int = Field(default=0, exclude=True)
-
-
-class RootCause(_Shape):
-    """The earliest event on the path where the value went wrong, and whom to ask."""
-
-    event: str | None
-    code: str
-    owner: str | None
-    message: str
-
-
-class ValueGraph(_Shape):
-    """A part of the lineage graph around one place: what trace and impact return."""
-
-    subject: Subject
-    nodes: tuple[GraphNode, ...]
-    edges: tuple[GraphEdge, ...]
-    as_of: str | None = Field(default=None, exclude=True)
-
-    def node(self, node_id: str) -> GraphNode:
-        return next(n for n in self.nodes if n.id == node_id)
-
-    @property
-    def subject_node(self) -> GraphNode | None:
-        """The node standing for the subject's value (the last one for a trace)."""
-        return None
-
-    @property
-    def culprit(self) -> str | None:
-        """The id of the node to draw as the culprit, if any."""
-        return None
-
-    def to_json(self) -> dict[str, Any]:
-        """The contract JSON shape (DESIGN.md §5) as plain data."""
-        return self.model_dump(mode="json", by_alias=True)
-
-
-class TraceResult(ValueGraph):
-    """A value's path back to its origin (DESIGN.md §5 ``lineage trace --format json``).
-
-    Attributes:
-        subject: the place and the value it holds.
-        nodes: value versions, oldest first; the subject's own version is the last.
-        edges: hops from each input's version to the hop's output, and observations.
-        origin: ids of the write nodes the walk reached.
-        root_cause: the earliest event where the value went wrong, or None.
-    """
-
-    origin: tuple[str, ...]
-    root_cause: RootCause | None
-    subject_id: str = Field(default="", exclude=True)
-    culprit_id: str | None = Field(default=None, exclude=True)
-
-    @property
-    def subject_node(self) -> GraphNode | None:
-        return self.node(self.subject_id) if self.subject_id else None
-
-    @property
-    def culprit(self) -> str | None:
-        return self.culprit_id
 
 
 def as_micros(moment: dt.datetime | int | None) -> int | None:
@@ -310,7 +185,7 @@ class _Build:
     rows: dict[str, EventRow] = field(default_factory=dict)
     untraced: dict[str, tuple[InputRow, EventRow]] = field(default_factory=dict)
     problems: dict[str, list[Problem]] = field(default_factory=dict)
-    edges: list[tuple[str, str, GraphEdge]] = field(default_factory=list)
+    edges: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     producers: dict[tuple[str, int], str | None] = field(default_factory=dict)
     queue: deque[str] = field(default_factory=deque)
 
@@ -355,20 +230,29 @@ def trace(
     """
     horizon = as_micros(as_of)
     judge = Judge(store.registry())
-    with store.engine.connect() as conn:
-        current = current_event(conn, system, element, record, horizon)
-        if current is None:
-            raise not_found(system, element, record, horizon)
-        steps = trace_walk(conn, current.event_id, horizon=horizon)
-        rows = events_by_id(conn, {current.event_id} | {s.producer for s in steps if s.producer})
-        hop_inputs = inputs_of(conn, [k for k, r in rows.items() if r.kind == "hop"])
-    build = _Build(rows=rows, producers={(s.consumer, s.position): s.producer for s in steps})
+    with read_connection(store) as conn:
+        steps = trace_steps(conn, PlaceKey(system, element, record), horizon=horizon)
+    current = next((s.producer for s in steps if s.consumer is None), None)
+    if current is None:
+        raise not_found(system, element, record, horizon)
+    build = _Build()
+    hop_inputs: dict[str, list[InputRow]] = {}
+    for step in steps:
+        if step.producer is not None:
+            build.rows[step.producer.event_id] = step.producer
+        if step.consumer is not None:
+            build.producers[step.consumer, step.position] = (
+                step.producer.event_id if step.producer is not None else None
+            )
+            if step.hop_input is not None:
+                hop_inputs.setdefault(step.consumer, []).append(step.hop_input)
+    for inputs in hop_inputs.values():
+        inputs.sort(key=lambda i: i.position)
     build.visit(current.event_id)
     while build.queue:
         key = build.queue.popleft()
-        row = rows[key]
-        problems = build.problems[key]
-        problems.extend(judge.value_problems(row))
+        row = build.rows[key]
+        build.problems[key].extend(judge.value_problems(row))
         if row.kind == "hop":
             _explain_hop(judge, build, row, hop_inputs.get(key, []))
         elif row.kind == "snapshot":
@@ -454,7 +338,9 @@ def _explain_hop(
             matches = False
         else:
             key = held.event_id
-            matches = judge.same(hop_input.element, hop_input.value, held.value)
+            matches = hop_input.value_norm == held.value_norm or judge.same(
+                hop_input.element, hop_input.value, held.value
+            )
             if not matches:
                 problems.append(
                     Problem(
@@ -473,9 +359,7 @@ def _explain_hop(
             (
                 key,
                 hop.event_id,
-                GraphEdge(
-                    source=key,
-                    target=hop.event_id,
+                dict(
                     event=hop.event_id,
                     integration=hop.integration,
                     transform=hop.transform,
@@ -496,15 +380,16 @@ def _explain_snapshot(
     producer = build.producers.get((snapshot.event_id, -1))
     held = build.rows.get(producer) if producer else None
     owner = judge.element_owner(snapshot.element, snapshot.system)
-    if held is not None and judge.same(snapshot.element, snapshot.value, held.value):
+    if held is not None and (
+        held.value_norm == snapshot.value_norm
+        or judge.same(snapshot.element, snapshot.value, held.value)
+    ):
         build.visit(held.event_id)
         build.edges.append(
             (
                 held.event_id,
                 snapshot.event_id,
-                GraphEdge(
-                    source=held.event_id,
-                    target=snapshot.event_id,
+                dict(
                     event=snapshot.event_id,
                     integration=None,
                     transform=None,
@@ -568,43 +453,23 @@ def _result(build: _Build, current: EventRow, horizon: int | None) -> TraceResul
     ids = {key: f"n{number}" for number, key in enumerate(keys)}
     nodes = []
     for key in keys:
+        problems = tuple(build.problems[key])
         if key in build.untraced:
             hop_input, _ = build.untraced[key]
-            nodes.append(
-                GraphNode(
-                    id=ids[key],
-                    kind="untraced",
-                    event=None,
-                    system=hop_input.system,
-                    element=hop_input.element,
-                    record=hop_input.record,
-                    value=hop_input.value,
-                    at=None,
-                    at_us=None,
-                    problems=tuple(build.problems[key]),
-                )
-            )
+            nodes.append(GraphNode(
+                id=ids[key], kind="untraced", event=None, system=hop_input.system,
+                element=hop_input.element, record=hop_input.record, value=hop_input.value,
+                at=None, at_us=None, problems=problems,
+            ))  # fmt: skip
             continue
         row = build.rows[key]
-        nodes.append(
-            GraphNode(
-                id=ids[key],
-                kind=row.kind,
-                event=row.event_id,
-                system=row.system,
-                element=row.element,
-                record=row.record,
-                value=row.value,
-                at=iso(row.at),
-                at_us=row.at,
-                problems=tuple(build.problems[key]),
-            )
-        )
+        nodes.append(GraphNode(
+            id=ids[key], kind=row.kind, event=row.event_id, system=row.system,
+            element=row.element, record=row.record, value=row.value, at=iso(row.at),
+            at_us=row.at, problems=problems,
+        ))  # fmt: skip
     edges = sorted(
-        (
-            edge.model_copy(update={"source": ids[a], "target": ids[b]})
-            for a, b, edge in build.edges
-        ),
+        (GraphEdge(source=ids[a], target=ids[b], **fields) for a, b, fields in build.edges),
         key=lambda e: (int(e.target[1:]), e.position, int(e.source[1:])),
     )
     origin = tuple(ids[k] for k in keys if k in build.rows and build.rows[k].kind == "write")

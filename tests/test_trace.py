@@ -323,6 +323,39 @@ def test_failed_hop_never_changed_the_value(store: Store) -> None:
     assert result.subject.value == "60.00"
 
 
+def test_another_hops_failure_does_not_hide_this_value(store: Store) -> None:
+    elsewhere = hop(
+        "h-other",
+        [("ERP", "order.total", "40018", "10.00")],
+        ("BI", "order.total", "R-10", "12.00"),
+        30,
+        status="sent",
+    )
+    record(
+        store, *order_chain(), write("w-2", "ERP", "order.total", "40018", "10.00", 20), elsewhere
+    )
+    record(store, dict(elsewhere, status="failed", error="refused", at="2026-11-20T09:40:00Z"))
+    assert trace(store, "Portal", "order.total", "P-9").subject.value == "60.00"
+    assert trace(store, "BI", "order.total", "R-9").subject.value == "60.00"
+    with pytest.raises(NotFoundError):
+        trace(store, "BI", "order.total", "R-10")  # its only hop failed
+
+
+def test_hop_reported_failed_later_is_skipped_only_after_the_report(store: Store) -> None:
+    first = hop(
+        "h-bi-2",
+        [("ERP", "order.total", "40017", "50.00")],
+        ("BI", "order.total", "R-9", "61.00"),
+        20,
+        status="sent",
+    )
+    record(store, *order_chain(), first)
+    record(store, dict(first, status="failed", error="timeout", at="2026-11-20T09:30:00Z"))
+    assert trace(store, "BI", "order.total", "R-9").subject.value == "60.00"
+    then = dt.datetime(2026, 11, 20, 9, 25, tzinfo=dt.UTC)
+    assert trace(store, "BI", "order.total", "R-9", as_of=then).subject.value == "61.00"
+
+
 def test_hop_on_no_declared_integration_is_reported_when_values_are_sound(
     store: Store,
 ) -> None:

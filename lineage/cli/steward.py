@@ -15,7 +15,8 @@ import click
 
 from ..impact import impact
 from ..render import to_dot, to_svg, to_text
-from ..trace import ValueGraph, trace
+from ..trace import trace
+from ..valuegraph import ValueGraph
 from .options import db_option, open_db
 
 GRAPH_FORMATS = ("text", "json", "dot", "svg")

@@ -16,11 +16,15 @@ Two rules hold everywhere:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from sqlalchemy import Connection, bindparam, text
+
+if TYPE_CHECKING:
+    from .database import Store
 
 #: An upper bound beyond any real time (year ~148,000): "no as-of given".
 FOREVER = 2**62
@@ -40,8 +44,8 @@ _EVENT_COLUMNS = (
 # A hop counts unless its latest status known at :horizon is "failed".
 _LIVE = (
     "NOT ({e}.kind = 'hop' AND COALESCE("
-    "(SELECT s.status FROM hop_status s WHERE s.event_id = {e}.event_id AND s.at <= :horizon "
-    "ORDER BY s.seq DESC LIMIT 1), {e}.status, 'delivered') = 'failed')"
+    "(SELECT hs.status FROM hop_status hs WHERE hs.event_id = {e}.event_id AND hs.at <= :horizon "
+    "ORDER BY hs.seq DESC LIMIT 1), {e}.status, 'delivered') = 'failed')"
 )
 
 
@@ -316,102 +320,231 @@ def version_start(conn: Connection, row: EventRow, *, horizon: int | None = None
     return EventRow.from_row(first) if first is not None else row
 
 
-# The trace walk, one recursive query: from the start event back through every hop input's
-# predecessor as of the hop's time (and from a snapshot to the write or hop it should show).
-# Rows are edges (consumer event, input position or -1 for a snapshot, producer event or NULL
-# when the input's place holds nothing then). UNION keeps each edge once, so an event reached
-# along several paths is expanded once and cycles end.
-TRACE_WALK_SQL = f"""
-WITH RECURSIVE walk(child, position, parent) AS (
-    SELECT CAST(NULL AS VARCHAR), CAST(NULL AS INTEGER), CAST(:start AS VARCHAR)
+_P = (
+    "seq", "event_id", "kind", "at", "system", "element", "record", "value", "value_norm",
+    "integration", "declared", "transform", "expected_norm", "verified", "status", "error",
+    "actor",
+)  # fmt: skip
+_COLUMNS_OF = {alias: ", ".join(f"{alias}.{c}" for c in _P) for alias in ("e", "p", "h")}
+_WALK_P = ", ".join(f"p_{c}" for c in _P)
+_REACH_H = ", ".join(f"h_{c}" for c in _P)
+
+
+def _event(values: Sequence[Any]) -> EventRow:
+    """An :class:`EventRow` from the 17 event columns in :data:`_P` order."""
+    (seq, eid, kind, at, system, element, record, value, norm, integration, declared,
+     transform, expected, verified, status, error, actor) = values  # fmt: skip
+    return EventRow(
+        int(seq), eid, kind, int(at), system, element, record, value, norm, integration,
+        None if declared is None else bool(declared), transform, expected,
+        None if verified is None else bool(verified), status, error, actor,
+    )  # fmt: skip
+
+
+# The trace, one recursive query. It starts from the event that leaves the value the place
+# holds as of :horizon and steps back from each hop to the predecessor of every input (the
+# latest event at the input's place at or before the hop's time) and from each snapshot to
+# the latest write or hop at its place. Each row is one step: the consumer event, the input
+# position (-1 for a snapshot's step), the input as the hop recorded it, and the producer's
+# event columns (NULL when the input's place held nothing then). Rows carry their producer's
+# columns, so the walk never joins back; UNION keeps each step once, so an event reached along
+# several paths is expanded once and cycles end.
+TRACE_SQL = f"""
+WITH RECURSIVE walk(child, position, in_system, in_element, in_record, in_value, in_norm,
+                    {_WALK_P}) AS (
+    SELECT CAST(NULL AS VARCHAR), CAST(NULL AS INTEGER), CAST(NULL AS VARCHAR),
+           CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+           {_COLUMNS_OF["e"]}
+    FROM events e
+    WHERE e.seq = (
+        SELECT s.seq FROM events s
+        WHERE s.system = :system AND s.element = :element AND s.record = :record
+          AND s.at <= :horizon AND {_LIVE.format(e="s")}
+        ORDER BY s.at DESC, s.seq DESC LIMIT 1)
   UNION
-    SELECT ev.event_id, COALESCE(i.position, -1), (
-        SELECT e.event_id FROM events e
-        WHERE e.system = COALESCE(i.system, ev.system)
-          AND e.element = COALESCE(i.element, ev.element)
-          AND e.record = COALESCE(i.record, ev.record)
-          AND e.at <= ev.at AND e.seq <> ev.seq
-          AND (ev.kind = 'hop' OR e.kind <> 'snapshot')
+    SELECT w.p_event_id, COALESCE(i.position, -1), i.system, i.element, i.record, i.value,
+           i.value_norm, {_COLUMNS_OF["p"]}
+    FROM walk w
+    LEFT JOIN hop_inputs i ON w.p_kind = 'hop' AND i.event_id = w.p_event_id
+    LEFT JOIN events p ON p.seq = (
+        SELECT e.seq FROM events e
+        WHERE e.system = COALESCE(i.system, w.p_system)
+          AND e.element = COALESCE(i.element, w.p_element)
+          AND e.record = COALESCE(i.record, w.p_record)
+          AND e.at <= w.p_at AND e.seq <> w.p_seq
+          AND (w.p_kind = 'hop' OR e.kind <> 'snapshot')
           AND {_LIVE.format(e="e")}
         ORDER BY e.at DESC, e.seq DESC LIMIT 1)
-    FROM walk w
-    JOIN events ev ON ev.event_id = w.parent
-    LEFT JOIN hop_inputs i ON ev.kind = 'hop' AND i.event_id = ev.event_id
-    WHERE ev.kind IN ('hop', 'snapshot')
+    WHERE w.p_kind IN ('hop', 'snapshot')
 )
-SELECT child, position, parent FROM walk WHERE child IS NOT NULL
+SELECT * FROM walk
 """  # noqa: S608
-_TRACE_WALK = text(TRACE_WALK_SQL)
 
 
-class WalkEdge(NamedTuple):
-    """One step of a walk: ``consumer`` read input ``position`` from ``producer``."""
+class TraceStep(NamedTuple):
+    """One row of the trace query.
 
-    consumer: str
-    position: int
-    producer: str | None
-
-
-def trace_walk(conn: Connection, start: str, *, horizon: int | None = None) -> list[WalkEdge]:
-    """Every step back from event ``start`` to the writes (or gaps) at its origins.
-
-    ``position`` is -1 for the step from a snapshot to the write or hop it should show.
+    ``consumer`` read input ``position`` (-1: a snapshot's step to what it should show),
+    recorded as ``hop_input``, from ``producer`` (None: nothing was there). The first row has
+    no consumer: its producer is the event that leaves the value the place holds.
     """
-    rows = conn.execute(_TRACE_WALK, {"start": start, "horizon": _horizon(horizon)})
-    return [WalkEdge(r.child, int(r.position), r.parent) for r in rows]
+
+    consumer: str | None
+    position: int
+    hop_input: InputRow | None
+    producer: EventRow | None
 
 
-# The impact walk: from a value version (a place, its canonical value, and the window in
-# which the place held it) forward to every hop that read that value from that place within
-# the window, then on from each hop's output for as long as its place keeps that output.
-IMPACT_WALK_SQL = f"""
-WITH RECURSIVE reach(node, via, position, system, element, record, norm, since, until) AS (
-    SELECT CAST(:start AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS INTEGER),
-           CAST(:system AS VARCHAR), CAST(:element AS VARCHAR), CAST(:record AS VARCHAR),
-           CAST(:norm AS TEXT), CAST(:since AS BIGINT), CAST(:until AS BIGINT)
+_PYFORMAT: dict[str, str] = {}
+
+
+def read_connection(store: Store) -> Connection:
+    """A connection for a question answered by one or two reads.
+
+    On PostgreSQL it reads without a transaction (autocommit), which saves the BEGIN and
+    ROLLBACK round trips; on SQLite, where autocommit costs a lock per statement, it is a
+    plain connection. Use as a context manager: ``with read_connection(store) as conn: ...``.
+    """
+    conn = store.engine.connect()
+    if conn.dialect.name == "postgresql":
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+    return conn
+
+
+def run_driver(conn: Connection, sql: str, params: dict[str, Any]) -> list[Sequence[Any]]:
+    """Run ``sql`` (with ``:name`` parameters) on the driver's own cursor; all rows.
+
+    The steward's questions answer in about a millisecond, and SQLAlchemy's per-row result
+    machinery costs as much as the query itself, so their one recursive query goes straight
+    to ``sqlite3`` / ``psycopg`` (values still travel as bound parameters only).
+    """
+    driver: Any = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        if sql not in _PYFORMAT:
+            _PYFORMAT[sql] = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql.replace("%", "%%"))
+        with driver.cursor() as cursor:
+            cursor.execute(_PYFORMAT[sql], params, prepare=True)
+            return list(cursor.fetchall())
+    return list(driver.execute(sql, params).fetchall())
+
+
+def trace_steps(
+    conn: Connection, place: PlaceLike, *, horizon: int | None = None
+) -> list[TraceStep]:
+    """Every step back from the value ``place`` holds (as of ``horizon``) to its origins.
+
+    Empty when the store holds nothing for the place by then. One query (:data:`TRACE_SQL`).
+    """
+    rows = run_driver(conn, TRACE_SQL, trace_parameters(place, horizon))
+    steps = []
+    for row in rows:
+        consumer, position = row[0], row[1]
+        hop_input = None
+        if row[2] is not None:
+            hop_input = InputRow(consumer, int(position), row[2], row[3], row[4], row[5], row[6])
+        producer = _event(row[7:]) if row[8] is not None else None
+        steps.append(TraceStep(consumer, -1 if position is None else int(position), hop_input,
+                               producer))  # fmt: skip
+    return steps
+
+
+def trace_parameters(place: PlaceLike, horizon: int | None = None) -> dict[str, Any]:
+    """The parameters of :data:`TRACE_SQL` for the value ``place`` holds as of ``horizon``."""
+    return {
+        "system": place.system, "element": place.element, "record": place.record,
+        "horizon": _horizon(horizon),
+    }  # fmt: skip
+
+
+# The impact, one query. ``cur`` is the event that leaves the value the place holds as of
+# :horizon, ``brk`` the last event before it with another value, ``start`` the first event
+# after that: the version began there. ``reach`` walks forward from it to every hop that read
+# that value from that place while the place kept it (at or after the version began, before
+# the place next changed value, no later than :horizon), then on from each hop's output for as
+# long as its place keeps that output. Rows carry the consumer hop's event columns; the start
+# row has no ``via``, and one extra row (position -2) is the current event itself.
+IMPACT_SQL = f"""
+WITH RECURSIVE cur AS (
+    SELECT c.seq, c.at, c.value_norm FROM events c
+    WHERE c.system = :system AND c.element = :element AND c.record = :record
+      AND c.at <= :horizon AND {_LIVE.format(e="c")}
+    ORDER BY c.at DESC, c.seq DESC LIMIT 1
+), brk AS (
+    SELECT b.seq, b.at FROM events b, cur
+    WHERE b.system = :system AND b.element = :element AND b.record = :record
+      AND (b.at < cur.at OR (b.at = cur.at AND b.seq < cur.seq))
+      AND COALESCE(b.value_norm, :null) <> COALESCE(cur.value_norm, :null)
+      AND {_LIVE.format(e="b")}
+    ORDER BY b.at DESC, b.seq DESC LIMIT 1
+), start AS (
+    SELECT f.seq FROM events f
+    WHERE f.system = :system AND f.element = :element AND f.record = :record
+      AND (f.at > COALESCE((SELECT at FROM brk), :never)
+           OR (f.at = (SELECT at FROM brk) AND f.seq > (SELECT seq FROM brk)))
+      AND {_LIVE.format(e="f")}
+    ORDER BY f.at, f.seq LIMIT 1
+), reach(via, position, until, {_REACH_H}) AS (
+    SELECT CAST(NULL AS VARCHAR), CAST(NULL AS INTEGER), CAST(:forever AS BIGINT),
+           {_COLUMNS_OF["e"]}
+    FROM events e WHERE e.seq = (SELECT seq FROM start)
   UNION
-    SELECT h.event_id, r.node, i.position, h.system, h.element, h.record, h.value_norm,
-           h.at, COALESCE((
+    SELECT r.h_event_id, i.position, COALESCE((
                SELECT MIN(e.at) FROM events e
                WHERE e.system = h.system AND e.element = h.element AND e.record = h.record
                  AND e.at > h.at
                  AND COALESCE(e.value_norm, :null) <> COALESCE(h.value_norm, :null)
-                 AND {_LIVE.format(e="e")}), :forever)
+                 AND {_LIVE.format(e="e")}), :forever),
+           {_COLUMNS_OF["h"]}
     FROM reach r
-    JOIN hop_inputs i ON i.system = r.system AND i.element = r.element AND i.record = r.record
+    JOIN hop_inputs i
+      ON i.system = r.h_system AND i.element = r.h_element AND i.record = r.h_record
     JOIN events h ON h.event_id = i.event_id
-    WHERE COALESCE(i.value_norm, :null) = COALESCE(r.norm, :null)
-      AND h.at >= r.since AND h.at < r.until AND h.at <= :horizon
+    WHERE COALESCE(i.value_norm, :null) = COALESCE(r.h_value_norm, :null)
+      AND h.at >= r.h_at AND h.at < r.until AND h.at <= :horizon
       AND {_LIVE.format(e="h")}
 )
-SELECT node AS consumer, position, via AS producer FROM reach WHERE via IS NOT NULL
+SELECT * FROM reach
+UNION ALL
+SELECT CAST(NULL AS VARCHAR), -2, CAST(NULL AS BIGINT), {_COLUMNS_OF["e"]}
+FROM events e WHERE e.seq = (SELECT seq FROM cur)
 """  # noqa: S608
-_IMPACT_WALK = text(IMPACT_WALK_SQL)
 
 
-def impact_walk(conn: Connection, start: EventRow, *, horizon: int | None = None) -> list[WalkEdge]:
-    """Every hop downstream of the value version that ``start`` began (see :func:`version_start`).
+class ImpactStep(NamedTuple):
+    """One row of the impact query: hop ``consumer`` read input ``position`` from ``producer``.
 
-    A hop is downstream when it read the place while it still held that version (from
-    ``start.at`` until the place next changed value, and no later than ``horizon``) and the
-    value it read equals it; its own output is followed the same way.
+    The version's first event comes with ``producer`` None and ``position`` -1, the current
+    event (the value the place holds) with ``producer`` None and ``position`` -2.
     """
-    rows = conn.execute(
-        _IMPACT_WALK,
-        {
-            "start": start.event_id,
-            "system": start.system,
-            "element": start.element,
-            "record": start.record,
-            "norm": start.value_norm,
-            "since": start.at,
-            "until": FOREVER,
-            "forever": FOREVER,
-            "horizon": _horizon(horizon),
-            "null": _NULL,
-        },
-    )
-    return [WalkEdge(r.consumer, int(r.position), r.producer) for r in rows]
+
+    producer: str | None
+    position: int
+    consumer: EventRow
+
+
+def impact_steps(
+    conn: Connection, place: PlaceLike, *, horizon: int | None = None
+) -> list[ImpactStep]:
+    """Every hop downstream of the value ``place`` holds as of ``horizon``.
+
+    The value's version began with the first event of the unbroken run of equal values at the
+    place that ends in the current one (see :func:`version_start`). A hop is downstream when
+    it read the place while it still held that version (from then until the place next changed
+    value, and no later than ``horizon``) and the value it read equals it; its own output is
+    followed the same way. Empty when the place holds nothing. One query (:data:`IMPACT_SQL`).
+    """
+    rows = run_driver(conn, IMPACT_SQL, impact_parameters(place, horizon))
+    return [
+        ImpactStep(row[0], -1 if row[1] is None else int(row[1]), _event(row[3:])) for row in rows
+    ]
+
+
+def impact_parameters(place: PlaceLike, horizon: int | None = None) -> dict[str, Any]:
+    """The parameters of :data:`IMPACT_SQL` for the value ``place`` holds as of ``horizon``."""
+    return {
+        "system": place.system, "element": place.element, "record": place.record,
+        "forever": FOREVER, "never": -FOREVER, "horizon": _horizon(horizon), "null": _NULL,
+    }  # fmt: skip
 
 
 _DOWNSTREAM = text(
