@@ -7,8 +7,8 @@ e-invoice; the data warehouse (BI) reports in USD every night; customers follow 
 in the Portal. The week runs Monday 2026-11-16 to Saturday 2026-11-21, after some history
 (customers who registered earlier in 2026, the November price list).
 
-Every flow follows the demo registry. The planted defects (see ``PLANTED`` in
-:mod:`lineage.demo`) are the only places where a value goes wrong, each marked ``# DEFECT``.
+Every flow follows the demo registry. The planted defects are the only places where a value
+goes wrong, each marked ``# DEFECT`` below (``tests/test_demo.py`` lists the findings they make).
 """
 
 from __future__ import annotations
