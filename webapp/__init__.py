@@ -47,7 +47,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["lineage"] = Tracker(app.config["DATABASE_URL"])
 
     app.register_blueprint(api.bp)
-    app.register_blueprint(pages.bp)
+    pages.register(app)
     errors.register(app)
     return app
 

@@ -187,20 +187,23 @@ def _operation(
 ) -> dict[str, Any]:
     operation_id = endpoint.replace(".", "_") + (f"_{method}" if several else "")
     api = path.startswith("/api/")
-    if op is None:
-        media = "application/json" if api else "text/html"
-        return {
-            "operationId": operation_id,
-            "summary": (view.__doc__ or endpoint).strip().splitlines()[0],
-            "responses": {"200": {"description": "OK", "content": {media: {}}}},
-        }
-    answer: dict[str, Any] = {"operationId": operation_id, "summary": op.summary}
-    if op.description:
-        answer["description"] = op.description
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in _PARAM.findall(path.replace("{", "<").replace("}", ">"))
     ]
+    if op is None:
+        media = "application/json" if api else "text/html"
+        bare: dict[str, Any] = {
+            "operationId": operation_id,
+            "summary": (view.__doc__ or endpoint).strip().splitlines()[0],
+            "responses": {"200": {"description": "OK", "content": {media: {}}}},
+        }
+        if parameters:
+            bare["parameters"] = parameters
+        return bare
+    answer: dict[str, Any] = {"operationId": operation_id, "summary": op.summary}
+    if op.description:
+        answer["description"] = op.description
     if "query" in keys:
         model = schemas.resolve(schemas.get(keys["query"]))
         required = set(model.get("required", ()))

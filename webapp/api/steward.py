@@ -1,0 +1,71 @@
+"""The steward's questions as JSON: trace, impact, golden record and findings (DESIGN.md §7).
+
+Each answers with the same JSON as the command line's ``--format json``.
+"""
+
+from __future__ import annotations
+
+from flask import Response, jsonify
+
+from lineage.model.findings import summarize
+from lineage.report import finding_json
+
+from ..queries import FindingsQuery, PlaceQuery, RecordQuery, read_query
+from ..questions import ask_golden, ask_impact, ask_scan, ask_trace, filters
+from . import bp
+from .answers import FindingsAnswer, GoldenAnswer, ImpactAnswer, TraceAnswer
+from .openapi import operation
+
+_NO_VALUE = {404: "The store holds no value for that place (by as_of)."}
+
+
+@bp.get("/trace")
+@operation(
+    "A value's path back to its origin, each hop verified, the root cause named",
+    query=PlaceQuery,
+    response=TraceAnswer,
+    errors=_NO_VALUE,
+    description="The same JSON as `lineage trace SYSTEM ELEMENT RECORD --format json`.",
+)
+def get_trace() -> Response:
+    return jsonify(ask_trace(read_query(PlaceQuery)).to_json())
+
+
+@bp.get("/impact")
+@operation(
+    "Everything downstream of a value, with the places reached per system",
+    query=PlaceQuery,
+    response=ImpactAnswer,
+    errors=_NO_VALUE,
+    description="The same JSON as `lineage impact SYSTEM ELEMENT RECORD --format json`.",
+)
+def get_impact() -> Response:
+    return jsonify(ask_impact(read_query(PlaceQuery)).to_json())
+
+
+@bp.get("/golden")
+@operation(
+    "The golden record of a business record: each element's truth and each copy's status",
+    query=RecordQuery,
+    response=GoldenAnswer,
+    errors={404: "Nothing is recorded for that record in that system."},
+    description="The same JSON as `lineage golden SYSTEM RECORD --format json`; a copy's "
+    "status is agrees, stale, divergent or unknown.",
+)
+def get_golden() -> Response:
+    return jsonify(ask_golden(read_query(RecordQuery)).to_json())
+
+
+@bp.get("/findings")
+@operation(
+    "The runtime findings of a scan, after waivers, optionally filtered",
+    query=FindingsQuery,
+    response=FindingsAnswer,
+    description="The same JSON as `lineage scan --format json`. Filters may repeat "
+    "(?code=lost-delivery&code=failed-delivery); the summary counts what is kept.",
+)
+def get_findings() -> Response:
+    query = read_query(FindingsQuery)
+    keep = filters(query)
+    kept = [f for f in ask_scan(query).findings if keep.keep(f)]
+    return jsonify(findings=[finding_json(f) for f in kept], summary=summarize(kept))

@@ -1,0 +1,121 @@
+"""The steward's questions as pages: ``/trace``, ``/impact`` and ``/golden``.
+
+Each page is a form first; with the form's parameters it answers below it. A missing or bad
+parameter is a 400 page and a place with no value a 404 page, both with the form filled in
+as sent so that it can be corrected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, render_template, request
+from werkzeug.exceptions import BadRequest
+
+from lineage.errors import InputError, NotFoundError, TransformError
+from lineage.golden import GoldenRecord
+from lineage.render import to_svg
+from lineage.valuegraph import GraphEdge, GraphNode, ImpactResult, TraceResult, ValueGraph
+
+from ..queries import PlaceQuery, RecordQuery, given, read_query
+from ..questions import ask_golden, ask_impact, ask_trace, registry
+from .common import inline_svg, page_errors
+
+bp = Blueprint("steward", __name__, template_folder="templates")
+page_errors(bp)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One row of a graph's table: an edge with the nodes at its ends."""
+
+    edge: GraphEdge
+    source: GraphNode
+    target: GraphNode
+    culprit: bool
+
+
+def steps(graph: ValueGraph) -> list[Step]:
+    """The graph's edges in order, with their nodes; the steps into the culprit marked."""
+    nodes = {node.id: node for node in graph.nodes}
+    return [
+        Step(edge, nodes[edge.source], nodes[edge.target], edge.target == graph.culprit)
+        for edge in graph.edges
+    ]
+
+
+def _form_values(*names: str) -> dict[str, str]:
+    return {name: request.args.get(name, "") for name in names}
+
+
+def _known_names() -> dict[str, list[str]]:
+    declared = registry()
+    return {
+        "systems": sorted({s.name for s in declared.systems}),
+        "elements": sorted({e.name for e in declared.elements}),
+    }
+
+
+def _answer(
+    template: str,
+    model: type[PlaceQuery] | type[RecordQuery],
+    ask: Callable[[Any], Any],
+    draw: Callable[[Any], dict[str, Any]],
+) -> tuple[str, int]:
+    """The form, and the answer when the form was sent; errors shown above the form."""
+    context: dict[str, Any] = {
+        "form": _form_values(*model.model_fields),
+        "result": None,
+        "error": None,
+        **_known_names(),
+    }
+    status = 200
+    if given(model):
+        try:
+            result = ask(read_query(model))
+        except BadRequest as exc:
+            context["error"], status = exc.description, 400
+        except NotFoundError as exc:
+            context["error"], status = str(exc), 404
+        except (InputError, TransformError) as exc:
+            context["error"], status = str(exc), 400
+        else:
+            context.update(result=result, **draw(result))
+    return render_template(template, **context), status
+
+
+def _drawn(graph: ValueGraph) -> dict[str, Any]:
+    return {"svg": inline_svg(to_svg(graph, standalone=False)), "steps": steps(graph)}
+
+
+def _trace_parts(result: TraceResult) -> dict[str, Any]:
+    problems = [p for node in result.nodes for p in node.problems]
+    return {**_drawn(result), "problems": problems}
+
+
+def _impact_parts(result: ImpactResult) -> dict[str, Any]:
+    return {**_drawn(result), "reached": sum(result.counts.values())}
+
+
+def _golden_parts(result: GoldenRecord) -> dict[str, Any]:
+    return {"counts": result.counts()}
+
+
+@bp.get("/trace")
+def trace() -> tuple[str, int]:
+    """A value's path back to its origin, the culprit hop red, the owner to talk to."""
+    return _answer("steward/trace.html", PlaceQuery, ask_trace, _trace_parts)
+
+
+@bp.get("/impact")
+def impact() -> tuple[str, int]:
+    """Everything downstream of a value, with the places reached per system."""
+    return _answer("steward/impact.html", PlaceQuery, ask_impact, _impact_parts)
+
+
+@bp.get("/golden")
+def golden() -> tuple[str, int]:
+    """The golden record of a business record and each copy's agreement with it."""
+    return _answer("steward/golden.html", RecordQuery, ask_golden, _golden_parts)

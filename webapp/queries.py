@@ -1,0 +1,148 @@
+"""The questions a reader asks, as query-string models shared by the JSON API and the pages.
+
+Field aliases are the parameter names; an empty parameter (a form field left blank) counts as
+not given. A time without a zone is UTC, as on the command line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, TypeVar
+
+from flask import request
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from werkzeug.exceptions import BadRequest
+
+from lineage.detect.run import RUNTIME_CODES
+
+SCAN_CODES: tuple[str, ...] = tuple(sorted(RUNTIME_CODES | {"expired-waiver", "unused-waiver"}))
+"""The codes a scan reports (``lineage scan --code``)."""
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+"""A system, element or record key as a parameter: not blank, not huge."""
+
+
+class _Query(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_missing(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value not in ("", [])}
+        return data
+
+
+def _utc(moment: dt.datetime | None) -> dt.datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment
+
+
+class AsOf(_Query):
+    as_of: dt.datetime | None = Field(
+        default=None,
+        description="Answer as the store was at this moment (ISO 8601, e.g. "
+        "2026-11-20T09:00:00Z; UTC when no zone is given). Default: now.",
+    )
+
+    @field_validator("as_of")
+    @classmethod
+    def _zone(cls, value: dt.datetime | None) -> dt.datetime | None:
+        return _utc(value)
+
+
+class PlaceQuery(AsOf):
+    """A value's place: the system, the element and the record key as known in that system."""
+
+    system: Name = Field(description="The system holding the value, e.g. BI.")
+    element: Name = Field(description="The data element, e.g. order.total.")
+    record: Name = Field(description="The record key as known in that system.")
+
+
+class RecordQuery(AsOf):
+    """A business record, by its key in any one system it is known in."""
+
+    system: Name = Field(description="A system the record is known in, e.g. ERP.")
+    record: Name = Field(description="The record's key in that system.")
+
+
+class FindingsQuery(AsOf):
+    """Which findings of the scan to keep (each may repeat; none given keeps all)."""
+
+    system: list[str] = Field(default_factory=list, description="Only findings about this system.")
+    element: list[str] = Field(
+        default_factory=list, description="Only findings about this element."
+    )
+    owner: list[str] = Field(
+        default_factory=list,
+        description="Only findings this person owns ('(unowned)' for findings without one).",
+    )
+    code: list[str] = Field(
+        default_factory=list,
+        description="Only findings with this code: " + ", ".join(SCAN_CODES) + ".",
+    )
+
+    @field_validator("code")
+    @classmethod
+    def _known_codes(cls, value: list[str]) -> list[str]:
+        for code in value:
+            if code not in SCAN_CODES:
+                raise ValueError(f"unknown code {code!r}: use one of {', '.join(SCAN_CODES)}")
+        return value
+
+
+LIST_FIELDS = ("system", "element", "owner", "code")
+Q = TypeVar("Q", bound=_Query)
+
+
+def _args(model: type[_Query]) -> dict[str, Any]:
+    if model is FindingsQuery:
+        data: dict[str, Any] = {}
+        for key in request.args:
+            values = [v for v in request.args.getlist(key) if v.strip()]
+            data[key] = values if key in LIST_FIELDS else (values[0] if values else "")
+        return data
+    return request.args.to_dict()
+
+
+def given(model: type[_Query]) -> bool:
+    """True when the request names any of ``model``'s parameters (a blank form is not asked)."""
+    names = set(model.model_fields)
+    return any(value.strip() for key, value in request.args.items(multi=True) if key in names)
+
+
+def reason(exc: ValidationError) -> str:
+    """What is wrong with the parameters, in words: each named, at most three."""
+    parts = []
+    for error in exc.errors(include_url=False)[:3]:
+        name = ".".join(str(p) for p in error["loc"][:1]) or "query"
+        if error["type"] == "missing":
+            parts.append(f"{name} is required")
+        elif error["type"] == "value_error":
+            parts.append(
+                str(error["ctx"].get("error", error["msg"])) if "ctx" in error else error["msg"]
+            )
+        else:
+            parts.append(f"{name}: {error['msg']}")
+    return "; ".join(parts)
+
+
+def read_query(model: type[Q]) -> Q:
+    """The query string validated into ``model``.
+
+    Raises:
+        BadRequest: (400) a missing or malformed parameter, named, with what to give instead.
+    """
+    try:
+        return model.model_validate(_args(model))
+    except ValidationError as exc:
+        raise BadRequest(f"bad query parameters: {reason(exc)}") from exc

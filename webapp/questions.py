@@ -1,0 +1,121 @@
+"""The engine's answers for the API and the pages: one place that calls the public functions.
+
+Views validate the query (:mod:`webapp.queries`), ask here, and serve the answer as JSON, SVG,
+DOT or a page. Diagrams of the registry (the system map, an element's flow) are laid out once
+per registry version and kept for the app's life.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from flask import current_app
+
+from lineage.detect.run import Filters, ScanResult, as_of_micros, scan_report
+from lineage.errors import NotFoundError
+from lineage.golden import GoldenRecord, golden
+from lineage.impact import ImpactResult, impact
+from lineage.model.registry import Carry, Element, Integration, Registry
+from lineage.render import dot_to_svg, element_flow_dot, system_map_dot
+from lineage.trace import TraceResult, trace
+
+from .queries import FindingsQuery, PlaceQuery, RecordQuery
+from .tracker import tracker
+
+
+def registry() -> Registry:
+    """The registry in force (the latest loaded into the store)."""
+    return tracker().store().registry()
+
+
+def ask_trace(query: PlaceQuery) -> TraceResult:
+    """The trace of the value at the query's place (NotFoundError when none is recorded)."""
+    return trace(tracker().store(), query.system, query.element, query.record, as_of=query.as_of)
+
+
+def ask_impact(query: PlaceQuery) -> ImpactResult:
+    """Everything downstream of the value at the query's place."""
+    return impact(tracker().store(), query.system, query.element, query.record, as_of=query.as_of)
+
+
+def ask_golden(query: RecordQuery) -> GoldenRecord:
+    """The golden record of the business record known in the query's system by its key."""
+    return golden(tracker().store(), query.system, query.record, as_of=query.as_of)
+
+
+def ask_scan(query: FindingsQuery) -> ScanResult:
+    """The scan, after waivers, with every finding (filter with :func:`filters`)."""
+    return scan_report(tracker().store(), as_of=as_of_micros(query.as_of))
+
+
+def filters(query: FindingsQuery) -> Filters:
+    """The query's filters as the scan takes them."""
+    return Filters(
+        systems=query.system, elements=query.element, owners=query.owner, codes=query.code
+    )
+
+
+# --- the registry's diagrams ------------------------------------------------------------------
+
+
+@dataclass
+class _Drawings:
+    """SVG and DOT of one registry version, made when first asked."""
+
+    registry: Registry
+    made: dict[tuple[str, str], str] = field(default_factory=dict)
+
+
+_lock = threading.Lock()
+
+
+def _drawn(kind: str, name: str, dot: Callable[[Registry], str], fmt: str) -> str:
+    current = registry()
+    drawings: _Drawings | None = current_app.extensions.get("lineage.drawings")
+    if drawings is None or drawings.registry is not current:
+        drawings = current_app.extensions["lineage.drawings"] = _Drawings(current)
+    key = (f"{kind}:{name}", fmt)
+    found = drawings.made.get(key)
+    if found is None:
+        found = dot(current)
+        if fmt != "dot":
+            found = dot_to_svg(found, standalone=fmt == "svg")
+        with _lock:
+            drawings.made[key] = found
+    return found
+
+
+def system_map(fmt: str) -> str:
+    """The declared systems and integrations as ``svg``, ``inline`` (SVG without the XML
+    prolog, for a page) or ``dot``."""
+    return _drawn("map", "", system_map_dot, fmt)
+
+
+def known_element(name: str) -> tuple[Element | None, list[tuple[Integration, Carry]]]:
+    """An element's declaration and the carries that deliver it or read it as an input.
+
+    Raises:
+        NotFoundError: the registry neither declares the element nor carries it.
+    """
+    current = registry()
+    declared = current.element(name)
+    carried = [
+        (integration, carry)
+        for integration in current.integrations
+        for carry in integration.carries
+        if carry.element == name or name in carry.inputs
+    ]
+    if declared is None and not carried:
+        raise NotFoundError(
+            f"the registry declares no element {name!r} and no integration carries it: check "
+            "the name (elements are dotted, like order.total) or load the registry"
+        )
+    return declared, carried
+
+
+def element_flow(name: str, fmt: str) -> str:
+    """An element's declared flow as ``svg``, ``inline`` or ``dot``; NotFoundError if unknown."""
+    known_element(name)
+    return _drawn("element", name, lambda r: element_flow_dot(r, name), fmt)
