@@ -34,7 +34,7 @@ from .store.queries import (
     read_connection,
 )
 from .store.schema import iso
-from .trace import Judge, as_micros, not_found
+from .trace import TraceJudge, as_micros, not_found
 from .valuegraph import GraphEdge, GraphNode, ImpactResult, Subject
 
 __all__ = ["ImpactResult", "impact"]
@@ -64,7 +64,7 @@ def impact(
         {'BI': 1, 'Portal': 2}
     """
     horizon = as_micros(as_of)
-    judge = Judge(store.registry())
+    judge = TraceJudge(store.registry())
     with read_connection(store) as conn:
         found = impact_steps(conn, PlaceKey(system, element, record), horizon=horizon)
         current = next((s.consumer for s in found if s.position == -2), None)

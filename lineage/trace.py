@@ -78,7 +78,7 @@ def not_found(system: str, element: str, record: str, as_of: int | None) -> NotF
     )
 
 
-class Judge:
+class TraceJudge:
     """Judges value versions against one registry: rules, origins, hop checks, owners."""
 
     def __init__(self, registry: Registry) -> None:
@@ -229,7 +229,7 @@ def trace(
         ('unexplained-transformation', 'bi@example.com')
     """
     horizon = as_micros(as_of)
-    judge = Judge(store.registry())
+    judge = TraceJudge(store.registry())
     with read_connection(store) as conn:
         steps = trace_steps(conn, PlaceKey(system, element, record), horizon=horizon)
     current = next((s.producer for s in steps if s.consumer is None), None)
@@ -261,7 +261,7 @@ def trace(
 
 
 def _explain_hop(
-    judge: Judge,
+    judge: TraceJudge,
     build: _Build,
     hop: EventRow,
     inputs: list[InputRow],
@@ -373,7 +373,7 @@ def _explain_hop(
 
 
 def _explain_snapshot(
-    judge: Judge,
+    judge: TraceJudge,
     build: _Build,
     snapshot: EventRow,
 ) -> None:

@@ -472,15 +472,15 @@ WITH RECURSIVE cur AS (
 ), brk AS (
     SELECT b.seq, b.at FROM events b, cur
     WHERE b.system = :system AND b.element = :element AND b.record = :record
-      AND (b.at < cur.at OR (b.at = cur.at AND b.seq < cur.seq))
+      AND b.at <= cur.at AND (b.at < cur.at OR b.seq < cur.seq)
       AND COALESCE(b.value_norm, :null) <> COALESCE(cur.value_norm, :null)
       AND {_LIVE.format(e="b")}
     ORDER BY b.at DESC, b.seq DESC LIMIT 1
 ), start AS (
     SELECT f.seq FROM events f
     WHERE f.system = :system AND f.element = :element AND f.record = :record
-      AND (f.at > COALESCE((SELECT at FROM brk), :never)
-           OR (f.at = (SELECT at FROM brk) AND f.seq > (SELECT seq FROM brk)))
+      AND f.at >= COALESCE((SELECT at FROM brk), :never)
+      AND (f.at > COALESCE((SELECT at FROM brk), :never) OR f.seq > (SELECT seq FROM brk))
       AND {_LIVE.format(e="f")}
     ORDER BY f.at, f.seq LIMIT 1
 ), reach(via, position, until, {_REACH_H}) AS (
