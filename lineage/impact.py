@@ -73,26 +73,23 @@ def impact(
             raise not_found(system, element, record, horizon)
         steps = [s for s in found if s.producer is not None and s.consumer.seq != start.seq]
         rows = {s.consumer.event_id: s.consumer for s in steps}
-        # a hop whose check could not run at entry is checked again now, from its inputs
-        unchecked = inputs_of(conn, [k for k, r in rows.items() if r.verified is None])
+        # a hop that did not check out as declared at entry is checked again now
+        recheck = [k for k, r in rows.items() if r.verified is None or not r.declared]
+        unchecked = inputs_of(conn, recheck)
     hops = sorted(rows.values(), key=lambda r: (r.at, r.seq))
     ids = {start.event_id: "n0"} | {row.event_id: f"n{n}" for n, row in enumerate(hops, 1)}
     nodes = [_node(ids[start.event_id], start)] + [_node(ids[h.event_id], h) for h in hops]
-    verified = {
-        h.event_id: (h.verified if h.verified is not None
-                     else judge.check_hop(h, unchecked.get(h.event_id, []))[0])
-        for h in hops
-    }  # fmt: skip
+    checks = {h.event_id: judge.check_hop(h, unchecked.get(h.event_id, [])) for h in hops}
     edges = sorted(
         (
             GraphEdge(
                 source=ids[step.producer or start.event_id],
                 target=ids[step.consumer.event_id],
                 event=step.consumer.event_id,
-                integration=step.consumer.integration,
-                transform=step.consumer.transform,
-                verified=verified[step.consumer.event_id] is True,
-                owner=judge.hop_owner(step.consumer),
+                integration=checks[step.consumer.event_id].integration,
+                transform=checks[step.consumer.event_id].transform,
+                verified=checks[step.consumer.event_id].verified is True,
+                owner=judge.hop_owner(step.consumer, checks[step.consumer.event_id].integration),
                 kind="hop",
                 position=step.position,
             )

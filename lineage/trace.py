@@ -45,7 +45,7 @@ from .store.queries import (
 from .store.schema import from_us, iso, to_us
 from .transforms import rule_violations
 from .valuegraph import GraphEdge, GraphNode, Problem, RootCause, Subject, TraceResult
-from .verify import HopVerifier
+from .verify import HopCheck, HopVerifier
 
 __all__ = ["TraceResult", "trace"]
 
@@ -92,8 +92,11 @@ class TraceJudge:
         known = self.registry.system(system) if system else None
         return known.owner if known is not None else None
 
-    def hop_owner(self, hop: EventRow) -> str | None:
-        integration = self.registry.integration(hop.integration) if hop.integration else None
+    def hop_owner(self, hop: EventRow, integration_name: str | None = None) -> str | None:
+        """The owner of the hop's integration (as checked, else as recorded), else the
+        element's."""
+        name = integration_name or hop.integration
+        integration = self.registry.integration(name) if name else None
         if integration is not None and integration.owner:
             return integration.owner
         return self.element_owner(hop.element, hop.system)
@@ -110,13 +113,15 @@ class TraceJudge:
         """Equal by the element's declared type (canonical forms compared)."""
         return self.verifier.normalize(element, a) == self.verifier.normalize(element, b)
 
-    def check_hop(self, hop: EventRow, inputs: list[InputRow]) -> tuple[bool | None, str | None]:
-        """The hop's check: as recorded at entry, or re-run now when it could not be then.
+    def check_hop(self, hop: EventRow, inputs: list[InputRow]) -> HopCheck:
+        """The hop's check as recorded at the point of entry.
 
-        Returns (verified, expected canonical value).
+        A hop that did not check out as declared then (its integration was not declared yet,
+        or its check could not run) is checked again against the registry in force now.
         """
-        if hop.verified is not None:
-            return hop.verified, hop.expected_norm
+        if hop.verified is not None and hop.declared:
+            return HopCheck(hop.integration, True, hop.transform, hop.expected_norm,
+                            hop.verified)  # fmt: skip
         rebuilt = Hop(
             kind="hop",
             id=hop.event_id,
@@ -131,8 +136,7 @@ class TraceJudge:
             ),
             transform=hop.transform,
         )
-        check = self.verifier.check(rebuilt)
-        return check.verified, check.expected_norm
+        return self.verifier.check(rebuilt)
 
     def value_problems(self, row: EventRow) -> list[Problem]:
         """Rule violations of the value an event left (and competing origin for a write)."""
@@ -266,10 +270,11 @@ def _explain_hop(
     hop: EventRow,
     inputs: list[InputRow],
 ) -> None:
-    verified, expected = judge.check_hop(hop, inputs)
+    check = judge.check_hop(hop, inputs)
+    verified = check.verified
     problems = build.problems[hop.event_id]
-    owner = judge.hop_owner(hop)
-    via = f"hop {hop.event_id}" + (f" ({hop.integration})" if hop.integration else "")
+    owner = judge.hop_owner(hop, check.integration)
+    via = f"hop {hop.event_id}" + (f" ({check.integration})" if check.integration else "")
     if verified is False:
         read = ", ".join(_quote(i.value) for i in inputs)
         problems.append(
@@ -279,12 +284,13 @@ def _explain_hop(
                 owner=owner,
                 message=(
                     f"{via} put {_quote(hop.value)} into {hop.system}/{hop.element}/"
-                    f"{hop.record}, but {hop.transform} of {read} gives {_quote(expected)}"
+                    f"{hop.record}, but {check.transform} of {read} gives "
+                    f"{_quote(check.expected_norm)}"
                 ),
             )
         )
     elif verified is None:
-        if not hop.declared:
+        if not check.declared:
             problems.append(
                 Problem(
                     code="undeclared-integration",
@@ -302,11 +308,11 @@ def _explain_hop(
                     code="unknown-transform",
                     event=hop.event_id,
                     owner=owner,
-                    message=f"{via}: transform {hop.transform!r} is not in the catalogue; "
+                    message=f"{via}: transform {check.transform!r} is not in the catalogue; "
                     "its output cannot be checked",
                 )
             )
-    elif not hop.declared:
+    elif not check.declared:
         problems.append(
             Problem(
                 code="undeclared-integration",
@@ -361,8 +367,8 @@ def _explain_hop(
                 hop.event_id,
                 dict(
                     event=hop.event_id,
-                    integration=hop.integration,
-                    transform=hop.transform,
+                    integration=check.integration,
+                    transform=check.transform,
                     verified=bool(verified) and matches,
                     owner=owner,
                     kind="hop",

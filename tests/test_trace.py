@@ -9,6 +9,7 @@ from steward_scenarios import (
     BI_OWNER,
     BILLING_OWNER,
     CONTROLLER,
+    REGISTRY,
     hop,
     order_chain,
     record,
@@ -17,6 +18,8 @@ from steward_scenarios import (
 )
 
 from lineage.errors import NotFoundError
+from lineage.impact import impact
+from lineage.model.registry import Registry
 from lineage.store import Store
 from lineage.trace import TraceResult, trace
 
@@ -374,6 +377,23 @@ def test_hop_on_no_declared_integration_is_reported_when_values_are_sound(
     assert result.root_cause is not None
     assert result.root_cause.code == "undeclared-integration"
     assert [e.verified for e in result.edges] == [True]
+
+
+def test_hops_recorded_before_their_integration_was_declared_are_checked_again(
+    store: Store,
+) -> None:
+    record(store, *order_chain(bi_value="65.00"), registry=Registry())
+    store.save_registry(REGISTRY)
+    result = trace(store, "Portal", "order.total", "P-9")
+    assert result.root_cause is not None
+    assert result.root_cause.code == "unexplained-transformation"
+    assert result.root_cause.owner == BI_OWNER
+    assert [(e.integration, e.transform) for e in result.edges] == [
+        ("erp-to-bi", "multiply(1.2)"),
+        ("bi-to-portal", "identity"),
+    ]
+    spread = impact(store, "ERP", "order.total", "40017")
+    assert {e.event: e.verified for e in spread.edges} == {"h-bi": False, "h-portal": True}
 
 
 def test_place_with_nothing_recorded_is_not_found(store: Store) -> None:
