@@ -1,0 +1,359 @@
+"""The HTML pages: the system map, an element, trace, impact, golden record and findings.
+
+Every page extends base.html (nav bar, local stylesheet), answers bad parameters with a 400
+page and unknown places with a 404 page, and escapes every user string: the small company of
+``web_world`` carries ``<script>`` in an owner, a record key, a value, a purpose and a
+description, and no page may let one through.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from web_world import BI_OWNER, HOSTILE_RECORD, PORTAL_OWNER, load
+
+from lineage.demo import load_demo
+from lineage.render import RED
+
+TRACE_BI = "/trace?system=BI&element=order.total&record=R-9"
+
+
+@pytest.fixture
+def world(app: Flask, client: FlaskClient) -> FlaskClient:
+    """The client of an app whose store holds the small company of ``web_world``."""
+    load(app.extensions["lineage"].store())
+    return client
+
+
+def page(client: FlaskClient, url: str, status: int = 200, **params: str) -> str:
+    response = client.get(url, query_string=params or None)
+    assert response.status_code == status, response.get_data(as_text=True)[:2000]
+    assert response.mimetype == "text/html"
+    return response.get_data(as_text=True)
+
+
+class _Tags(HTMLParser):
+    """Start tags with their attributes, and the text, of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parsed(html: str) -> _Tags:
+    tags = _Tags()
+    tags.feed(html)
+    return tags
+
+
+def labelled_inputs(html: str) -> dict[str, str]:
+    """Each form control's label text, by the control's name."""
+    labels = dict(re.findall(r'<label for="([^"]+)">([^<]+)</label>', html))
+    found = {}
+    for tag, attrs in parsed(html).tags:
+        if tag in ("input", "select") and attrs.get("type") != "hidden":
+            name = attrs.get("name") or ""
+            assert attrs.get("id") in labels, f"{name} has no label"
+            found[name] = labels[attrs["id"] or ""]
+    return found
+
+
+def text_of(html: str) -> str:
+    return " ".join(" ".join(parsed(html).text).split())
+
+
+HOSTILE_PAGES = [
+    "/",
+    "/elements/customer.address",
+    "/trace?system=ERP&element=customer.address&record=40017",
+    f"/trace?system=CRM&element=customer.address&record={HOSTILE_RECORD}",
+    f"/impact?system=CRM&element=customer.address&record={HOSTILE_RECORD}",
+    "/golden?system=ERP&record=40017",
+    f"/golden?system=CRM&record={HOSTILE_RECORD}",
+]
+OTHER_PAGES = [
+    "/elements/order.total",
+    "/trace",
+    TRACE_BI,
+    "/impact?system=ERP&element=order.total&record=40017",
+    "/golden",
+    "/findings",
+]
+
+
+# --- every page --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", HOSTILE_PAGES)
+def test_markup_in_names_keys_values_and_owners_is_shown_escaped(
+    world: FlaskClient, url: str
+) -> None:
+    html = page(world, url)
+    assert "<script" not in html.lower()
+    assert "<b>1</b>" not in html
+    assert "&lt;script&gt;" in html.replace("SCRIPT", "script")
+
+
+@pytest.mark.parametrize("url", OTHER_PAGES)
+def test_no_page_carries_a_script(world: FlaskClient, url: str) -> None:
+    assert "<script" not in page(world, url).lower()
+
+
+def test_every_page_has_the_nav_bar_marking_where_you_are(world: FlaskClient) -> None:
+    for url, current in [
+        ("/", "System map"),
+        ("/elements/order.total", "System map"),
+        ("/trace", "Trace"),
+        ("/impact", "Impact"),
+        ("/golden", "Golden record"),
+        ("/findings", "Findings"),
+    ]:
+        html = page(world, url)
+        nav = html[html.index('<nav aria-label="Main">') : html.index("</nav>")]
+        for label in ("System map", "Trace", "Impact", "Golden record", "Findings", "API"):
+            assert f">{label}</a>" in nav
+        marked = re.findall(r'aria-current="page">([^<]+)<', nav)
+        assert marked == [current], url
+
+
+def test_pages_use_the_local_stylesheet_and_nothing_from_the_network(world: FlaskClient) -> None:
+    html = page(world, TRACE_BI)
+    links = [attrs for tag, attrs in parsed(html).tags if tag in ("link", "script", "img")]
+    assert links == [{"rel": "stylesheet", "href": "/static/lineage.css"}]
+    with world.get("/static/lineage.css") as css:
+        assert css.status_code == 200
+        assert css.mimetype == "text/css"
+        assert "http" not in css.get_data(as_text=True)
+
+
+# --- the system map and an element -------------------------------------------------------------
+
+
+def test_the_system_map_draws_the_systems_and_tables_their_declarations(
+    world: FlaskClient,
+) -> None:
+    html = page(world, "/")
+    assert html.count("<svg") == 1
+    assert "<caption>Systems</caption>" in html
+    text = text_of(html)
+    for fact in (
+        "ERP erp-ops@example.com order.total Orders and invoices",
+        "order.total decimal ERP ERP controller@example.com",
+        "erp-to-bi ERP → BI intelligence batch bi@example.com order.total multiply(1.2) "
+        "Sales reports",
+        "crm-to-erp CRM → ERP foundation batch dave@example.com",
+    ):
+        assert fact in text, fact
+    assert 'href="/elements/order.total"' in html
+    assert 'href="/elements/customer.address"' in html
+
+
+def test_the_system_map_of_an_empty_store_says_how_to_load_a_registry(
+    client: FlaskClient,
+) -> None:
+    html = page(client, "/")
+    assert "<svg" not in html
+    assert "lineage load" in html
+    assert "/api/v1/openapi.json" in html
+
+
+def test_an_element_page_shows_its_declaration_flow_and_where_it_is_held(
+    world: FlaskClient,
+) -> None:
+    html = page(world, "/elements/order.total")
+    text = text_of(html)
+    assert "Owner controller@example.com" in text
+    assert "System of record ERP" in text
+    assert "Gross order total" in text
+    assert html.count("<svg") == 1
+    assert "system of record" in html[html.index("<svg") :]
+    for row in (
+        "ERP system of origin, system of record written here",
+        "BI copy erp-to-bi from ERP multiply(1.2) bi@example.com",
+        "Portal copy bi-to-portal from BI identity portal@example.com",
+    ):
+        assert row in text, row
+    assert labelled_inputs(html) == {"system": "System", "record": "Record"}
+
+
+def test_an_unknown_element_is_a_404_page_saying_so(world: FlaskClient) -> None:
+    html = page(world, "/elements/no.such.thing", 404)
+    assert "declares no element &#39;no.such.thing&#39;" in html
+    assert "Not found" in html
+
+
+# --- trace -------------------------------------------------------------------------------------
+
+
+def test_the_trace_form_has_a_labelled_input_for_each_part_of_the_place(
+    world: FlaskClient,
+) -> None:
+    html = page(world, "/trace")
+    assert labelled_inputs(html) == {
+        "system": "System",
+        "element": "Element",
+        "record": "Record",
+        "as_of": "As of (optional)",
+    }
+    assert "<svg" not in html
+    assert '<option value="order.total">' in html
+
+
+def test_a_trace_draws_the_culprit_red_and_names_the_root_cause_and_its_owner(
+    world: FlaskClient,
+) -> None:
+    html = page(world, TRACE_BI)
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    assert f'stroke="{RED}"' in svg
+    text = text_of(html)
+    assert "BI / order.total / R-9 holds 100.00" in text
+    assert "Root cause: unexplained-transformation at h-bi-2" in text
+    assert f"Owner to talk to: {BI_OWNER}" in text
+    assert "multiply(1.2) of &#39;80.00&#39; gives &#39;96&#39;" in html
+    rows = html[html.index('<table class="steps">') :]
+    assert "✗</span> not verified" in rows
+    assert "root cause" in rows
+    assert 'href="/golden?system=BI&amp;record=R-9"' in html
+
+
+def test_a_clean_trace_says_every_step_checks_out(world: FlaskClient) -> None:
+    html = page(world, TRACE_BI + "&as_of=2026-11-20T09:07:00Z")
+    text = text_of(html)
+    assert "holds 60.00 as of 2026-11-20T09:07:00Z" in text
+    assert "Every step checks out back to the origin" in text
+    assert "✓</span> verified" in html
+    assert "not verified" not in html
+
+
+def test_a_trace_with_a_missing_parameter_is_a_400_page_with_the_form_kept(
+    world: FlaskClient,
+) -> None:
+    html = page(world, "/trace?system=BI&element=order.total", 400)
+    assert "record is required" in html
+    assert 'role="alert"' in html
+    assert 'value="order.total"' in html
+    assert "<svg" not in html
+
+
+def test_a_trace_of_a_place_with_no_value_is_a_404_page(world: FlaskClient) -> None:
+    html = page(world, "/trace?system=BI&element=order.total&record=R-404", 404)
+    assert "no value recorded for BI/order.total/R-404" in html
+
+
+def test_a_trace_with_a_bad_time_is_a_400_page(world: FlaskClient) -> None:
+    html = page(world, TRACE_BI + "&as_of=tomorrow-ish", 400)
+    assert "as_of" in html
+
+
+# --- impact and golden -------------------------------------------------------------------------
+
+
+def test_impact_counts_the_places_reached_per_system_and_links_their_traces(
+    world: FlaskClient,
+) -> None:
+    html = page(world, "/impact?system=ERP&element=order.total&record=40017")
+    text = text_of(html)
+    assert "Reached 1 place in 1 system." in text
+    assert "Places reached per system System Places BI 1" in text
+    assert html.count("<svg") == 1
+    assert 'href="/trace?system=BI&amp;element=order.total&amp;record=R-9"' in html
+
+
+def test_the_golden_record_shows_each_copys_status_in_words_and_colour(
+    world: FlaskClient,
+) -> None:
+    html = page(world, "/golden?system=ERP&record=40017")
+    for status in ("stale", "divergent", "agrees"):
+        assert re.search(rf'<span class="status status-{status}">.*?</span> {status}</span>', html)
+    text = text_of(html)
+    assert "order.total ERP 40017 80.00 controller@example.com" in text
+    assert "Portal P-9 60.00 96.00 ! stale" in text
+    assert "BI R-9 100.00 96.00 ✗ divergent" in text
+    assert f"ask {PORTAL_OWNER}" in text
+    assert "Same business record as: BI R-9, CRM C-<b>1</b>, Portal P-9" in text
+    assert "✓ agrees 1 · ! stale 1 · ✗ divergent 1 · ? unknown 0" in text
+
+
+def test_a_golden_record_form_without_a_record_is_a_400_page(world: FlaskClient) -> None:
+    assert "record is required" in page(world, "/golden?system=ERP", 400)
+    assert "nothing is recorded for record" in page(world, "/golden?system=ERP&record=1", 404)
+    assert labelled_inputs(page(world, "/golden")) == {
+        "system": "System",
+        "record": "Record",
+        "as_of": "As of (optional)",
+    }
+
+
+# --- findings ----------------------------------------------------------------------------------
+
+
+def findings_rows(html: str) -> list[str]:
+    body = html[html.index('<table class="findings">') :]
+    return re.findall(r"<td><code>([a-z-]+)</code></td>", body)
+
+
+def test_findings_list_every_finding_with_its_owner_and_where_to_look(
+    world: FlaskClient,
+) -> None:
+    html = page(world, "/findings")
+    assert sorted(findings_rows(html)) == [
+        "conflicting-truth",
+        "conflicting-truth",
+        "unexplained-transformation",
+    ]
+    assert "Showing 3 of 3 findings: 3 errors, 0 warnings, 0 info." in text_of(html)
+    assert 'href="/golden?system=Portal&amp;record=P-9"' in html
+    assert 'href="/trace?system=BI&amp;element=order.total&amp;record=R-9"' in html
+    assert labelled_inputs(html) == {
+        "code": "Code",
+        "owner": "Owner",
+        "system": "System",
+        "element": "Element",
+        "as_of": "As of (optional)",
+    }
+
+
+def test_findings_filter_by_code_owner_and_system(world: FlaskClient) -> None:
+    by_code = page(world, "/findings?code=unexplained-transformation&owner=&system=")
+    assert findings_rows(by_code) == ["unexplained-transformation"]
+    assert '<option value="unexplained-transformation" selected>' in by_code
+    by_owner = page(world, "/findings", owner=PORTAL_OWNER)
+    assert findings_rows(by_owner) == ["conflicting-truth"]
+    assert "Showing 1 of 3 findings" in text_of(by_owner)
+    by_system = page(world, "/findings", system="BI")
+    assert sorted(findings_rows(by_system)) == ["conflicting-truth", "unexplained-transformation"]
+    none = page(world, "/findings", code="lost-delivery")
+    assert findings_rows(none) == []
+    assert "No finding matches these filters." in none
+
+
+def test_findings_with_an_unknown_code_is_a_400_page(world: FlaskClient) -> None:
+    html = page(world, "/findings?code=%3Cscript%3E", 400)
+    assert "unknown code &#39;&lt;script&gt;&#39;" in html
+    assert "<script" not in html.lower()
+
+
+# --- the demo company --------------------------------------------------------------------------
+
+
+def test_the_demo_companys_impossible_figure_is_traced_to_bianca(
+    app: Flask, client: FlaskClient
+) -> None:
+    load_demo(app.extensions["lineage"].store())
+    html = page(client, "/trace?system=BI&element=order.total&record=R-17")
+    assert "Owner to talk to: bianca@example.com" in text_of(html)
+    golden = text_of(page(client, "/golden?system=ERP&record=40017"))
+    assert "stale" in golden
+    assert "divergent" in golden
+    assert len(findings_rows(page(client, "/findings"))) == 16
