@@ -64,8 +64,8 @@ def impact(
         {'BI': 1, 'Portal': 2}
     """
     horizon = as_micros(as_of)
-    judge = TraceJudge(store.registry())
     with read_connection(store) as conn:
+        judge = TraceJudge(store.registry(conn))
         found = impact_steps(conn, PlaceKey(system, element, record), horizon=horizon)
         current = next((s.consumer for s in found if s.position == -2), None)
         start = next((s.consumer for s in found if s.producer is None and s.position == -1), None)

@@ -233,8 +233,8 @@ def trace(
         ('unexplained-transformation', 'bi@example.com')
     """
     horizon = as_micros(as_of)
-    judge = TraceJudge(store.registry())
     with read_connection(store) as conn:
+        judge = TraceJudge(store.registry(conn))
         steps = trace_steps(conn, PlaceKey(system, element, record), horizon=horizon)
     current = next((s.producer for s in steps if s.consumer is None), None)
     if current is None:
