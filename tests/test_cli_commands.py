@@ -7,17 +7,29 @@ from click.testing import CliRunner
 from lineage.cli import COMMAND_MODULES, main
 
 CONTRACT_COMMANDS = {
-    "check", "load", "stats", "ingest", "trace", "impact", "scan", "golden", "export",
-    "serve", "demo", "digest", "audit",
+    "check",
+    "load",
+    "stats",
+    "ingest",
+    "trace",
+    "impact",
+    "scan",
+    "golden",
+    "export",
+    "serve",
+    "demo",
+    "digest",
+    "audit",
 }
 
 
 def test_every_contract_command_is_listed_in_help(runner: CliRunner) -> None:
     result = runner.invoke(main, ["--help"])
     assert result.exit_code == 0
-    listed = {line.split()[0] for line in result.output.split("Commands:")[1].splitlines()
-              if line.strip()}
-    assert CONTRACT_COMMANDS <= listed
+    listed = {
+        line.split()[0] for line in result.output.split("Commands:")[1].splitlines() if line.strip()
+    }
+    assert listed >= CONTRACT_COMMANDS
 
 
 def test_each_lazy_command_is_defined_in_the_module_named_for_it() -> None:

@@ -8,10 +8,31 @@ import sys
 import lineage
 
 PUBLIC = {
-    "ConflictError", "EventError", "Finding", "Hop", "InputError", "LineageError",
-    "NotFoundError", "Recorder", "Registry", "RegistryError", "Severity", "Snapshot", "Store",
-    "StoreError", "TransformError", "Write", "check_registry", "golden", "impact",
-    "load_registry", "open_store", "parse_transform", "register_transform", "scan", "trace",
+    "ConflictError",
+    "EventError",
+    "Finding",
+    "Hop",
+    "InputError",
+    "LineageError",
+    "NotFoundError",
+    "Recorder",
+    "Registry",
+    "RegistryError",
+    "Severity",
+    "Snapshot",
+    "Store",
+    "StoreError",
+    "TransformError",
+    "Write",
+    "check_registry",
+    "golden",
+    "impact",
+    "load_registry",
+    "open_store",
+    "parse_transform",
+    "register_transform",
+    "scan",
+    "trace",
 }
 
 
@@ -30,6 +51,7 @@ def test_the_ci_gate_starts_without_the_database_layer() -> None:
         "heavy = [m for m in ('sqlalchemy', 'alembic', 'flask') if m in sys.modules]; "
         "print(','.join(heavy))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == ""

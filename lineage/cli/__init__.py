@@ -15,7 +15,6 @@ import click
 
 from ..errors import LineageError
 
-
 # Which module defines each command: a module is imported only when one of its commands
 # runs, so `lineage check` in a CI gate starts without the database layer.
 COMMAND_MODULES: dict[str, str] = {
