@@ -84,21 +84,20 @@ class Store:
         ``conn``: read on this open connection instead of checking one out (a question
         answered in a millisecond saves the round trips).
         """
-        query = (
-            select(registry_versions.c.id, registry_versions.c.document)
-            .order_by(registry_versions.c.id.desc())
-            .limit(1)
-        )
-        if conn is not None:
-            row = conn.execute(query).first()
-        else:
+        if conn is None:
             with self.engine.connect() as own:
-                row = own.execute(query).first()
-        if row is None:
+                return self.registry(own)
+        # Only the newest version's id is read on every question; the document (which can be
+        # large) only when a new version was loaded since this store last parsed one.
+        newest = conn.execute(select(func.max(registry_versions.c.id))).scalar()
+        if newest is None:
             return Registry()
-        if row.id != self._registry_id or self._registry is None:
-            self._registry = Registry.model_validate_json(row.document)
-            self._registry_id = row.id
+        if newest != self._registry_id or self._registry is None:
+            document = conn.execute(
+                select(registry_versions.c.document).where(registry_versions.c.id == newest)
+            ).scalar_one()
+            self._registry = Registry.model_validate_json(document)
+            self._registry_id = newest
         return self._registry
 
     def save_registry(self, registry: Registry) -> bool:
