@@ -153,6 +153,10 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
         folder = Path(parsed.database or "").parent
         if not folder.exists():
             raise StoreError(f"{parsed.database}: folder {folder} does not exist")
+    if parsed.get_backend_name() == "postgresql":
+        # The questions are many small indexed lookups: PostgreSQL's JIT costs them up to
+        # 200 ms each when its cost estimate misfires (seen right after a bulk load).
+        kwargs["connect_args"] = {"options": "-c jit=off"}
     try:
         engine = create_engine(resolved, **kwargs)
     except (ArgumentError, ImportError) as exc:
