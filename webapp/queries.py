@@ -1,6 +1,6 @@
 """The questions a reader asks, as query-string models shared by the JSON API and the pages.
 
-Field aliases are the parameter names; an empty parameter (a form field left blank) counts as
+Field names are the parameter names; an empty parameter (a form field left blank) counts as
 not given. A time without a zone is UTC, as on the command line.
 """
 
