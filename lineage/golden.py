@@ -24,7 +24,7 @@ For each element of a business record:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -32,15 +32,16 @@ from sqlalchemy import Connection
 
 from .errors import InputError, NotFoundError, TransformError
 from .model.registry import Element, Registry
-from .store import Store, queries
+from .store import Store
+from .store.conflicts import upstream_keys_many, versions_many
 from .store.records import (
     EventRow,
     Key,
     RecordLinks,
-    current_event,
     key_events,
     key_recorded,
     record_links,
+    upstream_keys,
     value_versions,
 )
 from .store.schema import iso, to_us
@@ -57,6 +58,12 @@ MAX_PATHS = 8
 
 STALE_LOOKBACK = 20
 """Earlier golden values compared with a copy before it is called divergent."""
+
+CACHE_PLACES = 4096
+"""Places whose history a :class:`Judge` keeps (then it starts over): bounded memory."""
+
+MAX_KEYS = 8
+"""Keys in the system of record considered for one copy (nearest first)."""
 
 AsOf = dt.datetime | int | None
 
@@ -132,6 +139,7 @@ class Copy:
         integration: that integration's name, when known.
         golden_value: the golden value the copy was judged against.
         golden_record: the system of record's key holding it.
+        golden_event: the event that left the golden value.
     """
 
     system: str
@@ -149,6 +157,7 @@ class Copy:
     integration: str | None = None
     golden_value: str | None = None
     golden_record: str | None = None
+    golden_event: EventRow | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -256,6 +265,9 @@ class Judge:
     verifier: HopVerifier = field(init=False)
     _paths: dict[tuple[str, str, str], list[Path]] = field(init=False, default_factory=dict)
     _history: dict[tuple[str, str, str], list[EventRow]] = field(init=False, default_factory=dict)
+    _upstream: dict[tuple[str, str, str], list[tuple[str, int]]] = field(
+        init=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         self.verifier = HopVerifier(self.registry)
@@ -404,10 +416,52 @@ class Judge:
             cached = value_versions(
                 self.conn, system, element, record, as_of=self.as_of, limit=STALE_LOOKBACK + 1
             )
-            if len(self._history) >= 256:
-                self._history.clear()
-            self._history[key] = cached
+            self._remember_history(key, cached)
         return cached
+
+    def _remember_history(self, key: tuple[str, str, str], versions: list[EventRow]) -> None:
+        if len(self._history) >= CACHE_PLACES:
+            self._history.clear()
+        self._history[key] = versions
+
+    def _system_of_record(self, element: str) -> str | None:
+        declared = self.registry.element(element)
+        return declared.system_of_record if declared else None
+
+    def prepare(self, copies: Sequence[EventRow]) -> None:
+        """Fetch in a few batched queries what judging ``copies`` will ask (for scans).
+
+        Where each copy's data came from in its system of record
+        (:func:`~lineage.store.conflicts.upstream_keys_many`) and what those places held
+        (:func:`~lineage.store.conflicts.versions_many`); :meth:`judge_place` then finds
+        them cached. Optional: without it each copy asks its own queries.
+        """
+        if len(self._upstream) >= CACHE_PLACES:
+            self._upstream.clear()
+        starts: list[tuple[str, str, str]] = []
+        for copy in copies:
+            sor = self._system_of_record(copy.element)
+            start = (copy.system, copy.record, sor or "")
+            if sor is not None and copy.system != sor and start not in self._upstream:
+                starts.append(start)
+                self._upstream[start] = []
+        for start, keys in zip(
+            starts, upstream_keys_many(self.conn, starts, as_of=self.as_of), strict=True
+        ):
+            self._upstream[start] = keys[:MAX_KEYS]
+        wanted: dict[tuple[str, str, str], None] = {}
+        for copy in copies:
+            sor = self._system_of_record(copy.element)
+            for record, _ in self._upstream.get((copy.system, copy.record, sor or ""), []):
+                key = (copy.element, sor or "", record)
+                if key not in self._history:
+                    wanted[key] = None
+        places = [(system, element, record) for element, system, record in wanted]
+        if len(self._history) + len(places) >= CACHE_PLACES:
+            self._history.clear()
+        found = versions_many(self.conn, places, as_of=self.as_of, limit=STALE_LOOKBACK + 1)
+        for key, versions in zip(wanted, found, strict=True):
+            self._history[key] = versions
 
     def owner_for(
         self, element: str, copy_system: str, path: Path | None, event: EventRow
@@ -470,6 +524,7 @@ class Judge:
                 integration=integration,
                 golden_value=golden.value if golden is not None else None,
                 golden_record=golden.record if golden is not None else None,
+                golden_event=golden,
             )
 
         if sor is None or golden is None:
@@ -505,6 +560,24 @@ class Judge:
 
     # -- which key of the record holds the truth ---------------------------------------
 
+    @staticmethod
+    def nearest_holding(
+        sor: str, links: RecordLinks, holding: Callable[[Key], EventRow | None]
+    ) -> list[tuple[Key, EventRow]]:
+        """The record's keys in ``sor`` nearest to the start that hold the element (with
+        their events): one key, several at the same distance, or none."""
+        best: list[tuple[Key, EventRow]] = []
+        best_distance = -1
+        for key in links.in_system(sor):
+            distance = links.keys[key]
+            if best and distance > best_distance:
+                break
+            event = holding(key)
+            if event is not None:
+                best.append((key, event))
+                best_distance = distance
+        return best
+
     def golden_key(
         self,
         element: str,
@@ -517,17 +590,12 @@ class Judge:
         The nearest key (in hops from where the question started) that holds the element;
         two at the same distance are ambiguous. Answers (event, None) or (None, reason).
         """
-        best: list[tuple[Key, EventRow]] = []
-        best_distance = -1
-        for key in links.in_system(sor):
-            event = holding(key)
-            if event is None:
-                continue
-            distance = links.keys[key]
-            if best and distance > best_distance:
-                break
-            best.append((key, event))
-            best_distance = distance
+        return self._golden_of(element, sor, links, self.nearest_holding(sor, links, holding))
+
+    @staticmethod
+    def _golden_of(
+        element: str, sor: str, links: RecordLinks, best: list[tuple[Key, EventRow]]
+    ) -> tuple[EventRow | None, str | None]:
         if not best:
             keys = ", ".join(r for _, r in links.in_system(sor)) or "none"
             return None, (
@@ -542,41 +610,52 @@ class Judge:
             )
         return best[0][1], None
 
-    def judge_place(self, copy: EventRow) -> Copy | None:
+    def golden_for(self, copy: EventRow, sor: str) -> tuple[EventRow | None, str | None]:
+        """The golden value for a copy: (the system of record's event, None) or (None, why).
+
+        The key in the system of record the copy's data came from (one recursive query up
+        the hops into the copy's key, :func:`~lineage.store.records.upstream_keys`), nearest
+        first; when the data did not come from there (a copy edited in place, a value that
+        flowed back), the nearest key of the whole business record
+        (:func:`~lineage.store.records.record_links`), as :func:`golden` finds it.
+        """
+
+        def holding(key: Key) -> EventRow | None:
+            versions = self.history(copy.element, key[0], key[1])
+            return versions[0] if versions else None
+
+        start = (copy.system, copy.record)
+        upstream = self._upstream.get((copy.system, copy.record, sor))
+        if upstream is None:
+            upstream = upstream_keys(self.conn, copy.system, copy.record, sor, as_of=self.as_of)
+        links = RecordLinks(start, {(sor, record): depth for record, depth in upstream})
+        best = self.nearest_holding(sor, links, holding)
+        if best:
+            return self._golden_of(copy.element, sor, links, best)
+        links = record_links(
+            self.conn, copy.system, copy.record, registry=self.registry, as_of=self.as_of
+        )
+        return self.golden_key(copy.element, sor, links, holding)
+
+    def judge_place(self, copy: EventRow, *, golden: EventRow | None = None) -> Copy | None:
         """Judge the copy whose current event is ``copy`` (the detector's entry).
 
-        Finds the golden value for the copy's business record: the key in the system of
-        record that the copy's current hop read from, else the nearest one by
-        :func:`~lineage.store.records.record_links`. None when ``copy`` is in the system of
-        record itself or the element declares none.
+        Args:
+            copy: the copy's current event.
+            golden: the golden value's event when the caller knows it already (a copy fed
+                by another copy of the same record); found by :meth:`golden_for` otherwise.
+
+        Returns:
+            The judged copy; None when ``copy`` is in its element's system of record or the
+            element declares none.
         """
         declared = self.registry.element(copy.element)
         sor = declared.system_of_record if declared else None
         if sor is None or copy.system == sor:
             return None
-        golden: EventRow | None = None
         missing: str | None = None
-        if copy.kind == "hop":
-            read = queries.inputs_of(self.conn, [copy.event_id]).get(copy.event_id, [])
-            sources = {(i.system, i.record) for i in read}
-            if len(sources) == 1:
-                ((source_system, source_record),) = sources
-                if source_system == sor:
-                    golden = current_event(
-                        self.conn, sor, copy.element, source_record, as_of=self.as_of
-                    )
         if golden is None:
-            links = record_links(
-                self.conn, copy.system, copy.record, registry=self.registry, as_of=self.as_of
-            )
-            golden, missing = self.golden_key(
-                copy.element,
-                sor,
-                links,
-                lambda key: current_event(
-                    self.conn, key[0], copy.element, key[1], as_of=self.as_of
-                ),
-            )
+            golden, missing = self.golden_for(copy, sor)
         return self.judge(copy.element, sor, golden, copy, missing=missing)
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from golden_scenarios import company, hop, load, refresh, snapshot, write
 
 from lineage.detect import DETECTORS, ScanContext
@@ -146,6 +148,28 @@ def test_snapshot_confirming_the_copy_is_no_conflict(store: Store) -> None:
     refresh(store)
     load(store, [snapshot("Portal", "order.total", "P-1", "96.0", 60)])
     assert ("Portal", "order.total", "P-1") not in by_place(findings(store))
+
+
+def test_detector_judges_in_batches_with_the_same_findings(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    company(store)
+    load(store, [write("ERP", "order.carrier", "40017", "UPS", 45, "w-carrier-2")])
+    whole = sorted(by_place(findings(store)))
+    module = sys.modules["lineage.detect.conflicting_truth"]
+    monkeypatch.setattr(module, "BATCH", 1)
+    monkeypatch.setattr("lineage.store.conflicts.BATCH", 1)  # one row per VALUES list
+    assert sorted(by_place(findings(store))) == whole
+    # the carrier change left both shipments behind
+    assert ("WMS", "order.carrier", "S-1") in whole and ("WMS", "order.carrier", "S-2") in whole
+
+
+def test_detector_leaves_the_shared_connection_as_it_found_it(store: Store) -> None:
+    company(store)
+    with context(store) as ctx:
+        before = dict(ctx.conn.get_execution_options())
+        assert list(conflicting_truth(ctx))
+        assert dict(ctx.conn.get_execution_options()) == before
 
 
 def test_detector_and_golden_record_agree_on_every_copy(store: Store) -> None:

@@ -41,7 +41,9 @@ def test_golden_record_resolves_the_same_business_record_from_any_of_its_keys(
     assert from_bi["system"] == "BI" and from_bi["record"] == "R-9"
 
 
-def test_linked_records_follow_hops_both_ways_but_not_fan_out_integrations(store: Store) -> None:
+def test_linked_records_follow_hops_both_ways_but_not_down_fan_out_integrations(
+    store: Store,
+) -> None:
     company(store)
     with store.engine.connect() as conn:
         keys = linked_records(conn, "BI", "R-9")
@@ -54,6 +56,19 @@ def test_linked_records_follow_hops_both_ways_but_not_fan_out_integrations(store
         ("BI", "R-9"): 2,
         ("Portal", "P-1"): 3,
     }
+
+
+def test_fan_out_copy_belongs_to_its_one_source_record(store: Store) -> None:
+    company(store)
+    with store.engine.connect() as conn:
+        keys = linked_records(conn, "WMS", "S-1")
+    assert ("ERP", "40017") in keys  # up the fan-out hop: the shipment's order
+    assert ("WMS", "S-2") not in keys  # but not down to the order's other shipments
+    carrier = element(golden(store, "WMS", "S-1").to_json(), "order.carrier")
+    assert carrier["golden_value"] == "DHL"
+    assert [(c["system"], c["record"], c["status"]) for c in carrier["copies"]] == [
+        ("WMS", "S-1", "agrees")
+    ]
 
 
 def test_hop_summing_several_records_does_not_merge_them(store: Store) -> None:

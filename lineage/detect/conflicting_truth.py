@@ -1,28 +1,32 @@
 """``conflicting-truth``: a copy's current value is not what the golden value yields.
 
-Set-based first, then per candidate: one streamed window-function query
-(:func:`lineage.store.records.conflict_candidates`) picks the copies whose current value
+Set-based first, then per batch of candidates: one streamed window-function query
+(:func:`lineage.store.conflicts.conflict_candidates`) picks the copies whose current value
 *may* disagree (edited in place, observed different, arrived through a hop that did not
-verify or whose source has changed since); each candidate, and whatever its value fed
-downstream, is then judged by the same :class:`lineage.golden.Judge` that answers
-``lineage golden``. A copy that was stale and has been refreshed since is current and
-agrees: it is no candidate and no finding.
+verify or whose source has changed since). Each batch of candidates, and whatever their
+values fed downstream (a stale BI copy feeds a stale portal copy through hops that are
+themselves fine), is judged by the same :class:`lineage.golden.Judge` that answers
+``lineage golden``, with its lookups batched (a few queries per batch, not per copy). A copy
+that was stale and has been refreshed since is current and agrees: it is no candidate and no
+finding.
 
-Memory is bounded by the number of suspicious copies (the set of places already judged),
+Memory is bounded by a batch and by the set of places already judged (the suspicious ones),
 never by the size of the store.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from ..golden import Copy, Judge
 from ..model.findings import Finding
-from ..store.records import EventRow, conflict_candidates, consumers
+from ..store.conflicts import BATCH, conflict_candidates, consumers_many
+from ..store.queries import EventRow
 from .base import ScanContext
 
 CODE = "conflicting-truth"
+
+_Place = tuple[str, str, str]
 
 
 def conflicting_truth(ctx: ScanContext) -> Iterator[Finding]:
@@ -33,24 +37,52 @@ def conflicting_truth(ctx: ScanContext) -> Iterator[Finding]:
     if not systems_of_record:
         return
     judge = Judge(ctx.conn, ctx.registry, ctx.as_of)
-    judged: set[tuple[str, str, str]] = set()
+    judged: set[_Place] = set()
+    batch: list[EventRow] = []
     for candidate in conflict_candidates(ctx.conn, systems_of_record, as_of=ctx.as_of):
-        queue: deque[EventRow] = deque([candidate])
-        while queue:
-            place = queue.popleft()
+        batch.append(candidate)
+        if len(batch) >= BATCH:
+            yield from _judge_batch(ctx, judge, batch, judged, systems_of_record)
+            batch = []
+    if batch:
+        yield from _judge_batch(ctx, judge, batch, judged, systems_of_record)
+
+
+def _judge_batch(
+    ctx: ScanContext,
+    judge: Judge,
+    batch: Sequence[EventRow],
+    judged: set[_Place],
+    systems_of_record: dict[str, str],
+) -> Iterator[Finding]:
+    """Judge a batch of candidates, then level by level what their values fed."""
+    # (copy, golden event when known from the copy of the same record that fed it)
+    frontier: list[tuple[EventRow, EventRow | None]] = [(c, None) for c in batch]
+    while frontier:
+        fresh: list[tuple[EventRow, EventRow | None]] = []
+        for place, golden in frontier:
             where = (place.system, place.element, place.record)
-            if where in judged:
-                continue
-            judged.add(where)
-            copy = judge.judge_place(place)
+            if where not in judged:
+                judged.add(where)
+                fresh.append((place, golden))
+        judge.prepare([place for place, golden in fresh if golden is None])
+        movers: list[tuple[EventRow, EventRow | None]] = []
+        for place, golden in fresh:
+            copy = judge.judge_place(place, golden=golden)
             if copy is None or copy.status == "agrees":
                 continue
             if copy.status in ("stale", "divergent"):
                 yield finding(copy, systems_of_record[place.element])
-            # what this copy fed may carry its disagreement further down
-            queue.extend(
-                consumers(ctx.conn, place.system, place.element, place.record, as_of=ctx.as_of)
-            )
+            movers.append((place, copy.golden_event))
+        fed = consumers_many(
+            ctx.conn, [(p.system, p.element, p.record) for p, _ in movers], as_of=ctx.as_of
+        )
+        frontier = [
+            # a consumer of the same element is the same business record: same golden value
+            (consumer, golden if consumer.element == place.element else None)
+            for (place, golden), consumers in zip(movers, fed, strict=True)
+            for consumer in consumers
+        ]
 
 
 def finding(copy: Copy, system_of_record: str) -> Finding:

@@ -27,15 +27,12 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    String,
     and_,
     case,
-    column,
-    exists,
     func,
     or_,
     select,
-    values,
+    text,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -111,23 +108,109 @@ def hop_status_at(as_of: int | None, table: Any = events) -> ColumnElement[Any]:
     return func.coalesce(later, table.c.status, "delivered")
 
 
-def status_updates_exist(conn: Connection, as_of: int | None) -> bool:
-    """Whether any hop changed status by ``as_of`` (if not, first statuses are final)."""
-    found = conn.execute(
-        select(hop_status.c.seq).where(hop_status.c.at <= bound(as_of)).limit(1)
-    ).first()
-    return found is not None
-
-
-def held(as_of: int | None, *, updates: bool = True, table: Any = events) -> ColumnElement[bool]:
+def held(as_of: int | None, *, table: Any = events) -> ColumnElement[bool]:
     """Events that left their value in their place by ``as_of``: all but failed hops.
 
-    The rule of :mod:`lineage.store.queries` (a ``sent`` hop counts; it is a finding of
-    its own). ``updates=False`` skips the per-hop status lookup when no hop has changed
-    status (see :func:`status_updates_exist`).
+    The rule of :mod:`lineage.store.queries` (a ``sent`` hop counts; it is a finding of its
+    own). The status updates are looked up only for the hops that have some (an uncorrelated
+    ``IN`` set, built once per query), so a scan over every event stays one pass.
     """
-    status = hop_status_at(as_of, table) if updates else func.coalesce(table.c.status, "delivered")
+    updated = select(hop_status.c.event_id).where(hop_status.c.at <= bound(as_of))
+    status = case(
+        (table.c.event_id.in_(updated), hop_status_at(as_of, table)),
+        else_=func.coalesce(table.c.status, "delivered"),
+    )
     return and_(table.c.at <= bound(as_of), or_(table.c.kind != "hop", status != "failed"))
+
+
+# The per-question lookups below are plain SQL compiled once, every value a bound parameter
+# (S608 is silenced for the module constants they are assembled from). They are called once
+# per copy a scan judges, so they must cost an index probe and nothing more.
+
+EVENT_SQL_COLUMNS = (
+    "e.seq, e.event_id, e.kind, e.at, e.system, e.element, e.record, e.value, e.value_norm, "
+    "e.integration, e.declared, e.transform, e.expected_norm, e.verified, e.status, e.error, "
+    "e.actor"
+)
+
+# A hop counts unless its latest status known at :as_of is "failed" (queries.py's rule).
+LIVE_SQL = (
+    "NOT ({e}.kind = 'hop' AND COALESCE("
+    "(SELECT s.status FROM hop_status s WHERE s.event_id = {e}.event_id AND s.at <= :as_of "
+    "ORDER BY s.seq DESC LIMIT 1), {e}.status, 'delivered') = 'failed')"
+)
+
+# Every input of hop {hop} comes from the one key ({system}, {record}).
+SINGLE_RECORD_SQL = (
+    "NOT EXISTS (SELECT 1 FROM hop_inputs o WHERE o.event_id = {hop} "
+    "AND (o.system <> {system} OR o.record <> {record}))"
+)
+
+_VALUE_VERSIONS = text(
+    f"SELECT {EVENT_SQL_COLUMNS} FROM events e "  # noqa: S608
+    "WHERE e.system = :system AND e.element = :element AND e.record = :record "
+    f"AND e.at <= :as_of AND {LIVE_SQL.format(e='e')} "
+    "ORDER BY e.at DESC, e.seq DESC LIMIT :limit"
+)
+
+_KEY_EVENTS = text(
+    "SELECT * FROM ("  # noqa: S608
+    f"SELECT {EVENT_SQL_COLUMNS}, ROW_NUMBER() OVER (PARTITION BY e.element "
+    "ORDER BY e.at DESC, e.seq DESC) AS rn FROM events e "
+    "WHERE e.system = :system AND e.record = :record "
+    f"AND e.at <= :as_of AND {LIVE_SQL.format(e='e')}) ranked "
+    "WHERE rn = 1 ORDER BY element"
+)
+
+_KEY_WRITTEN = text(
+    "SELECT 1 FROM events WHERE system = :system AND record = :record AND at <= :as_of LIMIT 1"
+)
+_KEY_READ = text(
+    "SELECT 1 FROM hop_inputs i JOIN events e ON e.event_id = i.event_id "
+    "WHERE i.system = :system AND i.record = :record AND e.at <= :as_of LIMIT 1"
+)
+
+# Keys one hop away: the outputs of hops that read the key, the inputs of hops into it.
+_DOWNSTREAM_KEYS = text(
+    "SELECT DISTINCT e.system, e.record, e.integration "  # noqa: S608
+    "FROM hop_inputs i JOIN events e ON e.event_id = i.event_id "
+    "WHERE i.system = :system AND i.record = :record AND e.at <= :as_of "
+    f"AND {SINGLE_RECORD_SQL.format(hop='i.event_id', system='i.system', record='i.record')}"
+)
+_UPSTREAM_KEYS = text(
+    "SELECT DISTINCT i.system, i.record, e.integration "  # noqa: S608
+    "FROM events e JOIN hop_inputs i ON i.event_id = e.event_id "
+    "WHERE e.system = :system AND e.record = :record AND e.kind = 'hop' AND e.at <= :as_of "
+    f"AND {SINGLE_RECORD_SQL.format(hop='e.event_id', system='i.system', record='i.record')}"
+)
+
+# The keys a key's data came from, walking hops upstream (fan-out hops included: a
+# shipment's data comes from its one order), with the distance in hops.
+_UPSTREAM_WALK = text(
+    "WITH RECURSIVE up(system, record, depth) AS ("  # noqa: S608
+    " SELECT CAST(:system AS VARCHAR), CAST(:record AS VARCHAR), 0"
+    " UNION"
+    " SELECT i.system, i.record, up.depth + 1 FROM up"
+    " JOIN events e ON e.system = up.system AND e.record = up.record"
+    " JOIN hop_inputs i ON i.event_id = e.event_id"
+    " WHERE e.kind = 'hop' AND e.at <= :as_of AND up.depth < :max_depth"
+    f" AND {SINGLE_RECORD_SQL.format(hop='e.event_id', system='i.system', record='i.record')}"
+    ") SELECT record, MIN(depth) AS depth FROM up WHERE system = :target"
+    " GROUP BY record ORDER BY MIN(depth), record"
+)
+
+# Hops that read a place and whose output is still the current value of their own place.
+_CONSUMERS = text(
+    f"SELECT DISTINCT {EVENT_SQL_COLUMNS} FROM hop_inputs i "  # noqa: S608
+    "JOIN events e ON e.event_id = i.event_id "
+    "WHERE i.system = :system AND i.element = :element AND i.record = :record "
+    f"AND e.at <= :as_of AND {LIVE_SQL.format(e='e')} "
+    "AND NOT EXISTS (SELECT 1 FROM events n WHERE n.system = e.system "
+    "AND n.element = e.element AND n.record = e.record AND n.at <= :as_of "
+    "AND (n.at > e.at OR (n.at = e.at AND n.seq > e.seq)) "
+    f"AND {LIVE_SQL.format(e='n')}) "
+    "ORDER BY e.system, e.element, e.record"
+)
 
 
 def current_event(
@@ -148,15 +231,14 @@ def value_versions(
 ) -> list[EventRow]:
     """The values a place held, newest first (at most ``limit``; indexed by place and time)."""
     rows = conn.execute(
-        select(*_EVENT_COLUMNS)
-        .where(
-            events.c.system == system,
-            events.c.element == element,
-            events.c.record == record,
-            held(as_of),
-        )
-        .order_by(events.c.at.desc(), events.c.seq.desc())
-        .limit(limit)
+        _VALUE_VERSIONS,
+        {
+            "system": system,
+            "element": element,
+            "record": record,
+            "as_of": bound(as_of),
+            "limit": limit,
+        },
     )
     return [EventRow.from_row(row) for row in rows]
 
@@ -165,37 +247,16 @@ def key_events(
     conn: Connection, system: str, record: str, *, as_of: int | None = None
 ) -> list[EventRow]:
     """What the key ``(system, record)`` holds: the current event of each element, by name."""
-    ranked = (
-        select(
-            *_EVENT_COLUMNS,
-            func.row_number()
-            .over(partition_by=events.c.element, order_by=(events.c.at.desc(), events.c.seq.desc()))
-            .label("rn"),
-        )
-        .where(events.c.system == system, events.c.record == record, held(as_of))
-        .subquery()
-    )
-    rows = conn.execute(select(ranked).where(ranked.c.rn == 1).order_by(ranked.c.element))
+    rows = conn.execute(_KEY_EVENTS, {"system": system, "record": record, "as_of": bound(as_of)})
     return [EventRow.from_row(row) for row in rows]
 
 
 def key_recorded(conn: Connection, system: str, record: str, *, as_of: int | None = None) -> bool:
     """Whether anything at all was recorded at or read from the key by ``as_of``."""
-    at_key = select(events.c.seq).where(
-        events.c.system == system, events.c.record == record, events.c.at <= bound(as_of)
-    )
-    read = (
-        select(hop_inputs.c.event_id)
-        .join(events, events.c.event_id == hop_inputs.c.event_id)
-        .where(
-            hop_inputs.c.system == system,
-            hop_inputs.c.record == record,
-            events.c.at <= bound(as_of),
-        )
-    )
+    params = {"system": system, "record": record, "as_of": bound(as_of)}
     return (
-        conn.execute(at_key.limit(1)).first() is not None
-        or conn.execute(read.limit(1)).first() is not None
+        conn.execute(_KEY_WRITTEN, params).first() is not None
+        or conn.execute(_KEY_READ, params).first() is not None
     )
 
 
@@ -205,50 +266,6 @@ def latest_registry(conn: Connection) -> Registry:
         select(registry_versions.c.document).order_by(registry_versions.c.id.desc()).limit(1)
     ).scalar()
     return Registry() if document is None else Registry.model_validate_json(document)
-
-
-def _single_record_hop(hop_id: ColumnElement[Any], system: Any, record: Any) -> ColumnElement[bool]:
-    """True when every input of the hop comes from the one key ``(system, record)``."""
-    other = hop_inputs.alias("other")
-    return ~exists(
-        select(other.c.position).where(
-            other.c.event_id == hop_id,
-            or_(other.c.system != system, other.c.record != record),
-        )
-    )
-
-
-def _neighbours(conn: Connection, key: Key, as_of: int) -> set[tuple[str, str, str | None]]:
-    """Keys one hop away from ``key`` (either direction), with the integration of the hop."""
-    system, record = key
-    found: set[tuple[str, str, str | None]] = set()
-    downstream = (
-        select(events.c.system, events.c.record, events.c.integration)
-        .distinct()
-        .select_from(hop_inputs.join(events, events.c.event_id == hop_inputs.c.event_id))
-        .where(
-            hop_inputs.c.system == system,
-            hop_inputs.c.record == record,
-            events.c.at <= as_of,
-            _single_record_hop(hop_inputs.c.event_id, hop_inputs.c.system, hop_inputs.c.record),
-        )
-    )
-    upstream = (
-        select(hop_inputs.c.system, hop_inputs.c.record, events.c.integration)
-        .distinct()
-        .select_from(events.join(hop_inputs, hop_inputs.c.event_id == events.c.event_id))
-        .where(
-            events.c.system == system,
-            events.c.record == record,
-            events.c.kind == "hop",
-            events.c.at <= as_of,
-            _single_record_hop(events.c.event_id, hop_inputs.c.system, hop_inputs.c.record),
-        )
-    )
-    for query in (downstream, upstream):
-        for row in conn.execute(query):
-            found.add((row[0], row[1], row[2]))
-    return found
 
 
 def record_links(
@@ -262,9 +279,10 @@ def record_links(
 ) -> RecordLinks:
     """The keys of the business record known in ``system`` as ``record``, nearest first.
 
-    Walks hops breadth-first in both directions (indexed by ``(system, record)``), never
-    across a fan-out integration or a hop with inputs from several records (see the module
-    docstring), and stops after ``limit`` keys.
+    Walks hops breadth-first in both directions (indexed by ``(system, record)``). A hop on
+    a fan-out integration is followed only from its output back to its input (a shipment
+    belongs to its one order; the order does not become its many shipments); a hop with
+    inputs from several records is never followed; the walk stops after ``limit`` keys.
 
     Args:
         conn: an open connection.
@@ -288,14 +306,14 @@ def record_links(
     while queue:
         key = queue.popleft()
         distance = keys[key]
-        for other_system, other_record, integration in sorted(
-            _neighbours(conn, key, moment), key=lambda n: (n[0], n[1], n[2] or "")
-        ):
-            if integration in fan_out:
-                continue
-            other = (other_system, other_record)
-            if other in keys:
-                continue
+        params = {"system": key[0], "record": key[1], "as_of": moment}
+        found: set[Key] = set()
+        for row in conn.execute(_DOWNSTREAM_KEYS, params):
+            if row.integration not in fan_out:
+                found.add((row.system, row.record))
+        for row in conn.execute(_UPSTREAM_KEYS, params):
+            found.add((row.system, row.record))
+        for other in sorted(found - keys.keys()):
             if len(keys) >= limit:
                 return RecordLinks(start, keys, complete=False)
             keys[other] = distance + 1
@@ -318,133 +336,45 @@ def linked_records(
     return set(record_links(conn, system, record, registry=registry, as_of=as_of).keys)
 
 
+def upstream_keys(
+    conn: Connection,
+    system: str,
+    record: str,
+    target: str,
+    *,
+    as_of: int | None = None,
+    max_depth: int = 64,
+) -> list[tuple[str, int]]:
+    """The keys in ``target`` that the key's data came from, nearest first: (record, hops).
+
+    One recursive query up the hops into the key (single-record hops only, fan-out ones
+    included), at most ``max_depth`` hops.
+    """
+    rows = conn.execute(
+        _UPSTREAM_WALK,
+        {
+            "system": system,
+            "record": record,
+            "target": target,
+            "as_of": bound(as_of),
+            "max_depth": max_depth,
+        },
+    )
+    return [(row.record, int(row.depth)) for row in rows]
+
+
 def consumers(
     conn: Connection, system: str, element: str, record: str, *, as_of: int | None = None
 ) -> list[EventRow]:
     """Places whose current value came through a hop that read ``(system, element, record)``.
 
-    Each answer is the current event of such a place (indexed: the hops that read the place,
-    then each output place's current event).
+    Each answer is the current event (a hop) of such a place; one indexed query.
     """
-    readers = conn.execute(
-        select(events.c.event_id, events.c.system, events.c.element, events.c.record)
-        .distinct()
-        .select_from(hop_inputs.join(events, events.c.event_id == hop_inputs.c.event_id))
-        .where(
-            hop_inputs.c.system == system,
-            hop_inputs.c.element == element,
-            hop_inputs.c.record == record,
-            events.c.at <= bound(as_of),
-        )
-    ).all()
-    outputs: dict[tuple[str, str, str], set[str]] = {}
-    for row in readers:
-        outputs.setdefault((row.system, row.element, row.record), set()).add(row.event_id)
-    found: list[EventRow] = []
-    for (out_system, out_element, out_record), hop_ids in sorted(outputs.items()):
-        current = current_event(conn, out_system, out_element, out_record, as_of=as_of)
-        if current is not None and current.event_id in hop_ids:
-            found.append(current)
-    return found
-
-
-def conflict_candidates(
-    conn: Connection,
-    systems_of_record: Mapping[str, str],
-    *,
-    as_of: int | None = None,
-    batch: int = 1000,
-) -> Iterator[EventRow]:
-    """Copies whose current value may disagree with the golden value, streamed (one query).
-
-    A copy is a place of an element outside the element's system of record. It is a
-    candidate when its current value (the newest held event, found with ``ROW_NUMBER()``
-    over the place) is:
-
-    - a write (a copy edited in place),
-    - a snapshot that differs from the value held before it (or has none before it),
-    - a hop that did not verify, or travelled on no declared path, or whose input is no
-      longer the value its source place holds.
-
-    Copies that are current and came from an unchanged source through a verified, declared
-    hop are left out: they agree unless their source is itself out of date, which
-    :func:`consumers` finds from the candidates downstream.
-
-    Args:
-        conn: an open connection (results are streamed from a server-side cursor).
-        systems_of_record: each element's system of record; other elements are skipped.
-        as_of: judge the store as it was at this moment.
-        batch: rows fetched per round trip.
-    """
-    if not systems_of_record:
-        return
-    moment = bound(as_of)
-    updates = status_updates_exist(conn, as_of)
-    e = events.alias("e")
-    place = (e.c.system, e.c.element, e.c.record)
-    order = (e.c.at.desc(), e.c.seq.desc())
-    ranked = (
-        select(
-            *(e.c[c.name] for c in _EVENT_COLUMNS),
-            func.row_number().over(partition_by=place, order_by=order).label("rn"),
-            func.lead(e.c.value_norm).over(partition_by=place, order_by=order).label("before"),
-            func.count().over(partition_by=place).label("versions"),
-        )
-        .where(held(as_of, updates=updates, table=e))
-        .subquery("ranked")
+    rows = conn.execute(
+        _CONSUMERS,
+        {"system": system, "element": element, "record": record, "as_of": bound(as_of)},
     )
-    sor = (
-        values(column("element", String), column("system", String), name="sor")
-        .data(sorted(systems_of_record.items()))
-        .cte("sor")
-    )
-    source = events.alias("source")
-    source_now = (
-        select(source.c.value_norm)
-        .where(
-            source.c.system == hop_inputs.c.system,
-            source.c.element == hop_inputs.c.element,
-            source.c.record == hop_inputs.c.record,
-            source.c.at <= moment,
-            held(as_of, updates=updates, table=source),
-        )
-        .order_by(source.c.at.desc(), source.c.seq.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    input_moved = exists(
-        select(hop_inputs.c.position).where(
-            hop_inputs.c.event_id == ranked.c.event_id,
-            source_now.is_distinct_from(hop_inputs.c.value_norm),
-        )
-    )
-    suspicious = or_(
-        ranked.c.kind == "write",
-        and_(
-            ranked.c.kind == "snapshot",
-            or_(ranked.c.versions == 1, ranked.c.before.is_distinct_from(ranked.c.value_norm)),
-        ),
-        and_(
-            ranked.c.kind == "hop",
-            or_(
-                ranked.c.verified.is_not(True),
-                ranked.c.declared.is_not(True),
-                input_moved,
-            ),
-        ),
-    )
-    query = (
-        select(ranked)
-        .join(sor, and_(sor.c.element == ranked.c.element, sor.c.system != ranked.c.system))
-        .where(ranked.c.rn == 1, suspicious)
-        .order_by(ranked.c.element, ranked.c.system, ranked.c.record)
-    )
-    result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
-    try:
-        for row in result:
-            yield EventRow.from_row(row)
-    finally:
-        result.close()
+    return [EventRow.from_row(row) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -527,7 +457,7 @@ def stored_events(conn: Connection, *, batch: int = 1000) -> Iterator[StoredEven
         .select_from(e.outerjoin(i, i.c.event_id == e.c.event_id))
         .order_by(e.c.seq, i.c.position)
     )
-    result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
+    result = conn.execute(query.execution_options(stream_results=True, yield_per=batch))
     current: Any = None
     inputs: list[tuple[queries.InputRow, str | None]] = []
 
@@ -573,7 +503,6 @@ __all__ = [
     "RecordLinks",
     "StoredEvent",
     "bound",
-    "conflict_candidates",
     "consumers",
     "current_event",
     "held",
@@ -583,7 +512,7 @@ __all__ = [
     "latest_registry",
     "linked_records",
     "record_links",
-    "status_updates_exist",
     "stored_events",
+    "upstream_keys",
     "value_versions",
 ]
