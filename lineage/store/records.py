@@ -5,8 +5,9 @@ record (``C-1042`` in CRM is ``40017`` in ERP). :func:`record_links` walks those
 breadth-first, one indexed query per key and direction, and stops at edges that do not mean
 "the same record":
 
-- a hop on a ``fan-out`` integration (one source record feeds many target records: the
-  targets are other records, such as an order's shipments);
+- down a hop on a ``fan-out`` integration (one source record feeds many target records:
+  an order's shipments are other records). Up such a hop, from a target to its one source,
+  the link holds: a shipment's order is the shipment's business record too;
 - a hop whose inputs come from several records (an invoice total summed from order lines);
 - past :data:`MAX_LINKED_KEYS` keys, where the walk stops and says it is incomplete.
 

@@ -1,24 +1,7 @@
-"""The golden record: the truth of a business record, and how far each copy agrees with it.
+"""The judge: golden values of business records, and copies judged against them.
 
-This is the one place where golden values and expected copies are computed. The steward's
-question (:func:`golden`, ``lineage golden``) and the ``conflicting-truth`` detector both go
-through :class:`Judge`.
-
-For each element of a business record:
-
-- the **golden value** is what the element's system of record holds for it, in the system
-  of record's key of the record (the record's keys are found by
-  :func:`lineage.store.records.record_links`);
-- each **copy** (the element held under another key of the record) is compared with the
-  **expected** value: the golden value carried along the *declared* integration path from the
-  system of record to the copy's system, re-running each carry's transform
-  (``ERP -> BI multiply(1.2)`` then ``BI -> Portal round(2)``);
-- a copy **agrees** when it equals the expected value (compared by the element's type), is
-  **stale** when it equals what an earlier golden value would have yielded through the same
-  path, and is **divergent** otherwise. When the declarations give no way to compute the
-  expectation (no declared path, several paths that disagree, a transform that combines
-  several inputs, no golden value) the copy is **unknown**, with the reason: the tracker does
-  not guess.
+Shared by :func:`golden` (one business record, for people) and the ``conflicting-truth``
+detector (every suspicious copy, in batches).
 """
 
 from __future__ import annotations
@@ -26,15 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
 
 from sqlalchemy import Connection
 
-from .errors import InputError, NotFoundError, TransformError
-from .model.registry import Element, Registry
-from .store import Store
-from .store.conflicts import upstream_keys_many, versions_many
-from .store.records import (
+from ..errors import NotFoundError
+from ..model.registry import Element, Registry
+from ..store import Store
+from ..store.conflicts import upstream_keys_many, versions_many
+from ..store.records import (
     EventRow,
     Key,
     RecordLinks,
@@ -44,17 +26,10 @@ from .store.records import (
     upstream_keys,
     value_versions,
 )
-from .store.schema import iso, to_us
-from .transforms import parse_transform
-from .verify import HopVerifier
-
-Status = Literal["agrees", "stale", "divergent", "unknown"]
-"""How a copy stands against the golden value."""
-
-STATUSES: tuple[Status, ...] = ("agrees", "stale", "divergent", "unknown")
-
-MAX_PATHS = 8
-"""Declared paths considered between two systems for one element (more: ambiguous)."""
+from ..store.schema import iso, to_us
+from ..verify import HopVerifier
+from .paths import DeclaredPaths, Expectation, Path
+from .record import Copy, GoldenElement, GoldenRecord, Status
 
 STALE_LOOKBACK = 20
 """Earlier golden values compared with a copy before it is called divergent."""
@@ -69,181 +44,10 @@ AsOf = dt.datetime | int | None
 
 
 def as_micros(as_of: AsOf) -> int | None:
-    """``as_of`` as microseconds since the epoch (a datetime must carry a time zone)."""
+    """``as_of`` as microseconds since the epoch (a datetime without a time zone is UTC)."""
     if as_of is None or isinstance(as_of, int):
         return as_of
-    if as_of.tzinfo is None:
-        raise InputError(f"as_of {as_of.isoformat()} needs a time zone, e.g. 2026-11-20T09:00:00Z")
-    return to_us(as_of)
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One declared carry on the way from the system of record to a copy."""
-
-    integration: str
-    source: str
-    target: str
-    transform: str
-    inputs: tuple[str, ...]
-    owner: str | None
-
-    def __str__(self) -> str:
-        return f"{self.integration} {self.transform}"
-
-
-Path = tuple[Step, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Expectation:
-    """What a golden value yields in a copy's system, or why that cannot be said.
-
-    Attributes:
-        value: the expected value as the transforms spell it (``"96.00"``), None when null
-            or unknown.
-        norm: the same in the element type's canonical form, for comparison.
-        path: the declared path followed (None when there is none to follow).
-        reason: why the expectation is unknown (None when known).
-    """
-
-    value: str | None
-    norm: str | None
-    path: Path | None
-    reason: str | None = None
-
-    @property
-    def known(self) -> bool:
-        return self.reason is None
-
-
-@dataclass(frozen=True, slots=True)
-class Copy:
-    """One copy of an element in the business record, judged against the golden value.
-
-    Attributes:
-        system: the copy's system.
-        record: the copy's record key in that system.
-        value: the value the copy holds (as recorded).
-        expected: what the golden value yields there through the declared path (None when
-            unknown, or when it yields null).
-        status: ``agrees``, ``stale``, ``divergent`` or ``unknown``.
-        reason: why the copy is stale, divergent or unknown, for people (None when it agrees).
-        event: the event that left the copy's current value.
-        at: when that event happened (microseconds since the epoch).
-        element: the element.
-        path: the declared path the expectation followed.
-        earlier_golden: for a stale copy, the earlier golden value it still reflects.
-        owner: who to talk to: the owner of the integration delivering into the copy's
-            system, else the element's owner.
-        integration: that integration's name, when known.
-        golden_value: the golden value the copy was judged against.
-        golden_record: the system of record's key holding it.
-        golden_event: the event that left the golden value.
-    """
-
-    system: str
-    record: str
-    value: str | None
-    expected: str | None
-    status: Status
-    reason: str | None
-    event: str
-    at: int
-    element: str
-    path: Path | None = None
-    earlier_golden: str | None = None
-    owner: str | None = None
-    integration: str | None = None
-    golden_value: str | None = None
-    golden_record: str | None = None
-    golden_event: EventRow | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "system": self.system,
-            "record": self.record,
-            "value": self.value,
-            "expected": self.expected,
-            "status": self.status,
-            "reason": self.reason,
-            "event": self.event,
-            "at": iso(self.at),
-            "path": [str(step) for step in self.path] if self.path is not None else None,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class GoldenElement:
-    """One element of the business record: its truth and its copies.
-
-    Attributes:
-        element: the element's name.
-        system_of_record: the declared system of record (None when none is declared).
-        golden_value: what the system of record holds (None when null or not held).
-        owner: the element's owner.
-        record: the system of record's key of the business record (None when not held).
-        event: the event that left the golden value.
-        reason: why there is no golden value, when there is none.
-        copies: every copy, by system and record.
-    """
-
-    element: str
-    system_of_record: str | None
-    golden_value: str | None
-    owner: str | None
-    record: str | None
-    event: str | None
-    reason: str | None
-    copies: tuple[Copy, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "element": self.element,
-            "system_of_record": self.system_of_record,
-            "golden_value": self.golden_value,
-            "owner": self.owner,
-            "record": self.record,
-            "reason": self.reason,
-            "copies": [copy.to_json() for copy in self.copies],
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class GoldenRecord:
-    """The golden record of the business record known in ``system`` as ``record``.
-
-    Attributes:
-        system: the system asked about.
-        record: the record key asked about.
-        elements: every element held anywhere in the business record, by name.
-        linked: the record's keys in every system, nearest first.
-        complete: False when the record had more keys than the walk follows.
-    """
-
-    system: str
-    record: str
-    elements: tuple[GoldenElement, ...]
-    linked: tuple[Key, ...] = ()
-    complete: bool = True
-
-    def to_json(self) -> dict[str, Any]:
-        """The contract JSON shape (DESIGN.md §5), with ``reason``, ``linked`` and more added."""
-        return {
-            "system": self.system,
-            "record": self.record,
-            "elements": [element.to_json() for element in self.elements],
-            "linked": [{"system": s, "record": r} for s, r in self.linked],
-            "complete": self.complete,
-        }
-
-    def counts(self) -> dict[str, int]:
-        """How many copies stand in each status."""
-        tally: dict[str, int] = dict.fromkeys(STATUSES, 0)
-        for element in self.elements:
-            for copy in element.copies:
-                tally[copy.status] += 1
-        return tally
+    return to_us(as_of if as_of.tzinfo is not None else as_of.replace(tzinfo=dt.UTC))
 
 
 @dataclass(slots=True)
@@ -263,148 +67,20 @@ class Judge:
     registry: Registry
     as_of: int | None = None
     verifier: HopVerifier = field(init=False)
-    _paths: dict[tuple[str, str, str], list[Path]] = field(init=False, default_factory=dict)
+    declared: DeclaredPaths = field(init=False)
     _history: dict[tuple[str, str, str], list[EventRow]] = field(init=False, default_factory=dict)
     _upstream: dict[tuple[str, str, str], list[tuple[str, int]]] = field(
         init=False, default_factory=dict
     )
 
     def __post_init__(self) -> None:
-        self.verifier = HopVerifier(self.registry)
-
-    # -- the declared paths ------------------------------------------------------------
-
-    def paths(self, element: str, source: str, target: str) -> list[Path]:
-        """Declared integration paths carrying ``element`` from ``source`` to ``target``.
-
-        Simple paths only (no system twice), shortest first, at most ``MAX_PATHS + 1`` (one
-        more than used, so that too many is visible).
-        """
-        key = (element, source, target)
-        cached = self._paths.get(key)
-        if cached is not None:
-            return cached
-        edges: dict[str, list[Step]] = {}
-        for integration in self.registry.integrations:
-            carry = integration.carry(element)
-            if carry is None:
-                continue
-            edges.setdefault(integration.source, []).append(
-                Step(
-                    integration.name,
-                    integration.source,
-                    integration.target,
-                    carry.transform,
-                    carry.input_elements,
-                    integration.owner,
-                )
-            )
-        found: list[Path] = []
-
-        def walk(at: str, path: list[Step], seen: set[str]) -> None:
-            if len(found) > MAX_PATHS:
-                return
-            if at == target and path:
-                found.append(tuple(path))
-                return
-            for step in sorted(edges.get(at, ()), key=lambda s: (s.target, s.integration)):
-                if step.target in seen:
-                    continue
-                path.append(step)
-                seen.add(step.target)
-                walk(step.target, path, seen)
-                seen.discard(step.target)
-                path.pop()
-
-        if source != target:
-            walk(source, [], {source})
-        found.sort(key=len)
-        self._paths[key] = found
-        return found
-
-    def _through(self, element: str, value: str | None, path: Path) -> Expectation:
-        current = value
-        for step in path:
-            if step.inputs != (element,):
-                return Expectation(
-                    None,
-                    None,
-                    path,
-                    f"{step.integration} makes {element} in {step.target} from "
-                    f"{', '.join(step.inputs)}, not from {element} itself",
-                )
-            try:
-                call = parse_transform(step.transform)
-            except TransformError as exc:
-                return Expectation(None, None, path, f"{step.integration}: {exc}")
-            if call.spec.max_inputs != 1:
-                return Expectation(
-                    None,
-                    None,
-                    path,
-                    f"{step.integration} uses {call.text}, which combines several inputs "
-                    "(other records or elements): the golden value alone does not say what "
-                    "the copy should be",
-                )
-            try:
-                current = call.apply([current], lookups=self.registry.lookups)
-            except TransformError as exc:
-                return Expectation(
-                    None,
-                    None,
-                    path,
-                    f"{step.integration} {call.text} cannot run on {current!r}: {exc}",
-                )
-        return Expectation(current, self.verifier.normalize(element, current), path)
+        self.declared = DeclaredPaths(self.registry)
+        self.verifier = self.declared.verifier
 
     def expect(self, element: str, value: str | None, source: str, target: str) -> Expectation:
-        """What ``value`` of ``element`` in ``source`` becomes in ``target`` by declaration.
-
-        Follows the declared path; several paths are fine when they all yield the same
-        value, and make the expectation unknown when they do not.
-        """
-        if source == target:
-            return Expectation(
-                None,
-                None,
-                None,
-                f"another key of the system of record {source} holds {element} for the same "
-                "business record: which one is the truth is not declared",
-            )
-        paths = self.paths(element, source, target)
-        if not paths:
-            return Expectation(
-                None,
-                None,
-                None,
-                f"no declared integration path carries {element} from {source} to {target}",
-            )
-        if len(paths) > MAX_PATHS:
-            return Expectation(
-                None,
-                None,
-                None,
-                f"more than {MAX_PATHS} declared paths carry {element} from {source} to "
-                f"{target}: the expectation is ambiguous",
-            )
-        outcomes = [self._through(element, value, path) for path in paths]
-        first = outcomes[0]
-        if len(outcomes) == 1:
-            return first
-        if all(o.known for o in outcomes) and len({o.norm for o in outcomes}) == 1:
-            return first
-        shown = "; ".join(
-            " -> ".join(str(s) for s in o.path or ())
-            + (f" gives {o.value!r}" if o.known else " cannot be computed")
-            for o in outcomes
-        )
-        return Expectation(
-            None,
-            None,
-            None,
-            f"{len(paths)} declared paths carry {element} from {source} to {target} and "
-            f"disagree ({shown}): the expectation is ambiguous",
-        )
+        """What ``value`` of ``element`` in ``source`` becomes in ``target`` by declaration
+        (see :meth:`DeclaredPaths.expect`)."""
+        return self.declared.expect(element, value, source, target)
 
     # -- golden values -----------------------------------------------------------------
 
@@ -540,7 +216,7 @@ class Judge:
             if earlier.seq == golden.seq or earlier.at > golden.at or earlier.value_norm in seen:
                 continue
             seen.add(earlier.value_norm)
-            was = self._through(element, earlier.value, path)
+            was = self.declared.through(element, earlier.value, path)
             if was.known and was.norm == value_norm:
                 return verdict(
                     "stale",
@@ -760,14 +436,11 @@ def judged_copies(judge: Judge, places: Iterable[EventRow]) -> Iterable[Copy]:
 
 
 __all__ = [
-    "STATUSES",
-    "Copy",
-    "Expectation",
-    "GoldenElement",
-    "GoldenRecord",
+    "CACHE_PLACES",
+    "MAX_KEYS",
+    "STALE_LOOKBACK",
+    "AsOf",
     "Judge",
-    "Status",
-    "Step",
     "as_micros",
     "golden",
     "golden_record",

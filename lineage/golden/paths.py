@@ -1,0 +1,213 @@
+"""The declared paths from a system of record to a copy, and what they make of a value.
+
+The expectation of a copy is the golden value carried along the declared integrations from
+the element's system of record to the copy's system, re-running each carry's transform from
+the catalogue. Several paths are fine when they agree; when they disagree, or a step makes
+the element from other elements or combines several inputs (``sum``), the expectation is
+unknown, with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import TransformError
+from ..model.registry import Registry
+from ..transforms import parse_transform
+from ..verify import HopVerifier
+
+MAX_PATHS = 8
+"""Declared paths considered between two systems for one element (more: ambiguous)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One declared carry on the way from the system of record to a copy."""
+
+    integration: str
+    source: str
+    target: str
+    transform: str
+    inputs: tuple[str, ...]
+    owner: str | None
+
+    def __str__(self) -> str:
+        return f"{self.integration} {self.transform}"
+
+
+Path = tuple[Step, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    """What a golden value yields in a copy's system, or why that cannot be said.
+
+    Attributes:
+        value: the expected value as the transforms spell it (``"96.00"``), None when null
+            or unknown.
+        norm: the same in the element type's canonical form, for comparison.
+        path: the declared path followed (None when there is none to follow).
+        reason: why the expectation is unknown (None when known).
+    """
+
+    value: str | None
+    norm: str | None
+    path: Path | None
+    reason: str | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.reason is None
+
+
+@dataclass(slots=True)
+class DeclaredPaths:
+    """The element paths one registry declares, and what they make of values (cached).
+
+    Args:
+        registry: the declarations.
+    """
+
+    registry: Registry
+    verifier: HopVerifier = field(init=False)
+    _paths: dict[tuple[str, str, str], list[Path]] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.verifier = HopVerifier(self.registry)
+
+    def paths(self, element: str, source: str, target: str) -> list[Path]:
+        """Declared integration paths carrying ``element`` from ``source`` to ``target``.
+
+        Simple paths only (no system twice), shortest first, at most ``MAX_PATHS + 1`` (one
+        more than used, so that too many is visible).
+        """
+        key = (element, source, target)
+        cached = self._paths.get(key)
+        if cached is not None:
+            return cached
+        edges: dict[str, list[Step]] = {}
+        for integration in self.registry.integrations:
+            carry = integration.carry(element)
+            if carry is None:
+                continue
+            edges.setdefault(integration.source, []).append(
+                Step(
+                    integration.name,
+                    integration.source,
+                    integration.target,
+                    carry.transform,
+                    carry.input_elements,
+                    integration.owner,
+                )
+            )
+        found: list[Path] = []
+
+        def walk(at: str, path: list[Step], seen: set[str]) -> None:
+            if len(found) > MAX_PATHS:
+                return
+            if at == target and path:
+                found.append(tuple(path))
+                return
+            for step in sorted(edges.get(at, ()), key=lambda s: (s.target, s.integration)):
+                if step.target in seen:
+                    continue
+                path.append(step)
+                seen.add(step.target)
+                walk(step.target, path, seen)
+                seen.discard(step.target)
+                path.pop()
+
+        if source != target:
+            walk(source, [], {source})
+        found.sort(key=len)
+        self._paths[key] = found
+        return found
+
+    def through(self, element: str, value: str | None, path: Path) -> Expectation:
+        """What ``value`` becomes along ``path`` (unknown, with the reason, when a step
+        cannot say)."""
+        current = value
+        for step in path:
+            if step.inputs != (element,):
+                return Expectation(
+                    None,
+                    None,
+                    path,
+                    f"{step.integration} makes {element} in {step.target} from "
+                    f"{', '.join(step.inputs)}, not from {element} itself",
+                )
+            try:
+                call = parse_transform(step.transform)
+            except TransformError as exc:
+                return Expectation(None, None, path, f"{step.integration}: {exc}")
+            if call.spec.max_inputs != 1:
+                return Expectation(
+                    None,
+                    None,
+                    path,
+                    f"{step.integration} uses {call.text}, which combines several inputs "
+                    "(other records or elements): the golden value alone does not say what "
+                    "the copy should be",
+                )
+            try:
+                current = call.apply([current], lookups=self.registry.lookups)
+            except TransformError as exc:
+                return Expectation(
+                    None,
+                    None,
+                    path,
+                    f"{step.integration} {call.text} cannot run on {current!r}: {exc}",
+                )
+        return Expectation(current, self.verifier.normalize(element, current), path)
+
+    def expect(self, element: str, value: str | None, source: str, target: str) -> Expectation:
+        """What ``value`` of ``element`` in ``source`` becomes in ``target`` by declaration.
+
+        Follows the declared path; several paths are fine when they all yield the same
+        value, and make the expectation unknown when they do not.
+        """
+        if source == target:
+            return Expectation(
+                None,
+                None,
+                None,
+                f"another key of the system of record {source} holds {element} for the same "
+                "business record: which one is the truth is not declared",
+            )
+        paths = self.paths(element, source, target)
+        if not paths:
+            return Expectation(
+                None,
+                None,
+                None,
+                f"no declared integration path carries {element} from {source} to {target}",
+            )
+        if len(paths) > MAX_PATHS:
+            return Expectation(
+                None,
+                None,
+                None,
+                f"more than {MAX_PATHS} declared paths carry {element} from {source} to "
+                f"{target}: the expectation is ambiguous",
+            )
+        outcomes = [self.through(element, value, path) for path in paths]
+        first = outcomes[0]
+        if len(outcomes) == 1:
+            return first
+        if all(o.known for o in outcomes) and len({o.norm for o in outcomes}) == 1:
+            return first
+        shown = "; ".join(
+            " -> ".join(str(s) for s in o.path or ())
+            + (f" gives {o.value!r}" if o.known else " cannot be computed")
+            for o in outcomes
+        )
+        return Expectation(
+            None,
+            None,
+            None,
+            f"{len(paths)} declared paths carry {element} from {source} to {target} and "
+            f"disagree ({shown}): the expectation is ambiguous",
+        )
+
+
+__all__ = ["MAX_PATHS", "DeclaredPaths", "Expectation", "Path", "Step"]
