@@ -28,6 +28,7 @@ import platform
 import resource
 import sqlite3
 import sys
+import threading
 import tracemalloc
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -241,6 +242,76 @@ def child_peak_rss_mb(rusage: resource.struct_rusage) -> float:
     """A waited-for child's peak RSS in MB, from the rusage ``os.wait4`` returns."""
     peak = rusage.ru_maxrss
     return peak / 1024 if sys.platform != "darwin" else peak / 1024 / 1024
+
+
+class TreeMemory:
+    """Peak memory of a process and all its descendants together, sampled (Linux ``/proc``).
+
+    ``peak_rss_mb`` sums each process's resident set: a forked worker shares its parent's
+    pages until it writes them, so this counts shared pages once per process and overstates.
+    ``peak_pss_mb`` sums the proportional set size, where a page shared by n processes counts
+    1/n in each: the memory the whole command really holds.
+
+    >>> sampler = TreeMemory(os.getpid()).start()
+    >>> sampler.stop() and sampler.peak_pss_mb > 0
+    True
+    """
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.peak_rss_mb = 0.0
+        self.peak_pss_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> TreeMemory:
+        self._sample()
+        self._thread.start()
+        return self
+
+    def stop(self) -> TreeMemory:
+        """Stop sampling (the peaks stay readable)."""
+        self._stop.set()
+        self._thread.join()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def _tree(self) -> list[int]:
+        children: dict[int, list[int]] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as stat:
+                    fields = stat.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry))
+        found, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo.extend(children.get(pid, ()))
+        return found
+
+    def _sample(self) -> None:
+        rss = pss = 0
+        for pid in self._tree():
+            try:
+                with open(f"/proc/{pid}/smaps_rollup", "rb") as rollup:
+                    for line in rollup:
+                        if line.startswith(b"Rss:"):
+                            rss += int(line.split()[1])
+                        elif line.startswith(b"Pss:"):
+                            pss += int(line.split()[1])
+            except OSError:
+                continue
+        self.peak_rss_mb = max(self.peak_rss_mb, rss / 1024)
+        self.peak_pss_mb = max(self.peak_pss_mb, pss / 1024)
 
 
 @contextlib.contextmanager

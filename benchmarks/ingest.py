@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import (
     ROOT,
+    TreeMemory,
     child_peak_rss_mb,
     machine,
     peak_rss_mb,
@@ -60,26 +61,33 @@ class Measured:
     rows: int
     seconds: float
     cpu: float
-    peak_mb: float
-    note: str = ""
+    rss_mb: float
+    pss_mb: float
 
 
-def run_child(args: Sequence[str]) -> tuple[float, float, float, str]:
-    """Run a command; (wall seconds, CPU seconds, peak RSS MB, stdout)."""
+def run_child(args: Sequence[str]) -> tuple[float, float, float, float, str]:
+    """Run a command; (wall seconds, CPU seconds, peak RSS MB, peak tree PSS MB, stdout).
+
+    CPU is the process's and its reaped children's (worker processes). Peak RSS is that of
+    the largest single process (``wait4``); peak PSS is that of all its processes together,
+    sampled every 50 ms (see :class:`TreeMemory`).
+    """
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     start = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(args, stdout=out, stderr=err, env=env, cwd=ROOT)
+        sampler = TreeMemory(proc.pid).start()
         _pid, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - start
+        sampler.stop()
+        proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{stderr}{stdout}")
     cpu = usage.ru_utime + usage.ru_stime
-    return wall, cpu, child_peak_rss_mb(usage), stdout
+    return wall, cpu, child_peak_rss_mb(usage), sampler.peak_pss_mb, stdout
 
 
 def prepare_input(n_hops: int, chain_length: int) -> tuple[Path, Path, int]:
@@ -97,10 +105,10 @@ def prepare_input(n_hops: int, chain_length: int) -> tuple[Path, Path, int]:
 def engine_run(backend: str, url: str, data: Path, registry: Path, lines: int) -> Measured:
     lineage = [sys.executable, "-m", "lineage"]
     run_child([*lineage, "load", str(registry), "--db", url])
-    wall, cpu, peak, stdout = run_child([*lineage, "ingest", str(data), "--db", url])
+    wall, cpu, rss, pss, stdout = run_child([*lineage, "ingest", str(data), "--db", url])
     print(f"  {backend} engine: {stdout.strip()}", file=sys.stderr)
     rows = count_rows(url)
-    return Measured(backend, "engine (lineage ingest)", lines, rows, wall, cpu, peak)
+    return Measured(backend, "engine (lineage ingest)", lines, rows, wall, cpu, rss, pss)
 
 
 def count_rows(url: str) -> int:
@@ -122,11 +130,11 @@ def count_rows(url: str) -> int:
 def raw_run(backend: str, source: str, lines: int, folder: Path) -> Measured:
     with scratch_database(backend, folder, "raw") as target:
         args = [sys.executable, __file__, "--raw-copy", source, target]
-        _wall, _cpu, peak, stdout = run_child(args)
+        _wall, _cpu, rss, pss, stdout = run_child(args)
     report = json.loads(stdout.strip().splitlines()[-1])
     return Measured(
         backend, f"raw driver ({report['how']})", lines, report["rows"], report["seconds"],
-        report["cpu"], peak,
+        report["cpu"], rss, pss,
     )  # fmt: skip
 
 
@@ -230,10 +238,10 @@ def render(results: list[Measured], command: str) -> str:
         rows.append([
             m.backend, m.path, m.events, m.rows, round(m.seconds, 2),
             int(m.rows / m.seconds) if m.seconds else 0, f"{ratio:.2f}x", round(m.cpu, 1),
-            round(m.peak_mb, 1),
+            round(m.rss_mb), round(m.pss_mb),
         ])  # fmt: skip
     headers = ["backend", "path", "events", "rows", "seconds", "rows/s", "vs raw", "CPU s",
-               "peak RSS MB"]  # fmt: skip
+               "peak RSS MB", "all procs PSS MB"]  # fmt: skip
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     load = os.getloadavg()[0]
     return "\n".join([
@@ -269,9 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results.append(engine_run(backend, url, data, registry, lines))
                 print(f"{backend}: raw driver insert of the same rows ...", file=sys.stderr)
                 results.append(raw_run(backend, url, lines, folder))
-    command = "python benchmarks/ingest.py " + " ".join(
-        argv if argv is not None else sys.argv[1:]
-    )
+    command = "python benchmarks/ingest.py " + " ".join(argv if argv is not None else sys.argv[1:])
     text = render(results, command.strip())
     print(text)
     args.output.parent.mkdir(parents=True, exist_ok=True)

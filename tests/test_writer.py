@@ -349,3 +349,6 @@ def test_the_writer_checks_a_hop_as_the_verifier_does(hop: Hop, tmp_path: Path) 
     assert maker.check(hop) == answer  # the first time, for the route
     assert maker.check(hop) == answer  # and from the route cache
     assert maker.kind_of("n") is ElementType.DECIMAL
+    row = RowMaker(registry).prepare(hop, 0).row  # the bulk path, its own way
+    assert row[8:13] == answer
+    assert row[7] == verifier.normalize(hop.output.element, hop.output.value)

@@ -66,15 +66,16 @@ def _place(value: Any) -> tuple[str, str, str, str | None]:
 DIGEST_EXCLUDES = {"write": {"id", "at"}, "snapshot": {"id", "at"},
                    "hop": {"id", "at", "status", "error"}}  # fmt: skip
 
-_SEP = "\x1f"
-_NULL = "\x00"
+_SEP = "\x1f"  # between fields
+_NONE = "\x1e"  # a null field
 
 
-def _hash(fields: list[str | None]) -> str:
-    text = _SEP.join([_NULL if f is None else f for f in fields])
-    if text.count(_SEP) != len(fields) - 1 or text.count(_NULL) > fields.count(None):
-        # A field holds a separator: spell the fields unambiguously instead (rare, slower).
-        text = _NULL + repr(fields)
+def _digest(parts: list[str], nones: int) -> str:
+    text = _SEP.join(parts)
+    # Unambiguous when no field holds a separator and exactly the null fields hold _NONE;
+    # otherwise (rare) spell the fields out with repr.
+    if text.count(_SEP) != len(parts) - 1 or text.count(_NONE) != nones:
+        text = "\x00" + repr(parts)
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
@@ -84,15 +85,34 @@ def content_digest(event: AnyEvent) -> str:
     It covers every field but those in :data:`DIGEST_EXCLUDES` (the id, the time, and a hop's
     status and error), values exactly as sent.
     """
+    none = _NONE
     if isinstance(event, Hop):
         out = event.output
-        fields: list[str | None] = ["hop", event.integration, event.transform, event.actor,
-                                    out.system, out.element, out.record, out.value]  # fmt: skip
-        for source in event.inputs:
-            fields += (source.system, source.element, source.record, source.value)
-        return _hash(fields)
+        integration, transform, actor, value = (
+            event.integration, event.transform, event.actor, out.value
+        )  # fmt: skip
+        inputs = event.inputs
+        nones = (integration is None) + (transform is None) + (actor is None) + (value is None)
+        parts = [
+            "hop", none if integration is None else integration,
+            none if transform is None else transform, none if actor is None else actor,
+            out.system, out.element, out.record, none if value is None else value,
+            str(len(inputs)),
+        ]  # fmt: skip
+        for source in inputs:
+            value = source.value
+            if value is None:
+                nones += 1
+                value = none
+            parts += (source.system, source.element, source.record, value)
+        return _digest(parts, nones)
     extra = event.actor if isinstance(event, Write) else event.source
-    return _hash([event.kind, event.system, event.element, event.record, event.value, extra])
+    value = event.value
+    parts = [
+        event.kind, event.system, event.element, event.record,
+        none if value is None else value, none if extra is None else extra,
+    ]  # fmt: skip
+    return _digest(parts, (value is None) + (extra is None))
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -118,11 +138,6 @@ class Prepared:
     inputs: list[tuple[Any, ...]]
     source: str
     line: int | None
-
-    def astuple(self) -> tuple[Any, ...]:
-        """The fields in order (``Prepared(*t)`` makes it again)."""
-        return (self.event_id, self.kind, self.digest, self.at, self.status, self.error,
-                self.row, self.inputs, self.source, self.line)  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -164,7 +179,7 @@ class RowMaker:
         self._lookups = registry.lookups
         self._kinds: dict[str, ElementType] = {}
         self._routes: dict[tuple[Any, ...], _Route] = {}
-        self._canonical: dict[tuple[ElementType, str], str | None] = {}
+        self._canon: dict[ElementType, dict[str, str]] = {}
 
     def kind_of(self, element: str) -> ElementType:
         kind = self._kinds.get(element)
@@ -177,14 +192,17 @@ class RowMaker:
         if value is None:
             return None
         kind = self.kind_of(element)
-        if kind is _STRING:
-            return value
-        key = (kind, value)
-        canonical: str | None = self._canonical.get(key, _MISSING)
-        if canonical is _MISSING:
-            if len(self._canonical) >= _CACHE_LIMIT:
-                self._canonical.clear()
-            canonical = self._canonical[key] = normalize(value, kind)
+        return value if kind is _STRING else self._canonical(kind, value)
+
+    def _canonical(self, kind: ElementType, value: str) -> str:
+        cache = self._canon.get(kind)
+        if cache is None:
+            cache = self._canon[kind] = {}
+        canonical = cache.get(value)
+        if canonical is None:
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            canonical = cache[value] = normalize(value, kind) or ""
         return canonical
 
     def _route(self, hop: Hop, key: tuple[Any, ...]) -> _Route:
@@ -202,6 +220,38 @@ class RowMaker:
         self._routes[key] = route
         return route
 
+    def _route_of(self, hop: Hop) -> _Route:
+        out = hop.output
+        inputs = hop.inputs
+        if len(inputs) == 1:
+            first = inputs[0]
+            key: tuple[Any, ...] = (
+                hop.integration, out.system, out.element, hop.transform, first.system,
+                first.element,
+            )  # fmt: skip
+        else:
+            key = (hop.integration, out.system, out.element, hop.transform,
+                   *[(i.system, i.element) for i in inputs])  # fmt: skip
+        route = self._routes.get(key)
+        return route if route is not None else self._route(hop, key)
+
+    def _expect(
+        self, route: _Route, hop: Hop, out_norm: str | None
+    ) -> tuple[str | None, bool | None]:
+        """What the route's transform makes of the inputs, and whether the output is that."""
+        call = route.call
+        if call is None:
+            return None, None
+        try:
+            result = call.apply(
+                [i.value for i in hop.inputs], out_type=route.out_kind, lookups=self._lookups
+            )
+        except TransformError:
+            return None, False
+        # apply() gives the canonical text of a typed output already (normalize is
+        # idempotent), so only the output needs bringing to canonical form.
+        return result, result == out_norm
+
     def check(
         self, hop: Hop, out_norm: str | None = None
     ) -> tuple[str | None, bool, str | None, str | None, bool | None]:
@@ -210,69 +260,133 @@ class RowMaker:
         The same answer as :meth:`HopVerifier.check`; ``out_norm`` is the output's canonical
         value when the caller has it already.
         """
-        out = hop.output
-        inputs = hop.inputs
-        if len(inputs) == 1:
-            first = inputs[0]
-            shape: tuple[Any, ...] = (first.system, first.element)
-        else:
-            shape = tuple((i.system, i.element) for i in inputs)
-        key = (hop.integration, out.system, out.element, hop.transform, shape)
-        route = self._routes.get(key)
-        if route is None:
-            route = self._route(hop, key)
-        call = route.call
-        if call is None:
-            if route.transform is None:
-                return route.integration, route.declared, None, None, None
-            return route.integration, route.declared, route.transform, None, None
-        kind = route.out_kind
-        try:
-            result = call.apply([i.value for i in inputs], out_type=kind, lookups=self._lookups)
-        except TransformError:
-            return route.integration, route.declared, route.transform, None, False
-        # apply() gives the canonical text of a typed output already (and normalize is
-        # idempotent), so only the output needs bringing to canonical form.
-        if out_norm is None and out.value is not None:
-            out_norm = out.value if kind is _STRING else normalize(out.value, kind)
-        return route.integration, route.declared, route.transform, result, result == out_norm
+        route = self._route_of(hop)
+        if out_norm is None:
+            out_norm = self.normalize(hop.output.element, hop.output.value)
+        expected, verified = self._expect(route, hop, out_norm)
+        return route.integration, route.declared, route.transform, expected, verified
 
     def prepare(
         self, event: AnyEvent, now: int, source: str = "<input>", line: int | None = None
     ) -> Prepared:
         """The rows of one event (``now`` is the time it is recorded, in microseconds)."""
+        return Prepared(*self.prepare_fields(event, now, source, line))
+
+    def prepare_fields(
+        self, event: AnyEvent, now: int, source: str = "<input>", line: int | None = None
+    ) -> tuple[Any, ...]:
+        """:meth:`prepare` as a plain tuple of :class:`Prepared`'s fields (cheap to send).
+
+        Runs once per event of a bulk load, so it is written for speed: the digest
+        (:func:`content_digest`) and the check (:meth:`check`) are inlined here.
+        """
+        if not isinstance(event, Hop):
+            return self._placed_fields(event, now, source, line)
+        eid = event.id
+        if eid is None:
+            eid = event_id(event)
+        out = event.output
+        inputs = event.inputs
+        integration_sent, transform_sent, actor = event.integration, event.transform, event.actor
+        system, element, record, value = out.system, out.element, out.record, out.value
+        route = self._route_of(event)
+        kind = route.out_kind
+        if value is None:
+            out_norm = None
+        else:
+            out_norm = value if kind is _STRING else self._canonical(kind, value)
+        expected, verified = self._expect(route, event, out_norm)
+        none = _NONE
+        nones = (
+            (integration_sent is None) + (transform_sent is None) + (actor is None)
+            + (value is None)
+        )  # fmt: skip
+        parts = [
+            "hop", none if integration_sent is None else integration_sent,
+            none if transform_sent is None else transform_sent,
+            none if actor is None else actor, system, element, record,
+            none if value is None else value, str(len(inputs)),
+        ]  # fmt: skip
+        input_rows = []
+        kinds = self._kinds
+        for position, source_value in enumerate(inputs):
+            in_element, in_value = source_value.element, source_value.value
+            if in_value is None:
+                nones += 1
+                parts += (source_value.system, in_element, source_value.record, none)
+                in_norm = None
+            else:
+                parts += (source_value.system, in_element, source_value.record, in_value)
+                in_kind = kinds.get(in_element) or self.kind_of(in_element)
+                in_norm = in_value if in_kind is _STRING else self._canonical(in_kind, in_value)
+            input_rows.append((eid, position, source_value.system, in_element,
+                               source_value.record, in_value, in_norm))  # fmt: skip
+        digest = _digest(parts, nones)
+        at = (event.at - _EPOCH) // _MICROSECOND
+        status = event.status.value
+        error = event.error
+        row = (
+            eid, "hop", at, system, element, record, value, out_norm, route.integration,
+            route.declared, route.transform, expected, verified, status, error, actor, digest,
+            now,
+        )  # fmt: skip
+        return (eid, "hop", digest, at, status, error, row, input_rows, source, line)
+
+    def _placed_fields(
+        self, event: Write | Snapshot, now: int, source: str, line: int | None
+    ) -> tuple[Any, ...]:
         eid = event.id
         if eid is None:
             eid = event_id(event)
         digest = content_digest(event)
         at = (event.at - _EPOCH) // _MICROSECOND
-        norm = self.normalize
-        if isinstance(event, Hop):
-            out = event.output
-            out_norm = norm(out.element, out.value)
-            integration, declared, transform, expected, verified = self.check(event, out_norm)
-            status = event.status.value
-            error = event.error
-            row: tuple[Any, ...] = (
-                eid, "hop", at, out.system, out.element, out.record, out.value, out_norm,
-                integration, declared, transform, expected, verified, status, error,
-                event.actor, digest, now,
-            )  # fmt: skip
-            inputs = [
-                (eid, position, i.system, i.element, i.record, i.value, norm(i.element, i.value))
-                for position, i in enumerate(event.inputs)
-            ]
-            return Prepared(eid, "hop", digest, at, status, error, row, inputs, source, line)
         actor = event.actor if isinstance(event, Write) else None
         row = (
             eid, event.kind, at, event.system, event.element, event.record, event.value,
-            norm(event.element, event.value), None, None, None, None, None, None, None, actor,
-            digest, now,
+            self.normalize(event.element, event.value), None, None, None, None, None, None,
+            None, actor, digest, now,
         )  # fmt: skip
-        return Prepared(eid, event.kind, digest, at, None, None, row, [], source, line)
+        return (eid, event.kind, digest, at, None, None, row, [], source, line)
 
 
 _MISSING: Any = object()
+
+
+class SeenIds:
+    """Which event ids a bulk load into an empty store has written: a Bloom filter.
+
+    "Not seen" is certain, so those ids need no lookup in the database; "maybe seen" (the
+    ids the load really wrote, plus about one in a thousand others up to a few million ids)
+    are looked up. Eight megabytes, whatever the size of the load.
+    """
+
+    BITS = 1 << 26
+
+    def __init__(self) -> None:
+        self._bits = bytearray(self.BITS >> 3)
+
+    def maybe(self, ids: Iterable[str]) -> list[str]:
+        """The ids among ``ids`` that may have been added before."""
+        bits = self._bits
+        mask = self.BITS - 1
+        found = []
+        for eid in ids:
+            code = hash(eid)
+            low = code & mask
+            high = (code >> 32) & mask
+            if bits[low >> 3] & (1 << (low & 7)) and bits[high >> 3] & (1 << (high & 7)):
+                found.append(eid)
+        return found
+
+    def add(self, ids: Iterable[str]) -> None:
+        bits = self._bits
+        mask = self.BITS - 1
+        for eid in ids:
+            code = hash(eid)
+            low = code & mask
+            high = (code >> 32) & mask
+            bits[low >> 3] |= 1 << (low & 7)
+            bits[high >> 3] |= 1 << (high & 7)
 
 
 def secondary_indexes() -> list[Index]:
@@ -346,9 +460,14 @@ class Sink:
     def restore_indexes(self) -> None:
         """Build the indexes :meth:`drop_secondary_indexes` dropped (same transaction)."""
         dialect = self.store.engine.dialect
+        if self._dropped:
+            self._prepare_index_build()
         for index in self._dropped:
             self._execute(str(CreateIndex(index).compile(dialect=dialect)))
         self._dropped = []
+
+    def _prepare_index_build(self) -> None:
+        """Backend settings for building indexes on a whole table."""
 
     def _id_rows(self, ids: Sequence[str]) -> tuple[list[Any], list[Any]]:
         raise NotImplementedError
@@ -433,6 +552,11 @@ class PostgresSink(Sink):
         # Every lineage writer holds this lock while it writes, so the known-id lookup and the
         # inserts of one batch see no other writer's rows appear in between.
         self._query("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+
+    def _prepare_index_build(self) -> None:
+        # Sorting a million keys in memory rather than in temporary files; for this
+        # transaction only.
+        self._execute("SET LOCAL maintenance_work_mem = '256MB'")
 
     def _id_rows(self, ids: Sequence[str]) -> tuple[list[Any], list[Any]]:
         event_rows = self._query(

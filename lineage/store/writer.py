@@ -30,6 +30,7 @@ from .bulk import (
     Prepared,
     RaceLostError,
     RowMaker,
+    SeenIds,
     Sink,
     content_digest,
     open_sink,
@@ -131,17 +132,26 @@ class _Outcome:
     rejected: list[Rejection] = field(default_factory=list)
 
 
+def _known_from(item: Prepared) -> Known:
+    entry = Known(item.digest, item.at, item.kind, item.status)
+    if item.status is not None:
+        entry.history.add((item.status, item.at))
+    return entry
+
+
 def _classify(batch: list[Prepared], known: dict[str, Known], now: int) -> _Outcome:
     outcome = _Outcome()
+    new = outcome.new
+    first: dict[str, Prepared] = {}  # new ids of this batch: their first event
     for item in batch:
         eid = item.event_id
-        seen = known.get(eid)
+        seen = known.get(eid) if known else None
         if seen is None:
-            entry = known[eid] = Known(item.digest, item.at, item.kind, item.status)
-            if item.status is not None:
-                entry.history.add((item.status, item.at))
-            outcome.new.append(item)
-            continue
+            earlier = first.setdefault(eid, item)
+            if earlier is item:
+                new.append(item)
+                continue
+            seen = known[eid] = _known_from(earlier)
         if seen.digest != item.digest or seen.kind != item.kind:
             outcome.rejected.append(Rejection(
                 item.source, item.line,
@@ -213,6 +223,7 @@ class Writer:
         self._pending: list[Prepared] = []
         self._now = time.time_ns() // 1000
         self._load: Sink | None = None  # the open transaction of a bulk load into an empty store
+        self._seen: SeenIds | None = None  # the ids that load wrote
         self._load_checked = False
 
     def __enter__(self) -> Writer:
@@ -260,10 +271,10 @@ class Writer:
         if len(pending) >= self.batch_size:
             self.flush()
 
-    def add_prepared(self, prepared: Prepared) -> None:
-        """Buffer an event already made into rows (by :class:`RowMaker` on this registry)."""
+    def add_prepared(self, prepared: Iterable[Prepared]) -> None:
+        """Buffer events already made into rows (by :class:`RowMaker` on this registry)."""
         pending = self._pending
-        pending.append(prepared)
+        pending.extend(prepared)
         if len(pending) >= self.batch_size:
             self.flush()
 
@@ -294,6 +305,7 @@ class Writer:
         """Flush, and finish a bulk load (build its indexes, commit)."""
         self.flush()
         load, self._load = self._load, None
+        self._seen = None
         if load is not None:
             with self._database_errors():
                 try:
@@ -320,6 +332,7 @@ class Writer:
     def abort(self) -> None:
         """Drop what is buffered and roll an unfinished bulk load back."""
         self._pending = []
+        self._seen = None
         load, self._load = self._load, None
         if load is not None:
             try:
@@ -335,6 +348,7 @@ class Writer:
             if sink.is_empty():
                 sink.drop_secondary_indexes()
                 self._load = sink
+                self._seen = SeenIds()
                 return
             sink.rollback()
         except BaseException:
@@ -366,9 +380,15 @@ class Writer:
         )
 
     def _write(self, sink: Sink, pending: list[Prepared]) -> _Outcome:
-        known = sink.known({p.event_id for p in pending})
+        ids = {p.event_id for p in pending}
+        seen = self._seen
+        # In a load into an empty store every stored id came from this load: only those
+        # the filter may have seen need looking up.
+        known = sink.known(ids if seen is None else seen.maybe(ids))
         outcome = _classify(pending, known, self._now)
         new = outcome.new
+        if seen is not None:
+            seen.add(p.event_id for p in new)
         if new:
             sink.insert_events([p.row for p in new])
             inputs = [row for p in new for row in p.inputs]
@@ -429,11 +449,10 @@ def ingest_lines(
         rest = itertools.chain([first], remaining)
         nonblank = (item for item in rest if item[2].strip())
         registry = writer.rows.verifier.registry
-        for item in prepare_in_workers(registry, nonblank, workers):
-            if isinstance(item, Prepared):
-                writer.add_prepared(item)
-            else:
-                writer.reject(Rejection(*item))
+        for good, bad in prepare_in_workers(registry, nonblank, workers):
+            for where, at_line, reason in bad:
+                writer.reject(Rejection(where, at_line, reason))
+            writer.add_prepared(good)
     return writer.result
 
 
