@@ -9,8 +9,10 @@ For each backend:
    schema and indexes by the bare driver (``sqlite3`` ``executemany`` / psycopg ``COPY``),
    timing only the insert calls and the commit.
 
-Each runs in its own process, so "peak RSS" is that process's own peak (``wait4``), and the
-CPU column is its user+system time (PostgreSQL's server work is not in it).
+Each runs in its own process. "CPU s" is its user+system time, worker processes included
+(PostgreSQL's server work is not in it); "peak RSS MB" is the largest single process's peak
+(``wait4``); "all procs PSS MB" is the peak of the proportional set size of the process and
+its workers together (shared pages counted once), sampled every 50 ms.
 
     python benchmarks/ingest.py --events 1000000 --db both
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from recording import (
+    REGISTRY,
     hop_event,
     jsonl,
     numbered,
@@ -20,6 +22,7 @@ from recording import (
     write_registry,
 )
 
+from lineage.errors import StoreError
 from lineage.model.events import EVENT_ADAPTER, Hop, Snapshot, Write, event_id
 from lineage.model.registry import ElementType
 from lineage.registry import load_registry
@@ -27,6 +30,7 @@ from lineage.store import Store, open_store
 from lineage.store.bulk import DIGEST_EXCLUDES, RowMaker, Sink, content_digest
 from lineage.store.schema import events, hop_inputs, hop_status, metadata
 from lineage.store.writer import Writer, ingest_lines
+from lineage.transforms import DEFAULT_CATALOGUE
 from lineage.verify import HopVerifier
 
 
@@ -352,3 +356,30 @@ def test_the_writer_checks_a_hop_as_the_verifier_does(hop: Hop, tmp_path: Path) 
     row = RowMaker(registry).prepare(hop, 0).row  # the bulk path, its own way
     assert row[8:13] == answer
     assert row[7] == verifier.normalize(hop.output.element, hop.output.value)
+
+
+def _dies_outside(parent: int) -> Any:
+    def transform(value: str) -> str:
+        if os.getpid() != parent:
+            os._exit(3)  # a worker process killed mid-ingest
+        return value
+
+    return transform
+
+
+def test_a_worker_that_dies_stops_the_ingest_with_a_clear_error(
+    loaded: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # registered for this test only: the catalogue gets its own entries back afterwards
+    monkeypatch.setattr(DEFAULT_CATALOGUE, "_specs", dict(DEFAULT_CATALOGUE._specs))
+    monkeypatch.setattr(DEFAULT_CATALOGUE, "_cache", {})
+    DEFAULT_CATALOGUE.register("crash_in_worker", _dies_outside(os.getpid()))
+    registry = REGISTRY.replace("transform: multiply(1.2)", "transform: crash_in_worker")
+    loaded.save_registry(load_registry([write_registry(tmp_path, registry)]))
+    text = jsonl(*(hop_event(f"h-{n}", "5", "5", record=f"{n}") for n in range(50)))
+    with pytest.raises(StoreError, match="worker process preparing events died"):
+        ingest_lines(loaded, numbered(text), workers=1, inline=10)
+    assert row_counts(loaded)["events"] == 0  # the first load is all or nothing
+    again = ingest_lines(loaded, numbered(text), workers=0)  # in one process it works
+    assert again.accepted == 50
+    assert stored(loaded, "h-7")["verified"] is True

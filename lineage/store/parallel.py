@@ -14,7 +14,6 @@ few chunks are in flight, so memory does not grow with the input.
 
 from __future__ import annotations
 
-import contextlib
 import marshal
 import multiprocessing
 import os
@@ -22,11 +21,13 @@ import signal
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from multiprocessing.pool import AsyncResult, Pool
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from pydantic import ValidationError
 
+from ..errors import StoreError
 from ..model.events import EVENT_ADAPTER
 from ..model.registry import Registry
 from .bulk import Prepared, RowMaker
@@ -89,37 +90,43 @@ def prepare_in_workers(
 
     Yields, chunk by chunk, the :class:`Prepared` rows and the ``(source, line, reason)`` of
     the lines that do not validate.
+
+    Raises:
+        StoreError: a worker process died (killed, out of memory); nothing more is read.
     """
     context = multiprocessing.get_context("fork")
-    pool: Pool = context.Pool(workers, initializer=_start, initargs=(registry,))
-    pending: deque[AsyncResult[bytes]] = deque()
+    pool = ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_start, initargs=(registry,)
+    )
+    pending: deque[Future[bytes]] = deque()
     limit = workers * AHEAD
-    finished = False
     try:
         chunk: list[Line] = []
         for line in lines:
             chunk.append(line)
             if len(chunk) >= CHUNK_LINES:
-                pending.append(pool.apply_async(_prepare, (chunk,)))
+                pending.append(pool.submit(_prepare, chunk))
                 chunk = []
                 while len(pending) >= limit:
-                    yield from _received(pending.popleft().get())
+                    yield _received(pending.popleft().result())
         if chunk:
-            pending.append(pool.apply_async(_prepare, (chunk,)))
+            pending.append(pool.submit(_prepare, chunk))
         while pending:
-            yield from _received(pending.popleft().get())
-        finished = True
+            yield _received(pending.popleft().result())
+    except BrokenProcessPool as exc:
+        raise StoreError(
+            "a worker process preparing events died (out of memory, or killed); nothing "
+            "after the last committed batch was written: run the same ingest again (it is "
+            "idempotent), with fewer workers if memory is short"
+        ) from exc
     finally:
-        if finished:
-            pool.close()
-        else:
-            pool.terminate()
-        with contextlib.suppress(Exception):
-            pool.join()
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _received(packed: bytes) -> Iterator[tuple[list[Prepared], list[Bad]]]:
+def _received(packed: bytes) -> tuple[list[Prepared], list[Bad]]:
     items = marshal.loads(packed)  # noqa: S302 - written by our own worker process
     good = [Prepared(*item) for item in items if len(item) > 3]
     bad = [item for item in items if len(item) == 3] if len(good) < len(items) else []
-    yield good, bad
+    return good, bad
