@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 from collections import Counter
@@ -74,6 +75,15 @@ def test_whole_store_prov_reads_back_with_every_value_version_and_hop(store: Sto
     assert records["ProvDerivation"] == 7  # one per hop input
     assert records["ProvAttribution"] == 6  # every write, to its actor
     assert records["ProvAgent"] >= 1
+
+
+def test_whole_store_export_as_of_leaves_out_later_events(store: Store) -> None:
+    company(store)
+    out = io.StringIO()
+    export_prov(store, out, as_of=dt.datetime(2026, 11, 20, 9, 5, tzinfo=dt.UTC))
+    records = prov_records(out.getvalue())
+    assert records["ProvEntity"] == 6  # the events up to 09:05
+    assert records["ProvActivity"] == 3
 
 
 def test_trace_prov_has_the_traced_versions_linked_by_derivation(store: Store) -> None:

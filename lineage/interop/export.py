@@ -28,6 +28,7 @@ from typing import IO, Any
 from sqlalchemy import Connection, case, func, select
 
 from ..errors import InputError
+from ..golden import as_micros
 from ..model.registry import Registry
 from ..render import to_dot
 from ..store import Store
@@ -128,7 +129,9 @@ def _latest_statuses(conn: Connection, hop_ids: list[str]) -> dict[str, str | No
 def _events(
     store: Store, conn: Connection, place: Place | None, as_of: dt.datetime | int | None
 ) -> Iterable[StoredEvent]:
-    return stored_events(conn) if place is None else trace_events(store, place, as_of=as_of)
+    if place is not None:
+        return trace_events(store, place, as_of=as_of)
+    return stored_events(conn, as_of=as_micros(as_of))
 
 
 # -- PROV-JSON ------------------------------------------------------------------------------

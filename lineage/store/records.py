@@ -397,8 +397,10 @@ class StoredEvent:
     observed: str | None
 
 
-def stored_events(conn: Connection, *, batch: int = 1000) -> Iterator[StoredEvent]:
-    """Every event in recording order with its inputs' sources, streamed (one query).
+def stored_events(
+    conn: Connection, *, as_of: int | None = None, batch: int = 1000
+) -> Iterator[StoredEvent]:
+    """Every event (up to ``as_of``) in recording order with its inputs' sources, streamed.
 
     Each input's source follows the trace's rule (:mod:`lineage.store.queries`): the latest
     event at the input's place at or before the hop, not failed; a snapshot's explanation is
@@ -416,7 +418,7 @@ def stored_events(conn: Connection, *, batch: int = 1000) -> Iterator[StoredEven
             src.c.record == i.c.record,
             src.c.at <= e.c.at,
             src.c.seq != e.c.seq,
-            held(None, table=src),
+            held(as_of, table=src),
         )
         .order_by(src.c.at.desc(), src.c.seq.desc())
         .limit(1)
@@ -433,7 +435,7 @@ def stored_events(conn: Connection, *, batch: int = 1000) -> Iterator[StoredEven
                 obs.c.at <= e.c.at,
                 obs.c.seq != e.c.seq,
                 obs.c.kind != "snapshot",
-                held(None, table=obs),
+                held(as_of, table=obs),
             )
             .order_by(obs.c.at.desc(), obs.c.seq.desc())
             .limit(1)
@@ -444,7 +446,7 @@ def stored_events(conn: Connection, *, batch: int = 1000) -> Iterator[StoredEven
     query = (
         select(
             *(e.c[c.name] for c in _EVENT_COLUMNS),
-            case((e.c.kind == "hop", hop_status_at(None, e)), else_=None).label("status_now"),
+            case((e.c.kind == "hop", hop_status_at(as_of, e)), else_=None).label("status_now"),
             case((snapshot, explaining(obs.c.event_id)), else_=None).label("observed_id"),
             case((snapshot, explaining(obs.c.value_norm)), else_=None).label("observed_norm"),
             i.c.position.label("in_position"),
@@ -456,6 +458,7 @@ def stored_events(conn: Connection, *, batch: int = 1000) -> Iterator[StoredEven
             case((i.c.position.is_not(None), source_id), else_=None).label("in_source"),
         )
         .select_from(e.outerjoin(i, i.c.event_id == e.c.event_id))
+        .where(e.c.at <= bound(as_of))
         .order_by(e.c.seq, i.c.position)
     )
     result = conn.execute(query.execution_options(stream_results=True, yield_per=batch))
