@@ -7,9 +7,11 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from recording import REGISTRY, hop_event, jsonl, write_event, write_registry
+from sqlalchemy import select
 
 from lineage.cli import main
 from lineage.store import open_store
+from lineage.store.schema import events as events_table
 
 
 def test_load_prints_what_it_stored(runner: CliRunner, db_url: str, tmp_path: Path) -> None:
@@ -136,3 +138,27 @@ def test_stats_text_is_aligned_for_people(runner: CliRunner, db_url: str, tmp_pa
         "events        0",
     ]
     assert lines[-1] == "registry versions loaded: 1"
+
+
+def test_loading_a_changed_registry_after_ingest_says_stored_hops_keep_their_check(
+    runner: CliRunner, db_url: str, tmp_path: Path
+) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_text(jsonl(write_event(), hop_event("h-1")))
+    runner.invoke(main, ["ingest", str(events), "--db", db_url])
+    result = runner.invoke(main, ["load", str(write_registry(tmp_path)), "--db", db_url])
+    assert result.exit_code == 0
+    assert "the 1 hops already stored keep the check made when they were recorded" in (
+        result.stderr
+    )
+    store = open_store(db_url)
+    try:
+        with store.engine.connect() as conn:
+            declared = conn.execute(
+                select(events_table.c.declared).where(events_table.c.event_id == "h-1")
+            ).scalar_one()
+        assert declared is False  # checked at entry against no registry: not rewritten
+    finally:
+        store.close()
+    quiet = runner.invoke(main, ["load", str(write_registry(tmp_path)), "--db", db_url])
+    assert quiet.stderr == ""  # unchanged: nothing to say

@@ -38,6 +38,7 @@ def load(paths: tuple[str, ...], db: str | None) -> None:
     try:
         changed = store.save_registry(registry)
         versions = store.registry_versions()
+        earlier = count_store(store).events["hop"] if changed else 0
     finally:
         store.close()
     counts = (
@@ -52,6 +53,13 @@ def load(paths: tuple[str, ...], db: str | None) -> None:
         click.echo(f"loaded {counts} from {source} as registry version {versions}")
     else:
         click.echo(f"registry unchanged (version {versions}): {counts} from {source}")
+    if earlier:
+        click.echo(
+            f"lineage: note: the {earlier} hops already stored keep the check made when they "
+            f"were recorded (against the registry then in force, or none); hops ingested from "
+            f"now on are checked against version {versions}",
+            err=True,
+        )
 
 
 @click.command("stats")
