@@ -155,7 +155,7 @@ def raw_run(backend: str, source: str, lines: int, folder: Path) -> Measured:
 
 
 def _tables() -> list[tuple[str, tuple[str, ...], str]]:
-    from lineage.store.bulk import EVENT_COLUMNS, INPUT_COLUMNS, STATUS_COLUMNS  # noqa: PLC0415
+    from lineage.store.rows import EVENT_COLUMNS, INPUT_COLUMNS, STATUS_COLUMNS  # noqa: PLC0415
 
     return [
         ("events", EVENT_COLUMNS, "seq"),

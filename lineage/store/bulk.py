@@ -1,8 +1,7 @@
-"""The fast path under the event writer: rows made once per event, written by the driver.
+"""The fast path under the event writer: rows written by the driver, not row by row.
 
-:class:`RowMaker` turns a validated event into the plain tuples the tables take (its id,
-content digest, canonical values and the hop's check at entry); :class:`Sink` writes them
-through the raw DB-API connection, with no per-row SQLAlchemy work:
+:class:`Sink` writes the rows :class:`~lineage.store.rows.RowMaker` makes through the raw
+DB-API connection, with no per-row SQLAlchemy work:
 
 - SQLite: ``executemany`` of ``INSERT ... ON CONFLICT (event_id) DO NOTHING`` in a
   ``BEGIN IMMEDIATE`` transaction (the write lock is taken before the known ids are read, so
@@ -18,8 +17,6 @@ rolls the drop back with the rows, so the store never stays without its indexes.
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -28,116 +25,16 @@ from typing import Any
 from sqlalchemy import Index, Table
 from sqlalchemy.schema import CreateIndex
 
-from ..errors import TransformError
-from ..model.events import Hop, Snapshot, Write, event_id
-from ..model.registry import ElementType, Registry
-from ..transforms import TransformCall, normalize, parse_transform
-from ..verify import HopVerifier
 from .database import Store
+from .rows import EVENT_COLUMNS
 from .schema import events, hop_inputs
-
-AnyEvent = Write | Hop | Snapshot
-
-EVENT_COLUMNS = (
-    "event_id", "kind", "at", "system", "element", "record", "value", "value_norm",
-    "integration", "declared", "transform", "expected_norm", "verified", "status", "error",
-    "actor", "digest", "recorded_at",
-)  # fmt: skip
-INPUT_COLUMNS = ("event_id", "position", "system", "element", "record", "value", "value_norm")
-STATUS_COLUMNS = ("event_id", "status", "error", "at", "recorded_at")
 
 #: Key of the PostgreSQL advisory lock every lineage writer holds while it writes a batch.
 WRITER_LOCK = 0x6C696E656167  # "lineag"
 
-_STRING = ElementType.STRING
-_LOOKUP_CHUNK = 500
-
 
 class RaceLostError(Exception):
     """Another writer stored one of the batch's new ids first: retry the batch as known ids."""
-
-
-def _place(value: Any) -> tuple[str, str, str, str | None]:
-    return (value.system, value.element, value.record, value.value)
-
-
-#: Model fields each kind's digest leaves out: the id is the key itself, and a hop's status,
-#: error and time are its state, which may change under the same id.
-DIGEST_EXCLUDES = {"write": {"id", "at"}, "snapshot": {"id", "at"},
-                   "hop": {"id", "at", "status", "error"}}  # fmt: skip
-
-_SEP = "\x1f"  # between fields
-_NONE = "\x1e"  # a null field
-
-
-def _digest(parts: list[str], nones: int) -> str:
-    text = _SEP.join(parts)
-    # Unambiguous when no field holds a separator and exactly the null fields hold _NONE;
-    # otherwise (rare) spell the fields out with repr.
-    if text.count(_SEP) != len(parts) - 1 or text.count(_NONE) != nones:
-        text = "\x00" + repr(parts)
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
-
-
-def content_digest(event: AnyEvent) -> str:
-    """Hash of what makes an event itself, to tell a re-send from a conflicting reuse of an id.
-
-    It covers every field but those in :data:`DIGEST_EXCLUDES` (the id, the time, and a hop's
-    status and error), values exactly as sent.
-    """
-    none = _NONE
-    if isinstance(event, Hop):
-        out = event.output
-        integration, transform, actor, value = (
-            event.integration, event.transform, event.actor, out.value
-        )  # fmt: skip
-        inputs = event.inputs
-        nones = (integration is None) + (transform is None) + (actor is None) + (value is None)
-        parts = [
-            "hop", none if integration is None else integration,
-            none if transform is None else transform, none if actor is None else actor,
-            out.system, out.element, out.record, none if value is None else value,
-            str(len(inputs)),
-        ]  # fmt: skip
-        for source in inputs:
-            value = source.value
-            if value is None:
-                nones += 1
-                value = none
-            parts += (source.system, source.element, source.record, value)
-        return _digest(parts, nones)
-    extra = event.actor if isinstance(event, Write) else event.source
-    value = event.value
-    parts = [
-        event.kind, event.system, event.element, event.record,
-        none if value is None else value, none if extra is None else extra,
-    ]  # fmt: skip
-    return _digest(parts, (value is None) + (extra is None))
-
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_MICROSECOND = dt.timedelta(microseconds=1)
-
-
-def micros(moment: dt.datetime) -> int:
-    """An aware datetime as integer microseconds since the epoch (as ``schema.to_us``)."""
-    return (moment - _EPOCH) // _MICROSECOND
-
-
-@dataclass(slots=True)
-class Prepared:
-    """One event made into rows, with what the writer needs to tell new from known."""
-
-    event_id: str
-    kind: str
-    digest: str
-    at: int
-    status: str | None
-    error: str | None
-    row: tuple[Any, ...]
-    inputs: list[tuple[Any, ...]]
-    source: str
-    line: int | None
 
 
 @dataclass(slots=True)
@@ -149,207 +46,6 @@ class Known:
     kind: str
     status: str | None
     history: set[tuple[str, int]] = field(default_factory=set)
-
-
-@dataclass(frozen=True, slots=True)
-class _Route:
-    """What checking a hop depends on besides its values, worked out once per route."""
-
-    integration: str | None
-    declared: bool
-    transform: str | None
-    call: TransformCall | None  # None: no transform, or one the catalogue cannot parse
-    out_kind: ElementType
-
-
-_CACHE_LIMIT = 65_536
-
-
-class RowMaker:
-    """Makes table rows from validated events, checking hops with a :class:`HopVerifier`.
-
-    What depends only on a hop's route (its integration, the systems and elements it joins
-    and its transform) is worked out once per route by :meth:`HopVerifier.check`; after that
-    each hop costs one run of its transform and the comparison, exactly as
-    :meth:`HopVerifier.rerun` does it.
-    """
-
-    def __init__(self, registry: Registry) -> None:
-        self.verifier = HopVerifier(registry)
-        self._lookups = registry.lookups
-        self._kinds: dict[str, ElementType] = {}
-        self._routes: dict[tuple[Any, ...], _Route] = {}
-        self._canon: dict[ElementType, dict[str, str]] = {}
-
-    def kind_of(self, element: str) -> ElementType:
-        kind = self._kinds.get(element)
-        if kind is None:
-            kind = self._kinds[element] = self.verifier.element_type(element)
-        return kind
-
-    def normalize(self, element: str, value: str | None) -> str | None:
-        """``value`` in the canonical form of ``element``'s declared type."""
-        if value is None:
-            return None
-        kind = self.kind_of(element)
-        return value if kind is _STRING else self._canonical(kind, value)
-
-    def _canonical(self, kind: ElementType, value: str) -> str:
-        cache = self._canon.get(kind)
-        if cache is None:
-            cache = self._canon[kind] = {}
-        canonical = cache.get(value)
-        if canonical is None:
-            if len(cache) >= _CACHE_LIMIT:
-                cache.clear()
-            canonical = cache[value] = normalize(value, kind) or ""
-        return canonical
-
-    def _route(self, hop: Hop, key: tuple[Any, ...]) -> _Route:
-        check = self.verifier.check(hop)
-        call: TransformCall | None = None
-        if check.transform is not None:
-            try:
-                call = parse_transform(check.transform)
-            except TransformError:
-                call = None
-        route = _Route(check.integration, check.declared, check.transform, call,
-                       self.kind_of(hop.output.element))  # fmt: skip
-        if len(self._routes) >= _CACHE_LIMIT:
-            self._routes.clear()
-        self._routes[key] = route
-        return route
-
-    def _route_of(self, hop: Hop) -> _Route:
-        out = hop.output
-        inputs = hop.inputs
-        if len(inputs) == 1:
-            first = inputs[0]
-            key: tuple[Any, ...] = (
-                hop.integration, out.system, out.element, hop.transform, first.system,
-                first.element,
-            )  # fmt: skip
-        else:
-            key = (hop.integration, out.system, out.element, hop.transform,
-                   *[(i.system, i.element) for i in inputs])  # fmt: skip
-        route = self._routes.get(key)
-        return route if route is not None else self._route(hop, key)
-
-    def _expect(
-        self, route: _Route, hop: Hop, out_norm: str | None
-    ) -> tuple[str | None, bool | None]:
-        """What the route's transform makes of the inputs, and whether the output is that."""
-        call = route.call
-        if call is None:
-            return None, None
-        try:
-            result = call.apply(
-                [i.value for i in hop.inputs], out_type=route.out_kind, lookups=self._lookups
-            )
-        except TransformError:
-            return None, False
-        # apply() gives the canonical text of a typed output already (normalize is
-        # idempotent), so only the output needs bringing to canonical form.
-        return result, result == out_norm
-
-    def check(
-        self, hop: Hop, out_norm: str | None = None
-    ) -> tuple[str | None, bool, str | None, str | None, bool | None]:
-        """(integration, declared, transform, expected canonical value, verified) of a hop.
-
-        The same answer as :meth:`HopVerifier.check`; ``out_norm`` is the output's canonical
-        value when the caller has it already.
-        """
-        route = self._route_of(hop)
-        if out_norm is None:
-            out_norm = self.normalize(hop.output.element, hop.output.value)
-        expected, verified = self._expect(route, hop, out_norm)
-        return route.integration, route.declared, route.transform, expected, verified
-
-    def prepare(
-        self, event: AnyEvent, now: int, source: str = "<input>", line: int | None = None
-    ) -> Prepared:
-        """The rows of one event (``now`` is the time it is recorded, in microseconds)."""
-        return Prepared(*self.prepare_fields(event, now, source, line))
-
-    def prepare_fields(
-        self, event: AnyEvent, now: int, source: str = "<input>", line: int | None = None
-    ) -> tuple[Any, ...]:
-        """:meth:`prepare` as a plain tuple of :class:`Prepared`'s fields (cheap to send).
-
-        Runs once per event of a bulk load, so it is written for speed: the digest
-        (:func:`content_digest`) and the check (:meth:`check`) are inlined here.
-        """
-        if not isinstance(event, Hop):
-            return self._placed_fields(event, now, source, line)
-        eid = event.id
-        if eid is None:
-            eid = event_id(event)
-        out = event.output
-        inputs = event.inputs
-        integration_sent, transform_sent, actor = event.integration, event.transform, event.actor
-        system, element, record, value = out.system, out.element, out.record, out.value
-        route = self._route_of(event)
-        kind = route.out_kind
-        if value is None:
-            out_norm = None
-        else:
-            out_norm = value if kind is _STRING else self._canonical(kind, value)
-        expected, verified = self._expect(route, event, out_norm)
-        none = _NONE
-        nones = (
-            (integration_sent is None) + (transform_sent is None) + (actor is None)
-            + (value is None)
-        )  # fmt: skip
-        parts = [
-            "hop", none if integration_sent is None else integration_sent,
-            none if transform_sent is None else transform_sent,
-            none if actor is None else actor, system, element, record,
-            none if value is None else value, str(len(inputs)),
-        ]  # fmt: skip
-        input_rows = []
-        kinds = self._kinds
-        for position, source_value in enumerate(inputs):
-            in_element, in_value = source_value.element, source_value.value
-            if in_value is None:
-                nones += 1
-                parts += (source_value.system, in_element, source_value.record, none)
-                in_norm = None
-            else:
-                parts += (source_value.system, in_element, source_value.record, in_value)
-                in_kind = kinds.get(in_element) or self.kind_of(in_element)
-                in_norm = in_value if in_kind is _STRING else self._canonical(in_kind, in_value)
-            input_rows.append((eid, position, source_value.system, in_element,
-                               source_value.record, in_value, in_norm))  # fmt: skip
-        digest = _digest(parts, nones)
-        at = (event.at - _EPOCH) // _MICROSECOND
-        status = event.status.value
-        error = event.error
-        row = (
-            eid, "hop", at, system, element, record, value, out_norm, route.integration,
-            route.declared, route.transform, expected, verified, status, error, actor, digest,
-            now,
-        )  # fmt: skip
-        return (eid, "hop", digest, at, status, error, row, input_rows, source, line)
-
-    def _placed_fields(
-        self, event: Write | Snapshot, now: int, source: str, line: int | None
-    ) -> tuple[Any, ...]:
-        eid = event.id
-        if eid is None:
-            eid = event_id(event)
-        digest = content_digest(event)
-        at = (event.at - _EPOCH) // _MICROSECOND
-        actor = event.actor if isinstance(event, Write) else None
-        row = (
-            eid, event.kind, at, event.system, event.element, event.record, event.value,
-            self.normalize(event.element, event.value), None, None, None, None, None, None,
-            None, actor, digest, now,
-        )  # fmt: skip
-        return (eid, event.kind, digest, at, None, None, row, [], source, line)
-
-
-_MISSING: Any = object()
 
 
 class SeenIds:

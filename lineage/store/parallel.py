@@ -2,7 +2,7 @@
 
 Parsing, validating and checking an event costs about as much CPU as inserting it, and
 Python runs one thread at a time: a big ingest splits the work over processes. Workers turn
-chunks of JSON lines into prepared rows (:class:`~lineage.store.bulk.Prepared`) or
+chunks of JSON lines into prepared rows (:class:`~lineage.store.rows.Prepared`) or
 rejections; the writer process receives them **in input order** and decides what each one
 is (new, duplicate, status change, conflict) against the store, so the outcome is exactly
 that of a single process.
@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from ..errors import StoreError
 from ..model.events import EVENT_ADAPTER
 from ..model.registry import Registry
-from .bulk import Prepared, RowMaker
+from .rows import Prepared, RowMaker
 
 #: Lines sent to a worker at a time.
 CHUNK_LINES = 2000

@@ -4,8 +4,9 @@ Re-sending an event changes nothing; the same hop id with a new ``status`` is a 
 (a new row in ``hop_status``); the same id with any other difference is a conflict, rejected
 and named. Good events in a batch are kept whatever happens to the bad ones.
 
-The rows are made and written by :mod:`lineage.store.bulk` (raw driver, no per-row ORM work);
-this module decides what each event is: new, a duplicate, a status change or a conflict.
+The rows are made by :mod:`lineage.store.rows` and written by :mod:`lineage.store.bulk`
+(raw driver, no per-row ORM work); this module decides what each event is: new, a
+duplicate, a status change or a conflict.
 """
 
 from __future__ import annotations
@@ -23,20 +24,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import StoreError
 from ..model.events import EVENT_ADAPTER, Hop, Snapshot, Write
-from .bulk import (
-    INPUT_COLUMNS,
-    STATUS_COLUMNS,
-    Known,
-    Prepared,
-    RaceLostError,
-    RowMaker,
-    SeenIds,
-    Sink,
-    content_digest,
-    open_sink,
-)
+from .bulk import Known, RaceLostError, SeenIds, Sink, open_sink
 from .database import Store
 from .parallel import can_fork, default_workers, prepare_in_workers
+from .rows import INPUT_COLUMNS, STATUS_COLUMNS, Prepared, RowMaker, content_digest
 
 AnyEvent = Write | Hop | Snapshot
 
