@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import pty
+import select
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import pytest
@@ -199,3 +205,30 @@ def test_the_installed_command_reads_a_pipe_without_a_progress_bar(db: str, tmp_
     assert done.stderr == b""
     summary = done.stdout.decode().strip()
     assert summary.endswith("3 accepted, 0 duplicate, 0 status updates, 0 rejected")
+
+
+def test_a_progress_bar_shows_on_stderr_when_it_is_a_terminal(db: str, tmp_path: Path) -> None:
+    path = write_file(tmp_path, jsonl(*(write_event(record=f"R{n}") for n in range(30_000))))
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 100 wide
+    shown = b""
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "lineage", "ingest", str(path), "--db", db],
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            cwd=ROOT,
+        )
+        while process.poll() is None or select.select([leader], [], [], 0.2)[0]:
+            if select.select([leader], [], [], 0.2)[0]:
+                shown += os.read(leader, 65536)
+        stdout = process.stdout.read() if process.stdout else b""
+        if process.stdout:
+            process.stdout.close()
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert process.returncode == 0
+    assert b"ingest:" in shown and b"B/s" in shown  # the bar, counting bytes read
+    summary = stdout.decode().strip()
+    assert summary.endswith("30000 accepted, 0 duplicate, 0 status updates, 0 rejected")

@@ -172,6 +172,9 @@ class _Progress:
         for name, stream in streams:
             size = _size(stream) if name != STDIN else None
             total = None if size is None or total is None else total + size
+        # No monitor thread: worker processes are forked later, and forking a process with
+        # threads can deadlock the child.
+        tqdm.monitor_interval = 0
         self.bar = tqdm(
             total=total, unit="B", unit_scale=True, unit_divisor=1024, desc="ingest",
             file=sys.stderr, leave=False, dynamic_ncols=True,
