@@ -20,7 +20,6 @@ from .unexplained_transformation import unexplained_transformation
 from .untraced_value import untraced_snapshots
 
 DETECTORS: list[Detector] = [
-    conflicting_truth,  # conflicting-truth (with the golden record, lineage/golden.py)
     competing_origin,  # competing-origin
     untraced_snapshots,  # untraced-value (snapshots)
     unexplained_transformation,  # unexplained-transformation
@@ -29,6 +28,8 @@ DETECTORS: list[Detector] = [
     failed_or_lost_delivery,  # failed-delivery, lost-delivery
     duplicate_delivery,  # duplicate-delivery
     rule_violation,  # rule-violation
+    # last: it streams on the shared connection with connection-wide options
+    conflicting_truth,  # conflicting-truth (with the golden record, lineage/golden.py)
 ]
 """Every registered detector, in the order the scan runs them."""
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -24,6 +25,8 @@ class ScanContext:
             ignored; a hop still ``sent`` past its timeout at that moment is lost).
         conn: a connection detectors share (read-only use).
         verifier: re-runs transforms and normalizes values by element type.
+        shared: what detectors compute once per scan and share (see
+            :func:`lineage.detect.common.failed_hops`).
     """
 
     store: Store
@@ -31,6 +34,7 @@ class ScanContext:
     as_of: int
     conn: Connection
     verifier: HopVerifier
+    shared: dict[str, Any] = field(default_factory=dict)
 
 
 Detector = Callable[[ScanContext], Iterable[Finding]]

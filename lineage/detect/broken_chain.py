@@ -16,15 +16,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Row, or_, select
+from sqlalchemy import Row, select
 
 from ..model.findings import Finding
 from ..store.schema import events, hop_inputs
 from .base import ScanContext
 from .common import (
     HOP,
+    agrees_with_holder,
     failed_hops,
-    holds_value,
+    holder,
     hop_owner,
     shown,
     stream,
@@ -36,25 +37,19 @@ from .common import (
 def hop_input_chain(ctx: ScanContext) -> Iterator[Finding]:
     """``broken-chain`` and untraced hop inputs (see the module docstring)."""
     hop = events.alias("hop")
-    src = events.alias("src")
     failed = failed_hops(ctx)
-    held_by = (
-        select(src.c.seq)
-        .where(
-            src.c.system == hop_inputs.c.system,
-            src.c.element == hop_inputs.c.element,
-            src.c.record == hop_inputs.c.record,
-            src.c.at <= hop.c.at,
-            src.c.seq != hop.c.seq,
-            holds_value(src, failed),
-        )
-        .order_by(src.c.at.desc(), src.c.seq.desc())
-        .limit(1)
-        .correlate(hop, hop_inputs)
-        .scalar_subquery()
+    place = (hop_inputs.c.system, hop_inputs.c.element, hop_inputs.c.record)
+    agrees = agrees_with_holder(
+        place,
+        hop.c.at,
+        hop_inputs.c.value_norm,
+        failed,
+        exclude_seq=hop.c.seq,
+        correlate=(hop, hop_inputs),
     )
-    checked = (
+    query = (
         select(
+            hop.c.seq,
             hop.c.event_id,
             hop.c.at,
             hop.c.integration,
@@ -66,37 +61,32 @@ def hop_input_chain(ctx: ScanContext) -> Iterator[Finding]:
             hop_inputs.c.element.label("in_element"),
             hop_inputs.c.record.label("in_record"),
             hop_inputs.c.value.label("in_value"),
-            hop_inputs.c.value_norm.label("in_norm"),
-            held_by.label("held_by"),
         )
         .select_from(hop_inputs.join(hop, hop.c.event_id == hop_inputs.c.event_id))
-        .where(hop.c.kind == HOP, hop.c.at <= ctx.as_of, hop.c.event_id.not_in(failed))
-        .subquery("checked")
-    )
-    held = events.alias("held")
-    query = (
-        select(
-            checked,
-            held.c.event_id.label("held_event"),
-            held.c.value.label("held_value"),
-            held.c.at.label("held_at"),
-        )
-        .select_from(checked.outerjoin(held, held.c.seq == checked.c.held_by))
         .where(
-            or_(checked.c.held_by.is_(None), held.c.value_norm.is_distinct_from(checked.c.in_norm))
+            hop.c.kind == HOP,
+            hop.c.at <= ctx.as_of,
+            hop.c.seq.not_in(failed),
+            agrees.is_distinct_from(1),
         )
     )
     untraced: dict[tuple[str, str, str], list[Row[Any]]] = {}
-    for row in stream(ctx, query):
-        if row.held_event is None:
-            untraced.setdefault((row.in_system, row.in_element, row.in_record), []).append(row)
-            continue
+    broken: list[tuple[Row[Any], Any]] = []
+    # the few inputs that do not agree, then each detailed (not while the cursor is open)
+    for row in list(stream(ctx, query)):
+        where = (row.in_system, row.in_element, row.in_record)
+        found = holder(ctx, where, row.at, exclude_seq=row.seq)
+        if found is None:
+            untraced.setdefault(where, []).append(row)
+        else:
+            broken.append((row, found))
+    for row, held in broken:
         yield Finding.of(
             "broken-chain",
             f"hop {row.event_id} on {row.integration or 'no declared integration'} carried "
             f"{row.in_element} = {shown(row.in_value)} from {row.in_system} record "
-            f"{row.in_record}, but {row.in_system} held {shown(row.held_value)} then "
-            f"({row.held_event} at {when(row.held_at)})",
+            f"{row.in_record}, but {row.in_system} held {shown(held.value)} then "
+            f"({held.event_id} at {when(held.at)})",
             owner=hop_owner(ctx.registry, row.integration, row.system),
             element=row.element,
             system=row.system,
@@ -112,9 +102,9 @@ def hop_input_chain(ctx: ScanContext) -> Iterator[Finding]:
                     "record": row.in_record,
                     "value": row.in_value,
                 },
-                "held": row.held_value,
-                "held_by": row.held_event,
-                "held_at": when(row.held_at),
+                "held": held.value,
+                "held_by": held.event_id,
+                "held_at": when(held.at),
             },
         )
     for (system, element, record), rows in untraced.items():

@@ -168,7 +168,7 @@ def duplicate_delivery(ctx: ScanContext) -> Iterator[Finding]:
         events.c.kind == HOP,
         events.c.integration.in_(one_to_one),
         events.c.at <= ctx.as_of,
-        not_(events.c.event_id.in_(failed)),
+        not_(events.c.seq.in_(failed)),
     )
     groups = (
         select(*(c.label(f"k{n}") for n, c in enumerate(key)))

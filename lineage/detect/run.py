@@ -22,6 +22,7 @@ from ..store.schema import from_us, to_us
 from ..verify import HopVerifier
 from . import DETECTORS
 from .base import Detector, ScanContext
+from .common import drop_shared, failed_hops
 
 RUNTIME_CODES: frozenset[str] = frozenset(code for code, info in CODES.items() if info.runtime)
 """The codes ``lineage scan`` reports; waivers of other codes are left to ``lineage check``."""
@@ -90,13 +91,17 @@ def scan_context(store: Store, as_of: int | None = None) -> Iterator[ScanContext
         if store.dialect == "postgresql":
             read = conn.execution_options(isolation_level="REPEATABLE READ")
         with read.begin():
-            yield ScanContext(
+            ctx = ScanContext(
                 store=store,
                 registry=registry,
                 as_of=now_us() if as_of is None else as_of,
                 conn=read,
                 verifier=HopVerifier(registry),
             )
+            failed_hops(ctx)  # while the connection is fresh (plain cursors run DDL)
+            yield ctx
+            # only on success: after an error the rollback takes the temporary table along
+            drop_shared(ctx)
 
 
 def detect(ctx: ScanContext, detectors: Sequence[Detector] | None = None) -> Iterator[Finding]:

@@ -34,7 +34,7 @@ def unexplained_transformation(ctx: ScanContext) -> Iterator[Finding]:
         UNVERIFIED,
         events.c.kind == HOP,
         events.c.at <= ctx.as_of,
-        events.c.event_id.not_in(failed_hops(ctx)),
+        events.c.seq.not_in(failed_hops(ctx)),
     )
     for chunk in batches(stream(ctx, query), 500):
         inputs = inputs_of(ctx, [row.event_id for row in chunk])
