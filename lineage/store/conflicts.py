@@ -121,15 +121,20 @@ def conflict_candidates(
             conn.execute(text("SELECT set_config('jit', :jit, true)"), {"jit": jit})
 
 
-def _values(rows: Sequence[tuple[str, ...]], params: dict[str, Any]) -> str:
-    """A ``VALUES`` list of numbered rows ``(n, col1, col2, ...)`` as bound parameters."""
+def _values(rows: Sequence[tuple[str, ...]], params: dict[str, Any], *, cast: bool = False) -> str:
+    """A ``VALUES`` list of numbered rows ``(n, col1, col2, ...)`` as bound parameters.
+
+    ``cast`` types the values as VARCHAR (a recursive query needs its columns typed alike on
+    PostgreSQL); otherwise they stay untyped, which lets SQLite drive the join from the list
+    into the indexes (a CAST makes its planner scan the table instead).
+    """
     parts = []
     for number, row in enumerate(rows):
         cells = [f"{number}"]
         for column, value in enumerate(row):
             name = f"v{number}_{column}"
             params[name] = value
-            cells.append(f"CAST(:{name} AS VARCHAR)")
+            cells.append(f"CAST(:{name} AS VARCHAR)" if cast else f":{name}")
         parts.append(f"({', '.join(cells)})")
     return ", ".join(parts)
 
@@ -174,7 +179,7 @@ def upstream_keys_many(
     for chunk in _chunks(starts):
         params: dict[str, Any] = {"as_of": bound(as_of), "max_depth": max_depth}
         single = SINGLE_RECORD_SQL.format(hop="e.event_id", system="i.system", record="i.record")
-        query = _UPSTREAM_MANY.format(seeds=_values(chunk, params), single=single)
+        query = _UPSTREAM_MANY.format(seeds=_values(chunk, params, cast=True), single=single)
         for row in conn.execute(text(query), params):
             found[offset + int(row.n)].append((row.record, int(row.depth)))
         offset += len(chunk)
