@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from scan_world import clean_chain, found, hop, load, record, run, snapshot, write
+from scan_world import clean_chain, found, hop, load, record, run, snapshot, us, write
 
+from lineage.detect.broken_chain import disagreeing_inputs
+from lineage.detect.run import scan_context
 from lineage.store import Store
 
 
@@ -154,3 +156,69 @@ def test_a_hop_reading_an_observed_value_reads_what_the_source_held(store: Store
     assert found(store, "broken-chain") == []
     # the observation itself is what nobody explains
     assert [f.subject.record for f in found(store, "untraced-value")] == ["40017"]
+
+
+def test_probes_and_intervals_find_the_same_disagreeing_inputs(store: Store) -> None:
+    load(store)
+    record(
+        store,
+        *clean_chain(),
+        # source changed after a first hop: the second hop reads the new value
+        write("ERP", "order.total", "40017", "70", 100),
+        hop(
+            "ok-1",
+            "erp-to-bi",
+            110,
+            [("ERP", "order.total", "40017", "70.0")],
+            ("BI", "order.total", "R-9", "84"),
+        ),
+        # a write at the very moment of the hop counts as held
+        write("ERP", "order.total", "40040", "5", 120),
+        hop(
+            "ok-2",
+            "erp-to-bi",
+            120,
+            [("ERP", "order.total", "40040", "5")],
+            ("BI", "order.total", "R-40", "6"),
+        ),
+        # a failed hop into the source left nothing: the older write is what it held
+        hop(
+            "f-1",
+            "erp-to-bi",
+            125,
+            [("ERP", "order.total", "40040", "5")],
+            ("BI", "order.total", "R-40", "6"),
+            status="failed",
+            error="x",
+        ),
+        hop(
+            "ok-3",
+            "erp-to-bi",
+            126,
+            [("BI", "order.total", "R-40", "6")],
+            ("ERP", "order.total", "X-1", "7.2"),
+        ),
+        # wrong input, and an input from nowhere
+        hop(
+            "bad-1",
+            "erp-to-bi",
+            130,
+            [("ERP", "order.total", "40017", "50")],
+            ("BI", "order.total", "R-9", "60"),
+        ),
+        hop(
+            "bad-2",
+            "erp-to-bi",
+            131,
+            [("ERP", "order.total", "40099", "1")],
+            ("BI", "order.total", "R-99", "1.2"),
+        ),
+    )
+    with scan_context(store, us(24 * 60)) as ctx:
+        answers = [
+            sorted(
+                row.event_id for row in ctx.conn.execute(disagreeing_inputs(ctx, intervals=flag))
+            )
+            for flag in (False, True)
+        ]
+    assert answers[0] == answers[1] == ["bad-1", "bad-2"]
