@@ -189,11 +189,6 @@ def system_owner(registry: Registry, system: str | None) -> str | None:
     return declared.owner if declared is not None else None
 
 
-def place_text(system: str, element: str, record: str) -> str:
-    """A place as people read it: ``ERP order.total 40017``."""
-    return f"{system} {element} {record}"
-
-
 def when(micros: int | None) -> str | None:
     """Microseconds as ISO 8601 text (None stays None)."""
     return iso(micros) if micros is not None else None

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from ..model.findings import Finding
 from ..store.schema import UNDECLARED, events, hop_inputs
 from .base import ScanContext
-from .common import HOP, SAMPLES, hop_owner, when
+from .common import HOP, SAMPLES, hop_owner, stream, when
 
 
 @dataclass(slots=True)
@@ -48,7 +48,7 @@ def undeclared_integration(ctx: ScanContext) -> Iterator[Finding]:
         source.label("source"),
     ).where(UNDECLARED, events.c.kind == HOP, events.c.at <= ctx.as_of)
     groups: dict[tuple[str | None, ...], _Group] = {}
-    for row in ctx.conn.execute(query.execution_options(yield_per=2000)):
+    for row in stream(ctx, query):
         key: tuple[str | None, ...] = (
             (row.integration,) if row.integration else (None, row.source, row.system, row.element)
         )
