@@ -27,7 +27,6 @@ POSTGRES_ADMIN = os.environ.get(
 )
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "lineage" / "fixtures" / "demo"
-CONFORMANCE = ROOT.parent / "shared" / "conformance" / "openlineage"
 
 
 def _postgres_unavailable() -> str | None:

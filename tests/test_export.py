@@ -13,6 +13,7 @@ import jsonschema
 import pygraphviz
 import pytest
 from click.testing import CliRunner
+from corpus import SPEC
 from golden_scenarios import company, hop, load, snapshot
 from prov.model import ProvDocument
 from referencing import Registry, Resource
@@ -30,8 +31,6 @@ from lineage.interop.openlineage import ingest_openlineage_data, observed_flows
 from lineage.render import to_dot
 from lineage.store import Store
 from lineage.trace import trace
-
-SPEC = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "openlineage" / "spec"
 
 
 def prov_records(text: str) -> Counter[str]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from corpus import CONFORMANCE, CORPUS
 from referencing import Registry, Resource
 from sqlalchemy import func, select
 
@@ -21,10 +22,11 @@ from lineage.store import Store
 from lineage.store.schema import observed_flows as flows_table
 from lineage.store.schema import openlineage_events
 
-CONFORMANCE = (
-    Path(__file__).resolve().parent.parent.parent / "shared" / "conformance" / "openlineage"
-)
-CORPUS = sorted(CONFORMANCE.glob("*.jsonl"))
+
+def test_the_conformance_corpus_is_there() -> None:
+    # Without it the corpus tests below would have nothing to run: that must fail, not pass.
+    assert len(CORPUS) >= 10, f"no OpenLineage corpus at {CONFORMANCE}"
+    assert (CONFORMANCE / "spec" / "OpenLineage.json").is_file()
 
 
 def spec_validator() -> jsonschema.Draft202012Validator:
