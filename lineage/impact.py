@@ -33,8 +33,8 @@ from .store.queries import (
     inputs_of,
     read_connection,
 )
-from .store.schema import iso
-from .trace import TraceJudge, as_micros, not_found
+from .store.schema import as_micros, iso
+from .trace import TraceJudge, not_found
 from .valuegraph import GraphEdge, GraphNode, ImpactResult, Subject
 
 __all__ = ["ImpactResult", "impact"]

@@ -42,7 +42,7 @@ from .store.queries import (
     read_connection,
     trace_steps,
 )
-from .store.schema import from_us, iso, to_us
+from .store.schema import as_micros, from_us, iso
 from .transforms import rule_violations
 from .valuegraph import GraphEdge, GraphNode, Problem, RootCause, Subject, TraceResult
 from .verify import HopCheck, HopVerifier
@@ -59,15 +59,6 @@ VALUE_CODES = (
 )
 #: Codes where the value is sound but the path it took is not.
 PATH_CODES = ("undeclared-integration", "unknown-transform")
-
-
-def as_micros(moment: dt.datetime | int | None) -> int | None:
-    """A moment as integer microseconds (an int is taken as already in microseconds)."""
-    if moment is None or isinstance(moment, int):
-        return moment
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return to_us(moment)
 
 
 def not_found(system: str, element: str, record: str, as_of: int | None) -> NotFoundError:

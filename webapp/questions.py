@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
-from lineage.detect.run import Filters, ScanResult, as_of_micros, scan_report
+from lineage.detect.run import Filters, ScanResult, scan_report
 from lineage.errors import NotFoundError
 from lineage.golden import GoldenRecord, golden
 from lineage.impact import ImpactResult, impact
 from lineage.model.registry import Carry, Element, Integration, Registry
 from lineage.render import dot_to_svg, element_flow_dot, system_map_dot
+from lineage.store.schema import as_micros
 from lineage.trace import TraceResult, trace
 
 from .queries import FindingsQuery, PlaceQuery, RecordQuery
@@ -47,7 +48,7 @@ def ask_golden(query: RecordQuery) -> GoldenRecord:
 
 def ask_scan(query: FindingsQuery) -> ScanResult:
     """The scan, after waivers, with every finding (filter with :func:`filters`)."""
-    return scan_report(tracker().store(), as_of=as_of_micros(query.as_of))
+    return scan_report(tracker().store(), as_of=as_micros(query.as_of))
 
 
 def filters(query: FindingsQuery) -> Filters:

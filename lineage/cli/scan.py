@@ -9,10 +9,11 @@ from typing import Any
 import click
 
 from ..audit import DEFAULT_PERIOD, audit, audit_json, audit_text
-from ..detect.run import RUNTIME_CODES, Filters, as_of_micros, scan_report
+from ..detect.run import RUNTIME_CODES, Filters, scan_report
 from ..digest import digest, digest_json, digest_text
 from ..model.registry import parse_duration
 from ..report import FORMATS, failing, render
+from ..store.schema import as_micros
 from .golden import IsoTime
 from .options import db_option, open_db
 
@@ -116,7 +117,7 @@ def scan_command(
     try:
         result = scan_report(
             store,
-            as_of=as_of_micros(as_of),
+            as_of=as_micros(as_of),
             filters=Filters(systems=systems, elements=elements, owners=owners, codes=codes),
         )
     finally:
@@ -162,7 +163,7 @@ def digest_command(
     """
     store = open_db(db)
     try:
-        result = scan_report(store, as_of=as_of_micros(as_of))
+        result = scan_report(store, as_of=as_micros(as_of))
         registry = store.registry()
     finally:
         store.close()
@@ -202,7 +203,7 @@ def audit_command(
     """
     store = open_db(db)
     try:
-        rows = audit(store, as_of=as_of_micros(as_of), period=period or DEFAULT_PERIOD)
+        rows = audit(store, as_of=as_micros(as_of), period=period or DEFAULT_PERIOD)
     finally:
         store.close()
     if fmt == "json":

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -18,7 +17,7 @@ from sqlalchemy import Connection
 from ..model.findings import CODES, Finding
 from ..registry import apply_waivers
 from ..store import Store
-from ..store.schema import from_us, to_us
+from ..store.schema import from_us
 from ..verify import HopVerifier
 from . import DETECTORS
 from .base import Detector, ScanContext
@@ -180,12 +179,3 @@ def finding_order(finding: Finding) -> tuple[int, str, str, str, str, str, str]:
         subject.integration or "",
         finding.message,
     )
-
-
-def as_of_micros(moment: dt.datetime | None) -> int | None:
-    """A datetime (naive means UTC) as microseconds since the epoch; None stays None."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return to_us(moment)

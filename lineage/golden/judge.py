@@ -26,7 +26,7 @@ from ..store.records import (
     upstream_keys,
     value_versions,
 )
-from ..store.schema import iso, to_us
+from ..store.schema import as_micros, iso
 from ..verify import HopVerifier
 from .paths import DeclaredPaths, Expectation, Path
 from .record import Copy, GoldenElement, GoldenRecord, Status
@@ -41,13 +41,6 @@ MAX_KEYS = 8
 """Keys in the system of record considered for one copy (nearest first)."""
 
 AsOf = dt.datetime | int | None
-
-
-def as_micros(as_of: AsOf) -> int | None:
-    """``as_of`` as microseconds since the epoch (a datetime without a time zone is UTC)."""
-    if as_of is None or isinstance(as_of, int):
-        return as_of
-    return to_us(as_of if as_of.tzinfo is not None else as_of.replace(tzinfo=dt.UTC))
 
 
 @dataclass(slots=True)

@@ -28,13 +28,12 @@ from typing import IO, Any
 from sqlalchemy import Connection, case, func, select
 
 from ..errors import InputError
-from ..golden import as_micros
 from ..model.registry import Registry
 from ..render import to_dot
 from ..store import Store
 from ..store.queries import EventRow, InputRow, events_by_id, inputs_of
 from ..store.records import StoredEvent, hop_status_at, stored_events
-from ..store.schema import events, hop_inputs, iso
+from ..store.schema import as_micros, events, hop_inputs, iso
 from ..trace import trace
 from .prov import Input, ProvJsonWriter
 

@@ -157,6 +157,14 @@ def to_us(moment: dt.datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+def as_micros(moment: dt.datetime | int | None) -> int | None:
+    """A moment as microseconds since the epoch: a datetime without a zone is UTC, an int is
+    taken as microseconds already, None stays None (no moment: now or ever)."""
+    if moment is None or isinstance(moment, int):
+        return moment
+    return to_us(moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC))
+
+
 def from_us(micros: int) -> dt.datetime:
     """Integer microseconds since the epoch as an aware UTC datetime."""
     return _EPOCH + dt.timedelta(microseconds=micros)
