@@ -83,8 +83,10 @@ class HopVerifier:
     def check(self, hop: Hop) -> HopCheck:
         """Check one hop (see :class:`HopCheck`)."""
         integration, declared = self.integration_of(hop)
-        name = hop.integration if hop.integration is not None else (
-            integration.name if integration else None
+        name = (
+            hop.integration
+            if hop.integration is not None
+            else (integration.name if integration else None)
         )
         transform = hop.transform
         if integration is not None and declared:
@@ -92,8 +94,9 @@ class HopVerifier:
             transform = carry.transform if carry else transform
         if transform is None:
             return HopCheck(name, declared, None, None, None, "no transform is declared or given")
-        expected, verified, reason = self.rerun(transform, [i.value for i in hop.inputs],
-                                                hop.output.element, hop.output.value)
+        expected, verified, reason = self.rerun(
+            transform, [i.value for i in hop.inputs], hop.output.element, hop.output.value
+        )
         return HopCheck(name, declared, transform, expected, verified, reason)
 
     def rerun(

@@ -25,7 +25,25 @@ from .registry import System as System
 from .registry import Waiver as Waiver
 
 __all__ = [
-    "CODES", "EVENT_ADAPTER", "Carry", "Element", "ElementType", "Finding", "Hop", "HopStatus",
-    "Integration", "Location", "Place", "PlacedValue", "Registry", "Rule", "Severity",
-    "Snapshot", "Subject", "System", "Waiver", "Write", "event_id",
+    "CODES",
+    "EVENT_ADAPTER",
+    "Carry",
+    "Element",
+    "ElementType",
+    "Finding",
+    "Hop",
+    "HopStatus",
+    "Integration",
+    "Location",
+    "Place",
+    "PlacedValue",
+    "Registry",
+    "Rule",
+    "Severity",
+    "Snapshot",
+    "Subject",
+    "System",
+    "Waiver",
+    "Write",
+    "event_id",
 ]

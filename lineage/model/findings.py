@@ -35,47 +35,83 @@ class CodeInfo(BaseModel):
 
 
 def _c(code: str, severity: str, description: str, runtime: bool = False) -> CodeInfo:
-    return CodeInfo(code=code, severity=Severity(severity), description=description, runtime=runtime)
+    return CodeInfo(
+        code=code, severity=Severity(severity), description=description, runtime=runtime
+    )
 
 
 _ALL = (
     # registry findings (lineage check)
     _c("missing-system-of-record", "error", "An element declares no system of record."),
-    _c("multiple-systems-of-record", "error",
-       "Declarations name two different systems of record for one element."),
+    _c(
+        "multiple-systems-of-record",
+        "error",
+        "Declarations name two different systems of record for one element.",
+    ),
     _c("undeclared-element", "error", "An integration carries an element that is not declared."),
     _c("unknown-system", "error", "A declaration names a system that is not declared."),
     _c("missing-owner", "error", "A system, element or integration has no owner."),
-    _c("unknown-transform", "error",
-       "A transform that is not in the catalogue, or is called with bad arguments."),
-    _c("backflow-into-system-of-record", "error",
-       "An element's declared flow runs from a copy back into its system of record."),
-    _c("unreachable-copy", "warning",
-       "An integration carries an element from a system that no declared flow supplies it to."),
+    _c(
+        "unknown-transform",
+        "error",
+        "A transform that is not in the catalogue, or is called with bad arguments.",
+    ),
+    _c(
+        "backflow-into-system-of-record",
+        "error",
+        "An element's declared flow runs from a copy back into its system of record.",
+    ),
+    _c(
+        "unreachable-copy",
+        "warning",
+        "An integration carries an element from a system that no declared flow supplies it to.",
+    ),
     _c("missing-purpose", "warning", "An integration states no purpose."),
     _c("missing-fallback", "warning", "A foundation integration has no fallback procedure."),
-    _c("pass-through", "info", "An element arrives in the same form it left: ask why it is copied."),
-    _c("duplicate-declaration", "error",
-       "A system or integration name is declared more than once."),
+    _c(
+        "pass-through", "info", "An element arrives in the same form it left: ask why it is copied."
+    ),
+    _c(
+        "duplicate-declaration", "error", "A system or integration name is declared more than once."
+    ),
     _c("expired-waiver", "warning", "A waiver's expiry date has passed; it silences nothing."),
     _c("unused-waiver", "info", "A waiver matches no finding: remove it or fix its subject."),
     # runtime findings (lineage scan)
-    _c("conflicting-truth", "error",
-       "A copy's current value differs from what the golden value yields through the declared "
-       "transforms.", True),
-    _c("competing-origin", "error",
-       "Values are written for an element in a system that is not its system of origin.", True),
+    _c(
+        "conflicting-truth",
+        "error",
+        "A copy's current value differs from what the golden value yields through the declared "
+        "transforms.",
+        True,
+    ),
+    _c(
+        "competing-origin",
+        "error",
+        "Values are written for an element in a system that is not its system of origin.",
+        True,
+    ),
     _c("untraced-value", "error", "A system holds a value that no write or hop explains.", True),
-    _c("unexplained-transformation", "error",
-       "A hop's output is not what its transform makes of its inputs.", True),
+    _c(
+        "unexplained-transformation",
+        "error",
+        "A hop's output is not what its transform makes of its inputs.",
+        True,
+    ),
     _c("undeclared-integration", "error", "A hop travelled on no declared integration.", True),
-    _c("broken-chain", "warning",
-       "A hop's input is not the value its source system held at that time.", True),
+    _c(
+        "broken-chain",
+        "warning",
+        "A hop's input is not the value its source system held at that time.",
+        True,
+    ),
     _c("failed-delivery", "error", "A hop failed.", True),
     _c("lost-delivery", "error", "A hop was sent and never delivered nor failed.", True),
-    _c("duplicate-delivery", "error",
-       "One source record was delivered to several target records by a one-to-one integration.",
-       True),
+    _c(
+        "duplicate-delivery",
+        "error",
+        "One source record was delivered to several target records by a one-to-one integration.",
+        True,
+    ),
     _c("rule-violation", "error", "A value breaks its element's validation rules.", True),
 )
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from functools import cached_property
 from collections.abc import Iterator
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -61,7 +61,7 @@ RULE_KINDS = ("not_null", "min", "max", "pattern", "one_of")
 
 
 class Rule(_Frozen):
-    """A validation rule: ``not_null``, ``{min: N}``, ``{max: N}``, ``{pattern: RE}``, ``{one_of: [...]}``."""
+    """A rule: ``not_null``, ``{min: N}``, ``{max: N}``, ``{pattern: RE}``, ``{one_of: [...]}``."""
 
     kind: str
     arg: Any = None
@@ -71,7 +71,9 @@ class Rule(_Frozen):
     def _from_yaml(cls, data: Any) -> Any:
         if isinstance(data, str):
             if data != "not_null":
-                raise ValueError(f"unknown rule {data!r}: use not_null, min, max, pattern or one_of")
+                raise ValueError(
+                    f"unknown rule {data!r}: use not_null, min, max, pattern or one_of"
+                )
             return {"kind": "not_null"}
         if isinstance(data, dict) and "kind" not in data:
             if len(data) != 1:
@@ -141,7 +143,7 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def parse_duration(text: str | int | float) -> dt.timedelta:
-    """``"90s"``, ``"15m"``, ``"1h"``, ``"2d"``, ``"1w"`` (or a number of seconds) as a timedelta."""
+    """``"90s"``, ``"15m"``, ``"1h"``, ``"2d"``, ``"1w"`` (or seconds) as a timedelta."""
     if isinstance(text, int | float):
         return dt.timedelta(seconds=text)
     match = _DURATION.match(text)

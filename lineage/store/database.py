@@ -32,9 +32,9 @@ def resolve_url(url: str | None = None) -> str:
     """
     url = url or os.environ.get(URL_VARIABLE) or DEFAULT_URL
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     if "://" not in url:
         url = f"sqlite:///{url}"
     return url
@@ -126,7 +126,9 @@ class Store:
     def registry_versions(self) -> int:
         """How many versions of the registry were loaded over time."""
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(registry_versions)).scalar_one())
+            return int(
+                conn.execute(select(func.count()).select_from(registry_versions)).scalar_one()
+            )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -174,9 +176,7 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
         except OperationalError as exc:
             engine.dispose()
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            raise StoreError(
-                f"cannot open database {parsed.render_as_string()}: {reason}"
-            ) from exc
+            raise StoreError(f"cannot open database {parsed.render_as_string()}: {reason}") from exc
         except SQLAlchemyError as exc:
             engine.dispose()
             raise StoreError(f"cannot migrate database {parsed.render_as_string()}: {exc}") from exc
