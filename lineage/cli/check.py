@@ -7,26 +7,13 @@ import datetime as dt
 import click
 
 from ..registry import check_registry_waived, load_registry
-from ..report import FORMATS, failing, render
+from ..report import failing, render
+from .options import findings_options
 
 
 @click.command("check")
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="text",
-    show_default=True,
-    help="Output: text for people, json, junit, sarif or github (workflow annotations) for CI.",
-)
-@click.option(
-    "--fail-on",
-    type=click.Choice(["error", "warning", "info"]),
-    default="error",
-    show_default=True,
-    help="Exit 1 when a finding of this severity or worse remains after waivers.",
-)
+@findings_options
 @click.option(
     "--today",
     type=click.DateTime(formats=["%Y-%m-%d"]),

@@ -13,37 +13,14 @@ import click
 from ..golden import GoldenRecord, golden
 from ..interop.export import FORMATS, Place, export
 from ..render import printable
-from .options import db_option, open_db
+from .options import as_of_option, db_option, open_db
 
 _MARKS = {"agrees": "=", "stale": "!", "divergent": "!", "unknown": "?"}
 
 
-class IsoTime(click.ParamType[dt.datetime]):
-    """An ISO 8601 moment (``2026-11-20T09:00:00Z``); without a zone it is UTC."""
-
-    name = "TIME"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> dt.datetime:
-        if isinstance(value, dt.datetime):
-            return value
-        text = str(value).strip()
-        try:
-            moment = dt.datetime.fromisoformat(text)
-        except ValueError:
-            self.fail(f"{text!r} is not an ISO 8601 time such as 2026-11-20T09:00:00Z", param, ctx)
-        return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def as_of_option(func: Any) -> Any:
-    return click.option(
-        "--as-of",
-        "as_of",
-        type=IsoTime(),
-        default=None,
-        help="Judge the store as it was at this moment (ISO 8601, e.g. 2026-11-20T09:00:00Z).",
-    )(func)
+_as_of = as_of_option(
+    "Judge the store as it was at this moment (ISO 8601, e.g. 2026-11-20T09:00:00Z)."
+)
 
 
 def _shown(value: str | None) -> str:
@@ -141,7 +118,7 @@ def golden_text(record: GoldenRecord) -> str:
     show_default=True,
     help="text for people, json for machines (the contract shape).",
 )
-@as_of_option
+@_as_of
 @db_option
 def golden_command(
     system: str, record: str, fmt: str, as_of: dt.datetime | None, db: str | None
@@ -173,7 +150,7 @@ def golden_command(
     default=None,
     help="Write to this file instead of standard output.",
 )
-@as_of_option
+@_as_of
 @db_option
 def export_command(
     fmt: str,

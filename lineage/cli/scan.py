@@ -12,23 +12,17 @@ from ..audit import DEFAULT_PERIOD, audit, audit_json, audit_text
 from ..detect.run import RUNTIME_CODES, Filters, scan_report
 from ..digest import digest, digest_json, digest_text
 from ..model.registry import parse_duration
-from ..report import FORMATS, failing, render
+from ..report import failing, render
 from ..store.schema import as_micros
-from .golden import IsoTime
-from .options import db_option, open_db
+from .options import as_of_option, db_option, findings_options, open_db
 
 _SCAN_CODES = sorted(RUNTIME_CODES | {"expired-waiver", "unused-waiver"})
 
 
-def _as_of(func: Any) -> Any:
-    return click.option(
-        "--as-of",
-        "as_of",
-        type=IsoTime(),
-        default=None,
-        help="Judge the store as it was at this moment (ISO 8601, UTC without a zone; "
-        "default now). Later events are ignored; a hop still sent past its timeout is lost.",
-    )(func)
+_as_of = as_of_option(
+    "Judge the store as it was at this moment (ISO 8601, UTC without a zone; "
+    "default now). Later events are ignored; a hop still sent past its timeout is lost."
+)
 
 
 class Duration(click.ParamType[dt.timedelta]):
@@ -48,21 +42,7 @@ class Duration(click.ParamType[dt.timedelta]):
 
 
 @click.command("scan")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="text",
-    show_default=True,
-    help="Output: text for people, json, junit, sarif or github (workflow annotations) for CI.",
-)
-@click.option(
-    "--fail-on",
-    type=click.Choice(["error", "warning", "info"]),
-    default="error",
-    show_default=True,
-    help="Exit 1 when a finding of this severity or worse remains after waivers.",
-)
+@findings_options
 @_as_of
 @click.option(
     "--system",

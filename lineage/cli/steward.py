@@ -17,31 +17,9 @@ from ..impact import impact
 from ..render import to_dot, to_svg, to_text
 from ..trace import trace
 from ..valuegraph import ValueGraph
-from .options import db_option, open_db
+from .options import MOMENT, db_option, open_db
 
 GRAPH_FORMATS = ("text", "json", "dot", "svg")
-
-
-class MomentType(click.ParamType[dt.datetime]):
-    """An ISO 8601 time (``2026-11-20T09:00:00Z``); without a zone it is UTC, and a date
-    alone means the start of that day in UTC."""
-
-    name = "TIME"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> dt.datetime:
-        if isinstance(value, dt.datetime):
-            return value
-        text = str(value).strip()
-        try:
-            moment = dt.datetime.fromisoformat(text.replace("z", "Z"))
-        except ValueError:
-            self.fail(f"{text!r} is not a time like 2026-11-20T09:00:00Z", param, ctx)
-        return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
-
-
-MOMENT = MomentType()
 
 
 def _emit(graph: ValueGraph, output: str) -> None:
