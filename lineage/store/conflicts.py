@@ -23,9 +23,11 @@ BATCH = 250
 Place = tuple[str, str, str]
 """``(system, element, record)``."""
 
+_PLANNER_SETTINGS = ("jit", "enable_nestloop")
 
-# The conflict prefilter (see conflict_candidates). {sor} is the VALUES list of bound
-# parameters (element, system of record), {distinct} the null-safe inequality of the dialect.
+
+# The conflict prefilter on SQLite (see conflict_candidates). {sor} is the VALUES list of
+# bound parameters (element, system of record).
 # Which value a place holds follows the full rule (status updates included, looked up only
 # for the hops that have some); the probes of a source's or a snapshot's previous value take
 # a hop's first status as final, so a hop whose delivery was later reported failed can hide
@@ -53,14 +55,53 @@ WHERE c.rn = 1 AND (
         SELECT p.value_norm FROM events p
         WHERE p.system = c.system AND p.element = c.element AND p.record = c.record
           AND p.at <= c.at AND p.seq <> c.seq AND NOT (p.kind = 'hop' AND p.status = 'failed')
-        ORDER BY p.at DESC, p.seq DESC LIMIT 1), '\x1f<none>') {distinct} c.value_norm)
+        ORDER BY p.at DESC, p.seq DESC LIMIT 1), '\x1f<none>') IS NOT c.value_norm)
     OR (c.kind = 'hop' AND (c.verified IS NOT TRUE OR c.declared IS NOT TRUE OR EXISTS (
         SELECT 1 FROM hop_inputs i WHERE i.event_id = c.event_id AND (
             SELECT v.value_norm FROM events v
             WHERE v.system = i.system AND v.element = i.element AND v.record = i.record
               AND v.at <= :as_of AND NOT (v.kind = 'hop' AND v.status = 'failed')
-            ORDER BY v.at DESC, v.seq DESC LIMIT 1) {distinct} i.value_norm)))
+            ORDER BY v.at DESC, v.seq DESC LIMIT 1) IS NOT i.value_norm)))
 )
+ORDER BY c.element, c.system, c.record
+"""
+
+
+# The same question for PostgreSQL, set-based throughout: the source of every current hop
+# is looked up by a hash join with the current values (one probe per hop costs too much
+# over a million hops), the value before a snapshot by LEAD. Run with nested loops off (the
+# planner misjudges how few rows "rn = 1" leaves and would loop over the CTE).
+_CANDIDATES_POSTGRES = """
+WITH sor(element, system) AS (VALUES {sor}),
+ranked AS (
+    SELECT x.event_id, x.kind, x.system, x.element, x.record, x.value_norm, x.verified,
+           x.declared, ROW_NUMBER() OVER w AS rn,
+           LEAD(x.value_norm, 1, '\x1f<none>') OVER w AS before
+    FROM events x
+    WHERE x.at <= :as_of AND NOT (x.kind = 'hop' AND (CASE
+        WHEN x.event_id IN (SELECT event_id FROM hop_status WHERE at <= :as_of)
+        THEN COALESCE((SELECT s.status FROM hop_status s WHERE s.event_id = x.event_id
+                       AND s.at <= :as_of ORDER BY s.seq DESC LIMIT 1), x.status)
+        ELSE x.status END) = 'failed')
+    WINDOW w AS (PARTITION BY x.system, x.element, x.record ORDER BY x.at DESC, x.seq DESC)
+),
+cur AS MATERIALIZED (SELECT * FROM ranked WHERE rn = 1),
+moved AS (
+    SELECT DISTINCT i.event_id FROM cur h
+    JOIN hop_inputs i ON i.event_id = h.event_id
+    LEFT JOIN cur src ON src.system = i.system AND src.element = i.element
+                     AND src.record = i.record
+    WHERE h.kind = 'hop' AND src.value_norm IS DISTINCT FROM i.value_norm
+)
+SELECT {columns}
+FROM cur c
+JOIN sor ON sor.element = c.element AND sor.system <> c.system
+JOIN events e ON e.event_id = c.event_id
+LEFT JOIN moved m ON m.event_id = c.event_id
+WHERE c.kind = 'write'
+   OR (c.kind = 'snapshot' AND c.before IS DISTINCT FROM c.value_norm)
+   OR (c.kind = 'hop' AND (c.verified IS NOT TRUE OR c.declared IS NOT TRUE
+                           OR m.event_id IS NOT NULL))
 ORDER BY c.element, c.system, c.record
 """
 
@@ -100,15 +141,20 @@ def conflict_candidates(
     for number, (element, system) in enumerate(sorted(systems_of_record.items())):
         params[f"e{number}"], params[f"s{number}"] = element, system
         pairs.append(f"(CAST(:e{number} AS VARCHAR), CAST(:s{number} AS VARCHAR))")
-    distinct = "IS DISTINCT FROM" if conn.dialect.name == "postgresql" else "IS NOT"
-    query = text(
-        _CANDIDATES.format(sor=", ".join(pairs), columns=EVENT_SQL_COLUMNS, distinct=distinct)
-    )
     postgres = conn.dialect.name == "postgresql"
     if postgres:
-        # JIT compiling this query costs seconds and saves less: off for it, then restored
-        jit = conn.execute(text("SELECT current_setting('jit')")).scalar()
-        conn.execute(text("SELECT set_config('jit', 'off', true)"))
+        sql = _CANDIDATES_POSTGRES.format(sor=", ".join(pairs), columns=EVENT_SQL_COLUMNS)
+        # for this query only, then restored: no JIT (compiling costs seconds and saves less)
+        # and no nested loops (see _CANDIDATES_POSTGRES)
+        saved = {
+            name: conn.execute(text("SELECT current_setting(:name)"), {"name": name}).scalar()
+            for name in _PLANNER_SETTINGS
+        }
+        for name in _PLANNER_SETTINGS:
+            conn.execute(text("SELECT set_config(:name, 'off', true)"), {"name": name})
+    else:
+        sql = _CANDIDATES.format(sor=", ".join(pairs), columns=EVENT_SQL_COLUMNS)
+    query = text(sql)
     # options on the statement, not the connection: the scan shares the connection
     streamed = query.execution_options(stream_results=True, yield_per=batch)
     result = conn.execute(streamed, params)
@@ -118,7 +164,10 @@ def conflict_candidates(
     finally:
         result.close()
         if postgres:
-            conn.execute(text("SELECT set_config('jit', :jit, true)"), {"jit": jit})
+            for name, value in saved.items():
+                conn.execute(
+                    text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value}
+                )
 
 
 def _values(rows: Sequence[tuple[str, ...]], params: dict[str, Any], *, cast: bool = False) -> str:
