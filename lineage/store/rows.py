@@ -90,11 +90,6 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
 
 
-def micros(moment: dt.datetime) -> int:
-    """An aware datetime as integer microseconds since the epoch (as ``schema.to_us``)."""
-    return (moment - _EPOCH) // _MICROSECOND
-
-
 @dataclass(slots=True)
 class Prepared:
     """One event made into rows, with what the writer needs to tell new from known."""

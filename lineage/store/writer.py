@@ -27,7 +27,7 @@ from ..model.events import EVENT_ADAPTER, Hop, Snapshot, Write
 from .bulk import Known, RaceLostError, SeenIds, Sink, open_sink
 from .database import Store
 from .parallel import can_fork, default_workers, prepare_in_workers
-from .rows import INPUT_COLUMNS, STATUS_COLUMNS, Prepared, RowMaker, content_digest
+from .rows import INPUT_COLUMNS, STATUS_COLUMNS, Prepared, RowMaker
 
 AnyEvent = Write | Hop | Snapshot
 
@@ -106,11 +106,6 @@ def validation_reason(exc: ValidationError) -> str:
         parts.append(f"{loc}: {error['msg']}" if loc else str(error["msg"]))
     more = len(errors) - 3
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
-
-
-def core_digest(event: AnyEvent) -> str:
-    """Hash of what makes an event itself: everything but its id, time and a hop's status."""
-    return content_digest(event)
 
 
 @dataclass(slots=True)
