@@ -39,7 +39,7 @@ def golden_text(record: GoldenRecord) -> str:
     others = [f"{s} {r}" for s, r in record.linked if (s, r) != (record.system, record.record)]
     head = [f"Golden record of {printable(record.system)} {printable(record.record)}"]
     if others:
-        head.append(f"  same business record as: {printable(', '.join(others))}")
+        head.append(f"  same business record as: {printable(', '.join(others), 2000)}")
     if not record.complete:
         head.append("  (the record has more keys than the walk follows: some copies are left out)")
     # (kind, content): a "row" is table cells; "title", "line" and "note" (a reason, indented
