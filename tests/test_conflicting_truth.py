@@ -166,10 +166,14 @@ def test_detector_judges_in_batches_with_the_same_findings(
 
 def test_detector_leaves_the_shared_connection_as_it_found_it(store: Store) -> None:
     company(store)
+    settings = "SELECT current_setting('jit'), current_setting('enable_nestloop')"
     with context(store) as ctx:
         before = dict(ctx.conn.get_execution_options())
+        planner = ctx.conn.exec_driver_sql(settings).one() if store.dialect == "postgresql" else ()
         assert list(conflicting_truth(ctx))
         assert dict(ctx.conn.get_execution_options()) == before
+        if store.dialect == "postgresql":  # planner settings changed for one query, restored
+            assert ctx.conn.exec_driver_sql(settings).one() == planner
 
 
 def test_detector_and_golden_record_agree_on_every_copy(store: Store) -> None:

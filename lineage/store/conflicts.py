@@ -157,17 +157,21 @@ def conflict_candidates(
     query = text(sql)
     # options on the statement, not the connection: the scan shares the connection
     streamed = query.execution_options(stream_results=True, yield_per=batch)
-    result = conn.execute(streamed, params)
+    try:
+        result = conn.execute(streamed, params)
+    finally:
+        if postgres:
+            # the cursor is planned: restore now, the lookups made while it streams need
+            # their nested loops
+            for name, value in saved.items():
+                conn.execute(
+                    text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value}
+                )
     try:
         for row in result:
             yield EventRow.from_row(row)
     finally:
         result.close()
-        if postgres:
-            for name, value in saved.items():
-                conn.execute(
-                    text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value}
-                )
 
 
 def _values(rows: Sequence[tuple[str, ...]], params: dict[str, Any], *, cast: bool = False) -> str:
