@@ -65,12 +65,12 @@ def impact(
     """
     horizon = as_micros(as_of)
     with read_connection(store) as conn:
-        judge = TraceJudge(store.registry(conn))
-        found = impact_steps(conn, PlaceKey(system, element, record), horizon=horizon)
+        found, version = impact_steps(conn, PlaceKey(system, element, record), horizon=horizon)
         current = next((s.consumer for s in found if s.position == -2), None)
         start = next((s.consumer for s in found if s.producer is None and s.position == -1), None)
         if current is None or start is None:
             raise not_found(system, element, record, horizon)
+        judge = TraceJudge(store.registry_version(conn, version))
         steps = [s for s in found if s.producer is not None and s.consumer.seq != start.seq]
         rows = {s.consumer.event_id: s.consumer for s in steps}
         # a hop that did not check out as declared at entry is checked again now

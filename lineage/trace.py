@@ -225,11 +225,11 @@ def trace(
     """
     horizon = as_micros(as_of)
     with read_connection(store) as conn:
-        judge = TraceJudge(store.registry(conn))
-        steps = trace_steps(conn, PlaceKey(system, element, record), horizon=horizon)
-    current = next((s.producer for s in steps if s.consumer is None), None)
-    if current is None:
-        raise not_found(system, element, record, horizon)
+        steps, version = trace_steps(conn, PlaceKey(system, element, record), horizon=horizon)
+        current = next((s.producer for s in steps if s.consumer is None), None)
+        if current is None:
+            raise not_found(system, element, record, horizon)
+        judge = TraceJudge(store.registry_version(conn, version))
     build = _Build()
     hop_inputs: dict[str, list[InputRow]] = {}
     for step in steps:

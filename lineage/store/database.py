@@ -70,8 +70,9 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._registry: Registry | None = None
-        self._registry_id: int | None = None
+        # (version id, parsed registry): one tuple, swapped whole, so that threads sharing
+        # the store never see one version's id with another's document
+        self._parsed: tuple[int, Registry] | None = None
 
     @property
     def dialect(self) -> str:
@@ -90,15 +91,25 @@ class Store:
         # Only the newest version's id is read on every question; the document (which can be
         # large) only when a new version was loaded since this store last parsed one.
         newest = conn.execute(select(func.max(registry_versions.c.id))).scalar()
+        return self.registry_version(conn, newest)
+
+    def registry_version(self, conn: Connection, newest: int | None) -> Registry:
+        """The registry stored as version ``newest`` (the newest id, read by the caller).
+
+        The steward's questions read that id in their own query (:data:`~lineage.store.
+        queries.REGISTRY_VERSION`), so a question costs one statement; the document is only
+        read and parsed when it differs from the version this store parsed last.
+        """
         if newest is None:
             return Registry()
-        if newest != self._registry_id or self._registry is None:
+        parsed = self._parsed
+        if parsed is None or parsed[0] != newest:
             document = conn.execute(
                 select(registry_versions.c.document).where(registry_versions.c.id == newest)
             ).scalar_one()
-            self._registry = Registry.model_validate_json(document)
-            self._registry_id = newest
-        return self._registry
+            parsed = (newest, Registry.model_validate_json(document))
+            self._parsed = parsed
+        return parsed[1]
 
     def save_registry(self, registry: Registry) -> bool:
         """Store ``registry`` as the current declarations; False when nothing changed.

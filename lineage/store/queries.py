@@ -341,6 +341,11 @@ def _event(values: Sequence[Any]) -> EventRow:
     )  # fmt: skip
 
 
+#: The id of the newest registry version. The steward's questions read it in their own query
+#: (one more column on every row, evaluated once), so that a question costs one statement and
+#: still judges by the registry in force (see ``Store.registry_version``).
+REGISTRY_VERSION = "(SELECT max(id) FROM registry_versions)"
+
 # The trace, one recursive query. It starts from the event that leaves the value the place
 # holds as of :horizon and steps back from each hop to the predecessor of every input (the
 # latest event at the input's place at or before the hop's time) and from each snapshot to
@@ -348,7 +353,7 @@ def _event(values: Sequence[Any]) -> EventRow:
 # position (-1 for a snapshot's step), the input as the hop recorded it, and the producer's
 # event columns (NULL when the input's place held nothing then). Rows carry their producer's
 # columns, so the walk never joins back; UNION keeps each step once, so an event reached along
-# several paths is expanded once and cycles end.
+# several paths is expanded once and cycles end. The last column is :data:`REGISTRY_VERSION`.
 TRACE_SQL = f"""
 WITH RECURSIVE walk(child, position, in_system, in_element, in_record, in_value, in_norm,
                     {_WALK_P}) AS (
@@ -377,7 +382,7 @@ WITH RECURSIVE walk(child, position, in_system, in_element, in_record, in_value,
         ORDER BY e.at DESC, e.seq DESC LIMIT 1)
     WHERE w.p_kind IN ('hop', 'snapshot')
 )
-SELECT * FROM walk
+SELECT walk.*, {REGISTRY_VERSION} AS registry_version FROM walk
 """  # noqa: S608
 
 
@@ -430,10 +435,12 @@ def run_driver(conn: Connection, sql: str, params: dict[str, Any]) -> list[Seque
 
 def trace_steps(
     conn: Connection, place: PlaceLike, *, horizon: int | None = None
-) -> list[TraceStep]:
+) -> tuple[list[TraceStep], int | None]:
     """Every step back from the value ``place`` holds (as of ``horizon``) to its origins.
 
-    Empty when the store holds nothing for the place by then. One query (:data:`TRACE_SQL`).
+    Returns the steps (empty when the store holds nothing for the place by then) and the id of
+    the newest registry version (None with no steps, or before any registry was loaded). One
+    query (:data:`TRACE_SQL`).
     """
     rows = run_driver(conn, TRACE_SQL, trace_parameters(place, horizon))
     steps = []
@@ -442,10 +449,15 @@ def trace_steps(
         hop_input = None
         if row[2] is not None:
             hop_input = InputRow(consumer, int(position), row[2], row[3], row[4], row[5], row[6])
-        producer = _event(row[7:]) if row[8] is not None else None
+        producer = _event(row[7 : 7 + len(_P)]) if row[8] is not None else None
         steps.append(TraceStep(consumer, -1 if position is None else int(position), hop_input,
                                producer))  # fmt: skip
-    return steps
+    return steps, _registry_version(rows)
+
+
+def _registry_version(rows: Sequence[Sequence[Any]]) -> int | None:
+    """The :data:`REGISTRY_VERSION` column (the last) of a question's rows."""
+    return None if not rows or rows[0][-1] is None else int(rows[0][-1])
 
 
 def trace_parameters(place: PlaceLike, horizon: int | None = None) -> dict[str, Any]:
@@ -462,7 +474,8 @@ def trace_parameters(place: PlaceLike, horizon: int | None = None) -> dict[str, 
 # that value from that place while the place kept it (at or after the version began, before
 # the place next changed value, no later than :horizon), then on from each hop's output for as
 # long as its place keeps that output. Rows carry the consumer hop's event columns; the start
-# row has no ``via``, and one extra row (position -2) is the current event itself.
+# row has no ``via``, and one extra row (position -2) is the current event itself. The last
+# column is :data:`REGISTRY_VERSION`.
 IMPACT_SQL = f"""
 WITH RECURSIVE cur AS (
     SELECT c.seq, c.at, c.value_norm FROM events c
@@ -503,9 +516,9 @@ WITH RECURSIVE cur AS (
       AND h.at >= r.h_at AND h.at < r.until AND h.at <= :horizon
       AND {_LIVE.format(e="h")}
 )
-SELECT * FROM reach
+SELECT reach.*, {REGISTRY_VERSION} AS registry_version FROM reach
 UNION ALL
-SELECT CAST(NULL AS VARCHAR), -2, CAST(NULL AS BIGINT), {_COLUMNS_OF["e"]}
+SELECT CAST(NULL AS VARCHAR), -2, CAST(NULL AS BIGINT), {_COLUMNS_OF["e"]}, {REGISTRY_VERSION}
 FROM events e WHERE e.seq = (SELECT seq FROM cur)
 """  # noqa: S608
 
@@ -524,19 +537,22 @@ class ImpactStep(NamedTuple):
 
 def impact_steps(
     conn: Connection, place: PlaceLike, *, horizon: int | None = None
-) -> list[ImpactStep]:
+) -> tuple[list[ImpactStep], int | None]:
     """Every hop downstream of the value ``place`` holds as of ``horizon``.
 
     The value's version began with the first event of the unbroken run of equal values at the
     place that ends in the current one (see :func:`version_start`). A hop is downstream when
     it read the place while it still held that version (from then until the place next changed
     value, and no later than ``horizon``) and the value it read equals it; its own output is
-    followed the same way. Empty when the place holds nothing. One query (:data:`IMPACT_SQL`).
+    followed the same way. Returns the steps (empty when the place holds nothing) and the id of
+    the newest registry version (as :func:`trace_steps`). One query (:data:`IMPACT_SQL`).
     """
     rows = run_driver(conn, IMPACT_SQL, impact_parameters(place, horizon))
-    return [
-        ImpactStep(row[0], -1 if row[1] is None else int(row[1]), _event(row[3:])) for row in rows
+    steps = [
+        ImpactStep(row[0], -1 if row[1] is None else int(row[1]), _event(row[3 : 3 + len(_P)]))
+        for row in rows
     ]
+    return steps, _registry_version(rows)
 
 
 def impact_parameters(place: PlaceLike, horizon: int | None = None) -> dict[str, Any]:
