@@ -183,6 +183,7 @@ def measure(url: str, hops: int, samples: int, repeat: int) -> dict[str, Any]:
     chains = hops // CHAIN  # whole chains only
     picked = [(chains - 1) * (i + 1) // (samples + 1) for i in range(samples)]
     run_raw, close_raw = _raw_runner(url)
+    impact_sql = IMPACT_SQL[store.dialect]
     runs: dict[str, list[float]] = {k: [] for k in QUESTIONS}
     hops_seen: list[int] = []
     reached: list[int] = []
@@ -196,7 +197,7 @@ def measure(url: str, hops: int, samples: int, repeat: int) -> dict[str, Any]:
         result = trace(store, *last)
         spread = impact(store, *origin)
         run_raw(TRACE_SQL, trace_params)
-        run_raw(IMPACT_SQL, impact_params)
+        run_raw(impact_sql, impact_params)
         hops_seen.append(len(result.edges))
         reached.append(sum(spread.counts.values()))
         # interleaved, so that a busy moment on the machine hits every question alike
@@ -204,7 +205,7 @@ def measure(url: str, hops: int, samples: int, repeat: int) -> dict[str, Any]:
             "trace": partial(trace, store, *last),
             "trace_raw": partial(run_raw, TRACE_SQL, trace_params),
             "impact": partial(impact, store, *origin),
-            "impact_raw": partial(run_raw, IMPACT_SQL, impact_params),
+            "impact_raw": partial(run_raw, impact_sql, impact_params),
             "svg": partial(to_svg, result),
         }
         for number in range(repeat):

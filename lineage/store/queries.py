@@ -476,7 +476,7 @@ def trace_parameters(place: PlaceLike, horizon: int | None = None) -> dict[str, 
 # long as its place keeps that output. Rows carry the consumer hop's event columns; the start
 # row has no ``via``, and one extra row (position -2) is the current event itself. The last
 # column is :data:`REGISTRY_VERSION`.
-IMPACT_SQL = f"""
+_IMPACT_TEMPLATE = f"""
 WITH RECURSIVE cur AS (
     SELECT c.seq, c.at, c.value_norm FROM events c
     WHERE c.system = :system AND c.element = :element AND c.record = :record
@@ -511,7 +511,7 @@ WITH RECURSIVE cur AS (
     FROM reach r
     JOIN hop_inputs i
       ON i.system = r.h_system AND i.element = r.h_element AND i.record = r.h_record
-    JOIN events h ON h.event_id = i.event_id
+    JOIN events h ON {{hop_join}}
     WHERE COALESCE(i.value_norm, :null) = COALESCE(r.h_value_norm, :null)
       AND h.at >= r.h_at AND h.at < r.until AND h.at <= :horizon
       AND {_LIVE.format(e="h")}
@@ -521,6 +521,22 @@ UNION ALL
 SELECT CAST(NULL AS VARCHAR), -2, CAST(NULL AS BIGINT), {_COLUMNS_OF["e"]}, {REGISTRY_VERSION}
 FROM events e WHERE e.seq = (SELECT seq FROM cur)
 """  # noqa: S608
+
+# How a reached input joins the hop that read it, per dialect. Both find the one event by its
+# unique event_id index; they differ because the planners do. SQLite, once ANALYZE has given
+# it statistics, plans '=' here with a Bloom filter built over every event on each recursive
+# step while the store holds fewer than about a million events (milliseconds a step instead of
+# microseconds); a range on the same column is no COLUMN_EQ term, so it never does. PostgreSQL
+# estimates that range as wide and hash-joins every event (seconds), so it keeps '='.
+_HOP_JOIN = {
+    "sqlite": "h.event_id >= i.event_id AND h.event_id <= i.event_id",
+    "postgresql": "h.event_id = i.event_id",
+}
+
+#: The impact query per dialect name (``conn.dialect.name``); see :data:`_HOP_JOIN`.
+IMPACT_SQL = {
+    dialect: _IMPACT_TEMPLATE.replace("{hop_join}", join) for dialect, join in _HOP_JOIN.items()
+}
 
 
 class ImpactStep(NamedTuple):
@@ -545,9 +561,10 @@ def impact_steps(
     it read the place while it still held that version (from then until the place next changed
     value, and no later than ``horizon``) and the value it read equals it; its own output is
     followed the same way. Returns the steps (empty when the place holds nothing) and the id of
-    the newest registry version (as :func:`trace_steps`). One query (:data:`IMPACT_SQL`).
+    the newest registry version (as :func:`trace_steps`). One query (:data:`IMPACT_SQL`, in
+    the connection's dialect).
     """
-    rows = run_driver(conn, IMPACT_SQL, impact_parameters(place, horizon))
+    rows = run_driver(conn, IMPACT_SQL[conn.dialect.name], impact_parameters(place, horizon))
     steps = [
         ImpactStep(row[0], -1 if row[1] is None else int(row[1]), _event(row[3 : 3 + len(_P)]))
         for row in rows
