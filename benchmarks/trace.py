@@ -106,7 +106,9 @@ def build(url: str, hops: int, folder: Path) -> float:
         raise SystemExit(f"build rejected {len(result.rejected)} events: {result.rejected[:3]}")
     # Planner statistics, as a store has once PostgreSQL's autovacuum has seen the load.
     # Without them PostgreSQL overestimates the recursive query a thousandfold and spends
-    # ~140 ms compiling it with JIT; SQLite's plans are the same either way.
+    # ~140 ms compiling it with JIT. SQLite then has sqlite_stat1, as a store has once
+    # someone runs ANALYZE or PRAGMA optimize: the case where its impact plan once built a
+    # Bloom filter over every event per step (see lineage.store.queries._HOP_JOIN).
     with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("ANALYZE"))
     store.close()
