@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -153,10 +154,11 @@ def test_impact_on_an_analyzed_sqlite_store_plans_no_bloom_filter(tmp_path: Path
     store = open_store(f"sqlite:///{path}")
     try:
         record(store, *order_chain())
-        with sqlite3.connect(path) as db:
+        with closing(sqlite3.connect(path)) as db:
             db.execute("ANALYZE")
             db.execute("DELETE FROM sqlite_stat1 WHERE tbl IN ('events', 'hop_inputs')")
             db.executemany("INSERT INTO sqlite_stat1 VALUES (?, ?, ?)", _STATS_AT_100K)
+            db.commit()  # the store's own connection judges with these statistics too
             db.execute("ANALYZE sqlite_schema")  # reload the statistics just written
             params = impact_parameters(PlaceKey("ERP", "order.total", "40017"))
             plan = db.execute(f"EXPLAIN QUERY PLAN {IMPACT_SQL['sqlite']}", params).fetchall()
