@@ -125,6 +125,5 @@ def _node(node_id: str, row: EventRow) -> GraphNode:
         element=row.element,
         record=row.record,
         value=row.value,
-        at=iso(row.at),
         at_us=row.at,
     )

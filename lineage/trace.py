@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import NamedTuple
 
 from .errors import NotFoundError
 from .model.events import Hop, PlacedValue
@@ -172,6 +172,20 @@ def _quote(value: str | None) -> str:
     return "null" if value is None else repr(value)
 
 
+class _Edge(NamedTuple):
+    """An edge as found: keys of its two ends, then :class:`GraphEdge`'s other fields."""
+
+    source: str
+    target: str
+    event: str | None
+    integration: str | None
+    transform: str | None
+    verified: bool
+    owner: str | None
+    kind: str
+    position: int
+
+
 @dataclass(slots=True)
 class _Build:
     """Nodes and edges as they are found, keyed by event id (or hop id and input position)."""
@@ -180,7 +194,7 @@ class _Build:
     rows: dict[str, EventRow] = field(default_factory=dict)
     untraced: dict[str, tuple[InputRow, EventRow]] = field(default_factory=dict)
     problems: dict[str, list[Problem]] = field(default_factory=dict)
-    edges: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    edges: list[_Edge] = field(default_factory=list)
     producers: dict[tuple[str, int], str | None] = field(default_factory=dict)
     queue: deque[str] = field(default_factory=deque)
 
@@ -352,21 +366,9 @@ def _explain_hop(
                     )
                 )
             build.visit(key)
-        build.edges.append(
-            (
-                key,
-                hop.event_id,
-                dict(
-                    event=hop.event_id,
-                    integration=check.integration,
-                    transform=check.transform,
-                    verified=bool(verified) and matches,
-                    owner=owner,
-                    kind="hop",
-                    position=hop_input.position,
-                ),
-            )
-        )
+        build.edges.append(_Edge(key, hop.event_id, hop.event_id, check.integration,
+                                 check.transform, bool(verified) and matches, owner, "hop",
+                                 hop_input.position))  # fmt: skip
 
 
 def _explain_snapshot(
@@ -382,21 +384,8 @@ def _explain_snapshot(
         or judge.same(snapshot.element, snapshot.value, held.value)
     ):
         build.visit(held.event_id)
-        build.edges.append(
-            (
-                held.event_id,
-                snapshot.event_id,
-                dict(
-                    event=snapshot.event_id,
-                    integration=None,
-                    transform=None,
-                    verified=True,
-                    owner=owner,
-                    kind="observed",
-                    position=-1,
-                ),
-            )
-        )
+        build.edges.append(_Edge(held.event_id, snapshot.event_id, snapshot.event_id, None, None,
+                                 True, owner, "observed", -1))  # fmt: skip
         return
     last = (
         (
@@ -447,41 +436,35 @@ def _root_cause(build: _Build) -> tuple[str | None, RootCause | None]:
 def _result(build: _Build, current: EventRow, horizon: int | None) -> TraceResult:
     culprit_key, root = _root_cause(build)
     keys = sorted(build.order, key=lambda k: _sort_time(build, k))
-    ids = {key: f"n{number}" for number, key in enumerate(keys)}
+    number = {key: n for n, key in enumerate(keys)}
+    ids = [f"n{n}" for n in range(len(keys))]
     nodes = []
     for key in keys:
         problems = tuple(build.problems[key])
-        if key in build.untraced:
+        row = build.rows.get(key)
+        if row is None:  # an input whose place held nothing then
             hop_input, _ = build.untraced[key]
-            nodes.append(GraphNode(
-                id=ids[key], kind="untraced", event=None, system=hop_input.system,
-                element=hop_input.element, record=hop_input.record, value=hop_input.value,
-                at=None, at_us=None, problems=problems,
-            ))  # fmt: skip
+            nodes.append(GraphNode(ids[number[key]], "untraced", None, hop_input.system,
+                                   hop_input.element, hop_input.record, hop_input.value, None,
+                                   problems))  # fmt: skip
             continue
-        row = build.rows[key]
-        nodes.append(GraphNode(
-            id=ids[key], kind=row.kind, event=row.event_id, system=row.system,
-            element=row.element, record=row.record, value=row.value, at=iso(row.at),
-            at_us=row.at, problems=problems,
-        ))  # fmt: skip
-    edges = sorted(
-        (GraphEdge(source=ids[a], target=ids[b], **fields) for a, b, fields in build.edges),
-        key=lambda e: (int(e.target[1:]), e.position, int(e.source[1:])),
+        nodes.append(GraphNode(ids[number[key]], row.kind, row.event_id, row.system, row.element,
+                               row.record, row.value, row.at, problems))  # fmt: skip
+    # edges by target, then input position, then source
+    ends = sorted((number[e.target], e.position, number[e.source], e) for e in build.edges)
+    edges = tuple(
+        GraphEdge(ids[source], ids[target], *edge[2:]) for target, _, source, edge in ends
     )
-    origin = tuple(ids[k] for k in keys if k in build.rows and build.rows[k].kind == "write")
+    origin = tuple(
+        ids[number[k]] for k in keys if k in build.rows and build.rows[k].kind == "write"
+    )
     return TraceResult(
-        subject=Subject(
-            system=current.system,
-            element=current.element,
-            record=current.record,
-            value=current.value,
-        ),
+        subject=Subject(current.system, current.element, current.record, current.value),
         nodes=tuple(nodes),
-        edges=tuple(edges),
+        edges=edges,
         origin=origin,
         root_cause=root,
-        subject_id=ids[current.event_id],
-        culprit_id=ids[culprit_key] if culprit_key is not None else None,
+        subject_id=ids[number[current.event_id]],
+        culprit_id=ids[number[culprit_key]] if culprit_key is not None else None,
         as_of=iso(horizon) if horizon is not None else None,
     )

@@ -8,7 +8,7 @@ answer at the point of entry and the steward's questions and the detectors read 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import TransformError
 from .model.events import Hop
@@ -16,9 +16,9 @@ from .model.registry import Element, ElementType, Integration, Registry
 from .transforms import normalize, parse_transform
 
 
-@dataclass(frozen=True, slots=True)
-class HopCheck:
-    """What checking one hop at the point of entry found.
+class HopCheck(NamedTuple):
+    """What checking one hop at the point of entry found (a named tuple: the steward's
+    questions make one per hop they judge).
 
     Attributes:
         integration: the integration named by the hop, else the declared one its route
