@@ -185,7 +185,7 @@ def measure(url: str, hops: int, samples: int, repeat: int) -> dict[str, Any]:
     chains = hops // CHAIN  # whole chains only
     picked = [(chains - 1) * (i + 1) // (samples + 1) for i in range(samples)]
     run_raw, close_raw = _raw_runner(url)
-    impact_sql = IMPACT_SQL[store.dialect]
+    trace_sql, impact_sql = TRACE_SQL[store.dialect], IMPACT_SQL[store.dialect]
     runs: dict[str, list[float]] = {k: [] for k in QUESTIONS}
     hops_seen: list[int] = []
     reached: list[int] = []
@@ -198,14 +198,14 @@ def measure(url: str, hops: int, samples: int, repeat: int) -> dict[str, Any]:
         # warm up caches and statement preparation the same way for both sides
         result = trace(store, *last)
         spread = impact(store, *origin)
-        run_raw(TRACE_SQL, trace_params)
+        run_raw(trace_sql, trace_params)
         run_raw(impact_sql, impact_params)
         hops_seen.append(len(result.edges))
         reached.append(sum(spread.counts.values()))
         # interleaved, so that a busy moment on the machine hits every question alike
         questions: dict[str, Callable[[], Any]] = {
             "trace": partial(trace, store, *last),
-            "trace_raw": partial(run_raw, TRACE_SQL, trace_params),
+            "trace_raw": partial(run_raw, trace_sql, trace_params),
             "impact": partial(impact, store, *origin),
             "impact_raw": partial(run_raw, impact_sql, impact_params),
             "svg": partial(to_svg, result),

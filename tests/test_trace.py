@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from steward_scenarios import (
@@ -21,6 +24,7 @@ from lineage.errors import NotFoundError
 from lineage.impact import impact
 from lineage.model.registry import Registry
 from lineage.store import Store
+from lineage.store.queries import TRACE_SQL, PlaceKey, trace_parameters
 from lineage.trace import TraceResult, trace
 
 
@@ -404,3 +408,52 @@ def test_place_with_nothing_recorded_is_not_found(store: Store) -> None:
         trace(
             store, "BI", "order.total", "R-9", as_of=dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.UTC)
         )
+
+
+def _plan(store: Store, sql: str, params: dict[str, object]) -> list[str]:
+    """The plan of ``sql``, one string per step: SQLite's detail lines; PostgreSQL's node types,
+    each with the index it reads and, for a Sort, the table under it."""
+    with store.engine.connect() as conn:
+        driver: Any = conn.connection.driver_connection
+        if store.dialect == "sqlite":
+            return [row[3] for row in driver.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+        converted = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
+        with driver.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {converted}", params)
+            document = cursor.fetchone()[0]
+
+    def walk(node: dict[str, Any]) -> Iterator[str]:
+        below = {child.get("Relation Name", "") for child in node.get("Plans", [])}
+        table = f" of {'/'.join(sorted(below - {''}))}" if node["Node Type"] == "Sort" else ""
+        yield f"{node['Node Type']} {node.get('Index Name', '')}".strip() + table
+        for child in node.get("Plans", []):
+            yield from walk(child)
+
+    return list(walk(document[0]["Plan"]))
+
+
+def test_a_record_redelivered_many_times_is_traced_without_sorting_its_versions(
+    store: Store,
+) -> None:
+    # ERP re-sends the same order every minute; the hop read the version it found at 09:00+199
+    record(
+        store,
+        *[write(f"w-{n}", "ERP", "order.total", "40017", f"{n}.00", n) for n in range(200)],
+        hop(
+            "h-bi",
+            [("ERP", "order.total", "40017", "199.00")],
+            ("BI", "order.total", "R-9", "238.80"),
+            199,
+        ),
+    )
+    result = trace(store, "BI", "order.total", "R-9")
+    assert [n.event for n in result.nodes] == ["w-199", "h-bi"]
+    assert result.root_cause is None
+    # "the latest version at a place" is one backward step on ix_events_place_at (which ends
+    # with seq), not a read and sort of all 200 versions on every step of the walk
+    plan = _plan(
+        store, TRACE_SQL[store.dialect], trace_parameters(PlaceKey("BI", "order.total", "R-9"))
+    )
+    assert any("ix_events_place_at" in step for step in plan), "; ".join(plan)
+    sorts = [step for step in plan if "TEMP B-TREE" in step or step.endswith("Sort of events")]
+    assert not sorts, "; ".join(plan)

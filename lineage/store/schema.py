@@ -65,7 +65,16 @@ events = Table(
     Column("recorded_at", BigInteger, nullable=False),
 )
 Index("ix_events_event_id", events.c.event_id, unique=True)
-Index("ix_events_place_at", events.c.system, events.c.element, events.c.record, events.c.at)
+# "the latest event at a place as of a moment" (greatest at, then seq) is one backward index
+# step (migration 0004_place_index_seq)
+Index(
+    "ix_events_place_at",
+    events.c.system,
+    events.c.element,
+    events.c.record,
+    events.c.at,
+    events.c.seq,
+)
 Index("ix_events_element_system", events.c.element, events.c.system, events.c.kind)
 # a business record's keys are found by (system, record) whatever the element (golden record)
 Index("ix_events_system_record", events.c.system, events.c.record)
