@@ -4,13 +4,17 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from steward_scenarios import hop, order_chain, record
 
 from lineage.errors import StoreError
 from lineage.model import Registry, System
 from lineage.store import Store, open_store
-from lineage.store.schema import metadata
+from lineage.store.database import _alembic_config
+from lineage.store.schema import events, metadata
+from lineage.trace import trace
 
 
 def test_migrations_create_exactly_the_declared_schema(store: Store) -> None:
@@ -53,3 +57,31 @@ def test_missing_folder_is_a_clear_store_error(tmp_path: Path) -> None:
 def test_unreachable_postgres_is_a_clear_store_error() -> None:
     with pytest.raises(StoreError, match="cannot open database"):
         open_store("postgresql://postgres@127.0.0.1:1/none")
+
+
+def test_upgrading_flags_the_hops_that_already_have_status_updates(db_url: str) -> None:
+    # a store written before migration 0005 holds a hop reported failed later, unflagged
+    sent = hop(
+        "h-bi-2",
+        [("ERP", "order.total", "40017", "50.00")],
+        ("BI", "order.total", "R-9", "61.00"),
+        20,
+        status="sent",
+    )
+    store = open_store(db_url)
+    record(store, *order_chain(), sent)
+    record(store, dict(sent, status="failed", error="timeout", at="2026-11-20T09:30:00Z"))
+    with store.engine.begin() as conn:
+        cfg = _alembic_config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0004_place_index_seq")
+    store.close()
+    upgraded = open_store(db_url)
+    try:
+        # the failed hop never left its value, so BI still holds what the first hop brought
+        assert trace(upgraded, "BI", "order.total", "R-9").subject.value == "60.00"
+        with upgraded.engine.connect() as conn:
+            flagged = conn.execute(sa.select(events.c.event_id).where(events.c.status_updated))
+            assert flagged.scalars().all() == ["h-bi-2"]
+    finally:
+        upgraded.close()

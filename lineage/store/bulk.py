@@ -18,7 +18,7 @@ rolls the drop back with the rows, so the store never stays without its indexes.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -192,6 +192,10 @@ class Sink:
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Any]) -> None:
         raise NotImplementedError
 
+    def mark_status_updated(self, event_ids: Collection[str]) -> None:
+        """Flag the hops ``event_ids`` as having rows in ``hop_status`` (``status_updated``)."""
+        raise NotImplementedError
+
 
 class SQLiteSink(Sink):
     """SQLite through :mod:`sqlite3`: ``executemany``, in ``BEGIN IMMEDIATE`` transactions."""
@@ -240,6 +244,14 @@ class SQLiteSink(Sink):
                 rows,
             )
 
+    def mark_status_updated(self, event_ids: Collection[str]) -> None:
+        if event_ids:
+            self._query(
+                "UPDATE events SET status_updated = 1 WHERE status_updated IS NOT 1 "
+                "AND event_id IN (SELECT value FROM json_each(?))",
+                (json.dumps(sorted(event_ids)),),
+            )
+
 
 class PostgresSink(Sink):
     """PostgreSQL through psycopg 3: ``COPY ... FROM STDIN`` under the writers' advisory lock."""
@@ -286,6 +298,15 @@ class PostgresSink(Sink):
             write = copy.write_row
             for row in rows:
                 write(row)
+
+    def mark_status_updated(self, event_ids: Collection[str]) -> None:
+        if event_ids:
+            with self.driver.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE events SET status_updated = TRUE "
+                    "WHERE event_id = ANY(%s) AND status_updated IS NOT TRUE",
+                    (sorted(event_ids),),
+                )
 
 
 def open_sink(store: Store) -> Sink:

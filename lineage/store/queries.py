@@ -40,11 +40,13 @@ _EVENT_COLUMNS = (
 # The SQL below is assembled from module constants only (S608 is silenced for that reason);
 # every value travels as a bound parameter.
 
-# A hop counts unless its latest status known at :horizon is "failed".
+# A hop counts unless its latest status known at :horizon is "failed". Its status updates are
+# looked up only when it has some (``status_updated``): otherwise every step of a walk probed
+# hop_status for nothing (a fifth of a PostgreSQL trace).
 _LIVE = (
-    "NOT ({e}.kind = 'hop' AND COALESCE("
+    "NOT ({e}.kind = 'hop' AND COALESCE(CASE WHEN {e}.status_updated THEN "
     "(SELECT hs.status FROM hop_status hs WHERE hs.event_id = {e}.event_id AND hs.at <= :horizon "
-    "ORDER BY hs.seq DESC LIMIT 1), {e}.status, 'delivered') = 'failed')"
+    "ORDER BY hs.seq DESC LIMIT 1) END, {e}.status, 'delivered') = 'failed')"
 )
 
 
@@ -336,7 +338,7 @@ def _event(values: Sequence[Any]) -> EventRow:
     (seq, eid, kind, at, system, element, record, value, norm, integration, declared,
      transform, expected, verified, status, error, actor) = values  # fmt: skip
     return EventRow(
-        int(seq), eid, kind, int(at), system, element, record, value, norm, integration,
+        seq, eid, kind, at, system, element, record, value, norm, integration,
         None if declared is None else bool(declared), transform, expected,
         None if verified is None else bool(verified), status, error, actor,
     )  # fmt: skip
@@ -484,14 +486,16 @@ def trace_steps(
     """
     rows = run_driver(conn, TRACE_SQL[conn.dialect.name], trace_parameters(place, horizon))
     steps = []
+    end = 7 + len(_P)
     for row in rows:
         consumer, position = row[0], row[1]
+        if position is None:
+            position = -1
         hop_input = None
         if row[2] is not None:
-            hop_input = InputRow(consumer, int(position), row[2], row[3], row[4], row[5], row[6])
-        producer = _event(row[7 : 7 + len(_P)]) if row[8] is not None else None
-        steps.append(TraceStep(consumer, -1 if position is None else int(position), hop_input,
-                               producer))  # fmt: skip
+            hop_input = InputRow(consumer, position, row[2], row[3], row[4], row[5], row[6])
+        producer = _event(row[7:end]) if row[8] is not None else None
+        steps.append(TraceStep(consumer, position, hop_input, producer))
     return steps, _registry_version(rows)
 
 

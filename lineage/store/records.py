@@ -136,9 +136,9 @@ EVENT_SQL_COLUMNS = (
 
 # A hop counts unless its latest status known at :as_of is "failed" (queries.py's rule).
 LIVE_SQL = (
-    "NOT ({e}.kind = 'hop' AND COALESCE("
+    "NOT ({e}.kind = 'hop' AND COALESCE(CASE WHEN {e}.status_updated THEN "
     "(SELECT s.status FROM hop_status s WHERE s.event_id = {e}.event_id AND s.at <= :as_of "
-    "ORDER BY s.seq DESC LIMIT 1), {e}.status, 'delivered') = 'failed')"
+    "ORDER BY s.seq DESC LIMIT 1) END, {e}.status, 'delivered') = 'failed')"
 )
 
 # Every input of hop {hop} comes from the one key ({system}, {record}).

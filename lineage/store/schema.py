@@ -59,6 +59,9 @@ events = Table(
     Column("expected_norm", Text),  # what the transform makes of the inputs, canonical
     Column("verified", Boolean),  # expected == output; null when it cannot be computed
     Column("status", String()),  # initial status: sent | delivered | failed
+    # true once hop_status holds a later status for the hop (migration 0005): the questions
+    # look a hop's status up only then, not on every step
+    Column("status_updated", Boolean),
     Column("error", Text),
     Column("actor", String()),
     Column("digest", String(), nullable=False),  # content hash, for re-send conflicts

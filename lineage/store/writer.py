@@ -380,6 +380,7 @@ class Writer:
             inputs = [row for p in new for row in p.inputs]
             sink.insert_rows("hop_inputs", INPUT_COLUMNS, inputs)
         sink.insert_rows("hop_status", STATUS_COLUMNS, outcome.status_rows)
+        sink.mark_status_updated({row[0] for row in outcome.status_rows})
         return outcome
 
     def _apply(self, outcome: _Outcome) -> None:
