@@ -240,23 +240,26 @@ def trace(
     horizon = as_micros(as_of)
     with read_connection(store) as conn:
         steps, version = trace_steps(conn, PlaceKey(system, element, record), horizon=horizon)
-        current = next((s.producer for s in steps if s.consumer is None), None)
-        if current is None:
-            raise not_found(system, element, record, horizon)
-        judge = TraceJudge(store.registry_version(conn, version))
+        registry = store.registry_version(conn, version) if steps else None
     build = _Build()
+    rows, producers = build.rows, build.producers
     hop_inputs: dict[str, list[InputRow]] = {}
-    for step in steps:
-        if step.producer is not None:
-            build.rows[step.producer.event_id] = step.producer
-        if step.consumer is not None:
-            build.producers[step.consumer, step.position] = (
-                step.producer.event_id if step.producer is not None else None
-            )
-            if step.hop_input is not None:
-                hop_inputs.setdefault(step.consumer, []).append(step.hop_input)
+    current = None
+    for consumer, position, hop_input, producer in steps:
+        if producer is not None:
+            rows[producer.event_id] = producer
+        if consumer is None:
+            current = producer
+            continue
+        producers[consumer, position] = producer.event_id if producer is not None else None
+        if hop_input is not None:
+            hop_inputs.setdefault(consumer, []).append(hop_input)
+    if current is None or registry is None:
+        raise not_found(system, element, record, horizon)
     for inputs in hop_inputs.values():
-        inputs.sort(key=lambda i: i.position)
+        if len(inputs) > 1:
+            inputs.sort(key=lambda i: i.position)
+    judge = TraceJudge(registry)
     build.visit(current.event_id)
     while build.queue:
         key = build.queue.popleft()
@@ -415,10 +418,14 @@ def _sort_time(build: _Build, key: str) -> tuple[int, int]:
     return build.rows[key].at, build.rows[key].seq
 
 
-def _root_cause(build: _Build) -> tuple[str | None, RootCause | None]:
+def _root_cause(
+    build: _Build, when: dict[str, tuple[int, int]]
+) -> tuple[str | None, RootCause | None]:
     best: tuple[tuple[int, int, int, int], str, Problem] | None = None
     for key, problems in build.problems.items():
-        at, seq = _sort_time(build, key)
+        if not problems:
+            continue
+        at, seq = when[key]
         for problem in problems:
             group = 0 if problem.code in VALUE_CODES else 1
             codes = VALUE_CODES if group == 0 else PATH_CODES
@@ -434,8 +441,9 @@ def _root_cause(build: _Build) -> tuple[str | None, RootCause | None]:
 
 
 def _result(build: _Build, current: EventRow, horizon: int | None) -> TraceResult:
-    culprit_key, root = _root_cause(build)
-    keys = sorted(build.order, key=lambda k: _sort_time(build, k))
+    when = {key: _sort_time(build, key) for key in build.order}
+    culprit_key, root = _root_cause(build, when)
+    keys = sorted(build.order, key=when.__getitem__)
     number = {key: n for n, key in enumerate(keys)}
     ids = [f"n{n}" for n in range(len(keys))]
     nodes = []
