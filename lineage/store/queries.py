@@ -448,14 +448,12 @@ _PYFORMAT: dict[str, str] = {}
 def read_connection(store: Store) -> Connection:
     """A connection for a question answered by one or two reads.
 
-    On PostgreSQL it reads without a transaction (autocommit), which saves the BEGIN and
-    ROLLBACK round trips; on SQLite, where autocommit costs a lock per statement, it is a
-    plain connection. Use as a context manager: ``with read_connection(store) as conn: ...``.
+    On PostgreSQL it reads without a transaction (autocommit, from ``store.reader``), which
+    saves the BEGIN and ROLLBACK round trips; on SQLite, where autocommit costs a lock per
+    statement, it is a plain connection. Use as a context manager:
+    ``with read_connection(store) as conn: ...``.
     """
-    conn = store.engine.connect()
-    if conn.dialect.name == "postgresql":
-        conn.execution_options(isolation_level="AUTOCOMMIT")
-    return conn
+    return store.reader.connect()
 
 
 def run_driver(conn: Connection, sql: str, params: dict[str, Any]) -> list[Sequence[Any]]:
