@@ -29,7 +29,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import deque
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from .errors import NotFoundError
 from .model.events import Hop, PlacedValue
@@ -172,20 +171,6 @@ def _quote(value: str | None) -> str:
     return "null" if value is None else repr(value)
 
 
-class _Edge(NamedTuple):
-    """An edge as found: keys of its two ends, then :class:`GraphEdge`'s other fields."""
-
-    source: str
-    target: str
-    event: str | None
-    integration: str | None
-    transform: str | None
-    verified: bool
-    owner: str | None
-    kind: str
-    position: int
-
-
 @dataclass(slots=True)
 class _Build:
     """Nodes and edges as they are found, keyed by event id (or hop id and input position)."""
@@ -194,7 +179,8 @@ class _Build:
     rows: dict[str, EventRow] = field(default_factory=dict)
     untraced: dict[str, tuple[InputRow, EventRow]] = field(default_factory=dict)
     problems: dict[str, list[Problem]] = field(default_factory=dict)
-    edges: list[_Edge] = field(default_factory=list)
+    # as found, with the keys of their ends as source and target (node ids come at the end)
+    edges: list[GraphEdge] = field(default_factory=list)
     producers: dict[tuple[str, int], str | None] = field(default_factory=dict)
     queue: deque[str] = field(default_factory=deque)
 
@@ -369,9 +355,9 @@ def _explain_hop(
                     )
                 )
             build.visit(key)
-        build.edges.append(_Edge(key, hop.event_id, hop.event_id, check.integration,
-                                 check.transform, bool(verified) and matches, owner, "hop",
-                                 hop_input.position))  # fmt: skip
+        build.edges.append(GraphEdge(key, hop.event_id, hop.event_id, check.integration,
+                                     check.transform, bool(verified) and matches, owner, "hop",
+                                     hop_input.position))  # fmt: skip
 
 
 def _explain_snapshot(
@@ -387,8 +373,8 @@ def _explain_snapshot(
         or judge.same(snapshot.element, snapshot.value, held.value)
     ):
         build.visit(held.event_id)
-        build.edges.append(_Edge(held.event_id, snapshot.event_id, snapshot.event_id, None, None,
-                                 True, owner, "observed", -1))  # fmt: skip
+        build.edges.append(GraphEdge(held.event_id, snapshot.event_id, snapshot.event_id, None,
+                                     None, True, owner, "observed", -1))  # fmt: skip
         return
     last = (
         (

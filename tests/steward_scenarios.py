@@ -176,3 +176,15 @@ def order_chain(bi_value: str = "60.00", portal_value: str | None = None) -> lis
             10,
         ),
     ]
+
+
+def sent_then_failed() -> tuple[dict[str, Any], dict[str, Any]]:
+    """A second ERP -> BI hop sent at 09:20 (BI then shows 61.00), reported failed at 09:30."""
+    sent = hop(
+        "h-bi-2",
+        [("ERP", "order.total", "40017", "50.00")],
+        ("BI", "order.total", "R-9", "61.00"),
+        20,
+        status="sent",
+    )
+    return sent, dict(sent, status="failed", error="timeout", at="2026-11-20T09:30:00Z")

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from steward_scenarios import hop, order_chain, record
+from steward_scenarios import order_chain, record, sent_then_failed
 
 from lineage.errors import StoreError
 from lineage.model import Registry, System
@@ -61,16 +61,10 @@ def test_unreachable_postgres_is_a_clear_store_error() -> None:
 
 def test_upgrading_flags_the_hops_that_already_have_status_updates(db_url: str) -> None:
     # a store written before migration 0005 holds a hop reported failed later, unflagged
-    sent = hop(
-        "h-bi-2",
-        [("ERP", "order.total", "40017", "50.00")],
-        ("BI", "order.total", "R-9", "61.00"),
-        20,
-        status="sent",
-    )
+    sent, failed = sent_then_failed()
     store = open_store(db_url)
     record(store, *order_chain(), sent)
-    record(store, dict(sent, status="failed", error="timeout", at="2026-11-20T09:30:00Z"))
+    record(store, failed)
     with store.engine.begin() as conn:
         cfg = _alembic_config()
         cfg.attributes["connection"] = conn

@@ -16,6 +16,7 @@ from steward_scenarios import (
     hop,
     order_chain,
     record,
+    sent_then_failed,
     snapshot,
     write,
 )
@@ -349,15 +350,9 @@ def test_another_hops_failure_does_not_hide_this_value(store: Store) -> None:
 
 
 def test_hop_reported_failed_later_is_skipped_only_after_the_report(store: Store) -> None:
-    first = hop(
-        "h-bi-2",
-        [("ERP", "order.total", "40017", "50.00")],
-        ("BI", "order.total", "R-9", "61.00"),
-        20,
-        status="sent",
-    )
-    record(store, *order_chain(), first)
-    record(store, dict(first, status="failed", error="timeout", at="2026-11-20T09:30:00Z"))
+    sent, failed = sent_then_failed()
+    record(store, *order_chain(), sent)
+    record(store, failed)
     assert trace(store, "BI", "order.total", "R-9").subject.value == "60.00"
     then = dt.datetime(2026, 11, 20, 9, 25, tzinfo=dt.UTC)
     assert trace(store, "BI", "order.total", "R-9", as_of=then).subject.value == "61.00"
