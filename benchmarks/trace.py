@@ -9,8 +9,9 @@ Measured on a sample of chains spread over the store (``--samples``), each quest
 - ``lineage.trace`` of the chain's last copy (``S20``) back to its origin write: the engine's
   whole answer (current value, the recursive walk, the events and inputs it reached, every
   step judged, the JSON-shaped result), and the same recursive walk query
-  (:data:`lineage.store.queries.TRACE_SQL`) run raw through the driver (``sqlite3`` /
-  ``psycopg``) in the same run: the physical limit.
+  (:data:`lineage.store.queries.TRACE_SQL`) run raw through the driver (``sqlite3``;
+  ``psycopg`` with a prepared statement and binary rows, as the engine runs it) in the same
+  run: the physical limit.
 - ``lineage.impact`` of the chain's origin write forward to its 20 copies, and its recursive
   query run raw.
 - ``lineage.render.to_svg`` of the traced graph (Graphviz in-process).
@@ -176,7 +177,7 @@ def _raw_runner(url: str) -> tuple[Callable[[str, dict[str, Any]], list[Any]], C
     def run_postgres(sql: str, params: dict[str, Any]) -> list[Any]:
         if sql not in converted:
             converted[sql] = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql)
-        return pg.execute(converted[sql], params, prepare=True).fetchall()
+        return pg.execute(converted[sql], params, prepare=True, binary=True).fetchall()
 
     return run_postgres, pg.close
 
