@@ -268,55 +268,8 @@ def _explain_hop(
     verified = check.verified
     problems = build.problems[hop.event_id]
     owner = judge.hop_owner(hop, check.integration)
-    via = f"hop {hop.event_id}" + (f" ({check.integration})" if check.integration else "")
-    if verified is False:
-        read = ", ".join(_quote(i.value) for i in inputs)
-        problems.append(
-            Problem(
-                code="unexplained-transformation",
-                event=hop.event_id,
-                owner=owner,
-                message=(
-                    f"{via} put {_quote(hop.value)} into {hop.system}/{hop.element}/"
-                    f"{hop.record}, but {check.transform} of {read} gives "
-                    f"{_quote(check.expected_norm)}"
-                ),
-            )
-        )
-    elif verified is None:
-        if not check.declared:
-            problems.append(
-                Problem(
-                    code="undeclared-integration",
-                    event=hop.event_id,
-                    owner=owner,
-                    message=(
-                        f"{via} travelled on no declared integration carrying {hop.element} "
-                        f"into {hop.system}, and names no transform to re-run"
-                    ),
-                )
-            )
-        else:
-            problems.append(
-                Problem(
-                    code="unknown-transform",
-                    event=hop.event_id,
-                    owner=owner,
-                    message=f"{via}: transform {check.transform!r} is not in the catalogue; "
-                    "its output cannot be checked",
-                )
-            )
-    elif not check.declared:
-        problems.append(
-            Problem(
-                code="undeclared-integration",
-                event=hop.event_id,
-                owner=owner,
-                message=(
-                    f"{via} carried {hop.element} into {hop.system} on no declared integration"
-                ),
-            )
-        )
+    if verified is not True or not check.declared:
+        problems.extend(_hop_problems(hop, check, inputs, owner))
     for hop_input in inputs:
         producer = build.producers.get((hop.event_id, hop_input.position))
         held = build.rows.get(producer) if producer else None
@@ -330,8 +283,9 @@ def _explain_hop(
                     event=hop.event_id,
                     owner=owner,
                     message=(
-                        f"{via} read {_quote(hop_input.value)} from {hop_input.place}, where "
-                        "no write, hop or snapshot left any value by then"
+                        f"{_via(hop, check)} read {_quote(hop_input.value)} from "
+                        f"{hop_input.place}, where no write, hop or snapshot left any value by "
+                        "then"
                     ),
                 )
             )
@@ -348,9 +302,9 @@ def _explain_hop(
                         event=hop.event_id,
                         owner=owner,
                         message=(
-                            f"{via} read {_quote(hop_input.value)} from {hop_input.place}, "
-                            f"which held {_quote(held.value)} then ({held.kind} "
-                            f"{held.event_id} at {iso(held.at)})"
+                            f"{_via(hop, check)} read {_quote(hop_input.value)} from "
+                            f"{hop_input.place}, which held {_quote(held.value)} then "
+                            f"({held.kind} {held.event_id} at {iso(held.at)})"
                         ),
                     )
                 )
@@ -358,6 +312,51 @@ def _explain_hop(
         build.edges.append(GraphEdge(key, hop.event_id, hop.event_id, check.integration,
                                      check.transform, bool(verified) and matches, owner, "hop",
                                      hop_input.position))  # fmt: skip
+
+
+def _via(hop: EventRow, check: HopCheck) -> str:
+    """How a problem names a hop: its id and the integration it travelled."""
+    return f"hop {hop.event_id}" + (f" ({check.integration})" if check.integration else "")
+
+
+def _hop_problems(
+    hop: EventRow, check: HopCheck, inputs: list[InputRow], owner: str | None
+) -> list[Problem]:
+    """What is wrong with a hop itself: its output, its integration or its transform."""
+    via = _via(hop, check)
+    if check.verified is False:
+        read = ", ".join(_quote(i.value) for i in inputs)
+        return [
+            Problem(
+                code="unexplained-transformation",
+                event=hop.event_id,
+                owner=owner,
+                message=(
+                    f"{via} put {_quote(hop.value)} into {hop.system}/{hop.element}/"
+                    f"{hop.record}, but {check.transform} of {read} gives "
+                    f"{_quote(check.expected_norm)}"
+                ),
+            )
+        ]
+    if not check.declared:
+        if check.verified:
+            told = f"{via} carried {hop.element} into {hop.system} on no declared integration"
+        else:
+            told = (
+                f"{via} travelled on no declared integration carrying {hop.element} into "
+                f"{hop.system}, and names no transform to re-run"
+            )
+        return [Problem(code="undeclared-integration", event=hop.event_id, owner=owner,
+                        message=told)]  # fmt: skip
+    return [
+        Problem(
+            code="unknown-transform",
+            event=hop.event_id,
+            owner=owner,
+            message=f"{via}: transform {check.transform!r} is not in the catalogue; "
+            "its output cannot be checked",
+        )
+    ]
 
 
 def _explain_snapshot(
