@@ -426,7 +426,9 @@ def _root_cause(
 
 
 def _result(build: _Build, current: EventRow, horizon: int | None) -> TraceResult:
-    when = {key: _sort_time(build, key) for key in build.order}
+    rows = build.rows
+    when = {key: (rows[key].at, rows[key].seq) if key in rows else _sort_time(build, key)
+            for key in build.order}  # fmt: skip
     culprit_key, root = _root_cause(build, when)
     keys = sorted(build.order, key=when.__getitem__)
     number = {key: n for n, key in enumerate(keys)}

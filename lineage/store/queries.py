@@ -487,6 +487,8 @@ def trace_steps(
     rows = run_driver(conn, TRACE_SQL[conn.dialect.name], trace_parameters(place, horizon))
     steps = []
     end = 7 + len(_P)
+    # psycopg's binary rows carry the event's own types (booleans included); SQLite's 0/1 do not
+    event = EventRow._make if conn.dialect.name == "postgresql" else _event
     for row in rows:
         consumer, position = row[0], row[1]
         if position is None:
@@ -494,7 +496,7 @@ def trace_steps(
         hop_input = None
         if row[2] is not None:
             hop_input = InputRow(consumer, position, row[2], row[3], row[4], row[5], row[6])
-        producer = _event(row[7:end]) if row[8] is not None else None
+        producer = event(row[7:end]) if row[8] is not None else None
         steps.append(TraceStep(consumer, position, hop_input, producer))
     return steps, _registry_version(rows)
 
