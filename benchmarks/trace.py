@@ -9,7 +9,7 @@ Measured on a sample of chains spread over the store (``--samples``), each quest
 - ``lineage.trace`` of the chain's last copy (``S20``) back to its origin write: the engine's
   whole answer (current value, the recursive walk, the events and inputs it reached, every
   step judged, the JSON-shaped result), and the same recursive walk query
-  (:data:`lineage.store.queries.TRACE_SQL`) run raw through the driver (``sqlite3``;
+  (:data:`lineage.store.walks.TRACE_SQL`) run raw through the driver (``sqlite3``;
   ``psycopg`` with a prepared statement and binary rows, as the engine runs it) in the same
   run: the physical limit.
 - ``lineage.impact`` of the chain's origin write forward to its 20 copies, and its recursive
@@ -64,13 +64,8 @@ from lineage.impact import impact
 from lineage.registry import load_registry
 from lineage.render import to_svg
 from lineage.store import open_store
-from lineage.store.queries import (
-    IMPACT_SQL,
-    TRACE_SQL,
-    PlaceKey,
-    impact_parameters,
-    trace_parameters,
-)
+from lineage.store.queries import PlaceKey
+from lineage.store.walks import IMPACT_SQL, TRACE_SQL, impact_parameters, trace_parameters
 from lineage.store.writer import ingest_lines
 from lineage.trace import trace
 
@@ -110,7 +105,7 @@ def build(url: str, hops: int, folder: Path) -> float:
     # Without statistics PostgreSQL overestimates the recursive query a thousandfold and
     # spends ~140 ms compiling it with JIT. SQLite then has sqlite_stat1, as a store has once
     # someone runs ANALYZE or PRAGMA optimize: the case where its impact plan once built a
-    # Bloom filter over every event per step (see lineage.store.queries._HOP_JOIN).
+    # Bloom filter over every event per step (see lineage.store.walks._HOP_JOIN).
     settle = "VACUUM ANALYZE" if store.dialect == "postgresql" else "ANALYZE"
     with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text(settle))

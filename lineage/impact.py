@@ -26,14 +26,9 @@ from __future__ import annotations
 import datetime as dt
 
 from .store.database import Store
-from .store.queries import (
-    EventRow,
-    PlaceKey,
-    impact_steps,
-    inputs_of,
-    read_connection,
-)
+from .store.queries import EventRow, PlaceKey, inputs_of
 from .store.schema import as_micros, iso
+from .store.walks import impact_steps, read_connection
 from .trace import TraceJudge, not_found
 from .valuegraph import GraphEdge, GraphNode, ImpactResult, Subject
 

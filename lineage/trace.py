@@ -34,14 +34,9 @@ from .errors import NotFoundError
 from .model.events import Hop, PlacedValue
 from .model.registry import Registry
 from .store.database import Store
-from .store.queries import (
-    EventRow,
-    InputRow,
-    PlaceKey,
-    read_connection,
-    trace_steps,
-)
+from .store.queries import EventRow, InputRow, PlaceKey
 from .store.schema import as_micros, from_us, iso
+from .store.walks import read_connection, trace_steps
 from .transforms import rule_violations
 from .valuegraph import GraphEdge, GraphNode, Problem, RootCause, Subject, TraceResult
 from .verify import HopCheck, HopVerifier

@@ -13,7 +13,8 @@ from steward_scenarios import hop, order_chain, record, snapshot, write
 from lineage.errors import NotFoundError
 from lineage.impact import impact
 from lineage.store import Store, open_store
-from lineage.store.queries import IMPACT_SQL, PlaceKey, impact_parameters
+from lineage.store.queries import PlaceKey
+from lineage.store.walks import IMPACT_SQL, impact_parameters
 
 
 def _lines_to_invoice_to_bi() -> list[dict[str, object]]:

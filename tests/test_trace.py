@@ -25,7 +25,8 @@ from lineage.errors import NotFoundError
 from lineage.impact import impact
 from lineage.model.registry import Registry
 from lineage.store import Store
-from lineage.store.queries import TRACE_SQL, PlaceKey, trace_parameters
+from lineage.store.queries import PlaceKey
+from lineage.store.walks import TRACE_SQL, trace_parameters
 from lineage.trace import TraceResult, trace
 
 

@@ -101,7 +101,7 @@ class Store:
         """The registry stored as version ``newest`` (the newest id, read by the caller).
 
         The steward's questions read that id in their own query (:data:`~lineage.store.
-        queries.REGISTRY_VERSION`), so a question costs one statement; the document is only
+        walks.REGISTRY_VERSION`), so a question costs one statement; the document is only
         read and parsed when it differs from the version this store parsed last.
         """
         if newest is None:
