@@ -39,7 +39,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..model.registry import Cardinality, Registry
 from . import queries
-from .queries import FOREVER, EventRow
+from .queries import FOREVER, LIVE, EventRow
 from .schema import events, hop_inputs, hop_status, registry_versions
 
 MAX_LINKED_KEYS = 500
@@ -134,12 +134,9 @@ EVENT_SQL_COLUMNS = (
     "e.actor"
 )
 
-# A hop counts unless its latest status known at :as_of is "failed" (queries.py's rule).
-LIVE_SQL = (
-    "NOT ({e}.kind = 'hop' AND COALESCE(CASE WHEN {e}.status_updated THEN "
-    "(SELECT s.status FROM hop_status s WHERE s.event_id = {e}.event_id AND s.at <= :as_of "
-    "ORDER BY s.seq DESC LIMIT 1) END, {e}.status, 'delivered') = 'failed')"
-)
+# A hop counts unless its latest status known at :as_of is "failed": queries.py's rule, with
+# the moment named as these lookups name it.
+LIVE_SQL = LIVE.replace(":horizon", ":as_of")
 
 # Every input of hop {hop} comes from the one key ({system}, {record}).
 SINGLE_RECORD_SQL = (
