@@ -1,15 +1,14 @@
-"""Where the OpenLineage conformance corpus lives: ``$LINEAGE_CONFORMANCE_DIR``, else
-``../shared/conformance/openlineage`` beside the checkout."""
+"""Where the OpenLineage conformance corpus lives: ``$LINEAGE_CONFORMANCE_DIR``, else the copy
+in ``tests/conformance/openlineage`` (origin and licence in its ``ORIGIN.md``)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
 CONFORMANCE = Path(
-    os.environ.get("LINEAGE_CONFORMANCE_DIR")
-    or ROOT.parent / "shared" / "conformance" / "openlineage"
+    os.environ.get("LINEAGE_CONFORMANCE_DIR") or HERE / "conformance" / "openlineage"
 )
 SPEC = CONFORMANCE / "spec"
 CORPUS = sorted(CONFORMANCE.glob("*.jsonl"))
