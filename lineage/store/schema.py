@@ -81,6 +81,9 @@ Index(
 Index("ix_events_element_system", events.c.element, events.c.system, events.c.kind)
 # a business record's keys are found by (system, record) whatever the element (golden record)
 Index("ix_events_system_record", events.c.system, events.c.record)
+# the store's clock (the latest event's time) is one step at the index's right edge
+# (migration 0006_events_at)
+Index("ix_events_at", events.c.at)
 
 # Partial indexes on the few hops that need attention (migration 0003_detection_indexes): the
 # runtime detectors read them instead of the whole table. A query uses one only when it
