@@ -84,7 +84,7 @@ def test_an_unknown_key_exits_2_naming_its_line(runner: CliRunner, tmp_path: Pat
     assert result.stderr.strip() == (
         f"lineage: {path}:11: integration 'erp-to-bi': unknown key 'levle'; allowed keys: "
         "name, source, target, owner, level, mode, purpose, fallback, cardinality, timeout, "
-        "carries, description"
+        "carries, description, openlineage_jobs"
     )
 
 

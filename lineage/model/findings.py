@@ -76,6 +76,23 @@ _ALL = (
     ),
     _c("expired-waiver", "warning", "A waiver's expiry date has passed; it silences nothing."),
     _c("unused-waiver", "info", "A waiver matches no finding: remove it or fix its subject."),
+    _c(
+        "ambiguous-namespace",
+        "error",
+        "An OpenLineage namespace (or pattern) is claimed by two systems.",
+    ),
+    _c("ambiguous-job", "error", "An OpenLineage job (or pattern) is claimed by two integrations."),
+    _c(
+        "ambiguous-dataset-field",
+        "error",
+        "One OpenLineage dataset field of a system is mapped to two elements.",
+    ),
+    _c(
+        "unmapped-element",
+        "warning",
+        "An integration run by OpenLineage jobs carries an element with no dataset field in its "
+        "source or target system, so the jobs' flows of it cannot be recognised.",
+    ),
     # runtime findings (lineage scan)
     _c(
         "conflicting-truth",

@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from enum import StrEnum
+from fnmatch import fnmatchcase
 from functools import cached_property
 from typing import Any
 
@@ -103,10 +104,61 @@ class Rule(_Frozen):
         return self.kind if self.kind == "not_null" else f"{self.kind}: {self.arg!r}"
 
 
+class Pattern(_Frozen):
+    """An OpenLineage name or glob pattern (``s3://lake-*``), and where it was written.
+
+    Patterns are shell-style globs matched case-sensitively on the whole name: ``*`` is any
+    text (``/`` included), ``?`` one character, ``[abc]`` one of a set. A name without those
+    characters matches only itself.
+    """
+
+    pattern: str = Field(min_length=1)
+    location: Location | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        return {"pattern": data} if isinstance(data, str) else data
+
+    @property
+    def exact(self) -> bool:
+        """True when the pattern has no glob characters (it names one thing)."""
+        return not any(c in self.pattern for c in "*?[")
+
+    def matches(self, name: str) -> bool:
+        return name == self.pattern if self.exact else fnmatchcase(name, self.pattern)
+
+    def overlaps(self, other: Pattern) -> bool:
+        """True when some name is matched by both (exact for names; for two globs, when
+        one matches the other's text, which catches ``a-*`` against ``a-*`` or ``*``)."""
+        return (
+            self.pattern == other.pattern
+            or self.matches(other.pattern)
+            or other.matches(self.pattern)
+        )
+
+    def __str__(self) -> str:
+        return self.pattern
+
+
+class DatasetField(_Frozen):
+    """Where an element is held, as OpenLineage names it: a dataset's field in one system.
+
+    ``dataset`` is the OpenLineage dataset name inside one of the system's namespaces
+    (``public.customers``, ``mock-project.test.upload``), ``field`` the column.
+    """
+
+    system: str
+    dataset: str = Field(min_length=1)
+    field: str = Field(min_length=1)
+    location: Location | None = None
+
+
 class System(_Frozen):
     name: str
     owner: str | None = None
     description: str | None = None
+    openlineage_namespaces: tuple[Pattern, ...] = ()
     location: Location | None = None
 
 
@@ -118,6 +170,7 @@ class Element(_Frozen):
     type: ElementType = ElementType.STRING
     rules: tuple[Rule, ...] = ()
     description: str | None = None
+    openlineage_fields: tuple[DatasetField, ...] = ()
     location: Location | None = None
 
 
@@ -165,6 +218,7 @@ class Integration(_Frozen):
     timeout: dt.timedelta = dt.timedelta(hours=1)
     carries: tuple[Carry, ...] = ()
     description: str | None = None
+    openlineage_jobs: tuple[Pattern, ...] = ()
     location: Location | None = None
 
     @field_validator("timeout", mode="before")
@@ -245,3 +299,55 @@ class Registry(_Frozen):
     def integrations_for(self, source: str, target: str, element: str) -> Iterator[Integration]:
         """Integrations from ``source`` to ``target`` that carry ``element`` (indexed)."""
         yield from self._integrations_by_route.get((source, target, element), ())
+
+    # -- OpenLineage mapping (systems' namespaces, elements' dataset fields, integrations' jobs)
+
+    @cached_property
+    def _namespaces(self) -> tuple[dict[str, str], list[tuple[Pattern, str]]]:
+        exact: dict[str, str] = {}
+        globs: list[tuple[Pattern, str]] = []
+        for system in self.systems:
+            for pattern in system.openlineage_namespaces:
+                if pattern.exact:
+                    exact.setdefault(pattern.pattern, system.name)
+                else:
+                    globs.append((pattern, system.name))
+        return exact, globs
+
+    @cached_property
+    def _fields(self) -> dict[tuple[str, str, str], str]:
+        found: dict[tuple[str, str, str], str] = {}
+        for element in self.elements:
+            for held in element.openlineage_fields:
+                found.setdefault((held.system, held.dataset, held.field), element.name)
+        return found
+
+    @cached_property
+    def _jobs(self) -> list[tuple[Pattern, Integration]]:
+        return [(p, i) for i in self.integrations for p in i.openlineage_jobs]
+
+    @property
+    def maps_openlineage(self) -> bool:
+        """True when any system declares OpenLineage namespaces."""
+        exact, globs = self._namespaces
+        return bool(exact or globs)
+
+    def system_of_namespace(self, namespace: str) -> str | None:
+        """The system an OpenLineage dataset namespace is (an exact name before a pattern)."""
+        exact, globs = self._namespaces
+        found = exact.get(namespace)
+        if found is not None:
+            return found
+        return next((system for pattern, system in globs if pattern.matches(namespace)), None)
+
+    def element_at(self, system: str, dataset: str, field: str) -> str | None:
+        """The element held in ``field`` of OpenLineage ``dataset`` in ``system``, if mapped."""
+        return self._fields.get((system, dataset, field))
+
+    def fields_of(self, system: str, dataset: str) -> dict[str, str]:
+        """The mapped fields of one dataset in one system: field -> element."""
+        return {f: e for (s, d, f), e in self._fields.items() if s == system and d == dataset}
+
+    def integrations_of_job(self, job: str) -> list[Integration]:
+        """The integrations an OpenLineage job (``namespace/name``) runs."""
+        return [integ for pattern, integ in self._jobs if pattern.matches(job)]

@@ -54,6 +54,12 @@ _KIND = {
     "integrations": "integration",
     "waivers": "waiver",
 }
+_MAPPINGS = {
+    "systems": ("openlineage_namespaces",),
+    "elements": ("openlineage_fields",),
+    "integrations": ("openlineage_jobs",),
+}
+"""List keys whose entries each remember their own line (OpenLineage mappings)."""
 _SUFFIXES = (".yaml", ".yml")
 _UNWAIVABLE = ("expired-waiver", "unused-waiver")
 _SUBJECT_KEYS = tuple(Subject.model_fields)
@@ -317,6 +323,11 @@ def _declaration(parsed: _File, section: str, index: int, entry: Any) -> Any:
             _carry(parsed, what, (*path, "carries", i), carry)
             for i, carry in enumerate(data["carries"])
         ]
+    for key in _MAPPINGS.get(section, ()):
+        if isinstance(data.get(key), list):
+            data[key] = [
+                _mapping(parsed, what, (*path, key, i), item) for i, item in enumerate(data[key])
+            ]
     if section == "waivers" and isinstance(data.get("subject"), dict):
         data["subject"] = {
             key: str(value) if isinstance(value, int) and not isinstance(value, bool) else value
@@ -343,6 +354,20 @@ def _carry(parsed: _File, what: str, path: _Path, carry: Any) -> Any:
             parsed, f"{what}, carries[{path[-1]}]", Carry, "location", (*path, "location")
         )
     return {**carry, "location": Location(file=parsed.name, line=parsed.line(path))}
+
+
+def _mapping(parsed: _File, what: str, path: _Path, item: Any) -> Any:
+    """An OpenLineage mapping entry (a name, a pattern or a dataset field) with its line."""
+    location = Location(file=parsed.name, line=parsed.line(path))
+    if isinstance(item, str):
+        return {"pattern": item, "location": location}
+    if isinstance(item, dict):
+        if "location" in item:
+            raise parsed.error(
+                f"{what}, {path[-2]}[{path[-1]}]: unknown key 'location'", (*path, "location")
+            )
+        return {**item, "location": location}
+    return item  # the model says what is wrong with it
 
 
 def _check_waiver(parsed: _File, what: str, path: _Path, waiver: Waiver) -> None:

@@ -12,6 +12,9 @@ from .backflow import backflow_into_system_of_record
 from .base import Check as Check
 from .curation import missing_fallback, missing_purpose, pass_through
 from .declarations import duplicate_declaration, undeclared_element, unknown_system
+from .openlineage_fields import ambiguous_dataset_field, unknown_mapped_system, unmapped_element
+from .openlineage_jobs import ambiguous_job
+from .openlineage_namespaces import ambiguous_namespace
 from .owners import missing_owner
 from .reachability import unreachable_copy
 from .system_of_record import missing_system_of_record, multiple_systems_of_record
@@ -30,6 +33,11 @@ CHECKS: list[Check] = [
     missing_purpose,
     missing_fallback,
     pass_through,
+    ambiguous_namespace,
+    ambiguous_job,
+    unknown_mapped_system,
+    ambiguous_dataset_field,
+    unmapped_element,
 ]
 """Every registered registry check, in the order ``lineage check`` runs them."""
 
