@@ -96,17 +96,18 @@ def test_junit_has_one_failing_testcase_per_finding() -> None:
     suite = root.find("testsuite")
     assert suite is not None
     assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("4", "3", "1")
+    assert (root.get("tests"), root.get("failures"), root.get("time")) == ("4", "3", "0")
     cases = suite.findall("testcase")
     assert len(cases) == 4
     first = cases[0]
     assert first.get("classname") == "lineage.check.missing-system-of-record"
-    assert first.get("file") == "registry/finance.yaml"
-    assert first.get("line") == "14"
+    assert first.get("name") == "registry/finance.yaml:14: missing-system-of-record"
     failure = first.find("failure")
     assert failure is not None
     assert failure.get("type") == "error"
     assert "tax.rate" in (failure.get("message") or "")
     assert "controller@example.com" in (failure.text or "")
+    assert "where: registry/finance.yaml:14" in (failure.text or "")
     assert cases[3].find("skipped") is not None
 
 

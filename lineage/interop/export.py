@@ -100,7 +100,7 @@ def trace_events(
         rows = events_by_id(conn, wanted)
         hop_ids = [key for key, row in rows.items() if row.kind == "hop"]
         read = inputs_of(conn, hop_ids)
-        statuses = _latest_statuses(conn, hop_ids)
+        statuses = _statuses(conn, hop_ids, as_micros(as_of))
     found: list[StoredEvent] = []
     for event_id in dict.fromkeys(wanted):
         row = rows[event_id]
@@ -112,12 +112,13 @@ def trace_events(
     return found
 
 
-def _latest_statuses(conn: Connection, hop_ids: list[str]) -> dict[str, str | None]:
+def _statuses(conn: Connection, hop_ids: list[str], as_of: int | None) -> dict[str, str | None]:
+    """Each hop's status as known at ``as_of`` (the moment the trace was taken at)."""
     statuses: dict[str, str | None] = {}
     for start in range(0, len(hop_ids), 500):
         chunk = hop_ids[start : start + 500]
         rows = conn.execute(
-            select(events.c.event_id, hop_status_at(None).label("status")).where(
+            select(events.c.event_id, hop_status_at(as_of).label("status")).where(
                 events.c.event_id.in_(chunk)
             )
         )

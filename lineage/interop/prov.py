@@ -4,15 +4,26 @@ The mapping:
 
 - every recorded value version (a write, a hop's output, a snapshot) is an **entity**
   ``value:<event id>`` with its system, element, record, value and time;
-- every hop is an **activity** ``hop:<event id>`` that ``used`` the value version each input
-  was read from (what the source place held when the hop ran) and by which its output
-  ``wasGeneratedBy``; the output ``wasDerivedFrom`` each input through the hop;
+- every hop is an **activity** ``hop:<event id>`` with its ``lineage:status`` that ``used`` the
+  value version each input was read from (what the source place held when the hop ran);
+  only a **delivered** hop generates its output (``wasGeneratedBy``, and the output
+  ``wasDerivedFrom`` each input through the hop). A **failed** hop left nothing anywhere: it
+  is an activity naming the place and value it was to deliver, with no entity and no
+  generation. A hop still **sent** (never confirmed) has no end time and its output only
+  ``wasInfluencedBy`` it: later records may show the value, but nothing says it arrived;
 - an input whose source place held nothing then is an entity of its own,
-  ``input:<hop id>/<position>`` (an untraced value);
+  ``input:<hop id>.<position>`` (an untraced value);
 - a snapshot that shows the value its place was last given ``wasDerivedFrom`` that version
   (``prov:type`` ``lineage:Observation``);
 - a write ``wasAttributedTo`` its actor (else the system's owner) and a hop
   ``wasAssociatedWith`` its integration's owner: **agents**.
+
+Identifiers are valid XML QNames, so the document converts to PROV-XML that the W3C
+``prov.xsd`` accepts: each local part keeps ASCII letters, digits, ``.`` and ``-`` and writes
+every other UTF-8 byte as ``_HH`` (``erin@example.com`` is ``agent:erin_40example.com``, hop
+``42`` is ``hop:_342``). Values are typed literals by their element's type (``xsd:decimal``,
+``xsd:integer``, ``xsd:boolean``, ``xsd:date``, ``xsd:dateTime``; a value that does not parse
+as its type, or of a string element, stays a string), times are ``xsd:dateTime``.
 
 :class:`ProvJsonWriter` writes the document incrementally: each record goes to its section's
 spool file (in memory while small, on disk beyond), and :meth:`ProvJsonWriter.write_to`
@@ -22,16 +33,19 @@ with the ``prov`` library: ``ProvDocument.deserialize(content=..., format="json"
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
+import string
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import IO, Any
-from urllib.parse import quote
 
-from ..model.registry import Registry
+from ..model.registry import ElementType, Registry
 from ..store.queries import EventRow
 from ..store.schema import iso
+from ..transforms.values import normalize
 
 PREFIXES = {
     "lineage": "urn:lineage:ns#",
@@ -48,6 +62,7 @@ SECTIONS = (
     "agent",
     "used",
     "wasGeneratedBy",
+    "wasInfluencedBy",
     "wasDerivedFrom",
     "wasAttributedTo",
     "wasAssociatedWith",
@@ -56,13 +71,84 @@ SECTIONS = (
 _SPOOL_BYTES = 1 << 20
 
 
-def _local(text: str) -> str:
-    """An identifier's local part: percent-encoded so that PROV-N can write it too."""
-    return quote(text, safe="-_.")
+_NAME_START = frozenset(string.ascii_letters)
+_NAME_CHARS = frozenset(string.ascii_letters + string.digits + ".-")
+
+
+def local_name(text: str) -> str:
+    """An identifier's local part: an XML NCName (so ``prefix:local`` is a QName in PROV-XML
+    and a qualified name in PROV-N), one-to-one with ``text``.
+
+    ASCII letters, digits, ``.`` and ``-`` stay (a first character only when a letter, a last
+    ``.`` never); every other character is its UTF-8 bytes as ``_HH``.
+
+    >>> local_name("erin@example.com"), local_name("42"), local_name("h-1")
+    ('erin_40example.com', '_342', 'h-1')
+    """
+    last = len(text) - 1
+    parts: list[str] = []
+    for position, ch in enumerate(text):
+        kept = _NAME_START if position == 0 else _NAME_CHARS
+        if ch in kept and not (ch == "." and position == last):
+            parts.append(ch)
+        else:
+            parts.extend(f"_{byte:02X}" for byte in ch.encode("utf-8", "surrogatepass"))
+    return "".join(parts) or "_"
 
 
 def _qname(kind: str) -> dict[str, str]:
     return {"$": kind, "type": "prov:QUALIFIED_NAME"}
+
+
+def _typed(text: str, xsd: str) -> dict[str, str]:
+    return {"$": text, "type": xsd}
+
+
+def timestamp(micros: int) -> dict[str, str]:
+    """A stored time as an ``xsd:dateTime`` literal."""
+    return _typed(iso(micros), "xsd:dateTime")
+
+
+def _flag(value: bool) -> dict[str, str]:
+    return _typed("true" if value else "false", "xsd:boolean")
+
+
+_INTEGER = re.compile(r"-?[0-9]+")
+_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _is_datetime(text: str) -> bool:
+    try:
+        dt.datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return text.endswith("Z") and "T" in text
+
+
+_LEXICAL: dict[ElementType, tuple[str, Callable[[str], object]]] = {
+    ElementType.INTEGER: ("xsd:integer", _INTEGER.fullmatch),
+    ElementType.DECIMAL: ("xsd:decimal", _DECIMAL.fullmatch),
+    ElementType.BOOLEAN: ("xsd:boolean", lambda text: text in ("true", "false")),
+    ElementType.DATE: ("xsd:date", _DATE.fullmatch),
+    ElementType.DATETIME: ("xsd:dateTime", _is_datetime),
+}
+
+
+def typed_value(value: str, kind: ElementType) -> tuple[Any, str | None]:
+    """``value`` as a PROV-JSON literal of its element's type, and the text as written when
+    the literal spells it otherwise (``"50.00"`` is ``xsd:decimal`` ``50``).
+
+    A value that does not parse as its type, and every string value, stays a plain string.
+    """
+    entry = _LEXICAL.get(kind)
+    if entry is None:
+        return value, None
+    canonical = normalize(value, kind)
+    xsd, matches = entry
+    if canonical is None or not matches(canonical):
+        return value, None
+    return _typed(canonical, xsd), (value if canonical != value else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +212,7 @@ class ProvJsonWriter:
 
     def agent(self, name: str, role: str) -> str:
         """The agent ``name`` (written once), returning its identifier."""
-        identifier = f"agent:{_local(name)}"
+        identifier = f"agent:{local_name(name)}"
         if identifier not in self._agents:
             self._agents.add(identifier)
             self._add(
@@ -135,6 +221,29 @@ class ProvJsonWriter:
                 {"prov:label": name, "lineage:role": role},
             )
         return identifier
+
+    def _value(
+        self, attributes: dict[str, Any], element: str, value: str | None, key: str = "prov:value"
+    ) -> None:
+        """Put ``value`` in ``attributes`` as ``key``, typed by ``element``'s type."""
+        if value is None:
+            return
+        declared = self.registry.element(element)
+        kind = declared.type if declared is not None else ElementType.STRING
+        literal, written = typed_value(value, kind)
+        attributes[key] = literal
+        if written is not None:
+            attributes["lineage:text"] = written
+
+    def _place(self, row: EventRow) -> dict[str, Any]:
+        return {
+            "prov:label": f"{row.system} {row.element} {row.record}",
+            "lineage:event": row.event_id,
+            "lineage:system": row.system,
+            "lineage:element": row.element,
+            "lineage:record": row.record,
+            "lineage:at": timestamp(row.at),
+        }
 
     def add_event(
         self,
@@ -152,18 +261,15 @@ class ProvJsonWriter:
             inputs: a hop's inputs, each with the value version it was read from.
             observed: for a snapshot, the event whose value it shows (None: unexplained).
         """
-        entity = f"value:{_local(row.event_id)}"
+        if row.kind == "hop":
+            self._hop(row, status or row.status or "delivered", inputs)
+            return
+        entity = f"value:{local_name(row.event_id)}"
         attributes: dict[str, Any] = {
             "prov:type": _qname(f"lineage:{row.kind.capitalize()}"),
-            "prov:label": f"{row.system} {row.element} {row.record}",
-            "lineage:event": row.event_id,
-            "lineage:system": row.system,
-            "lineage:element": row.element,
-            "lineage:record": row.record,
-            "lineage:at": iso(row.at),
+            **self._place(row),
         }
-        if row.value is not None:
-            attributes["prov:value"] = row.value
+        self._value(attributes, row.element, row.value)
         self._add("entity", entity, attributes)
         if row.kind == "write":
             if row.actor:
@@ -178,40 +284,57 @@ class ProvJsonWriter:
                         "wasAttributedTo",
                         {"prov:entity": entity, "prov:agent": self.agent(system.owner, "owner")},
                     )
-        elif row.kind == "hop":
-            self._hop(row, entity, status or row.status, inputs)
         elif row.kind == "snapshot" and observed is not None:
             self._relation(
                 "wasDerivedFrom",
                 {
                     "prov:generatedEntity": entity,
-                    "prov:usedEntity": f"value:{_local(observed)}",
+                    "prov:usedEntity": f"value:{local_name(observed)}",
                     "prov:type": _qname("lineage:Observation"),
                 },
             )
 
-    def _hop(self, row: EventRow, entity: str, status: str | None, inputs: Iterable[Input]) -> None:
-        activity = f"hop:{_local(row.event_id)}"
+    def _hop(self, row: EventRow, status: str, inputs: Iterable[Input]) -> None:
+        """A hop: an activity; its output an entity it generated only once delivered."""
+        activity = f"hop:{local_name(row.event_id)}"
+        entity = f"value:{local_name(row.event_id)}"
         when = iso(row.at)
-        attributes: dict[str, Any] = {
-            "prov:type": _qname("lineage:Hop"),
-            "prov:startTime": when,
-            "prov:endTime": when,
-        }
+        attributes: dict[str, Any] = {"prov:type": _qname("lineage:Hop"), "prov:startTime": when}
+        if status != "sent":
+            attributes["prov:endTime"] = when  # delivered or failed: it is over
+        attributes["lineage:status"] = status
         for key, value in (
             ("lineage:integration", row.integration),
             ("lineage:transform", row.transform),
-            ("lineage:status", status),
-            ("lineage:declared", row.declared),
-            ("lineage:verified", row.verified),
             ("lineage:error", row.error),
         ):
             if value is not None:
                 attributes[key] = value
+        for key, flag in (("lineage:declared", row.declared), ("lineage:verified", row.verified)):
+            if flag is not None:
+                attributes[key] = _flag(flag)
+        if status == "failed":
+            # Nothing arrived: the activity alone says where the value was to go (prov:value
+            # belongs to entities only).
+            attributes.update(self._place(row))
+            attributes["prov:label"] = f"failed hop to {attributes['prov:label']}"
+            self._value(attributes, row.element, row.value, "lineage:value")
         self._add("activity", activity, attributes)
-        self._relation(
-            "wasGeneratedBy", {"prov:entity": entity, "prov:activity": activity, "prov:time": when}
-        )
+        if status != "failed":
+            output: dict[str, Any] = {"prov:type": _qname("lineage:Hop"), **self._place(row)}
+            self._value(output, row.element, row.value)
+            if status != "delivered":
+                output["lineage:delivery"] = "unconfirmed"
+            self._add("entity", entity, output)
+        if status == "delivered":
+            self._relation(
+                "wasGeneratedBy",
+                {"prov:entity": entity, "prov:activity": activity, "prov:time": when},
+            )
+        elif status != "failed":
+            self._relation(
+                "wasInfluencedBy", {"prov:influencee": entity, "prov:influencer": activity}
+            )
         declared = self.registry.integration(row.integration) if row.integration else None
         if declared is not None and declared.owner:
             self._relation(
@@ -225,9 +348,9 @@ class ProvJsonWriter:
             )
         for item in inputs:
             if item.source is not None:
-                used = f"value:{_local(item.source)}"
+                used = f"value:{local_name(item.source)}"
             else:
-                used = f"input:{_local(row.event_id)}/{item.position}"
+                used = f"input:{local_name(row.event_id)}.{item.position}"
                 untraced: dict[str, Any] = {
                     "prov:type": _qname("lineage:UntracedInput"),
                     "prov:label": f"{item.system} {item.element} {item.record}",
@@ -235,20 +358,20 @@ class ProvJsonWriter:
                     "lineage:element": item.element,
                     "lineage:record": item.record,
                 }
-                if item.value is not None:
-                    untraced["prov:value"] = item.value
+                self._value(untraced, item.element, item.value)
                 self._add("entity", used, untraced)
             self._relation(
                 "used", {"prov:activity": activity, "prov:entity": used, "prov:time": when}
             )
-            self._relation(
-                "wasDerivedFrom",
-                {
-                    "prov:generatedEntity": entity,
-                    "prov:usedEntity": used,
-                    "prov:activity": activity,
-                },
-            )
+            if status == "delivered":
+                self._relation(
+                    "wasDerivedFrom",
+                    {
+                        "prov:generatedEntity": entity,
+                        "prov:usedEntity": used,
+                        "prov:activity": activity,
+                    },
+                )
 
     # -- output ------------------------------------------------------------------------
 
@@ -275,4 +398,12 @@ class ProvJsonWriter:
         self._spools.clear()
 
 
-__all__ = ["PREFIXES", "SECTIONS", "Input", "ProvJsonWriter"]
+__all__ = [
+    "PREFIXES",
+    "SECTIONS",
+    "Input",
+    "ProvJsonWriter",
+    "local_name",
+    "timestamp",
+    "typed_value",
+]
