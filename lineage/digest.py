@@ -18,8 +18,8 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
+from . import rules
 from .detect.run import UNOWNED
 from .model.findings import Finding, Severity
 from .model.registry import Level, Registry
@@ -94,40 +94,13 @@ def urgency(finding: Finding, registry: Registry) -> tuple[int, int, str, str, s
 
 
 def show_command(finding: Finding) -> str:
-    """The one command that shows a finding: a trace of its place, else a narrowed scan.
-
-    >>> from lineage.model import Finding
-    >>> show_command(Finding.of("rule-violation", "m", system="ERP", element="order.total",
-    ...                         record="40017"))
-    'lineage trace ERP order.total 40017'
-    """
-    subject = finding.subject
-    if finding.location is not None:
-        return f"lineage check {shlex.quote(finding.location.file)}"
-    if subject.system and subject.element and subject.record:
-        parts = [subject.system, subject.element, subject.record]
-        return "lineage trace " + " ".join(shlex.quote(p) for p in parts)
-    words = ["lineage", "scan", "--code", finding.code]
-    if subject.system:
-        words += ["--system", subject.system]
-    if subject.element:
-        words += ["--element", subject.element]
-    return " ".join(shlex.quote(w) for w in words)
+    """The one command that shows a finding (:func:`lineage.rules.see_it_with`)."""
+    return rules.see_it_with(finding)
 
 
 def show_page(finding: Finding) -> str | None:
-    """The web page that shows a finding (``/trace?...``, ``/elements/...``), if there is one."""
-    subject = finding.subject
-    if finding.location is not None:
-        return None
-    if subject.system and subject.element and subject.record:
-        query = urlencode(
-            {"system": subject.system, "element": subject.element, "record": subject.record}
-        )
-        return f"/trace?{query}"
-    if subject.element:
-        return f"/elements/{subject.element}"
-    return "/findings"
+    """The web page that shows a finding (:func:`lineage.rules.see_it_on`)."""
+    return rules.see_it_on(finding)
 
 
 def digest(

@@ -30,6 +30,7 @@ import datetime as dt
 from collections import deque
 from dataclasses import dataclass, field
 
+from . import rules
 from .errors import NotFoundError
 from .model.events import Hop, PlacedValue
 from .model.registry import Registry
@@ -71,23 +72,17 @@ class TraceJudge:
         self.verifier = HopVerifier(registry)
 
     def element_owner(self, element: str, system: str | None = None) -> str | None:
-        declared = self.registry.element(element)
-        if declared is not None and declared.owner:
-            return declared.owner
-        known = self.registry.system(system) if system else None
-        return known.owner if known is not None else None
+        """Who answers for a value (:func:`lineage.rules.value_owner`)."""
+        return rules.value_owner(self.registry, element, system)
 
     def hop_owner(self, hop: EventRow, integration_name: str | None = None) -> str | None:
-        """The owner of the hop's integration (as checked, else as recorded), else the
-        element's."""
+        """Who answers for a hop (:func:`lineage.rules.hop_owner`): its integration (as
+        checked, else as recorded), else its element, else the system it reached."""
         name = integration_name or hop.integration
-        integration = self.registry.integration(name) if name else None
-        if integration is not None and integration.owner:
-            return integration.owner
-        return self.element_owner(hop.element, hop.system)
+        return rules.hop_owner(self.registry, name, hop.element, hop.system)
 
     def owner_of(self, row: EventRow) -> str | None:
-        """Whom to talk to about an event: the integration's owner for a hop, else the element's."""
+        """Whom to talk to about an event: a hop's owner for a hop, else its value's."""
         return (
             self.hop_owner(row)
             if row.kind == "hop"
@@ -95,8 +90,8 @@ class TraceJudge:
         )
 
     def same(self, element: str, a: str | None, b: str | None) -> bool:
-        """Equal by the element's declared type (canonical forms compared)."""
-        return self.verifier.normalize(element, a) == self.verifier.normalize(element, b)
+        """Equal by the element's declared type (:func:`lineage.rules.same_value`)."""
+        return rules.same_value(self.verifier.element_type(element), a, b)
 
     def check_hop(self, hop: EventRow, inputs: list[InputRow]) -> HopCheck:
         """The hop's check as recorded at the point of entry.

@@ -189,7 +189,6 @@ def test_digest_gives_each_owner_a_few_findings(runner: CliRunner, demo_db: str)
         "carol@example.com",
         "dave@example.com",
         "erin@example.com",
-        "finance-systems@example.com",
         "pat@example.com",
         "sam@example.com",
         "tina@example.com",

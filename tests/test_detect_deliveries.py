@@ -148,3 +148,25 @@ def test_a_second_delivery_that_failed_is_no_duplicate(store: Store) -> None:
         _to_bi("h-9", 30, target="R-10", status="failed", error="no such record"),
     )
     assert found(store, "duplicate-delivery") == []
+
+
+def test_a_delivered_status_arriving_before_its_sent_hop_still_ends_delivered(
+    store: Store,
+) -> None:
+    # retried requests arrive out of order: the hop's `delivered` is recorded first
+    load(store)
+    record(store, *clean_chain(), _to_bi("h-9", 31, status="delivered"))
+    record(store, _to_bi("h-9", 30, status="sent"))
+    assert found(store, "lost-delivery", as_of=24 * 60) == []
+    assert found(store, "failed-delivery") == []
+
+
+def test_between_final_statuses_the_later_event_time_wins_not_the_later_arrival(
+    store: Store,
+) -> None:
+    load(store)
+    record(store, *clean_chain(), _to_bi("h-9", 30, status="sent"))
+    record(store, _to_bi("h-9", 40, status="failed", error="rolled back"))
+    record(store, _to_bi("h-9", 35, status="delivered"))  # older news, arriving last
+    (finding,) = found(store, "failed-delivery")
+    assert finding.evidence["error"] == "rolled back"

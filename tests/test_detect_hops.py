@@ -67,7 +67,9 @@ def test_hops_on_an_undeclared_integration_are_one_finding_with_samples(store: S
     (finding,) = found(store, "undeclared-integration")
     assert finding.subject.integration == "shadow-sync"
     assert finding.subject.system == "CRM"
-    assert finding.owner == "sales-ops@example.com"  # no integration owner: the target's
+    # no integration owner: the element's (lineage.rules.OWNER_ORDER; it was the target
+    # system's here, and the element's in a trace of the same hop)
+    assert finding.owner == "controller@example.com"
     assert finding.evidence["count"] == 7
     assert finding.evidence["events"] == ["s-0", "s-1", "s-2", "s-3", "s-4"]
     assert finding.evidence["sources"] == ["ERP"]

@@ -75,7 +75,8 @@ def test_text_shows_the_few_that_matter_and_how_to_see_the_rest() -> None:
     ]
     text = digest_text(digest(findings, registry()), top=2)
     assert text.startswith("a@example.com: 5 findings (5 errors)")
-    assert text.count("see: lineage trace BI order.total") == 2
+    # a failed hop left no value to trace: the narrowed scan shows it (a trace exited 2)
+    assert text.count("see: lineage scan --code failed-delivery --system BI") == 2
     assert "... and 3 more: lineage scan --owner a@example.com" in text
 
 
@@ -111,7 +112,8 @@ def test_json_has_one_entry_per_owner_with_count_and_findings(
     (failed,) = [
         f for f in owners["bi-lead@example.com"]["findings"] if f["code"] == "failed-delivery"
     ]
-    assert failed["show"] == "lineage trace BI order.total R-9"
+    # the failed hop left no value to trace; the narrowed scan shows it and exits 1
+    assert failed["show"] == "lineage scan --code failed-delivery --system BI --element order.total"
     assert failed["subject"]["event"] == "h-9"
     only = runner.invoke(
         main,

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Row, Select, and_, func, or_, select
 
 from ..model.findings import Finding
+from ..rules import hop_owner, value_owner
 from ..store.schema import events, hop_inputs
 from .base import ScanContext
 from .common import (
@@ -27,10 +28,8 @@ from .common import (
     failed_hops,
     holder,
     holds_value,
-    hop_owner,
     shown,
     stream,
-    value_owner,
     when,
 )
 
@@ -138,7 +137,7 @@ def hop_input_chain(ctx: ScanContext) -> Iterator[Finding]:
             f"{row.in_element} = {shown(row.in_value)} from {row.in_system} record "
             f"{row.in_record}, but {row.in_system} held {shown(held.value)} then "
             f"({held.event_id} at {when(held.at)})",
-            owner=hop_owner(ctx.registry, row.integration, row.system),
+            owner=hop_owner(ctx.registry, row.integration, row.element, row.system),
             element=row.element,
             system=row.system,
             integration=row.integration,

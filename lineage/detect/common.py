@@ -34,7 +34,6 @@ from sqlalchemy import (
 from sqlalchemy.schema import CreateTable, DropTable
 from sqlalchemy.sql.expression import FromClause
 
-from ..model.registry import Registry
 from ..store.schema import UNDELIVERED, events, hop_inputs, hop_status, iso
 from .base import ScanContext
 
@@ -166,27 +165,6 @@ def holds_value(table: FromClause, failed: Select[Any]) -> ColumnElement[bool]:
 def explains_value(table: FromClause, failed: Select[Any]) -> ColumnElement[bool]:
     """Rows that explain a value (writes and live hops; a snapshot only observes)."""
     return and_(table.c.kind != SNAPSHOT, holds_value(table, failed))
-
-
-def hop_owner(registry: Registry, integration: str | None, system: str | None) -> str | None:
-    """Who answers for a hop: the integration's owner, else the receiving system's."""
-    declared = registry.integration(integration) if integration else None
-    if declared is not None and declared.owner:
-        return declared.owner
-    return system_owner(registry, system)
-
-
-def value_owner(registry: Registry, element: str | None, system: str | None) -> str | None:
-    """Who answers for a value: the element's owner, else the owner of the system holding it."""
-    declared = registry.element(element) if element else None
-    if declared is not None and declared.owner:
-        return declared.owner
-    return system_owner(registry, system)
-
-
-def system_owner(registry: Registry, system: str | None) -> str | None:
-    declared = registry.system(system) if system else None
-    return declared.owner if declared is not None else None
 
 
 def when(micros: int | None) -> str | None:

@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from sqlalchemy import func, select
 
 from ..model.findings import Finding
+from ..rules import value_owner
 from ..store.schema import events
 from .base import ScanContext
-from .common import SAMPLES, WRITE, value_owner, when
+from .common import SAMPLES, WRITE, when
 
 
 def competing_origin(ctx: ScanContext) -> Iterator[Finding]:

@@ -16,6 +16,7 @@ from sqlalchemy import Select, and_, case, func, not_, select, union_all
 
 from ..model.findings import Finding
 from ..model.registry import Cardinality
+from ..rules import hop_owner, message, overdue_us, timeout_us
 from ..store.schema import UNDELIVERED, events, hop_inputs
 from .base import ScanContext
 from .common import (
@@ -24,17 +25,10 @@ from .common import (
     SAMPLES,
     SENT,
     failed_hops,
-    hop_owner,
     latest_status,
     stream,
     when,
 )
-
-DEFAULT_TIMEOUT = timedelta(hours=1)
-
-
-def _micros(delta: timedelta) -> int:
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def _current(ctx: ScanContext) -> Select[Any]:
@@ -75,10 +69,9 @@ def _current(ctx: ScanContext) -> Select[Any]:
 
 def failed_or_lost_delivery(ctx: ScanContext) -> Iterator[Finding]:
     """``failed-delivery`` and ``lost-delivery`` (a hop still sent past its timeout)."""
-    timeouts = {i.name: i.timeout for i in ctx.registry.integrations}
     for row in stream(ctx, _current(ctx)):
         via = row.integration or "no declared integration"
-        owner = hop_owner(ctx.registry, row.integration, row.system)
+        owner = hop_owner(ctx.registry, row.integration, row.element, row.system)
         place = {
             "element": row.element,
             "system": row.system,
@@ -87,11 +80,17 @@ def failed_or_lost_delivery(ctx: ScanContext) -> Iterator[Finding]:
             "event": row.event_id,
         }
         if row.current == "failed":
-            reason = row.error or "no reason given"
             yield Finding.of(
                 "failed-delivery",
-                f"hop {row.event_id} on {via} failed to deliver {row.element} to {row.system} "
-                f"record {row.record}: {reason}",
+                message(
+                    "failed-delivery",
+                    event=row.event_id,
+                    via=via,
+                    element=row.element,
+                    system=row.system,
+                    record=row.record,
+                    reason=row.error or "no reason given",
+                ),
                 owner=owner,
                 evidence={
                     "hop": row.event_id,
@@ -102,20 +101,28 @@ def failed_or_lost_delivery(ctx: ScanContext) -> Iterator[Finding]:
                 **place,
             )
             continue
-        timeout = timeouts.get(row.integration or "", DEFAULT_TIMEOUT)
-        overdue = ctx.as_of - row.at - _micros(timeout)
+        timeout = timeout_us(ctx.registry, row.integration)
+        overdue = overdue_us(row.current, row.at, timeout, ctx.as_of)
         if overdue <= 0:
             continue
         yield Finding.of(
             "lost-delivery",
-            f"hop {row.event_id} on {via} was sent at {when(row.at)} and neither delivered "
-            f"{row.element} to {row.system} record {row.record} nor failed within "
-            f"{_duration_text(timeout)}",
+            message(
+                "lost-delivery",
+                event=row.event_id,
+                via=via,
+                sent_at=when(row.at),
+                element=row.element,
+                system=row.system,
+                record=row.record,
+                timeout=_duration_text(timedelta(microseconds=timeout)),
+                as_of=when(ctx.as_of),
+            ),
             owner=owner,
             evidence={
                 "hop": row.event_id,
                 "sent_at": when(row.at),
-                "timeout_seconds": int(timeout.total_seconds()),
+                "timeout_seconds": timeout // 1_000_000,
                 "overdue_seconds": overdue // 1_000_000,
                 "as_of": when(ctx.as_of),
             },
@@ -228,7 +235,7 @@ def _duplicate(ctx: ScanContext, rows: list[Any]) -> Finding:
         "duplicate-delivery",
         f"{integration} is one-to-one but delivered {src_system} record {src_record} "
         f"({src_element}) to {len(targets)} {system} records: {listed}",
-        owner=hop_owner(ctx.registry, integration, system),
+        owner=hop_owner(ctx.registry, integration, element, system),
         element=element,
         system=system,
         integration=integration,

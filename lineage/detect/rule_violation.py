@@ -16,10 +16,11 @@ from sqlalchemy import Select, and_, exists, not_, or_, select
 
 from ..model.findings import Finding
 from ..model.registry import Element
+from ..rules import value_owner
 from ..store.schema import events
 from ..transforms import rule_violations
 from .base import ScanContext
-from .common import batches, failed_hops, holds_value, shown, stream, value_owner, when
+from .common import batches, failed_hops, holds_value, shown, stream, when
 
 _CHUNK = 500
 

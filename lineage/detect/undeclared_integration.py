@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from ..model.findings import Finding
+from ..rules import hop_owner
 from ..store.schema import UNDECLARED, events, hop_inputs
 from .base import ScanContext
-from .common import HOP, SAMPLES, hop_owner, stream, when
+from .common import HOP, SAMPLES, stream, when
 
 
 @dataclass(slots=True)
@@ -27,7 +28,7 @@ class _Group:
     count: int = 0
     first_at: int = 0
     last_at: int = 0
-    samples: list[tuple[int, str, str, str]] = field(default_factory=list)
+    samples: list[tuple[int, str, str, str, str]] = field(default_factory=list)
 
 
 def undeclared_integration(ctx: ScanContext) -> Iterator[Finding]:
@@ -61,7 +62,7 @@ def undeclared_integration(ctx: ScanContext) -> Iterator[Finding]:
         group.elements.add(row.element)
         group.first_at = min(group.first_at, row.at)
         group.last_at = max(group.last_at, row.at)
-        group.samples.append((row.at, row.event_id, row.system, row.record))
+        group.samples.append((row.at, row.event_id, row.system, row.record, row.element))
         if len(group.samples) > 4 * SAMPLES:  # keep the earliest few, bounded
             group.samples.sort()
             del group.samples[SAMPLES:]
@@ -85,7 +86,7 @@ def undeclared_integration(ctx: ScanContext) -> Iterator[Finding]:
         yield Finding.of(
             "undeclared-integration",
             message,
-            owner=hop_owner(ctx.registry, name, samples[0][2]),
+            owner=hop_owner(ctx.registry, name, samples[0][4], samples[0][2]),
             element=element,
             system=target,
             integration=name,

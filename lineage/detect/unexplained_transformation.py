@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from sqlalchemy import select
 
 from ..model.findings import Finding
+from ..rules import hop_owner
 from ..store.schema import UNVERIFIED, events
 from .base import ScanContext
-from .common import HOP, batches, failed_hops, hop_owner, inputs_of, shown, stream, when
+from .common import HOP, batches, failed_hops, inputs_of, shown, stream, when
 
 
 def unexplained_transformation(ctx: ScanContext) -> Iterator[Finding]:
@@ -47,7 +48,7 @@ def unexplained_transformation(ctx: ScanContext) -> Iterator[Finding]:
                 f"delivered {row.element} = {shown(row.value)} to {row.system} record "
                 f"{row.record}, but {row.transform} of [{values}] gives "
                 f"{shown(row.expected_norm)}",
-                owner=hop_owner(ctx.registry, row.integration, row.system),
+                owner=hop_owner(ctx.registry, row.integration, row.element, row.system),
                 element=row.element,
                 system=row.system,
                 integration=row.integration,

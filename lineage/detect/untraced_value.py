@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Row, select
 
 from ..model.findings import Finding
+from ..rules import value_owner
 from ..store.schema import events
 from .base import ScanContext
 from .common import (
@@ -27,7 +28,6 @@ from .common import (
     holder,
     shown,
     stream,
-    value_owner,
     when,
 )
 

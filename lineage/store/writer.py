@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import StoreError
 from ..model.events import EVENT_ADAPTER, Hop, Snapshot, Write
+from ..rules import supersedes
 from .bulk import Known, RaceLostError, SeenIds, Sink, open_sink
 from .database import Store
 from .parallel import can_fork, default_workers, prepare_in_workers
@@ -125,6 +126,13 @@ def _known_from(item: Prepared) -> Known:
     return entry
 
 
+def _current(seen: Known) -> tuple[str, int]:
+    """The status a stored hop has now, with the event time it was reported at."""
+    status = seen.status or "sent"
+    times = [at for recorded, at in seen.history if recorded == status]
+    return status, max(times, default=seen.at)
+
+
 def _classify(batch: list[Prepared], known: dict[str, Known], now: int) -> _Outcome:
     outcome = _Outcome()
     new = outcome.new
@@ -148,8 +156,13 @@ def _classify(batch: list[Prepared], known: dict[str, Known], now: int) -> _Outc
             if state in seen.history:
                 outcome.duplicate += 1
             elif item.status != seen.status:
-                outcome.status_rows.append((eid, item.status, item.error, item.at, now))
-                seen.status = item.status
+                # statuses are ordered by event time, not arrival (lineage.rules): a `sent`
+                # arriving after the hop's `delivered` (a retried request) tells nothing new
+                if supersedes(state, _current(seen)):
+                    outcome.status_rows.append((eid, item.status, item.error, item.at, now))
+                    seen.status = item.status
+                else:
+                    outcome.duplicate += 1
                 seen.history.add(state)
             else:
                 outcome.rejected.append(Rejection(

@@ -1,0 +1,295 @@
+"""The rules core: every verdict the questions and the detectors share, with no I/O.
+
+This module reads no database, no file and no web request: it takes values and the registry
+in force and answers. Trace, impact, golden, the detectors, the digest, the audit and the
+pages take their verdicts from here, so that two answers about one value cannot disagree.
+
+- **Owner** of any subject, in one order: the integration's owner, then the element's, then
+  the system's (:data:`OWNER_ORDER`). A hop is answered for by its integration (when the
+  registry in force declares one with an owner); a value by its element; anything else by
+  the system that holds or received it.
+- **Hop status**, ordered ``sent`` < ``delivered`` | ``failed`` and decided by *event time*,
+  never by arrival order (:func:`status_key`, :func:`supersedes`): a ``delivered`` that
+  arrives before its ``sent`` (retried requests arrive out of order) still ends delivered.
+- **Live hop**: a hop leaves its value unless its status as of the moment judged is
+  ``failed`` (:func:`is_live`); a hop still ``sent`` past its integration's timeout is lost
+  (:func:`overdue_us`), judged against the store's clock (:func:`judged_at`).
+- **Value comparison** by the element's declared type (:func:`same_value`) and the verdict
+  of a copy against the golden value (:func:`copy_verdict`).
+- **Findings**: each code's severity (:func:`severity_of`), the message of the codes this
+  module words (:func:`message`), and the one command that shows a finding
+  (:func:`see_it_with`) or the page (:func:`see_it_on`).
+
+Example:
+    >>> supersedes(("sent", 10), ("delivered", 20))
+    False
+    >>> current_status([("delivered", 20, 1), ("sent", 10, 2)])
+    ('delivered', 20)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shlex
+from collections.abc import Iterable
+from typing import Literal
+from urllib.parse import urlencode
+
+from .model.findings import CODES, Finding, Severity
+from .model.registry import ElementType, Registry
+from .transforms import normalize
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "OWNER_ORDER",
+    "Verdict",
+    "copy_verdict",
+    "current_status",
+    "hop_owner",
+    "is_live",
+    "judged_at",
+    "message",
+    "overdue_us",
+    "owner",
+    "same_value",
+    "see_it_on",
+    "see_it_with",
+    "severity_of",
+    "status_key",
+    "supersedes",
+    "system_owner",
+    "timeout_us",
+    "value_owner",
+]
+
+# -- owners ---------------------------------------------------------------------------
+
+OWNER_ORDER = ("integration", "element", "system")
+"""Who answers for a subject: the first of these the registry in force declares an owner for."""
+
+
+def owner(
+    registry: Registry,
+    *,
+    integration: str | None = None,
+    element: str | None = None,
+    system: str | None = None,
+) -> str | None:
+    """The owner of a subject, in :data:`OWNER_ORDER`: integration, then element, then system.
+
+    Only declarations of the registry in force count: a hop on an undeclared integration is
+    answered for by its element's owner, else by the owner of the system it reached.
+
+    >>> from lineage.model.registry import Registry
+    >>> owner(Registry(), integration="x", element="y", system="z") is None
+    True
+    """
+    if integration:
+        declared = registry.integration(integration)
+        if declared is not None and declared.owner:
+            return declared.owner
+    if element:
+        known = registry.element(element)
+        if known is not None and known.owner:
+            return known.owner
+    return system_owner(registry, system)
+
+
+def hop_owner(
+    registry: Registry, integration: str | None, element: str | None, system: str | None
+) -> str | None:
+    """Who answers for a hop (its integration, element, then receiving system)."""
+    return owner(registry, integration=integration, element=element, system=system)
+
+
+def value_owner(registry: Registry, element: str | None, system: str | None) -> str | None:
+    """Who answers for a value a place holds (its element, then its system)."""
+    return owner(registry, element=element, system=system)
+
+
+def system_owner(registry: Registry, system: str | None) -> str | None:
+    """The declared owner of ``system`` (None when it is not declared or has none)."""
+    declared = registry.system(system) if system else None
+    return declared.owner if declared is not None and declared.owner else None
+
+
+# -- hop statuses ---------------------------------------------------------------------
+
+SENT, DELIVERED, FAILED = "sent", "delivered", "failed"
+
+
+def status_key(status: str, at: int, seq: int = 0) -> tuple[int, int, int]:
+    """The order of a hop's statuses: any final status (``delivered``, ``failed``) after
+    ``sent``, then by event time, then by recording order (``seq``) within one moment."""
+    return (0 if status == SENT else 1, at, seq)
+
+
+def supersedes(new: tuple[str, int], current: tuple[str, int]) -> bool:
+    """Whether a status ``(status, at)`` arriving now replaces the hop's ``current`` one.
+
+    A ``sent`` never replaces a final status, whenever it arrives; between final statuses
+    the later event time wins (a tie goes to the one that arrives last).
+
+    >>> supersedes(("failed", 30), ("delivered", 20)), supersedes(("delivered", 5), ("failed", 9))
+    (True, False)
+    """
+    if new[0] == current[0]:
+        return False
+    return status_key(*new) >= status_key(*current)
+
+
+def current_status(
+    history: Iterable[tuple[str, int, int]], as_of: int | None = None
+) -> tuple[str, int] | None:
+    """A hop's status as of ``as_of`` from every ``(status, at, seq)`` recorded for it."""
+    best: tuple[tuple[int, int, int], str, int] | None = None
+    for status, at, seq in history:
+        if as_of is not None and at > as_of:
+            continue
+        key = status_key(status, at, seq)
+        if best is None or key > best[0]:
+            best = (key, status, at)
+    return None if best is None else (best[1], best[2])
+
+
+def is_live(status: str | None) -> bool:
+    """A hop leaves (and explains) its value unless its status is ``failed``."""
+    return status != FAILED
+
+
+DEFAULT_TIMEOUT = dt.timedelta(hours=1)
+"""How long a hop may stay ``sent`` when its integration declares no timeout."""
+
+
+def timeout_us(registry: Registry, integration: str | None) -> int:
+    """The timeout of ``integration`` in microseconds (the default when undeclared)."""
+    declared = registry.integration(integration) if integration else None
+    delta = declared.timeout if declared is not None else DEFAULT_TIMEOUT
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def overdue_us(status: str | None, sent_at: int, timeout: int, as_of: int) -> int:
+    """How long past its timeout a hop still ``sent`` at ``as_of`` is (> 0: lost)."""
+    if status != SENT:
+        return 0
+    return max(0, as_of - sent_at - timeout)
+
+
+def judged_at(as_of: int | None, clock: int | None, now: int) -> int:
+    """The moment a time-relative judgement is made: ``as_of`` when given, else the store's
+    clock (the time of the latest event recorded), else (an empty store) ``now``."""
+    if as_of is not None:
+        return as_of
+    return clock if clock is not None else now
+
+
+# -- values ---------------------------------------------------------------------------
+
+Verdict = Literal["agrees", "stale", "divergent"]
+
+
+def same_value(kind: ElementType, a: str | None, b: str | None) -> bool:
+    """Equal by the element's declared type (``"120.00"`` equals ``"120"`` for a decimal)."""
+    return a == b or normalize(a, kind) == normalize(b, kind)
+
+
+def copy_verdict(copy_norm: str | None, expected_norm: str | None,
+                 earlier_norms: Iterable[str | None] = ()) -> Verdict:  # fmt: skip
+    """A copy against the golden value, all in canonical form (:func:`normalize`).
+
+    ``agrees`` when the copy equals what the golden value yields; ``stale`` when it equals
+    what an earlier golden value yielded through the same path; else ``divergent``.
+
+    >>> copy_verdict("96", "96"), copy_verdict("72", "96", ["72"]), copy_verdict("1", "96")
+    ('agrees', 'stale', 'divergent')
+    """
+    if copy_norm == expected_norm:
+        return "agrees"
+    if any(copy_norm == earlier for earlier in earlier_norms):
+        return "stale"
+    return "divergent"
+
+
+# -- findings -------------------------------------------------------------------------
+
+
+def severity_of(code: str) -> Severity:
+    """The severity every finding of ``code`` has (DESIGN.md §5)."""
+    return CODES[code].severity
+
+
+def _shown(value: str | None) -> str:
+    return "null" if value is None else repr(value)
+
+
+_TEMPLATES = {
+    "unknown-system": "{kind} {event} names system {system!r}, which the registry in force "
+    "does not declare{via}",
+    "unknown-element": "{kind} {event} names element {element!r}, which the registry in force "
+    "does not declare{via}",
+    "failed-delivery": "hop {event} on {via} failed to deliver {element} to {system} record "
+    "{record}: {reason}",
+    "lost-delivery": "hop {event} on {via} was sent at {sent_at} and neither delivered "
+    "{element} to {system} record {record} nor failed within {timeout} (judged as of {as_of})",
+}
+
+
+def message(code: str, **fields: object) -> str:
+    """The message of a finding of ``code`` worded here, from its fields.
+
+    >>> message("unknown-system", kind="write", event="w-1", system="Nowhere", via="")
+    "write w-1 names system 'Nowhere', which the registry in force does not declare"
+    """
+    return _TEMPLATES[code].format(**fields)
+
+
+#: Codes whose subject place may hold no value (the hop that should have left it failed):
+#: they are shown by a narrowed scan, not by a trace of a place that holds nothing.
+_NO_VALUE_CODES = frozenset({"failed-delivery", "unknown-system", "unknown-element"})
+
+
+def see_it_with(finding: Finding) -> str:
+    """The one command that shows ``finding`` (it exits 0 or 1, never 2): a trace of its
+    place when it has one that holds a value, else a scan narrowed to it.
+
+    >>> see_it_with(Finding.of("rule-violation", "m", system="ERP", element="order.total",
+    ...                        record="40017"))
+    'lineage trace ERP order.total 40017'
+    """
+    subject = finding.subject
+    if finding.location is not None:
+        return f"lineage check {shlex.quote(finding.location.file)}"
+    if (
+        subject.system
+        and subject.element
+        and subject.record
+        and finding.code not in _NO_VALUE_CODES
+    ):
+        parts = [subject.system, subject.element, subject.record]
+        return "lineage trace " + " ".join(shlex.quote(p) for p in parts)
+    words = ["lineage", "scan", "--code", finding.code]
+    if subject.system:
+        words += ["--system", subject.system]
+    if subject.element:
+        words += ["--element", subject.element]
+    return " ".join(shlex.quote(w) for w in words)
+
+
+def see_it_on(finding: Finding) -> str | None:
+    """The web page that shows ``finding`` (``/trace?...``, ``/elements/...``), if any."""
+    subject = finding.subject
+    if finding.location is not None:
+        return None
+    if (
+        subject.system
+        and subject.element
+        and subject.record
+        and finding.code not in _NO_VALUE_CODES
+    ):
+        query = urlencode(
+            {"system": subject.system, "element": subject.element, "record": subject.record}
+        )
+        return f"/trace?{query}"
+    if subject.element:
+        return f"/elements/{subject.element}"
+    return "/findings"
