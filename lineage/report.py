@@ -1,4 +1,5 @@
-"""Findings as text, JSON, JUnit XML, SARIF 2.1.0 and GitHub workflow commands (DESIGN.md §5).
+"""Findings as text, JSON, JUnit XML, SARIF 2.1.0, GitHub workflow commands (DESIGN.md §5)
+and Markdown for pull-request comments.
 
 Used by ``lineage check`` (registry findings, located by file and line) and ``lineage scan``
 (runtime findings, placed by system, element and record). Every renderer takes the findings
@@ -18,12 +19,12 @@ from importlib import metadata
 from typing import Any
 from urllib.parse import quote
 
-from .model.findings import CODES, Finding, Severity, summarize
+from .model.findings import CODES, CodeInfo, Finding, Severity, summarize
 
 __all__ = ["FORMATS", "failing", "render"]
 
-FORMATS = ("text", "json", "junit", "sarif", "github")
-"""The ``--format`` choices of ``lineage check`` and ``lineage scan``."""
+FORMATS = ("text", "json", "junit", "sarif", "github", "markdown")
+"""The ``--format`` choices of ``lineage check``, ``lineage scan`` and ``lineage diff``."""
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -210,8 +211,15 @@ def _rule_name(code: str) -> str:
     return "".join(part.capitalize() for part in code.split("-"))
 
 
+def _codes() -> dict[str, CodeInfo]:
+    from .diff.codes import DIFF_CODES  # noqa: PLC0415  (lineage diff's change codes)
+
+    return {**CODES, **DIFF_CODES}
+
+
 def _sarif(findings: Sequence[Finding], tool: str, waived: int) -> str:
-    index = {code: i for i, code in enumerate(CODES)}
+    codes = _codes()
+    index = {code: i for i, code in enumerate(codes)}
     rules = [
         {
             "id": code,
@@ -219,9 +227,9 @@ def _sarif(findings: Sequence[Finding], tool: str, waived: int) -> str:
             "shortDescription": {"text": info.description},
             "fullDescription": {"text": info.description},
             "defaultConfiguration": {"level": _SARIF_LEVEL[info.severity]},
-            "properties": {"tags": ["runtime" if info.runtime else "registry"]},
+            "properties": {"tags": [_tag(code, info)]},
         }
-        for code, info in CODES.items()
+        for code, info in codes.items()
     ]
     results = [_sarif_result(f, index) for f in findings]
     document = {
@@ -244,6 +252,12 @@ def _sarif(findings: Sequence[Finding], tool: str, waived: int) -> str:
         ],
     }
     return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+def _tag(code: str, info: CodeInfo) -> str:
+    if code not in CODES:
+        return "change"
+    return "runtime" if info.runtime else "registry"
 
 
 def _sarif_result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
@@ -314,10 +328,20 @@ def _github(findings: Sequence[Finding], tool: str, waived: int) -> str:
     return "\n".join(lines)
 
 
+# --- markdown --------------------------------------------------------------------------------
+
+
+def _markdown(findings: Sequence[Finding], tool: str, waived: int) -> str:
+    from .diff.markdown import render_markdown  # noqa: PLC0415  (pull-request comments)
+
+    return render_markdown(findings, tool=tool, waived=waived)
+
+
 _RENDERERS: dict[str, Callable[[Sequence[Finding], str, int], str]] = {
     "text": _text,
     "json": _json,
     "junit": _junit,
     "sarif": _sarif,
     "github": _github,
+    "markdown": _markdown,
 }

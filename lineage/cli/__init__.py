@@ -19,6 +19,7 @@ from ..errors import LineageError
 # runs, so `lineage check` in a CI gate starts without the database layer.
 COMMAND_MODULES: dict[str, str] = {
     "check": "check",
+    "diff": "diff",
     "load": "store",
     "stats": "store",
     "ingest": "store",

@@ -6,9 +6,10 @@ import datetime as dt
 
 import click
 
+from ..model.findings import Finding
 from ..registry import check_registry_waived, load_registry
 from ..report import failing, render
-from .options import findings_options
+from .options import db_option, findings_options
 
 
 @click.command("check")
@@ -21,12 +22,37 @@ from .options import findings_options
     hidden=True,
     help="Judge waiver expiry as of this date (YYYY-MM-DD) instead of today.",
 )
+@click.option(
+    "--base",
+    "base",
+    metavar="REF",
+    default=None,
+    help="Also name the semantic changes since REF (a git revision, read at the same PATH...; "
+    "or a registry path), in the same report (see lineage diff).",
+)
+@db_option
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=30,
+    show_default=True,
+    help="With --base and a store: re-run changed transforms over this many days of hops.",
+)
 @click.pass_context
 def check(
-    ctx: click.Context, paths: tuple[str, ...], fmt: str, fail_on: str, today: dt.datetime | None
+    ctx: click.Context,
+    *,
+    paths: tuple[str, ...],
+    fmt: str,
+    fail_on: str,
+    today: dt.datetime | None,
+    base: str | None,
+    db: str | None,
+    days: int,
 ) -> None:
     """Lint registry YAML files or directories (a directory is read whole).
 
+    With --base REF, the changes since REF are reported too (lineage diff REF . -- PATH...).
     Exit 0 when nothing at or above --fail-on remains, 1 when something does, 2 when a file
     cannot be read as a registry (the message names the file and line).
     """
@@ -34,6 +60,12 @@ def check(
     findings, waived = check_registry_waived(
         registry, today=today.date() if today is not None else None
     )
+    if base is not None:
+        from .diff import base_changes  # noqa: PLC0415  (git and the store only when asked)
+
+        findings = sorted(
+            [*findings, *base_changes(base, paths, registry, db, days)], key=Finding.sort_key
+        )
     output = render(findings, fmt, tool="lineage check", waived=len(waived))
     if output:
         click.echo(output)

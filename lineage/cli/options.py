@@ -77,5 +77,6 @@ def findings_options(func: F) -> F:
         type=click.Choice(FORMATS),
         default="text",
         show_default=True,
-        help="Output: text for people, json, junit, sarif or github (workflow annotations) for CI.",
+        help="Output: text for people; json, junit, sarif, github (workflow annotations) or "
+        "markdown (a pull-request comment) for CI.",
     )(func)

@@ -1,0 +1,289 @@
+"""Blast radius: what each change touches in the recorded data.
+
+With a store, every change says how many records and values live in the systems concerned;
+a changed transform is re-run over the hops its integration recorded in the last ``days``
+days (measured from the store's clock, the latest event), at most ``max_hops`` of them,
+counting the values that would differ and the hops that would verify differently, with a few
+examples; a moved system of record names the golden records whose truth moves; a removed
+integration counts the hops that become undeclared. Without a store, each change says what
+cannot be known.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..model.findings import Finding
+from ..model.registry import Registry
+from ..store import Store
+from ..store.blast import Recorded, recorded
+from ..store.schema import iso
+from ..transforms import normalize
+from ..verify import HopVerifier
+
+__all__ = ["Window", "blast_radius", "without_store"]
+
+_DAY = 86_400_000_000
+
+
+@dataclass(frozen=True)
+class Window:
+    """How far back and how many hops a transform is re-run over, and examples shown."""
+
+    days: int = 30
+    max_hops: int = 10_000
+    examples: int = 3
+
+
+_UNKNOWN = {
+    "system-of-record-moved": "which golden records move their truth",
+    "transform-changed": "how many recorded hops would give another value",
+    "integration-removed": "how many recorded hops become undeclared",
+    "carry-removed": "how many recorded hops become undeclared",
+    "integration-renamed": "how many recorded hops use the old name",
+}
+
+
+def without_store(changes: list[Finding]) -> list[Finding]:
+    """The changes, each saying what its blast radius would have told with a store."""
+    result = []
+    for found in changes:
+        unknown = ["how many records and values the systems concerned hold"]
+        if found.code in _UNKNOWN:
+            unknown.append(_UNKNOWN[found.code])
+        blast = {"known": False, "reason": "no store given (--db)", "unknown": unknown}
+        result.append(found.model_copy(update={"evidence": {**found.evidence, "blast": blast}}))
+    return result
+
+
+def blast_radius(
+    changes: list[Finding], store: Store, base: Registry, head: Registry, window: Window
+) -> list[Finding]:
+    """The changes with ``evidence["blast"]`` filled from the store, and a line of it in the
+    message.
+
+    Args:
+        changes: what :func:`~lineage.diff.diff_registries` found.
+        store: the recorded data.
+        base: BASE as compared (renames applied), for the old transforms.
+        head: HEAD, for the new transforms.
+        window: how far back and how many hops to re-run.
+    """
+    with recorded(store) as data:
+        measure = _Measure(data, data.clock(), base, head, window)
+        return [measure.one(found) for found in changes]
+
+
+class _Measure:
+    def __init__(
+        self, data: Recorded, clock: int | None, base: Registry, head: Registry, window: Window
+    ) -> None:
+        self.data = data
+        self.clock = clock
+        self.base = base
+        self.head = head
+        self.window = window
+        self.since = (clock - window.days * _DAY) if clock is not None else 0
+        self.until = clock if clock is not None else 0
+
+    def one(self, found: Finding) -> Finding:
+        blast: dict[str, Any] = {
+            "known": True,
+            "clock": iso(self.clock) if self.clock is not None else None,
+            "days": self.window.days,
+            "held": self.held(found),
+        }
+        notes = [self.held_text(blast["held"])]
+        code = found.code
+        subject = found.subject
+        if code == "transform-changed" and subject.integration and subject.element:
+            rerun = self.rerun(found)
+            blast["rerun"] = rerun
+            notes.append(_rerun_text(rerun, self.window.days))
+        if code == "system-of-record-moved" and subject.element:
+            golden = self.golden(found)
+            blast["golden"] = golden
+            notes.append(
+                f"{golden['records']} golden records of {subject.element} move their truth "
+                f"from {golden['from']} to {golden['to']}"
+            )
+        if code in ("integration-removed", "carry-removed", "integration-renamed"):
+            hops = self.integration_hops(found)
+            blast["hops"] = hops
+            notes.append(
+                f"{hops} hops recorded on it in the last {self.window.days} days would be "
+                "undeclared"
+            )
+        note = "; ".join(n for n in notes if n)
+        blast["summary"] = note
+        message = found.message + (f" [blast: {note}]" if note else "")
+        evidence = {**found.evidence, "blast": blast}
+        return found.model_copy(update={"message": message, "evidence": evidence})
+
+    # --- what the systems concerned hold ------------------------------------------------
+
+    def held(self, found: Finding) -> list[dict[str, Any]]:
+        systems: list[str] = list(found.evidence.get("systems") or [])
+        element = found.subject.element
+        places: list[dict[str, Any]] = []
+        for system in systems:
+            if element:
+                held = self.data.held_in_place(system, element)
+                places.append(
+                    {
+                        "system": system,
+                        "element": element,
+                        "records": held.records,
+                        "values": held.values,
+                    }
+                )
+            elif found.subject.integration:
+                for carried in self._carried(found.subject.integration):
+                    held = self.data.held_in_place(system, carried)
+                    if held.values:
+                        places.append(
+                            {
+                                "system": system,
+                                "element": carried,
+                                "records": held.records,
+                                "values": held.values,
+                            }
+                        )
+            else:
+                held = self.data.held_in_system(system)
+                places.append(
+                    {
+                        "system": system,
+                        "element": None,
+                        "records": held.records,
+                        "values": held.values,
+                    }
+                )
+        return places
+
+    def _carried(self, integration: str) -> list[str]:
+        found: list[str] = []
+        for registry in (self.head, self.base):
+            integ = registry.integration(integration)
+            if integ is not None:
+                found += [c.element for c in integ.carries if c.element not in found]
+        return found
+
+    @staticmethod
+    def held_text(places: list[dict[str, Any]]) -> str:
+        parts = []
+        for place in places:
+            what = f"{place['element']} " if place["element"] else ""
+            parts.append(
+                f"{place['system']} holds {place['values']} {what}values in "
+                f"{place['records']} records"
+            )
+        return ", ".join(parts)
+
+    # --- a changed transform, re-run over the recorded hops -----------------------------
+
+    def rerun(self, found: Finding) -> dict[str, Any]:
+        integration = found.subject.integration
+        element = found.subject.element
+        assert integration is not None and element is not None
+        before, after = found.evidence["before"], found.evidence["after"]
+        target = found.subject.system or ""
+        result: dict[str, Any] = {
+            "integration": integration,
+            "element": element,
+            "since": iso(self.since) if self.clock is not None else None,
+            "recorded": 0,
+            "rerun": 0,
+            "truncated": False,
+            "values_differ": 0,
+            "verify_changes": 0,
+            "examples": [],
+        }
+        if self.clock is None:
+            return result
+        total, hops = self.data.hops_of(
+            integration,
+            target,
+            element,
+            since=self.since,
+            until=self.until,
+            limit=self.window.max_hops,
+        )
+        inputs = self.data.hop_inputs([h.event_id for h in hops])
+        old_check, new_check = HopVerifier(self.base), HopVerifier(self.head)
+        kind = new_check.element_type(element)
+        result.update(recorded=total, rerun=len(hops), truncated=total > len(hops))
+        for hop in hops:
+            values = [i.value for i in inputs.get(hop.event_id, [])]
+            _, was, _ = old_check.rerun(before["transform"], values, element, hop.value)
+            expected, now, _ = new_check.rerun(after["transform"], values, element, hop.value)
+            if was != now:
+                result["verify_changes"] += 1
+            if not now:
+                result["values_differ"] += 1
+                if len(result["examples"]) < self.window.examples:
+                    result["examples"].append(
+                        {
+                            "event": hop.event_id,
+                            "record": hop.record,
+                            "at": iso(hop.at),
+                            "inputs": values,
+                            "recorded": normalize(hop.value, kind),
+                            "would_be": expected,
+                        }
+                    )
+        return result
+
+    # --- a moved system of record ---------------------------------------------------------
+
+    def golden(self, found: Finding) -> dict[str, Any]:
+        element = found.subject.element
+        assert element is not None
+        old, new = found.evidence["before"], found.evidence["after"]
+        records = self.data.held_in_place(old, element).records if old else 0
+        examples = self.data.record_keys(old, element, self.window.examples) if old else []
+        return {"from": old, "to": new, "records": records, "examples": examples}
+
+    # --- hops on an integration that goes away --------------------------------------------
+
+    def integration_hops(self, found: Finding) -> int:
+        integration = (
+            found.evidence["before"]
+            if found.code == "integration-renamed"
+            else (found.subject.integration)
+        )
+        integ = self.base.integration(found.subject.integration or "") or self.head.integration(
+            found.subject.integration or ""
+        )
+        if self.clock is None or integ is None or not isinstance(integration, str):
+            return 0
+        elements = (
+            [found.subject.element] if found.subject.element else [c.element for c in integ.carries]
+        )
+        return sum(
+            self.data.hops_on_integration(
+                integration, integ.target, e, since=self.since, until=self.until
+            )
+            for e in elements
+            if e
+        )
+
+
+def _rerun_text(rerun: dict[str, Any], days: int) -> str:
+    if not rerun["recorded"]:
+        return f"no hop recorded on it in the last {days} days to re-run"
+    share = (
+        f"{rerun['rerun']} of {rerun['recorded']}" if rerun["truncated"] else str(rerun["rerun"])
+    )
+    text = (
+        f"re-run over {share} hops of the last {days} days: {rerun['values_differ']} values "
+        f"would differ, {rerun['verify_changes']} hops would verify differently"
+    )
+    if rerun["examples"]:
+        first = rerun["examples"][0]
+        text += (
+            f" (e.g. {first['record']}: {first['recorded']} recorded, "
+            f"{first['would_be']} under the new transform)"
+        )
+    return text

@@ -1,0 +1,78 @@
+"""BASE and HEAD side by side, BASE's names already carried through the renames found.
+
+Detectors compare declarations by name; after :func:`~lineage.diff.renames.find_renames` a
+renamed system, element or integration has its HEAD name in :attr:`Pair.base` too, so it is
+compared with itself instead of reported as removed and added.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from ..model.registry import Element, Integration, Registry, System
+from ..registry.checks.base import Declared, blank, declared_elements
+
+__all__ = ["Pair", "Side"]
+
+
+@dataclass(frozen=True)
+class Side:
+    """One registry with the merged views the detectors ask for."""
+
+    registry: Registry
+
+    @cached_property
+    def elements(self) -> dict[str, Declared]:
+        """Each element name with its merged system of record and origin."""
+        return declared_elements(self.registry)
+
+    @cached_property
+    def systems(self) -> dict[str, System]:
+        return {s.name: s for s in reversed(self.registry.systems)}
+
+    @cached_property
+    def integrations(self) -> dict[str, Integration]:
+        return {i.name: i for i in reversed(self.registry.integrations)}
+
+    @cached_property
+    def writers(self) -> dict[tuple[str, str], set[str]]:
+        """``(target system, element)`` -> the integrations that carry the element there."""
+        found: dict[tuple[str, str], set[str]] = {}
+        for integ in self.registry.integrations:
+            for carry in integ.carries:
+                found.setdefault((integ.target, carry.element), set()).add(integ.name)
+        return found
+
+    def element_owner(self, name: str) -> str | None:
+        """The first non-blank owner any declaration of the element names."""
+        for element in self.registry.elements:
+            if element.name == name and not blank(element.owner):
+                return element.owner
+        return None
+
+    def element_declaration(self, name: str, key: str) -> Element | None:
+        """The first declaration of ``name`` that sets ``key`` (else the first at all)."""
+        declarations = [e for e in self.registry.elements if e.name == name]
+        chosen = next((e for e in declarations if getattr(e, key) is not None), None)
+        return chosen or (declarations[0] if declarations else None)
+
+    def system_owner(self, name: str | None) -> str | None:
+        system = self.systems.get(name) if name else None
+        return system.owner if system is not None and not blank(system.owner) else None
+
+    def integration_owner(self, name: str) -> str | None:
+        integ = self.integrations.get(name)
+        return integ.owner if integ is not None and not blank(integ.owner) else None
+
+
+@dataclass(frozen=True)
+class Pair:
+    """The two registries compared: ``base`` renamed into HEAD's names, and ``head``.
+
+    ``original`` is BASE as read (removals point at its lines, which renaming keeps).
+    """
+
+    base: Side
+    head: Side
+    original: Registry = field(default_factory=Registry)

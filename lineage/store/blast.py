@@ -1,0 +1,196 @@
+"""What a registry change touches in the recorded data (``lineage diff --db``): indexed counts.
+
+Every statement is a probe of one index: the clock is the right edge of ``ix_events_at``;
+the counts of one place kind are a range of ``ix_events_place_at`` (system, element) or
+``ix_events_system_record`` (system); the hops of one integration into one place kind a
+range of ``ix_events_element_system`` (element, system, kind), bounded by time and by a
+``LIMIT``. Nothing reads the event table whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NamedTuple
+
+from sqlalchemy import Connection, text
+
+from .database import Store
+from .queries import FOREVER, LIVE, InputRow, inputs_of
+
+__all__ = [
+    "Held",
+    "HopRow",
+    "Recorded",
+    "held_in_place",
+    "held_in_system",
+    "hop_inputs",
+    "hops_of",
+    "hops_on_integration",
+    "record_keys",
+    "recorded",
+    "store_clock",
+]
+
+
+class Held(NamedTuple):
+    """How many records, and value versions (events), a place kind or system holds."""
+
+    records: int
+    values: int
+
+
+class HopRow(NamedTuple):
+    """One recorded hop's output, as re-running a transform over it needs."""
+
+    event_id: str
+    at: int
+    record: str
+    value: str | None
+
+
+_CLOCK = text("SELECT MAX(at) FROM events")
+
+
+def store_clock(conn: Connection) -> int | None:
+    """The time of the latest event recorded (microseconds), None for an empty store."""
+    value = conn.execute(_CLOCK).scalar()
+    return None if value is None else int(value)
+
+
+_HELD_IN_PLACE = text(
+    "SELECT COUNT(DISTINCT record), COUNT(*) FROM events WHERE system = :system "
+    "AND element = :element"
+)
+
+
+def held_in_place(conn: Connection, system: str, element: str) -> Held:
+    """Records and value versions of ``element`` recorded in ``system``."""
+    row = conn.execute(_HELD_IN_PLACE, {"system": system, "element": element}).one()
+    return Held(int(row[0]), int(row[1]))
+
+
+_HELD_IN_SYSTEM = text("SELECT COUNT(DISTINCT record), COUNT(*) FROM events WHERE system = :system")
+
+
+def held_in_system(conn: Connection, system: str) -> Held:
+    """Records (keys) and value versions recorded in ``system``, every element."""
+    row = conn.execute(_HELD_IN_SYSTEM, {"system": system}).one()
+    return Held(int(row[0]), int(row[1]))
+
+
+_RECORD_KEYS = text(
+    "SELECT DISTINCT record FROM events WHERE system = :system AND element = :element "
+    "ORDER BY record LIMIT :limit"
+)
+
+
+def record_keys(conn: Connection, system: str, element: str, limit: int) -> list[str]:
+    """The first ``limit`` record keys (sorted) holding ``element`` in ``system``."""
+    rows = conn.execute(_RECORD_KEYS, {"system": system, "element": element, "limit": limit})
+    return [str(row[0]) for row in rows]
+
+
+# the hops of one integration into one place kind, in a time window, that left their value
+# (a failed hop delivered nothing); the same predicate as every question (queries.LIVE)
+_WINDOW = (
+    "e.element = :element AND e.system = :system AND e.kind = 'hop' "
+    "AND e.integration = :integration AND e.at >= :since AND e.at <= :until "
+    f"AND {LIVE.format(e='e')}"
+)
+_HOPS = text(
+    f"SELECT e.event_id, e.at, e.record, e.value FROM events e WHERE {_WINDOW} "  # noqa: S608
+    "ORDER BY e.at DESC, e.seq DESC LIMIT :limit"
+)
+_HOPS_COUNT = text(f"SELECT COUNT(*) FROM events e WHERE {_WINDOW}")  # noqa: S608
+
+
+def hops_of(
+    conn: Connection,
+    integration: str,
+    system: str,
+    element: str,
+    *,
+    since: int,
+    until: int,
+    limit: int,
+) -> tuple[int, list[HopRow]]:
+    """Hops of ``integration`` delivering ``element`` into ``system`` between two moments.
+
+    Returns:
+        ``(how many there are, the latest ``limit`` of them, newest first)``.
+    """
+    params = {
+        "element": element,
+        "system": system,
+        "integration": integration,
+        "since": since,
+        "until": until,
+        "horizon": FOREVER,
+    }
+    total = int(conn.execute(_HOPS_COUNT, params).scalar_one())
+    rows = conn.execute(_HOPS, {**params, "limit": limit})
+    return total, [HopRow(r.event_id, int(r.at), r.record, r.value) for r in rows]
+
+
+def hops_on_integration(
+    conn: Connection, integration: str, system: str, element: str, *, since: int, until: int
+) -> int:
+    """How many hops of ``integration`` delivered ``element`` into ``system`` in the window."""
+    params = {
+        "element": element,
+        "system": system,
+        "integration": integration,
+        "since": since,
+        "until": until,
+        "horizon": FOREVER,
+    }
+    return int(conn.execute(_HOPS_COUNT, params).scalar_one())
+
+
+def hop_inputs(conn: Connection, hop_ids: list[str]) -> dict[str, list[InputRow]]:
+    """Each hop's inputs in order (see :func:`lineage.store.queries.inputs_of`)."""
+    return inputs_of(conn, hop_ids)
+
+
+class Recorded:
+    """The questions above on one open read connection (the engine never sees SQLAlchemy)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def clock(self) -> int | None:
+        return store_clock(self._conn)
+
+    def held_in_place(self, system: str, element: str) -> Held:
+        return held_in_place(self._conn, system, element)
+
+    def held_in_system(self, system: str) -> Held:
+        return held_in_system(self._conn, system)
+
+    def record_keys(self, system: str, element: str, limit: int) -> list[str]:
+        return record_keys(self._conn, system, element, limit)
+
+    def hops_of(
+        self, integration: str, system: str, element: str, *, since: int, until: int, limit: int
+    ) -> tuple[int, list[HopRow]]:
+        return hops_of(
+            self._conn, integration, system, element, since=since, until=until, limit=limit
+        )
+
+    def hops_on_integration(
+        self, integration: str, system: str, element: str, *, since: int, until: int
+    ) -> int:
+        return hops_on_integration(
+            self._conn, integration, system, element, since=since, until=until
+        )
+
+    def hop_inputs(self, hop_ids: list[str]) -> dict[str, list[InputRow]]:
+        return hop_inputs(self._conn, hop_ids)
+
+
+@contextmanager
+def recorded(store: Store) -> Iterator[Recorded]:
+    """:class:`Recorded` on a read connection of ``store``, closed on exit."""
+    with store.reader.connect() as conn:
+        yield Recorded(conn)
