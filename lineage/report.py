@@ -211,14 +211,17 @@ def _rule_name(code: str) -> str:
     return "".join(part.capitalize() for part in code.split("-"))
 
 
-def _codes() -> dict[str, CodeInfo]:
+def _codes(findings: Sequence[Finding]) -> dict[str, CodeInfo]:
+    """The finding codes, and lineage diff's change codes when a change is reported."""
+    if all(f.code in CODES for f in findings):
+        return CODES
     from .diff.codes import DIFF_CODES  # noqa: PLC0415  (lineage diff's change codes)
 
     return {**CODES, **DIFF_CODES}
 
 
 def _sarif(findings: Sequence[Finding], tool: str, waived: int) -> str:
-    codes = _codes()
+    codes = _codes(findings)
     index = {code: i for i, code in enumerate(codes)}
     rules = [
         {

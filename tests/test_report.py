@@ -201,7 +201,7 @@ def test_github_with_no_findings_prints_nothing() -> None:
 def test_an_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown report format"):
         render(ALL, "html")
-    assert set(FORMATS) == {"text", "json", "junit", "sarif", "github"}
+    assert set(FORMATS) == {"text", "json", "junit", "sarif", "github", "markdown"}
 
 
 def test_failing_counts_findings_at_or_above_the_threshold() -> None:
