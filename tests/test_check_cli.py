@@ -68,7 +68,7 @@ def test_malformed_yaml_exits_2_with_one_line_naming_file_and_line(
     runner: CliRunner, tmp_path: Path
 ) -> None:
     path = write(tmp_path, CLEAN.replace("target: BI", "target: [BI"))
-    result = runner.invoke(main, ["check", str(path), "--format", "json"])
+    result = runner.invoke(main, ["check", str(path)])
     assert result.exit_code == 2
     assert result.stdout == ""
     [line] = result.stderr.splitlines()

@@ -119,6 +119,7 @@ def test_stats_json_counts_the_registry_and_distinct_events(
 
 
 def test_stats_of_an_empty_store_are_zero(runner: CliRunner, db_url: str) -> None:
+    open_store(db_url).close()  # created, as load or ingest would
     result = runner.invoke(main, ["stats", "--format", "json", "--db", db_url])
     assert json.loads(result.stdout) == {
         "systems": 0, "elements": 0, "integrations": 0,

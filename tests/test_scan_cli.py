@@ -204,6 +204,7 @@ def test_an_unreadable_database_is_one_line_and_exit_two(
 
 
 def test_a_store_without_registry_or_events_scans_clean(runner: CliRunner, db_url: str) -> None:
+    open_store(db_url).close()  # created, as load or ingest would
     result = runner.invoke(main, ["scan", "--db", db_url])
     assert result.exit_code == 0
     assert "no findings" in result.output

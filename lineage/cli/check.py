@@ -6,7 +6,9 @@ import datetime as dt
 
 import click
 
+from ..errors import InputError
 from ..model.findings import Finding
+from ..model.registry import Location
 from ..registry import check_registry_waived, load_registry
 from ..report import failing, render
 from .options import db_option, findings_options
@@ -54,9 +56,17 @@ def check(
 
     With --base REF, the changes since REF are reported too (lineage diff REF . -- PATH...).
     Exit 0 when nothing at or above --fail-on remains, 1 when something does, 2 when a file
-    cannot be read as a registry (the message names the file and line).
+    cannot be read as a registry (the message names the file and line; every format but text
+    also writes its document, with that error as an unreadable-registry finding).
     """
-    registry = load_registry(paths)
+    try:
+        registry = load_registry(paths)
+    except InputError as exc:
+        if fmt == "text":
+            raise
+        click.echo(render([unreadable(exc)], fmt, tool="lineage check"))
+        click.echo(f"lineage: {exc}", err=True)
+        ctx.exit(2)
     findings, waived = check_registry_waived(
         registry, today=today.date() if today is not None else None
     )
@@ -71,6 +81,12 @@ def check(
         click.echo(output)
     if failing(findings, fail_on):
         ctx.exit(1)
+
+
+def unreadable(exc: InputError) -> Finding:
+    """The error that stopped a registry from loading, as a finding at its file and line."""
+    location = Location(file=exc.file, line=exc.line) if exc.file is not None else None
+    return Finding.of("unreadable-registry", exc.reason, location=location)
 
 
 COMMANDS: list[click.Command] = [check]

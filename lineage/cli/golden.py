@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import IO, Any
 
@@ -13,6 +14,7 @@ import click
 from ..golden import GoldenRecord, golden
 from ..interop.export import FORMATS, Place, export
 from ..render import printable
+from .known import explained
 from .options import as_of_option, db_option, open_db
 
 _MARKS = {"agrees": "=", "stale": "!", "divergent": "!", "unknown": "?"}
@@ -129,9 +131,10 @@ def golden_command(
     holds), the owner, and each copy with what the declared transforms make of the golden
     value there: agrees, stale (an earlier golden value's result), divergent, or unknown.
     """
-    store = open_db(db)
+    store = open_db(db, must_exist=True)
     try:
-        result = golden(store, system, record, as_of=as_of)
+        with explained(store, system):
+            result = golden(store, system, record, as_of=as_of)
     finally:
         store.close()
     if fmt == "json":
@@ -170,13 +173,14 @@ def export_command(
             f" got {len(place)}"
         )
     where = Place(*place) if place else None
-    store = open_db(db)
+    store = open_db(db, must_exist=True)
     try:
-        if output is None:
-            _export(store, fmt, sys.stdout, where, as_of)
-        else:
-            with output.open("w", encoding="utf-8") as out:
-                _export(store, fmt, out, where, as_of)
+        with explained(store, where.system, where.element) if where else nullcontext():
+            if output is None:
+                _export(store, fmt, sys.stdout, where, as_of)
+            else:
+                with output.open("w", encoding="utf-8") as out:
+                    _export(store, fmt, out, where, as_of)
     finally:
         store.close()
 

@@ -14,6 +14,7 @@ from ..digest import digest, digest_json, digest_text
 from ..model.registry import parse_duration
 from ..report import failing, render
 from ..store.schema import as_micros
+from .known import require
 from .options import as_of_option, db_option, findings_options, open_db
 
 _SCAN_CODES = sorted(RUNTIME_CODES | {"expired-waiver", "unused-waiver"})
@@ -59,6 +60,13 @@ class Duration(click.ParamType[dt.timedelta]):
     help="Only findings about this element (repeatable).",
 )
 @click.option(
+    "--integration",
+    "integrations",
+    multiple=True,
+    metavar="INTEGRATION",
+    help="Only findings about this integration (repeatable).",
+)
+@click.option(
     "--owner",
     "owners",
     multiple=True,
@@ -83,6 +91,7 @@ def scan_command(
     as_of: dt.datetime | None,
     systems: tuple[str, ...],
     elements: tuple[str, ...],
+    integrations: tuple[str, ...],
     owners: tuple[str, ...],
     codes: tuple[str, ...],
     db: str | None,
@@ -91,15 +100,23 @@ def scan_command(
 
     The registry's waivers of runtime codes apply; an expired one is reported as
     expired-waiver, one that silences nothing as unused-waiver. Exit 0 when nothing at or
-    above --fail-on remains, 1 when something does, 2 when the store cannot be read.
+    above --fail-on remains, 1 when something does, 2 when the store cannot be read or a
+    filter names a system, element, integration or owner the store does not know.
     """
-    store = open_db(db)
+    store = open_db(db, must_exist=True)
     try:
-        result = scan_report(
-            store,
-            as_of=as_micros(as_of),
-            filters=Filters(systems=systems, elements=elements, owners=owners, codes=codes),
+        require(store, "system", systems, option="--system")
+        require(store, "element", elements, option="--element")
+        require(store, "integration", integrations, option="--integration")
+        require(store, "owner", owners, option="--owner")
+        filters = Filters(
+            systems=systems,
+            elements=elements,
+            integrations=integrations,
+            owners=owners,
+            codes=codes,
         )
+        result = scan_report(store, as_of=as_micros(as_of), filters=filters)
     finally:
         store.close()
     output = render(result.findings, fmt, tool="lineage scan", waived=len(result.waived))
@@ -141,8 +158,10 @@ def digest_command(
     Errors come before warnings, findings on foundation integrations before operations,
     intelligence and experience ones; each names the command that shows it.
     """
-    store = open_db(db)
+    store = open_db(db, must_exist=True)
     try:
+        if owner is not None:
+            require(store, "owner", [owner], option="--owner")
         result = scan_report(store, as_of=as_micros(as_of))
         registry = store.registry()
     finally:
@@ -181,7 +200,7 @@ def audit_command(
     (hops recorded in the period) and deliveries (none failed, lost or duplicated); more
     than two answers that are not yes is integration debt.
     """
-    store = open_db(db)
+    store = open_db(db, must_exist=True)
     try:
         rows = audit(store, as_of=as_micros(as_of), period=period or DEFAULT_PERIOD)
     finally:

@@ -2,7 +2,8 @@
 
 Both answer a question and exit 0 when the place holds a value, whatever the answer (a trace
 that finds a root cause has done its job; ``lineage scan`` is the command that fails a build).
-A place the store holds nothing for is exit 2 with one line.
+A place the store holds nothing for is exit 2 with one line (naming the systems or elements
+that exist when the system or element is unknown); so is a store that does not exist.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ..impact import impact
 from ..render import to_dot, to_svg, to_text
 from ..trace import trace
 from ..valuegraph import ValueGraph
+from .known import explained
 from .options import MOMENT, db_option, open_db
 
 GRAPH_FORMATS = ("text", "json", "dot", "svg")
@@ -77,9 +79,11 @@ def trace_command(
     Every hop is checked (its transform re-run, each input compared with what its source held
     then) and the earliest step where the value went wrong is marked, with its owner.
     """
-    store = open_db(db)
+    store = open_db(db, must_exist=True)
     try:
-        _emit(trace(store, system, element, record, as_of=as_of), output)
+        with explained(store, system, element):
+            graph = trace(store, system, element, record, as_of=as_of)
+        _emit(graph, output)
     finally:
         store.close()
 
@@ -100,9 +104,11 @@ def impact_command(
     Follows every hop that read this value while the place held it, across systems and
     elements, and counts the places it reached per system.
     """
-    store = open_db(db)
+    store = open_db(db, must_exist=True)
     try:
-        _emit(impact(store, system, element, record, as_of=as_of), output)
+        with explained(store, system, element):
+            graph = impact(store, system, element, record, as_of=as_of)
+        _emit(graph, output)
     finally:
         store.close()
 

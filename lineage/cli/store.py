@@ -75,7 +75,7 @@ def load(paths: tuple[str, ...], db: str | None) -> None:
 def stats(fmt: str, db: str | None) -> None:
     """Count what the store holds: systems, elements and integrations of the latest registry,
     and recorded events (distinct ids) by kind."""
-    store = open_db(db)
+    store = open_db(db, must_exist=True)
     try:
         counted = count_store(store)
     finally:
@@ -151,10 +151,10 @@ def _openlineage_ingester() -> Callable[[Any, Iterator[tuple[str, int, bytes]]],
 
 
 def _open_input(name: str, stack: ExitStack) -> IO[bytes]:
-    if name == STDIN:
-        return click.get_binary_stream("stdin")
+    # click.open_file reads "-" as binary stdin (left open on exit) on every click >= 8.0;
+    # click.get_binary_stream is deprecated from 8.5.
     try:
-        stream = open(name, "rb")  # noqa: SIM115 - closed by the exit stack
+        stream: IO[bytes] = click.open_file(name, "rb")
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise InputError(f"cannot read: {reason}", file=name) from exc

@@ -34,12 +34,14 @@ class Filters:
     Attributes:
         systems: subject systems.
         elements: subject elements.
+        integrations: subject integrations.
         owners: owners (``"(unowned)"`` matches findings without one).
         codes: finding codes.
     """
 
     systems: Collection[str] = ()
     elements: Collection[str] = ()
+    integrations: Collection[str] = ()
     owners: Collection[str] = ()
     codes: Collection[str] = ()
 
@@ -48,6 +50,7 @@ class Filters:
         return (
             (not self.systems or subject.system in self.systems)
             and (not self.elements or subject.element in self.elements)
+            and (not self.integrations or subject.integration in self.integrations)
             and (not self.owners or (finding.owner or UNOWNED) in self.owners)
             and (not self.codes or finding.code in self.codes)
         )

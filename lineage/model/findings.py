@@ -93,6 +93,12 @@ _ALL = (
         "An integration run by OpenLineage jobs carries an element with no dataset field in its "
         "source or target system, so the jobs' flows of it cannot be recognised.",
     ),
+    _c(
+        "unreadable-registry",
+        "error",
+        "A registry file cannot be read as a registry (not YAML, an unknown key, a wrong type); "
+        "nothing else in it was checked.",
+    ),
     # runtime findings (lineage scan)
     _c(
         "conflicting-truth",
