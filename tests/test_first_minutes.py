@@ -16,12 +16,15 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import jsonschema
 import pytest
+from lxml import etree
 from sqlalchemy import inspect
 
 from lineage.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
+SCHEMAS = ROOT / "tests" / "schemas"
 READING = [
     ["stats"],
     ["scan"],
@@ -213,6 +216,8 @@ def test_check_writes_a_valid_document_naming_file_and_line(
         assert finding["location"]["line"] == line
     elif fmt == "sarif":
         sarif = json.loads(out)
+        schema = json.loads((SCHEMAS / "sarif" / "sarif-schema-2.1.0.json").read_text())
+        jsonschema.validators.validator_for(schema)(schema).validate(sarif)
         [run] = sarif["runs"]
         [res] = run["results"]
         assert res["ruleId"] == "unreadable-registry" and res["level"] == "error"
@@ -221,6 +226,8 @@ def test_check_writes_a_valid_document_naming_file_and_line(
         assert region["region"]["startLine"] == line
         assert "unreadable-registry" in {rule["id"] for rule in run["tool"]["driver"]["rules"]}
     elif fmt == "junit":
+        xsd = etree.XMLSchema(etree.parse(str(SCHEMAS / "junit" / "junit-10.xsd")))
+        xsd.assertValid(etree.fromstring(out.encode()))
         root = ET.fromstring(out)
         assert root.get("failures") == "1"
         [failure] = root.iter("failure")
