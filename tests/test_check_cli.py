@@ -212,7 +212,7 @@ def test_python_m_lineage_check_passes_the_demo_registry() -> None:
 
 
 def test_the_pre_commit_hook_runs_lineage_check_on_registry_changes() -> None:
-    [hook] = YAML(typ="safe").load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    [hook, *_] = YAML(typ="safe").load((ROOT / ".pre-commit-hooks.yaml").read_text())
     assert hook["id"] == "lineage-check"
     assert hook["entry"] == "lineage check"
     assert hook["language"] == "python"

@@ -8,13 +8,16 @@ the file and line (HEAD's, BASE's for removals) and the owners to ask.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from ruamel.yaml import YAML
 
 from lineage.cli import main
 
@@ -369,3 +372,42 @@ def test_a_broken_registry_at_base_names_file_line_and_revision(repo: Path) -> N
     assert message.startswith(f"lineage: {FILE}:")
     assert "unknown key 'colour'" in message
     assert message.endswith("(at HEAD~1)")
+
+
+def _hook() -> dict[str, Any]:
+    root = Path(__file__).resolve().parent.parent
+    hooks = YAML(typ="safe").load((root / ".pre-commit-hooks.yaml").read_text())
+    found: dict[str, Any] = next(h for h in hooks if h["id"] == "lineage-diff")
+    return found
+
+
+def test_the_pre_commit_diff_hook_refuses_a_commit_that_drops_an_owner(repo: Path) -> None:
+    hook = _hook()
+    assert re.compile(hook["files"]).search(FILE)
+    entry = hook["entry"].split()
+    assert entry[0] == "lineage"
+    command = [sys.executable, "-m", "lineage", *entry[1:], *hook["args"]]
+    clean = subprocess.run(command, cwd=repo, capture_output=True, text=True, check=False)
+    assert clean.returncode == 0, clean.stderr
+    (repo / FILE).write_text(REGISTRY.replace("    owner: dave@example.com\n", ""))
+    git(repo, "add", FILE)
+    staged = subprocess.run(command, cwd=repo, capture_output=True, text=True, check=False)
+    assert staged.returncode == 1
+    assert f"{FILE}:" in staged.stdout
+    assert "owner-removed integration 'crm-to-erp-customers'" in staged.stdout
+
+
+def test_markdown_escapes_names_that_could_break_the_comment() -> None:
+    from lineage.diff.codes import change  # noqa: PLC0415
+    from lineage.diff.markdown import render_markdown  # noqa: PLC0415
+
+    found = change(
+        "owner-changed",
+        "system 'a|b<script>' changes owner",
+        owners=["x@example.com"],
+        location=None,
+        system="a|b<script>",
+    )
+    text = render_markdown([found])
+    assert "<script>" not in text
+    assert "a\\|b&lt;script&gt;" in text

@@ -111,9 +111,10 @@ class _Measure:
         if code in ("integration-removed", "carry-removed", "integration-renamed"):
             hops = self.integration_hops(found)
             blast["hops"] = hops
+            name = "under the old name" if code == "integration-renamed" else "on it"
             notes.append(
-                f"{hops} hops recorded on it in the last {self.window.days} days would be "
-                "undeclared"
+                f"{_hops(hops)} recorded {name} in the last {self.window.days} days: hops like "
+                "them would be undeclared"
             )
         note = "; ".join(n for n in notes if n)
         blast["summary"] = note
@@ -172,14 +173,15 @@ class _Measure:
 
     @staticmethod
     def held_text(places: list[dict[str, Any]]) -> str:
-        parts = []
+        by_system: dict[str, list[str]] = {}
         for place in places:
             what = f"{place['element']} " if place["element"] else ""
-            parts.append(
-                f"{place['system']} holds {place['values']} {what}values in "
-                f"{place['records']} records"
+            by_system.setdefault(place["system"], []).append(
+                f"{place['values']} {what}values in {place['records']} records"
             )
-        return ", ".join(parts)
+        return ", ".join(
+            f"{system} holds {', '.join(parts)}" for system, parts in by_system.items()
+        )
 
     # --- a changed transform, re-run over the recorded hops -----------------------------
 
@@ -198,6 +200,8 @@ class _Measure:
             "truncated": False,
             "values_differ": 0,
             "verify_changes": 0,
+            "cannot_run": 0,
+            "reason": None,
             "examples": [],
         }
         if self.clock is None:
@@ -217,10 +221,14 @@ class _Measure:
         for hop in hops:
             values = [i.value for i in inputs.get(hop.event_id, [])]
             _, was, _ = old_check.rerun(before["transform"], values, element, hop.value)
-            expected, now, _ = new_check.rerun(after["transform"], values, element, hop.value)
+            expected, now, why = new_check.rerun(after["transform"], values, element, hop.value)
             if was != now:
                 result["verify_changes"] += 1
-            if not now:
+            if expected is None:
+                # the new transform is unknown or fails on these inputs: nothing to compare
+                result["cannot_run"] += 1
+                result["reason"] = result["reason"] or why
+            elif not now:
                 result["values_differ"] += 1
                 if len(result["examples"]) < self.window.examples:
                     result["examples"].append(
@@ -270,6 +278,10 @@ class _Measure:
         )
 
 
+def _hops(count: int) -> str:
+    return f"{count} hop" if count == 1 else f"{count} hops"
+
+
 def _rerun_text(rerun: dict[str, Any], days: int) -> str:
     if not rerun["recorded"]:
         return f"no hop recorded on it in the last {days} days to re-run"
@@ -278,8 +290,10 @@ def _rerun_text(rerun: dict[str, Any], days: int) -> str:
     )
     text = (
         f"re-run over {share} hops of the last {days} days: {rerun['values_differ']} values "
-        f"would differ, {rerun['verify_changes']} hops would verify differently"
+        f"would differ, {_hops(rerun['verify_changes'])} would verify differently"
     )
+    if rerun["cannot_run"]:
+        text += f"; the new transform cannot run on {rerun['cannot_run']} of them"
     if rerun["examples"]:
         first = rerun["examples"][0]
         text += (

@@ -38,6 +38,10 @@ def _text(value: Any) -> str:
     return " ".join(shown.split())
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("s" if count != 1 and word != "info" else "")
+
+
 def _code(value: str) -> str:
     return "`" + value.replace("`", "'") + "`"
 
@@ -58,7 +62,7 @@ def render_markdown(
         lines.append(f"### {tool}: no {noun}")
         return "\n".join(lines)
     counts = summarize(list(findings))
-    total = ", ".join(f"{counts[s.value]} {s.value}" for s in Severity if counts[s.value])
+    total = ", ".join(_plural(counts[s.value], s.value) for s in Severity if counts[s.value])
     lines.append(f"### {tool}: {total}")
     if waived:
         lines.append(f"\n{waived} findings silenced by waivers.")
@@ -93,14 +97,14 @@ def _one(finding: Finding) -> str:
     if not isinstance(owners, list) or not owners:
         owners = [finding.owner] if finding.owner else []
     where = f" at {_code(str(finding.location))}" if finding.location is not None else ""
-    lines = [
-        f"**{_ICON[finding.severity]} {finding.severity.value} {_code(finding.code)}**{where}  ",
-        _text(sentence or finding.message) + "  ",
-    ]
+    head = f"**{_ICON[finding.severity]} {finding.severity.value} {_code(finding.code)}**{where}"
+    lines = [f"{head}: {_text(sentence or finding.message)}"]
+    details = []
     if owners:
-        lines.append("Owners to ask: " + ", ".join(_text(o) for o in owners) + "  ")
+        details.append("- Owners to ask: " + ", ".join(_text(o) for o in owners))
     blast = evidence.get("blast")
     if isinstance(blast, dict) and blast.get("known") and blast.get("summary"):
-        lines.append("Blast radius: " + _text(blast["summary"]) + "  ")
-    lines[-1] = lines[-1].rstrip()
+        details.append("- Blast radius: " + _text(blast["summary"]))
+    if details:
+        lines += ["", *details]
     return "\n".join(lines)

@@ -218,7 +218,7 @@ def _report(renames: Renames, head: Registry) -> list[Finding]:
                 location=integ.location,
                 before=old,
                 after=new,
-                systems=[integ.source, integ.target],
+                systems=[integ.target],
                 integration=new,
             )
         )

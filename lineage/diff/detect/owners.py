@@ -89,7 +89,7 @@ def owner_changes(pair: Pair) -> Iterator[Finding]:
                 pair.head.integration_owner(name),
                 integ.location,
                 [pair.head.system_owner(integ.target), pair.head.system_owner(integ.source)],
-                [integ.target, integ.source],
+                [integ.target],
             )
             if found:
                 yield found

@@ -54,7 +54,7 @@ def removed(pair: Pair) -> Iterator[Finding]:
                 owners=[integ.owner, pair.base.system_owner(integ.target)],
                 location=integ.location,
                 before=name,
-                systems=[integ.target, integ.source],
+                systems=[integ.target],
                 integration=name,
             )
 

@@ -65,7 +65,7 @@ def new_writers(pair: Pair) -> Iterator[Finding]:
                 location=carry.location or integ.location,
                 before=sorted(others),
                 after=sorted(others | {integ.name}),
-                systems=[integ.target, integ.source],
+                systems=[integ.target],
                 element=element,
                 integration=integ.name,
                 system=integ.target,
