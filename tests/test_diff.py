@@ -411,3 +411,18 @@ def test_markdown_escapes_names_that_could_break_the_comment() -> None:
     text = render_markdown([found])
     assert "<script>" not in text
     assert "a\\|b&lt;script&gt;" in text
+
+
+def test_machine_formats_still_get_one_document_when_a_side_cannot_be_read(repo: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["diff", "--format", "json", "no-such-branch", "HEAD", "--", "registry"]
+    )
+    assert result.exit_code == 2
+    [finding] = json.loads(result.stdout)["findings"]
+    assert finding["code"] == "unreadable-registry"
+    assert "neither a file or directory nor a git revision" in finding["message"]
+    check = CliRunner().invoke(
+        main, ["check", "registry", "--base", "no-such-branch", "--format", "sarif"]
+    )
+    assert check.exit_code == 2
+    assert json.loads(check.stdout)["runs"][0]["results"][0]["ruleId"] == "unreadable-registry"

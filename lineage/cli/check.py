@@ -61,6 +61,11 @@ def check(
     """
     try:
         registry = load_registry(paths)
+        changes: list[Finding] = []
+        if base is not None:
+            from .diff import base_changes  # noqa: PLC0415  (git and the store only when asked)
+
+            changes = base_changes(base, paths, registry, db, days)
     except InputError as exc:
         if fmt == "text":
             raise
@@ -70,12 +75,8 @@ def check(
     findings, waived = check_registry_waived(
         registry, today=today.date() if today is not None else None
     )
-    if base is not None:
-        from .diff import base_changes  # noqa: PLC0415  (git and the store only when asked)
-
-        findings = sorted(
-            [*findings, *base_changes(base, paths, registry, db, days)], key=Finding.sort_key
-        )
+    if changes:
+        findings = sorted([*findings, *changes], key=Finding.sort_key)
     output = render(findings, fmt, tool="lineage check", waived=len(waived))
     if output:
         click.echo(output)

@@ -12,7 +12,9 @@ import click
 from ..diff.blast import Window
 from ..diff.review import review, review_registries
 from ..diff.source import read_side
+from ..errors import InputError
 from ..report import failing, render
+from .check import unreadable
 from .options import db_option, findings_options, open_db
 
 if TYPE_CHECKING:
@@ -94,14 +96,22 @@ def diff(
     recorded data. Exit 0 when no change at or above --fail-on, 1 when one is, 2 when a side
     cannot be read.
     """
-    store = diff_store(db)
     try:
-        changes = review(
-            base, head, paths, store=store, window=Window(days=days, max_hops=max_hops)
-        )
-    finally:
-        if store is not None:
-            store.close()
+        store = diff_store(db)
+        try:
+            changes = review(
+                base, head, paths, store=store, window=Window(days=days, max_hops=max_hops)
+            )
+        finally:
+            if store is not None:
+                store.close()
+    except InputError as exc:
+        if fmt == "text":
+            raise
+        # machine formats still get one valid document, as lineage check gives them
+        click.echo(render([unreadable(exc)], fmt, tool="lineage diff"))
+        click.echo(f"lineage: {exc}", err=True)
+        ctx.exit(2)
     output = render(changes, fmt, tool="lineage diff")
     if output:
         click.echo(output)
