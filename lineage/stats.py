@@ -1,8 +1,8 @@
 """What a store holds, counted: the declared registry and the recorded events by kind.
 
 >>> from lineage.store import open_store
->>> count_store(open_store("sqlite://")).as_dict()
-{'systems': 0, 'elements': 0, 'integrations': 0, 'events': {'write': 0, 'hop': 0, 'snapshot': 0}}
+>>> count_store(open_store("sqlite://")).as_dict()["events"]
+{'write': 0, 'hop': 0, 'snapshot': 0}
 """
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from .store.database import Store
-from .store.schema import events
+from .store.schema import events, observed_flows, openlineage_events
 
 EVENT_KINDS = ("write", "hop", "snapshot")
+OPENLINEAGE_KINDS = ("RunEvent", "JobEvent", "DatasetEvent")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,9 @@ class StoreStats:
         integrations: distinct integration names in the latest registry.
         events: distinct event ids by kind (``write``, ``hop``, ``snapshot``).
         registry_versions: how many registry versions were loaded over time.
+        openlineage: OpenLineage events stored, by kind (``RunEvent``, ``JobEvent``,
+            ``DatasetEvent``).
+        observed_flows: the field-to-field flows those events reported.
     """
 
     systems: int = 0
@@ -35,6 +39,8 @@ class StoreStats:
     integrations: int = 0
     events: dict[str, int] = field(default_factory=lambda: dict.fromkeys(EVENT_KINDS, 0))
     registry_versions: int = 0
+    openlineage: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OPENLINEAGE_KINDS, 0))
+    observed_flows: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape of ``lineage stats --format json`` (DESIGN.md §6)."""
@@ -43,6 +49,10 @@ class StoreStats:
             "elements": self.elements,
             "integrations": self.integrations,
             "events": {kind: self.events.get(kind, 0) for kind in EVENT_KINDS},
+            "openlineage": {
+                **{kind: self.openlineage.get(kind, 0) for kind in OPENLINEAGE_KINDS},
+                "observed_flows": self.observed_flows,
+            },
         }
 
     def text(self) -> str:
@@ -57,10 +67,26 @@ class StoreStats:
         ]
         extra = sorted(set(self.events) - set(EVENT_KINDS))
         rows += [(f"  {kind}", self.events[kind]) for kind in extra]
+        rows += [
+            ("openlineage", sum(self.openlineage.values())),
+            *(
+                (f"  {kind.removesuffix('Event').lower()}", self.openlineage.get(kind, 0))
+                for kind in OPENLINEAGE_KINDS
+            ),
+            ("  flows", self.observed_flows),
+        ]
         width = max(len(f"{n:,}") for _, n in rows)
         lines = [f"{label:<14}{n:>{width},}" for label, n in rows]
         lines.append(f"registry versions loaded: {self.registry_versions}")
         return "\n".join(lines)
+
+
+_OL_KIND = case(
+    (openlineage_events.c.job_name == "", "DatasetEvent"),
+    (openlineage_events.c.run_id == "", "JobEvent"),
+    else_="RunEvent",
+).label("kind")
+"""A stored OpenLineage event's kind: a DatasetEvent has no job, a JobEvent no run."""
 
 
 def count_store(store: Store) -> StoreStats:
@@ -69,6 +95,11 @@ def count_store(store: Store) -> StoreStats:
     registry = store.registry()
     with store.engine.connect() as conn:
         rows = conn.execute(select(events.c.kind, func.count()).group_by(events.c.kind)).all()
+        ol_rows = conn.execute(select(_OL_KIND, func.count()).group_by(_OL_KIND)).all()
+        flows = int(conn.execute(select(func.count()).select_from(observed_flows)).scalar_one())
+    ol_counts = dict.fromkeys(OPENLINEAGE_KINDS, 0)
+    for kind, count in ol_rows:
+        ol_counts[str(kind)] = int(count)
     counts = dict.fromkeys(EVENT_KINDS, 0)
     for kind, count in rows:
         counts[str(kind)] = int(count)
@@ -78,4 +109,6 @@ def count_store(store: Store) -> StoreStats:
         integrations=len({i.name for i in registry.integrations}),
         events=counts,
         registry_versions=store.registry_versions(),
+        openlineage=ol_counts,
+        observed_flows=flows,
     )

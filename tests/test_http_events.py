@@ -68,6 +68,7 @@ def test_one_event_is_recorded_and_counted_accepted(app: Flask, client: FlaskCli
         "status_updates": 0,
         "rejected": 0,
         "errors": [],
+        "warnings": [],
     }
     assert stored(app) == 1
 

@@ -8,7 +8,8 @@ recording order and never held in memory:
 - ``openlineage``: JSON Lines, one OpenLineage ``RunEvent`` per hop (job = the integration,
   input and output datasets = ``<system>`` namespace and the element's table part, the
   ``columnLineage`` facet naming the transform); writes and snapshots move no data between
-  datasets and are not exported;
+  datasets and are not exported; for the whole store, the OpenLineage events received
+  follow as they came in (RunEvents, JobEvents, DatasetEvents: an export round-trips them);
 - ``dot``: for a trace, the trace drawing (:func:`lineage.render.to_dot`); for the whole
   store, the flows between systems as they happened, one edge per integration and element
   with the number of hops and how many did not verify (a value-level drawing of a whole store
@@ -35,6 +36,7 @@ from ..store.queries import EventRow, InputRow, events_by_id, inputs_of
 from ..store.records import StoredEvent, hop_status_at, stored_events
 from ..store.schema import as_micros, events, hop_inputs, iso
 from ..trace import trace
+from .openlineage import stored_events as stored_openlineage
 from .prov import Input, ProvJsonWriter
 
 FORMATS = ("prov", "openlineage", "dot")
@@ -276,7 +278,11 @@ def run_event(
 def openlineage_events(
     store: Store, place: Place | None = None, *, as_of: dt.datetime | int | None = None
 ) -> Iterator[dict[str, Any]]:
-    """The RunEvents of one trace or of the whole store, one per hop, in time order."""
+    """The RunEvents of one trace or of the whole store, one per hop, in time order.
+
+    For the whole store, the OpenLineage events it received follow, each as it came in (so
+    an export ingested again gives back the same events and flows).
+    """
     registry = store.registry()
     with store.engine.connect() as conn:
         for stored in _events(store, conn, place, as_of):
@@ -287,6 +293,9 @@ def openlineage_events(
                     status=stored.status,
                     registry=registry,
                 )
+    if place is None:
+        with store.engine.connect() as conn:
+            yield from stored_openlineage(conn, as_of=as_micros(as_of))
 
 
 def export_openlineage(

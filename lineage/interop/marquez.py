@@ -30,7 +30,7 @@ from ..errors import InputError, NotFoundError
 from ..model.registry import Registry
 from ..store.database import Store
 from ..store.schema import iso, openlineage_events, to_us
-from .openlineage import RunEvent
+from .openlineage import AnyEvent, Dataset, DatasetEvent, parse_event
 
 DECLARED_NAMESPACE = "registry"
 """The job namespace of the registry's declared integrations."""
@@ -198,7 +198,7 @@ class LineageIndex:
                     .limit(chunk)
                 ).all()
                 for row in rows:
-                    _add_event(self._observed, RunEvent.model_validate(json.loads(row.payload)))
+                    _add_event(self._observed, parse_event(json.loads(row.payload)))
                     self._seq = row.seq
                 if len(rows) < chunk:
                     return
@@ -228,21 +228,28 @@ def check_node_id(node_id: str) -> None:
         )
 
 
-def _add_event(graph: _Graph, event: RunEvent) -> None:
-    at = to_us(event.event_time)
+def _add_event(graph: _Graph, event: AnyEvent) -> None:
+    at = to_us(event.utc_time)
+    if isinstance(event, DatasetEvent):
+        _add_dataset(graph, event.dataset, at)
+        return
     job = graph.job(event.job.namespace, event.job.name)
     job.first = at if job.first is None else min(job.first, at)
     job.last = at if job.last is None else max(job.last, at)
     for side, datasets in ((job.inputs, event.inputs), (job.outputs, event.outputs)):
         for dataset in datasets:
             side.add((dataset.namespace, dataset.name))
-            known = graph.dataset(dataset.namespace, dataset.name, at)
-            schema = dataset.facets.schema_
-            for declared in schema.fields if schema else ():
-                known.fields[declared.name] = declared.type
-            lineage = dataset.facets.column_lineage
-            for name in lineage.fields if lineage else ():
-                known.fields.setdefault(name, None)
+            _add_dataset(graph, dataset, at)
+
+
+def _add_dataset(graph: _Graph, dataset: Dataset, at: int) -> None:
+    known = graph.dataset(dataset.namespace, dataset.name, at)
+    schema = dataset.facets.schema_
+    for declared in schema.fields if schema else ():
+        known.fields[declared.name] = declared.type
+    lineage = dataset.facets.column_lineage
+    for name in lineage.fields if lineage else ():
+        known.fields.setdefault(name, None)
 
 
 def declared_graph(registry: Registry) -> _Graph:

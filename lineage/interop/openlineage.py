@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -101,8 +101,44 @@ class Job(_Edge):
     name: str = Field(min_length=1)
 
 
+class ParentRun(_Edge):
+    run_id: str = Field(min_length=1, alias="runId")
+
+
+class ParentJob(_Edge):
+    namespace: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+
+
+class ParentRunFacet(_Edge):
+    """The run (and job) that started this one: a DAG run for an Airflow task.
+
+    Spark sends the parent job alone at times, so either part may be missing; a part given
+    must be whole (a parent run without its ``runId`` is refused).
+    """
+
+    run: ParentRun | None = None
+    job: ParentJob | None = None
+
+
+class ErrorMessageRunFacet(_Edge):
+    """Why a run failed: read into ``failed-delivery`` findings."""
+
+    message: str
+    programming_language: str | None = Field(default=None, alias="programmingLanguage")
+    stack_trace: str | None = Field(default=None, alias="stackTrace")
+
+
+class RunFacets(_Edge):
+    """The run facets the tracker reads (and so validates); others are kept as they came."""
+
+    parent: ParentRunFacet | None = None
+    error_message: ErrorMessageRunFacet | None = Field(default=None, alias="errorMessage")
+
+
 class Run(_Edge):
     run_id: str = Field(min_length=1, alias="runId")
+    facets: RunFacets = Field(default_factory=RunFacets)
 
 
 class EventType(StrEnum):
@@ -114,28 +150,56 @@ class EventType(StrEnum):
     OTHER = "OTHER"
 
 
-class RunEvent(_Edge):
-    """An OpenLineage RunEvent (spec 2-0-x), the parts the tracker reads.
+class _Event(_Edge):
+    """What every OpenLineage event has (spec 2-0-2 ``BaseEvent``).
 
     ``producer`` and ``schemaURL`` are required by the spec but not needed here, so an event
-    without them is still recorded. A JobEvent (no ``run``) is read as a run without id.
+    without them is still recorded. An ``eventTime`` without an offset is read as UTC (Marquez
+    does the same on purpose) and the ingestion answer warns about it.
     """
 
-    event_type: EventType | None = Field(default=None, alias="eventType")
     event_time: dt.datetime = Field(alias="eventTime")
     producer: str | None = None
     schema_url: str | None = Field(default=None, alias="schemaURL")
-    run: Run | None = None
+
+    @property
+    def utc_time(self) -> dt.datetime:
+        """``eventTime`` in UTC (a time without an offset is taken as UTC)."""
+        if self.event_time.tzinfo is None:
+            return self.event_time.replace(tzinfo=dt.UTC)
+        return self.event_time.astimezone(dt.UTC)
+
+
+class JobEvent(_Event):
+    """An OpenLineage JobEvent: a job's static lineage (inputs and outputs), no run."""
+
     job: Job
     inputs: tuple[Dataset, ...] = ()
     outputs: tuple[Dataset, ...] = ()
 
-    @field_validator("event_time")
-    @classmethod
-    def _aware(cls, value: dt.datetime) -> dt.datetime:
-        if value.tzinfo is None:
-            raise ValueError("eventTime needs a timezone, e.g. 2026-11-20T09:00:00Z")
-        return value.astimezone(dt.UTC)
+
+class RunEvent(JobEvent):
+    """An OpenLineage RunEvent (spec 2-0-x): a run of a job changed state.
+
+    For events stored before JobEvents were told apart, ``run`` may be missing: such an
+    event is a JobEvent.
+    """
+
+    event_type: EventType | None = Field(default=None, alias="eventType")
+    run: Run | None = None
+
+
+class DatasetEvent(_Event):
+    """An OpenLineage DatasetEvent: one dataset's metadata (schema, facets, static lineage)."""
+
+    dataset: Dataset
+
+
+AnyEvent = RunEvent | JobEvent | DatasetEvent
+"""An OpenLineage event of any of the spec's three kinds."""
+
+EVENT_KINDS = ("RunEvent", "JobEvent", "DatasetEvent")
+"""The spec's event kinds, as ``lineage stats`` counts them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,9 +238,11 @@ def _transformations(
     return (shape,)
 
 
-def flows_of(event: RunEvent) -> Iterator[Flow]:
-    """The observed flows of one event: every column-lineage input field of every output."""
-    for output in event.outputs:
+def flows_of(event: AnyEvent) -> Iterator[Flow]:
+    """The observed flows of one event: every column-lineage input field of every output
+    (of a DatasetEvent: of its one dataset, the static lineage it declares)."""
+    outputs = (event.dataset,) if isinstance(event, DatasetEvent) else event.outputs
+    for output in outputs:
         facet = output.facets.column_lineage
         if facet is None:
             continue
@@ -210,23 +276,51 @@ def canonical_json(data: Any) -> str:
 
 @dataclass(slots=True)
 class _Parsed:
-    event: RunEvent
+    event: AnyEvent
     payload: str  # the event as canonical JSON
     digest: str
 
 
-def parse_event(data: Any) -> RunEvent:
-    """Validate one decoded OpenLineage event.
+NAIVE_TIME = "eventTime has no offset: read as UTC (add Z or +00:00 to say so)"
+"""The warning for an ``eventTime`` without an offset."""
+
+
+def kind_of(event: AnyEvent) -> str:
+    """``RunEvent``, ``JobEvent`` or ``DatasetEvent``."""
+    if isinstance(event, DatasetEvent):
+        return "DatasetEvent"
+    if isinstance(event, RunEvent) and event.run is not None:
+        return "RunEvent"
+    return "JobEvent"
+
+
+def parse_event(data: Any) -> AnyEvent:
+    """Validate one decoded OpenLineage event of any kind of spec 2-0-2.
+
+    A RunEvent has ``run`` (and ``job``), a JobEvent ``job`` without ``run`` (whatever else it
+    carries), a DatasetEvent ``dataset`` without ``job``.
 
     Raises:
-        ValueError: not an object, a DatasetEvent, or missing the parts the tracker needs
-            (``eventTime``, ``job.namespace``, ``job.name``, dataset and field names).
+        ValueError: not an object, none of the three kinds, or missing the parts the spec
+            requires (``eventTime``, ``job.namespace``, ``job.name``, a run's ``runId``,
+            dataset ``namespace`` and ``name``, field names), with the reason.
     """
     if not isinstance(data, dict):
         raise ValueError(f"an OpenLineage event is a JSON object, not {type(data).__name__}")
-    if "dataset" in data and "job" not in data:
-        raise ValueError("a DatasetEvent carries no lineage between datasets; send RunEvents")
-    return RunEvent.model_validate(data)
+    if "run" in data:
+        if "job" not in data:
+            raise ValueError("job: a RunEvent names its job; add job.namespace and job.name")
+        return RunEvent.model_validate(data)
+    if "job" in data:
+        # The spec's JobEvent allows other keys: an eventType without a run (Marquez's own
+        # fixture sends one) is a JobEvent, with no run state to judge.
+        return JobEvent.model_validate(data)
+    if "dataset" in data:
+        return DatasetEvent.model_validate(data)
+    raise ValueError(
+        "not an OpenLineage event: a RunEvent has run and job, a JobEvent job, "
+        "a DatasetEvent dataset"
+    )
 
 
 def ingest_openlineage_data(
@@ -282,6 +376,8 @@ def _ingest(store: Store, items: Iterable[tuple[str, int | None, Any] | Rejectio
         except ValueError as exc:
             result.rejected.append(Rejection(source, line, str(exc)))
             continue
+        if event.event_time.tzinfo is None:
+            result.warnings.append(Rejection(source, line, NAIVE_TIME))
         payload = canonical_json(data)
         batch.append(_Parsed(event, payload, hashlib.sha256(payload.encode()).hexdigest()))
         if len(batch) >= _BATCH:
@@ -290,6 +386,25 @@ def _ingest(store: Store, items: Iterable[tuple[str, int | None, Any] | Rejectio
     if batch:
         _store(store, batch, result)
     return result
+
+
+def job_of(event: AnyEvent) -> str | None:
+    """``namespace/name`` of the event's job (None for a DatasetEvent)."""
+    if isinstance(event, DatasetEvent):
+        return None
+    return f"{event.job.namespace}/{event.job.name}"
+
+
+def _event_type(event: AnyEvent) -> str | None:
+    if isinstance(event, RunEvent) and event.event_type is not None:
+        return event.event_type.value
+    return None
+
+
+def _run_id(event: AnyEvent) -> str:
+    if isinstance(event, RunEvent) and event.run is not None:
+        return event.run.run_id
+    return ""
 
 
 def _insert(conn: Connection) -> Any:
@@ -313,11 +428,11 @@ def _store(store: Store, batch: Sequence[_Parsed], result: IngestResult) -> None
     rows = [
         {
             "digest": digest,
-            "event_type": p.event.event_type.value if p.event.event_type else None,
-            "event_time": to_us(p.event.event_time),
-            "run_id": p.event.run.run_id if p.event.run else "",
-            "job_namespace": p.event.job.namespace,
-            "job_name": p.event.job.name,
+            "event_type": _event_type(p.event),
+            "event_time": to_us(p.event.utc_time),
+            "run_id": _run_id(p.event),
+            "job_namespace": "" if isinstance(p.event, DatasetEvent) else p.event.job.namespace,
+            "job_name": "" if isinstance(p.event, DatasetEvent) else p.event.job.name,
             "producer": p.event.producer,
             "payload": p.payload,
             "recorded_at": to_us(now),
@@ -334,8 +449,8 @@ def _store(store: Store, batch: Sequence[_Parsed], result: IngestResult) -> None
         flow_rows = []
         for digest, seq in inserted.items():
             event = unique[digest].event
-            job = f"{event.job.namespace}/{event.job.name}"
-            at = to_us(event.event_time)
+            job = job_of(event) or ""
+            at = to_us(event.utc_time)
             for flow in flows_of(event):
                 flow_rows.append(
                     {
@@ -357,6 +472,21 @@ def _store(store: Store, batch: Sequence[_Parsed], result: IngestResult) -> None
             conn.execute(insert(flows_table), flow_rows)
     result.accepted += len(inserted)
     result.duplicate += len(batch) - len(inserted)
+
+
+def stored_events(conn: Connection, *, as_of: int | None = None) -> Iterator[dict[str, Any]]:
+    """Every OpenLineage event stored, as it came in, in recording order (streamed).
+
+    ``as_of`` (microseconds since the epoch) leaves out events whose ``eventTime`` is later.
+    Written out as JSON Lines and ingested again, they are the same events (same digests)
+    and the same flows.
+    """
+    o = openlineage_events
+    query = select(o.c.payload).order_by(o.c.seq)
+    if as_of is not None:
+        query = query.where(o.c.event_time <= as_of)
+    for row in conn.execution_options(yield_per=500).execute(query):
+        yield json.loads(row.payload)
 
 
 @dataclass(frozen=True, slots=True)

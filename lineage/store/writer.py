@@ -65,6 +65,8 @@ class IngestResult:
     status_updates: int = 0
     rejected: list[Rejection] = field(default_factory=list)
     omitted: int = 0
+    warnings: list[Rejection] = field(default_factory=list)
+    """Events recorded with a remark (an OpenLineage ``eventTime`` read as UTC)."""
 
     @property
     def rejected_count(self) -> int:
@@ -77,13 +79,14 @@ class IngestResult:
         self.status_updates += other.status_updates
         self.rejected.extend(other.rejected)
         self.omitted += other.omitted
+        self.warnings.extend(other.warnings)
 
     def summary(self) -> str:
         """One line for people: ``3 accepted, 1 duplicate, 0 status updates, 2 rejected``."""
         return (
             f"{self.accepted} accepted, {self.duplicate} duplicate, "
             f"{self.status_updates} status updates, {self.rejected_count} rejected"
-        )
+        ) + (f", {len(self.warnings)} warnings" if self.warnings else "")
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -94,6 +97,10 @@ class IngestResult:
             "errors": [
                 {"source": r.source, "line": r.line, "id": r.event_id, "reason": r.reason}
                 for r in self.rejected
+            ],
+            "warnings": [
+                {"source": w.source, "line": w.line, "id": w.event_id, "reason": w.reason}
+                for w in self.warnings
             ],
         }
 

@@ -33,6 +33,11 @@ class IngestAnswer(_Answer):
     status_updates: int = Field(default=0, description="Later statuses of hops already known.")
     rejected: int = Field(description="Events refused; see errors.")
     errors: list[EventError] = Field(default_factory=list)
+    warnings: list[EventError] = Field(
+        default_factory=list,
+        description="Events recorded with a remark, e.g. an OpenLineage eventTime without an "
+        "offset, read as UTC.",
+    )
 
     @classmethod
     def of(cls, result: IngestResult, ids: dict[int, str]) -> IngestAnswer:
@@ -49,6 +54,9 @@ class IngestAnswer(_Answer):
                     reason=r.reason,
                 )
                 for r in result.rejected
+            ],
+            warnings=[
+                EventError(index=w.line, id=w.event_id, reason=w.reason) for w in result.warnings
             ],
         )
 

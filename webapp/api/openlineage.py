@@ -9,7 +9,7 @@ from flask import Response, jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
 from lineage.interop.marquez import DEFAULT_DEPTH, MAX_DEPTH, LineageGraph
-from lineage.interop.openlineage import RunEvent, ingest_openlineage_data
+from lineage.interop.openlineage import AnyEvent, ingest_openlineage_data
 
 from ..tracker import tracker
 from . import bp
@@ -46,15 +46,17 @@ def _ingest(items: list[Any]) -> tuple[Response, int]:
 
 _WHY = (
     "Dataset namespace -> system, dataset name and field -> element (<name>.<field>), the "
-    "columnLineage facet -> observed flows. The body may be gzip (Content-Encoding: gzip). "
-    "201 when at least one event was good, 422 when none was."
+    "columnLineage facet -> observed flows. RunEvents, JobEvents and DatasetEvents (spec "
+    "2-0-2) are accepted; an eventTime without an offset is read as UTC and named in "
+    "warnings. The body may be gzip (Content-Encoding: gzip). 201 when at least one event "
+    "was good, 422 when none was."
 )
 
 
 @bp.post("/lineage")
 @operation(
     "Record one OpenLineage event",
-    body=RunEvent | list[RunEvent],
+    body=AnyEvent | list[AnyEvent],
     response=IngestAnswer,
     status=201,
     errors={422: "No event is a valid OpenLineage event."},
@@ -69,7 +71,7 @@ def post_lineage() -> tuple[Response, int]:
 @bp.post("/lineage/batch")
 @operation(
     "Record a list of OpenLineage events",
-    body=list[RunEvent],
+    body=list[AnyEvent],
     response=IngestAnswer,
     status=201,
     errors={422: "No event is a valid OpenLineage event."},
