@@ -12,8 +12,13 @@ Each declared integration gets six answers, ``yes``, ``partial`` or ``no``:
 - ``audit_trail``: hops were recorded on it in the period: for every element it carries
   (``yes``), for some (``partial``), for none (``no``).
 - ``deliveries``: of its hops in the period, none failed, were lost or duplicated (``yes``),
-  some (``partial``, with the rate in ``details``), all (``no``). No hops, nothing bad: ``yes``
-  (``audit_trail`` already says there were none).
+  some (``partial``, with the rate in ``details``), all (``no``). No hop in the period is
+  ``no``: nothing shows that it delivers, and ``details`` says so (never ``yes`` without
+  evidence).
+
+The period ends at the store's clock, the time of the latest event recorded (DESIGN.md §11),
+unless a moment is given: the answer is the same whatever day it is asked, and says the
+moment it judged as of.
 
 An integration is in **debt** when more than two answers are not ``yes``.
 """
@@ -31,7 +36,7 @@ from .detect.deliveries import duplicate_delivery, failed_or_lost_delivery
 from .detect.run import scan_context
 from .model.registry import Integration, Level, Registry
 from .store import Store
-from .store.schema import events, to_us
+from .store.schema import events, iso, to_us
 
 QUESTIONS = ("owner", "system_of_record", "purpose", "fallback", "audit_trail", "deliveries")
 """The answers of every row, in this order."""
@@ -70,14 +75,38 @@ class _Traffic:
     bad: int = 0
 
 
+@dataclass(slots=True)
+class AuditReport:
+    """The rows of an audit, with the moment judged as of and the period looked back over.
+
+    Attributes:
+        rows: one per declared integration, in declaration order.
+        as_of: the end of the period, microseconds since the epoch (the store's clock
+            unless a moment was given).
+        period: how far back the trail and the deliveries were judged.
+    """
+
+    rows: list[AuditRow]
+    as_of: int
+    period: dt.timedelta
+
+
 def audit(
     store: Store, *, as_of: int | None = None, period: dt.timedelta = DEFAULT_PERIOD
 ) -> list[AuditRow]:
+    """The rows of :func:`audit_report` (see there)."""
+    return audit_report(store, as_of=as_of, period=period).rows
+
+
+def audit_report(
+    store: Store, *, as_of: int | None = None, period: dt.timedelta = DEFAULT_PERIOD
+) -> AuditReport:
     """Answer the review questions for every declared integration, in declaration order.
 
     Args:
         store: the store (its registry, and its events for the trail and deliveries).
-        as_of: judge as of this moment (microseconds since the epoch); default now.
+        as_of: judge as of this moment (microseconds since the epoch); default the store's
+            clock (the time of the latest event recorded).
         period: how far back ``audit_trail`` and ``deliveries`` look from ``as_of``.
     """
     with scan_context(store, as_of) as ctx:
@@ -110,7 +139,9 @@ def audit(
                 traffic[name].bad += max(1, len(evidence.get("targets", [])) - 1)
             else:
                 traffic[name].bad += 1
-    return [_row(i, registry, traffic[i.name], period) for i in registry.integrations]
+        moment = ctx.as_of
+    rows = [_row(i, registry, traffic[i.name], period) for i in registry.integrations]
+    return AuditReport(rows, moment, period)
 
 
 def _row(integ: Integration, registry: Registry, seen: _Traffic, period: dt.timedelta) -> AuditRow:
@@ -155,7 +186,10 @@ def _row(integ: Integration, registry: Registry, seen: _Traffic, period: dt.time
             else f"no hops recorded in the last {window} for {', '.join(silent)}"
         )
 
-    if seen.bad == 0:
+    if seen.hops == 0:
+        answers["deliveries"] = "no"
+        details["deliveries"] = f"no hops recorded in the last {window}: nothing shows it delivers"
+    elif seen.bad == 0:
         answers["deliveries"] = "yes"
     else:
         answers["deliveries"] = "no" if seen.bad >= seen.hops else "partial"
@@ -189,12 +223,20 @@ def _duration_text(delta: dt.timedelta) -> str:
     return f"{seconds}s"
 
 
-def audit_json(rows: Sequence[AuditRow]) -> dict[str, Any]:
+def audit_json(rows: Sequence[AuditRow], report: AuditReport | None = None) -> dict[str, Any]:
     """``{"integrations": [{"integration", "owner", "answers", "debt", ...}]}`` (DESIGN.md §5).
 
-    Each row also carries ``level`` and ``details`` (why an answer is not ``yes``).
+    Each row also carries ``level`` and ``details`` (why an answer is not ``yes``); with the
+    ``report``, the document says the moment judged (``as_of``) and ``period_seconds``.
     """
+    judged: dict[str, Any] = {}
+    if report is not None:
+        judged = {
+            "as_of": iso(report.as_of),
+            "period_seconds": int(report.period.total_seconds()),
+        }
     return {
+        **judged,
         "integrations": [
             {
                 "integration": row.integration,
@@ -205,7 +247,7 @@ def audit_json(rows: Sequence[AuditRow]) -> dict[str, Any]:
                 "details": dict(row.details),
             }
             for row in rows
-        ]
+        ],
     }
 
 
@@ -222,8 +264,9 @@ _HEADERS = (
 )
 
 
-def audit_text(rows: Sequence[AuditRow]) -> str:
-    """An aligned table, one row per integration, then why each answer is not ``yes``."""
+def audit_text(rows: Sequence[AuditRow], report: AuditReport | None = None) -> str:
+    """An aligned table, one row per integration, then why each answer is not ``yes``
+    (and, with the ``report``, the moment judged as of)."""
     if not rows:
         return "lineage audit: no integrations are declared"
     cells = [list(_HEADERS)]
@@ -249,8 +292,14 @@ def audit_text(rows: Sequence[AuditRow]) -> str:
     ]
     debt = sum(row.debt for row in rows)
     lines.append("")
+    judged = (
+        f" (the last {_duration_text(report.period)} to {iso(report.as_of)})"
+        if report is not None
+        else ""
+    )
     lines.append(
         f"lineage audit: {len(rows)} integration{'s' if len(rows) != 1 else ''}, {debt} in debt"
+        + judged
     )
     if notes:
         lines += ["", "why:", *notes]

@@ -72,10 +72,11 @@ def test_an_undeclared_owner_purpose_and_silence_are_debt(store: Store) -> None:
         "purpose": "no",
         "fallback": "partial",
         "audit_trail": "no",
-        "deliveries": "yes",
+        "deliveries": "no",  # was "yes": no hop in the period is no evidence it delivers
     }
     assert row.debt is True
     assert row.details["system_of_record"] == "no system of record for portal.banner"
+    assert row.details["deliveries"] == "no hops recorded in the last 7d: nothing shows it delivers"
 
 
 def test_the_audit_trail_only_counts_hops_within_the_period(store: Store) -> None:

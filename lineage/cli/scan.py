@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ..audit import DEFAULT_PERIOD, audit, audit_json, audit_text
+from ..audit import DEFAULT_PERIOD, audit_json, audit_report, audit_text
 from ..detect.run import RUNTIME_CODES, Filters, scan_report
 from ..digest import digest, digest_json, digest_text
 from ..model.registry import parse_duration
@@ -22,7 +22,8 @@ _SCAN_CODES = sorted(RUNTIME_CODES | {"expired-waiver", "unused-waiver"})
 
 _as_of = as_of_option(
     "Judge the store as it was at this moment (ISO 8601, UTC without a zone; "
-    "default now). Later events are ignored; a hop still sent past its timeout is lost."
+    "default the store's clock, the time of the latest event recorded). Later events are "
+    "ignored; a hop still sent past its timeout is lost."
 )
 
 
@@ -202,13 +203,13 @@ def audit_command(
     """
     store = open_db(db, must_exist=True)
     try:
-        rows = audit(store, as_of=as_micros(as_of), period=period or DEFAULT_PERIOD)
+        report = audit_report(store, as_of=as_micros(as_of), period=period or DEFAULT_PERIOD)
     finally:
         store.close()
     if fmt == "json":
-        click.echo(json.dumps(audit_json(rows), indent=2))
+        click.echo(json.dumps(audit_json(report.rows, report), indent=2))
     else:
-        click.echo(audit_text(rows))
+        click.echo(audit_text(report.rows, report))
 
 
 COMMANDS: list[click.Command] = [scan_command, digest_command, audit_command]

@@ -16,7 +16,9 @@ from sqlalchemy import Connection
 
 from ..model.findings import CODES, Finding
 from ..registry import apply_waivers
+from ..rules import judged_at
 from ..store import Store
+from ..store.queries import clock
 from ..store.schema import from_us
 from ..verify import HopVerifier
 from . import DETECTORS
@@ -93,10 +95,11 @@ def scan_context(store: Store, as_of: int | None = None) -> Iterator[ScanContext
         if store.dialect == "postgresql":
             read = conn.execution_options(isolation_level="REPEATABLE READ")
         with read.begin():
+            moment = judged_at(as_of, None if as_of is not None else clock(read), now_us())
             ctx = ScanContext(
                 store=store,
                 registry=registry,
-                as_of=now_us() if as_of is None else as_of,
+                as_of=moment,
                 conn=read,
                 verifier=HopVerifier(registry),
             )
@@ -122,13 +125,15 @@ def scan_report(
     """Run the detectors, apply the registry's waivers, then ``filters``; sort.
 
     Waivers are judged before filtering (so a filter cannot make a waiver look unused) and
-    as of the scan's date. Only waivers of runtime codes are judged here: an expired one is
-    an ``expired-waiver`` finding, one that silences nothing an ``unused-waiver``.
+    as of today (the date of ``as_of`` when given). Only waivers of runtime codes are judged
+    here: an expired one is an ``expired-waiver`` finding, one that silences nothing an
+    ``unused-waiver``.
 
     Args:
         store: the store to scan.
         as_of: judge the store as it was at this moment (microseconds since the epoch;
-            events after it are ignored); default now.
+            events after it are ignored); default the store's clock (the time of the
+            latest event recorded; now for an empty store).
         filters: which findings to report.
         detectors: run only these (default: every detector in :data:`DETECTORS`).
     """
@@ -136,9 +141,10 @@ def scan_report(
     with scan_context(store, as_of) as ctx:
         found = list(detect(ctx, detectors))
         registry, moment = ctx.registry, ctx.as_of
-    kept, waived = apply_waivers(
-        found, registry.waivers, from_us(moment).date(), codes=RUNTIME_CODES
-    )
+    # a waiver is a person's promise on the calendar: its expiry is judged by today's date
+    # (or the date asked for), not by the store's clock
+    today = from_us(now_us() if as_of is None else moment).date()
+    kept, waived = apply_waivers(found, registry.waivers, today, codes=RUNTIME_CODES)
     return ScanResult(
         findings=sorted((f for f in kept if chosen.keep(f)), key=finding_order),
         waived=[f for f in waived if chosen.keep(f)],
@@ -160,7 +166,8 @@ def scan(
     Args:
         store: the store to scan.
         as_of: microseconds since the epoch; events after it are ignored and a hop still
-            ``sent`` past its integration's timeout at that moment is lost. Default now.
+            ``sent`` past its integration's timeout at that moment is lost. Default the
+            store's clock (the time of the latest event recorded).
         systems, elements, owners, codes: keep only findings with these (empty: all).
 
     Returns:

@@ -1,0 +1,95 @@
+"""Issue 11 from the steward's side, on the demo: every answer tells the same truth.
+
+Each test runs the command a new user would run after ``lineage demo --no-serve`` and checks
+what it prints. The demo's events are dated November 2026: its answers must not depend on
+the day they are asked (the store's clock, not the wall clock).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from lineage.cli import main
+
+# the integrations carrying the planted failed, lost and duplicated hops
+BAD_DELIVERIES = {"shop-to-crm-signups", "erp-to-bank-collections", "shop-to-erp-orders"}
+
+
+def run(runner: CliRunner, db: str, *args: str) -> Result:
+    return runner.invoke(main, [*args, "--db", db], catch_exceptions=False)
+
+
+def as_json(result: Result) -> Any:
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def demo(runner: CliRunner, db_url: str) -> str:
+    loaded = runner.invoke(main, ["demo", "--no-serve", "--db", db_url], catch_exceptions=False)
+    assert loaded.exit_code == 0, loaded.output
+    return db_url
+
+
+def test_audit_on_the_demo_never_says_the_bad_deliveries_went_well(
+    runner: CliRunner, demo: str
+) -> None:
+    result = run(runner, demo, "audit", "--format", "json")
+    document = as_json(result)
+    assert document["as_of"] == "2026-11-21T23:30:00Z"  # the latest event, whatever today is
+    answers = {row["integration"]: row["answers"] for row in document["integrations"]}
+    for name in BAD_DELIVERIES:
+        assert answers[name]["deliveries"] != "yes", name
+    text = run(runner, demo, "audit").stdout
+    assert "(the last 7d to 2026-11-21T23:30:00Z)" in text
+    assert "0 in debt" not in text
+
+
+def test_audit_never_answers_yes_without_a_hop_to_show_for_it(runner: CliRunner, demo: str) -> None:
+    # a week after the demo's last event nothing travelled: no evidence, no "yes"
+    document = as_json(
+        run(runner, demo, "audit", "--format", "json", "--as-of", "2026-12-05T00:00:00Z")
+    )
+    for row in document["integrations"]:
+        assert row["answers"]["deliveries"] == "no"
+        assert "no hops recorded in the last 7d" in row["details"]["deliveries"]
+
+
+def test_every_see_it_with_command_of_the_digest_exits_0_or_1(runner: CliRunner, demo: str) -> None:
+    document = as_json(run(runner, demo, "digest", "--format", "json"))
+    shown = [f["show"] for owner in document["owners"] for f in owner["findings"]]
+    assert shown
+    for command in shown:
+        words = shlex.split(command)
+        assert words[0] == "lineage"
+        result = run(runner, demo, *words[1:])
+        assert result.exit_code in (0, 1), (command, result.output)
+
+
+def test_sams_failed_signup_is_shown_by_a_command_that_runs(runner: CliRunner, demo: str) -> None:
+    document = as_json(
+        run(runner, demo, "digest", "--format", "json", "--owner", "sam@example.com")
+    )
+    (failed,) = [f for f in document["owners"][0]["findings"] if f["code"] == "failed-delivery"]
+    assert failed["subject"]["record"] == "C-1049"
+    words = shlex.split(failed["show"])
+    result = run(runner, demo, *words[1:])
+    assert result.exit_code == 1
+    assert "C-1049" in result.stdout
+
+
+def test_hop_h0308_has_one_owner_in_scan_and_trace(runner: CliRunner, demo: str) -> None:
+    scan = as_json(
+        run(runner, demo, "scan", "--format", "json", "--code", "undeclared-integration")
+    )
+    (finding,) = scan["findings"]
+    assert finding["subject"]["event"] == "h-0308"
+    trace = as_json(
+        run(runner, demo, "trace", "ERP", "stock.on_hand", "MAT-1001", "--format", "json")
+    )
+    owners = {e["owner"] for e in trace["edges"] if e["event"] == "h-0308"}
+    assert owners == {finding["owner"]} == {"walter@example.com"}
