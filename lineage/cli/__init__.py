@@ -1,4 +1,4 @@
-"""The ``lineage`` command line: the composition root (DESIGN.md §6).
+"""The ``lineage`` command line: the composition root (docs/CONTRACT.md §5).
 
 Each area's commands live in their own module and are registered here. A
 :class:`~lineage.errors.LineageError` never reaches the user as a traceback: it becomes one

@@ -1,4 +1,4 @@
-"""``lineage check``: lint registry files in CI, no database needed (DESIGN.md §6)."""
+"""``lineage check``: lint registry files in CI, no database needed (docs/CONTRACT.md §5)."""
 
 from __future__ import annotations
 

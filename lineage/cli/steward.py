@@ -1,4 +1,4 @@
-"""The steward's questions: ``lineage trace`` and ``lineage impact`` (DESIGN.md §6).
+"""The steward's questions: ``lineage trace`` and ``lineage impact`` (docs/CONTRACT.md §5).
 
 Both answer a question and exit 0 when the place holds a value, whatever the answer (a trace
 that finds a root cause has done its job; ``lineage scan`` is the command that fails a build).

@@ -1,4 +1,4 @@
-"""``lineage load``, ``lineage stats`` and ``lineage ingest``: filling a store (DESIGN.md §6)."""
+"""``lineage load``, ``lineage stats`` and ``lineage ingest``: filling a store (docs/CONTRACT.md §5)."""
 
 from __future__ import annotations
 

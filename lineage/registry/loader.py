@@ -374,8 +374,8 @@ def _check_waiver(parsed: _File, what: str, path: _Path, waiver: Waiver) -> None
     code = waiver.code
     if code not in CODES:
         raise parsed.error(
-            f"{what} names unknown finding code {code!r}: use a code of DESIGN.md section 5 "
-            "(missing-owner, pass-through, ...)",
+            f"{what} names unknown finding code {code!r}: use a finding code "
+            "(missing-owner, pass-through, ...; every one is in docs/CONTRACT.md)",
             (*path, "code"),
         )
     if code in _UNWAIVABLE:
