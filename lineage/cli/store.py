@@ -1,4 +1,4 @@
-"""``lineage load``, ``lineage stats`` and ``lineage ingest``: filling a store (docs/CONTRACT.md §5)."""
+"""``lineage load``, ``lineage stats``, ``lineage ingest``: filling a store (CONTRACT.md §5)."""
 
 from __future__ import annotations
 
