@@ -147,3 +147,71 @@ def test_without_a_store_each_change_says_what_it_cannot_know(
     blast = change["evidence"]["blast"]
     assert blast["known"] is False
     assert "how many recorded hops would give another value" in blast["unknown"]
+
+
+def test_sarif_and_junit_of_a_review_validate_against_their_schemas(
+    store: Store, db_url: str
+) -> None:
+    import jsonschema  # noqa: PLC0415
+    from lxml import etree  # noqa: PLC0415
+
+    schemas = Path(__file__).parent / "schemas"
+    load_demo(store)
+    sides = [str(DEMO / "registry"), str(DEMO / "next-release")]
+    runner = CliRunner()
+    sarif = runner.invoke(main, ["diff", *sides, "--db", db_url, "--format", "sarif"])
+    junit = runner.invoke(main, ["diff", *sides, "--db", db_url, "--format", "junit"])
+    assert sarif.exit_code == junit.exit_code == 1
+    schema = json.loads((schemas / "sarif" / "sarif-schema-2.1.0.json").read_text())
+    document = json.loads(sarif.stdout)
+    jsonschema.validate(document, schema)
+    results = document["runs"][0]["results"]
+    rules = document["runs"][0]["tool"]["driver"]["rules"]
+    assert {rules[r["ruleIndex"]]["id"] for r in results} >= {
+        "system-of-record-moved",
+        "transform-changed",
+        "integration-renamed",
+    }
+    xsd = etree.XMLSchema(etree.parse(str(schemas / "junit" / "junit-10.xsd")))
+    assert xsd.validate(etree.fromstring(junit.stdout.encode())), xsd.error_log
+    assert "13 values would differ" in junit.stdout
+
+
+def _place(event: dict[str, Any]) -> tuple[str, str, str, Any]:
+    if event["kind"] == "hop":
+        out = event["output"]
+        return out["system"], out["element"], out["record"], out["value"]
+    return event["system"], event["element"], event["record"], event["value"]
+
+
+def test_tightened_rule_counts_the_recorded_values_it_would_reject(
+    store: Store, db_url: str, tmp_path: Path
+) -> None:
+    load_demo(store)
+    base, head = _registries(
+        tmp_path,
+        "one_of: [open, paid, shipped, cancelled]",
+        "one_of: [open, shipped, cancelled]",
+        file="erp.yaml",
+    )
+    found = _diff(base, head, db_url)
+    change = next(f for f in found if f["code"] == "rule-tightened")
+    events = _events()
+    since = max(_at(e) for e in events) - dt.timedelta(days=30)
+    recorded = [
+        _place(e)
+        for e in events
+        if _place(e)[:2] == ("ERP", "order.status")
+        and _at(e) >= since
+        and e.get("status") != "failed"
+    ]
+    paid = [p for p in recorded if p[3] == "paid"]
+    rules = change["evidence"]["blast"]["rules"]
+    assert paid, "the demo records paid orders in the window"
+    assert (rules["recorded"], rules["newly_rejected"], rules["newly_accepted"]) == (
+        len(recorded),
+        len(paid),
+        0,
+    )
+    assert rules["examples"][0]["value"] == "paid"
+    assert f"{len(paid)} would now break its rules" in change["message"]

@@ -19,7 +19,7 @@ from ..model.registry import Registry
 from ..store import Store
 from ..store.blast import Recorded, recorded
 from ..store.schema import iso
-from ..transforms import normalize
+from ..transforms import normalize, rule_violations
 from ..verify import HopVerifier
 
 __all__ = ["Window", "blast_radius", "without_store"]
@@ -108,6 +108,10 @@ class _Measure:
                 f"{golden['records']} golden records of {subject.element} move their truth "
                 f"from {golden['from']} to {golden['to']}"
             )
+        if code in ("rule-tightened", "rule-loosened", "type-changed") and subject.element:
+            rules = self.rules(found)
+            blast["rules"] = rules
+            notes.append(_rules_text(rules, self.window.days))
         if code in ("integration-removed", "carry-removed", "integration-renamed"):
             hops = self.integration_hops(found)
             blast["hops"] = hops
@@ -243,6 +247,51 @@ class _Measure:
                     )
         return result
 
+    # --- rules or type changed: the values recorded lately, judged both ways -------------
+
+    def rules(self, found: Finding) -> dict[str, Any]:
+        name = found.subject.element
+        assert name is not None
+        old, new = self.base.element(name), self.head.element(name)
+        result: dict[str, Any] = {
+            "checked": 0,
+            "recorded": 0,
+            "truncated": False,
+            "newly_rejected": 0,
+            "newly_accepted": 0,
+            "examples": [],
+        }
+        if self.clock is None or old is None or new is None:
+            return result
+        old_rules = [r for e in self.base.elements if e.name == name for r in e.rules]
+        new_rules = [r for e in self.head.elements if e.name == name for r in e.rules]
+        systems = [s for s in found.evidence.get("systems") or [] if s]
+        for system in systems:
+            total, rows = self.data.values_in(
+                system, name, since=self.since, until=self.until, limit=self.window.max_hops
+            )
+            result["recorded"] += total
+            result["checked"] += len(rows)
+            result["truncated"] = result["truncated"] or total > len(rows)
+            for row in rows:
+                was = bool(rule_violations(row.value, old_rules, old.type))
+                now = rule_violations(row.value, new_rules, new.type)
+                if now and not was:
+                    result["newly_rejected"] += 1
+                    if len(result["examples"]) < self.window.examples:
+                        result["examples"].append(
+                            {
+                                "event": row.event_id,
+                                "system": system,
+                                "record": row.record,
+                                "value": row.value,
+                                "reason": now[0],
+                            }
+                        )
+                elif was and not now:
+                    result["newly_accepted"] += 1
+        return result
+
     # --- a moved system of record ---------------------------------------------------------
 
     def golden(self, found: Finding) -> dict[str, Any]:
@@ -276,6 +325,24 @@ class _Measure:
             for e in elements
             if e
         )
+
+
+def _rules_text(rules: dict[str, Any], days: int) -> str:
+    if not rules["recorded"]:
+        return f"no value recorded in the last {days} days to judge"
+    share = (
+        f"{rules['checked']} of {rules['recorded']}"
+        if rules["truncated"]
+        else str(rules["checked"])
+    )
+    text = (
+        f"of {share} values recorded in the last {days} days, {rules['newly_rejected']} would "
+        f"now break its rules and {rules['newly_accepted']} would now pass"
+    )
+    if rules["examples"]:
+        first = rules["examples"][0]
+        text += f" (e.g. {first['system']} {first['record']}: {first['reason']})"
+    return text
 
 
 def _hops(count: int) -> str:

@@ -22,6 +22,7 @@ __all__ = [
     "Held",
     "HopRow",
     "Recorded",
+    "ValueRow",
     "held_in_place",
     "held_in_system",
     "hop_inputs",
@@ -30,6 +31,7 @@ __all__ = [
     "record_keys",
     "recorded",
     "store_clock",
+    "values_in",
 ]
 
 
@@ -42,6 +44,15 @@ class Held(NamedTuple):
 
 class HopRow(NamedTuple):
     """One recorded hop's output, as re-running a transform over it needs."""
+
+    event_id: str
+    at: int
+    record: str
+    value: str | None
+
+
+class ValueRow(NamedTuple):
+    """One value recorded at a place (a write, a hop's output or a snapshot)."""
 
     event_id: str
     at: int
@@ -89,6 +100,38 @@ def record_keys(conn: Connection, system: str, element: str, limit: int) -> list
     """The first ``limit`` record keys (sorted) holding ``element`` in ``system``."""
     rows = conn.execute(_RECORD_KEYS, {"system": system, "element": element, "limit": limit})
     return [str(row[0]) for row in rows]
+
+
+# the values of one element recorded in one system in a window: a range of ix_events_place_at
+_VALUES_WINDOW = (
+    "e.system = :system AND e.element = :element AND e.at >= :since AND e.at <= :until "
+    f"AND {LIVE.format(e='e')}"
+)
+_VALUES = text(
+    f"SELECT e.event_id, e.at, e.record, e.value FROM events e WHERE {_VALUES_WINDOW} "  # noqa: S608
+    "ORDER BY e.at DESC, e.seq DESC LIMIT :limit"
+)
+_VALUES_COUNT = text(f"SELECT COUNT(*) FROM events e WHERE {_VALUES_WINDOW}")  # noqa: S608
+
+
+def values_in(
+    conn: Connection, system: str, element: str, *, since: int, until: int, limit: int
+) -> tuple[int, list[ValueRow]]:
+    """Values of ``element`` recorded in ``system`` between two moments (failed hops left out).
+
+    Returns:
+        ``(how many there are, the latest ``limit`` of them, newest first)``.
+    """
+    params = {
+        "system": system,
+        "element": element,
+        "since": since,
+        "until": until,
+        "horizon": FOREVER,
+    }
+    total = int(conn.execute(_VALUES_COUNT, params).scalar_one())
+    rows = conn.execute(_VALUES, {**params, "limit": limit})
+    return total, [ValueRow(r.event_id, int(r.at), r.record, r.value) for r in rows]
 
 
 # the hops of one integration into one place kind, in a time window, that left their value
@@ -184,6 +227,11 @@ class Recorded:
         return hops_on_integration(
             self._conn, integration, system, element, since=since, until=until
         )
+
+    def values_in(
+        self, system: str, element: str, *, since: int, until: int, limit: int
+    ) -> tuple[int, list[ValueRow]]:
+        return values_in(self._conn, system, element, since=since, until=until, limit=limit)
 
     def hop_inputs(self, hop_ids: list[str]) -> dict[str, list[InputRow]]:
         return hop_inputs(self._conn, hop_ids)
