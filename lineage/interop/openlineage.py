@@ -29,7 +29,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..limits import text_problem
 from ..store.database import Store
+from ..store.rows import text_limit_problem
 from ..store.schema import from_us, openlineage_events, to_us
 from ..store.schema import observed_flows as flows_table
 from ..store.writer import IngestResult, Rejection, validation_reason
@@ -356,6 +358,8 @@ def ingest_openlineage(store: Store, lines: Iterable[tuple[str, int, str | bytes
                 yield source, number, json.loads(text)
             except ValueError as exc:
                 yield Rejection(source, number, f"not JSON: {exc}")
+            except RecursionError:
+                yield Rejection(source, number, "not JSON this tracker reads: nested too deeply")
 
     return _ingest(store, decoded())
 
@@ -376,9 +380,19 @@ def _ingest(store: Store, items: Iterable[tuple[str, int | None, Any] | Rejectio
         except ValueError as exc:
             result.rejected.append(Rejection(source, line, str(exc)))
             continue
+        try:
+            event.utc_time  # noqa: B018 - stored as UTC: it must exist
+        except OverflowError:
+            reason = "eventTime is outside years 1 to 9999 once in UTC; send a time in range"
+            result.rejected.append(Rejection(source, line, reason))
+            continue
         if event.event_time.tzinfo is None:
             result.warnings.append(Rejection(source, line, NAIVE_TIME))
         payload = canonical_json(data)
+        problem = _unstorable(event, payload)
+        if problem is not None:
+            result.rejected.append(Rejection(source, line, problem))
+            continue
         batch.append(_Parsed(event, payload, hashlib.sha256(payload.encode()).hexdigest()))
         if len(batch) >= _BATCH:
             _store(store, batch, result)
@@ -405,6 +419,28 @@ def _run_id(event: AnyEvent) -> str:
     if isinstance(event, RunEvent) and event.run is not None:
         return event.run.run_id
     return ""
+
+
+def _unstorable(event: AnyEvent, payload: str) -> str | None:
+    """Why an event cannot be stored (a NUL, an unpaired surrogate, a key too long), or None."""
+    if "\\u0000" in payload:  # json.dumps writes a NUL as \u0000, in any string
+        return "the event holds a NUL character (\\u0000), which cannot be stored; remove it"
+    problem = text_problem(payload, "the event")
+    if problem is not None:
+        return problem
+    keys: list[tuple[str, str]] = []
+    if not isinstance(event, DatasetEvent):
+        keys += [(event.job.namespace, "job.namespace"), (event.job.name, "job.name")]
+    for flow in flows_of(event):
+        keys.append((flow.source_system, "input namespace"))
+        keys.append((flow.source_element, "input field"))
+        keys.append((flow.target_system, "output namespace"))
+        keys.append((flow.target_element, "output field"))
+    for text, name in keys:
+        problem = text_limit_problem(text, name, True)
+        if problem is not None:
+            return problem
+    return None
 
 
 def _insert(conn: Connection) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -21,6 +22,12 @@ def _value_text(value: Any) -> str | None:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        # JSON has no NaN or Infinity; a number too large for a float reads as one.
+        raise ValueError(
+            "NaN, Infinity and numbers beyond 1e308 are not values: send a finite "
+            "number, a decimal string, or null"
+        )
     if isinstance(value, int | float):
         return json.dumps(value)
     raise ValueError(f"a value must be a JSON string or number, got {type(value).__name__}")
@@ -32,7 +39,12 @@ Value = Annotated[str | None, BeforeValidator(_value_text)]
 def _utc(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None:
         raise ValueError("a time needs a timezone, e.g. 2026-11-20T09:00:00Z")
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError(
+            f"{value.isoformat()} is outside years 1 to 9999 once in UTC; send a time in range"
+        ) from None
 
 
 class _Event(BaseModel):
@@ -115,4 +127,6 @@ def event_id(event: Write | Hop | Snapshot) -> str:
         return event.id
     content = event.model_dump(mode="json", exclude={"id", "status", "error"})
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
-    return f"{event.kind[0]}-" + hashlib.sha256(canonical.encode()).hexdigest()[:32]
+    # surrogatepass: defined for any text (the writer refuses unpaired surrogates itself)
+    data = canonical.encode("utf-8", "surrogatepass")
+    return f"{event.kind[0]}-" + hashlib.sha256(data).hexdigest()[:32]

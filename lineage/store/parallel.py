@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import StoreError
+from ..errors import EventError, StoreError
 from ..model.events import EVENT_ADAPTER
 from ..model.registry import Registry
 from .rows import Prepared, RowMaker
@@ -77,7 +77,10 @@ def _prepare(chunk: list[Line]) -> bytes:
         except ValidationError as exc:
             out.append((source, number, validation_reason(exc)))
             continue
-        out.append(prepare(event, now, source, number))
+        try:
+            out.append(prepare(event, now, source, number))
+        except EventError as exc:
+            out.append((source, number, exc.reason))
     # Plain tuples of str, int, bool and None: marshal packs them twice as fast as pickle
     # (and these bytes cross the pipe as they are).
     return marshal.dumps(out)

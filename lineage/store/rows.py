@@ -9,14 +9,17 @@ run of its transform. The columns are listed here in the order the rows carry th
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import TransformError
+from ..errors import EventError, TransformError
+from ..limits import LIMITS, text_problem
 from ..model.events import Hop, Snapshot, Write, event_id
 from ..model.registry import ElementType, Registry
-from ..transforms import TransformCall, normalize, parse_transform
+from ..transforms import TransformCall, parse_transform
+from ..transforms.values import NumberLimitError, canonical
 from ..verify import HopVerifier
 
 AnyEvent = Write | Hop | Snapshot
@@ -41,13 +44,83 @@ _SEP = "\x1f"  # between fields
 _NONE = "\x1e"  # a null field
 
 
-def _digest(parts: list[str], nones: int) -> str:
+_KEY_BYTES = LIMITS.key_bytes
+_VALUE_LENGTH = LIMITS.value_length
+# Text no longer than this in UTF-8 is within every length limit, whatever its fields.
+_FAST_BYTES = min(_KEY_BYTES, _VALUE_LENGTH)
+
+
+@functools.lru_cache(maxsize=64)
+def _part_names(kind: str, inputs: int) -> tuple[tuple[str, bool] | None, ...]:
+    """(name, is a key) of each part :func:`_digest` hashes, None for the fixed parts."""
+    if kind != "hop":
+        return (None, ("system", True), ("element", True), ("record", True), ("value", False),
+                ("actor" if kind == "write" else "source", False))  # fmt: skip
+    names: list[tuple[str, bool] | None] = [
+        None, ("integration", True), ("transform", False), ("actor", False),
+        ("output.system", True), ("output.element", True), ("output.record", True),
+        ("output.value", False), None,
+    ]  # fmt: skip
+    for i in range(inputs):
+        names += [(f"inputs.{i}.system", True), (f"inputs.{i}.element", True),
+                  (f"inputs.{i}.record", True), (f"inputs.{i}.value", False)]  # fmt: skip
+    return tuple(names)
+
+
+def text_limit_problem(text: str, name: str, key: bool) -> str | None:
+    """Why one text of an event cannot be stored (NUL, surrogate, too long), or None."""
+    problem = text_problem(text, name)
+    if problem is not None:
+        return problem
+    if key:
+        size = len(text) if text.isascii() else len(text.encode())
+        if size > _KEY_BYTES:
+            return (
+                f"{name} is {size} bytes long, beyond the limit of {_KEY_BYTES} "
+                "(LINEAGE_MAX_KEY_BYTES): keys are indexed; send a shorter key"
+            )
+    elif len(text) > _VALUE_LENGTH:
+        return (
+            f"{name} is {len(text)} characters long, beyond the limit of {_VALUE_LENGTH} "
+            "(LINEAGE_MAX_VALUE_LENGTH)"
+        )
+    return None
+
+
+def _check_text(text: str | None, name: str, key: bool) -> None:
+    """Refuse one text the digest does not cover (an id, an error), cheaply when it is short."""
+    if text is not None and (len(text) > _FAST_BYTES or not text.isascii() or "\x00" in text):
+        problem = text_limit_problem(text, name, key)
+        if problem is not None:
+            raise EventError(problem)
+
+
+def _digest(parts: list[str], nones: int, kind: str = "hop", inputs: int = 0) -> str:
+    """The content digest of ``parts``, refusing the event when one cannot be stored.
+
+    Every text a digest covers is checked here in one go: the joined text is encoded anyway,
+    so an event whose UTF-8 fits in the smallest limit costs no per-field work.
+
+    Raises:
+        EventError: a part holds a NUL or an unpaired surrogate, or is beyond its length limit.
+    """
     text = _SEP.join(parts)
+    try:
+        data: bytes | None = text.encode()
+    except UnicodeEncodeError:
+        data = None
+    if data is None or len(data) > _FAST_BYTES or "\x00" in text:
+        for part, named in zip(parts, _part_names(kind, inputs), strict=True):
+            if named is not None and part is not _NONE:
+                problem = text_limit_problem(part, *named)
+                if problem is not None:
+                    raise EventError(problem)
+        data = text.encode()
     # Unambiguous when no field holds a separator and exactly the null fields hold _NONE;
     # otherwise (rare) spell the fields out with repr.
     if text.count(_SEP) != len(parts) - 1 or text.count(_NONE) != nones:
-        text = "\x00" + repr(parts)
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+        data = ("\x00" + repr(parts)).encode()
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def content_digest(event: AnyEvent) -> str:
@@ -76,14 +149,14 @@ def content_digest(event: AnyEvent) -> str:
                 nones += 1
                 value = none
             parts += (source.system, source.element, source.record, value)
-        return _digest(parts, nones)
+        return _digest(parts, nones, "hop", len(inputs))
     extra = event.actor if isinstance(event, Write) else event.source
     value = event.value
     parts = [
         event.kind, event.system, event.element, event.record,
         none if value is None else value, none if extra is None else extra,
     ]  # fmt: skip
-    return _digest(parts, (value is None) + (extra is None))
+    return _digest(parts, (value is None) + (extra is None), event.kind)
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -143,7 +216,11 @@ class RowMaker:
         return kind
 
     def normalize(self, element: str, value: str | None) -> str | None:
-        """``value`` in the canonical form of ``element``'s declared type."""
+        """``value`` in the canonical form of ``element``'s declared type.
+
+        Raises:
+            NumberLimitError: a number beyond the limits on an integer or decimal element.
+        """
         if value is None:
             return None
         kind = self.kind_of(element)
@@ -153,12 +230,18 @@ class RowMaker:
         cache = self._canon.get(kind)
         if cache is None:
             cache = self._canon[kind] = {}
-        canonical = cache.get(value)
-        if canonical is None:
+        cached = cache.get(value)
+        if cached is None:
             if len(cache) >= _CACHE_LIMIT:
                 cache.clear()
-            canonical = cache[value] = normalize(value, kind) or ""
-        return canonical
+            try:
+                made = canonical(value, kind)
+            except NumberLimitError as exc:
+                shown = value if len(value) <= 40 else value[:37] + "..."
+                raise NumberLimitError(f"{kind} value {shown!r}: {exc}") from None
+            cache[value] = made
+            return made
+        return cached
 
     def _route(self, hop: Hop, key: tuple[Any, ...]) -> _Route:
         check = self.verifier.check(hop)
@@ -234,9 +317,20 @@ class RowMaker:
 
         Runs once per event of a bulk load, so it is written for speed: the digest
         (:func:`content_digest`) and the check (:meth:`check`) are inlined here.
+
+        Raises:
+            EventError: the event cannot be stored as it is (see :mod:`lineage.limits`).
         """
-        if not isinstance(event, Hop):
-            return self._placed_fields(event, now, source, line)
+        try:
+            if not isinstance(event, Hop):
+                return self._placed_fields(event, now, source, line)
+            return self._hop_fields(event, now, source, line)
+        except NumberLimitError as exc:
+            raise EventError(str(exc)) from None
+
+    def _hop_fields(self, event: Hop, now: int, source: str, line: int | None) -> tuple[Any, ...]:
+        _check_text(event.id, "id", True)
+        _check_text(event.error, "error", False)
         eid = event.id
         if eid is None:
             eid = event_id(event)
@@ -244,13 +338,6 @@ class RowMaker:
         inputs = event.inputs
         integration_sent, transform_sent, actor = event.integration, event.transform, event.actor
         system, element, record, value = out.system, out.element, out.record, out.value
-        route = self._route_of(event)
-        kind = route.out_kind
-        if value is None:
-            out_norm = None
-        else:
-            out_norm = value if kind is _STRING else self._canonical(kind, value)
-        expected, verified = self._expect(route, event, out_norm)
         none = _NONE
         nones = (
             (integration_sent is None) + (transform_sent is None) + (actor is None)
@@ -276,7 +363,15 @@ class RowMaker:
                 in_norm = in_value if in_kind is _STRING else self._canonical(in_kind, in_value)
             input_rows.append((eid, position, source_value.system, in_element,
                                source_value.record, in_value, in_norm))  # fmt: skip
-        digest = _digest(parts, nones)
+        # Checked before the transform runs: no work on text that cannot be stored.
+        digest = _digest(parts, nones, "hop", len(inputs))
+        route = self._route_of(event)
+        kind = route.out_kind
+        if value is None:
+            out_norm = None
+        else:
+            out_norm = value if kind is _STRING else self._canonical(kind, value)
+        expected, verified = self._expect(route, event, out_norm)
         at = (event.at - _EPOCH) // _MICROSECOND
         status = event.status.value
         error = event.error
@@ -290,10 +385,11 @@ class RowMaker:
     def _placed_fields(
         self, event: Write | Snapshot, now: int, source: str, line: int | None
     ) -> tuple[Any, ...]:
+        _check_text(event.id, "id", True)
+        digest = content_digest(event)
         eid = event.id
         if eid is None:
             eid = event_id(event)
-        digest = content_digest(event)
         at = (event.at - _EPOCH) // _MICROSECOND
         actor = event.actor if isinstance(event, Write) else None
         row = (

@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..errors import StoreError
+from ..errors import EventError, StoreError
 from ..model.events import EVENT_ADAPTER, Hop, Snapshot, Write
 from ..rules import supersedes
 from .bulk import Known, RaceLostError, SeenIds, Sink, open_sink
@@ -272,8 +272,13 @@ class Writer:
 
     def add(self, event: AnyEvent, *, source: str = "<input>", line: int | None = None) -> None:
         """Buffer one validated event; written at the next :meth:`flush` or full batch."""
+        try:
+            prepared = self.rows.prepare(event, self._now, source, line)
+        except EventError as exc:
+            self._reject(Rejection(source, line, exc.reason, event.id))
+            return
         pending = self._pending
-        pending.append(self.rows.prepare(event, self._now, source, line))
+        pending.append(prepared)
         if len(pending) >= self.batch_size:
             self.flush()
 

@@ -28,7 +28,14 @@ def to_number(value: str, transform: str) -> Decimal:
     try:
         number = Decimal(value)
         if number.is_finite():
-            return number
+            limit = DECIMAL_CONTEXT.Emax
+            if -limit <= number.adjusted() <= limit:
+                return number
+            raise TransformError(
+                f"{transform} takes numbers within 1e+/-{limit} (LINEAGE_MAX_EXPONENT), "
+                f"got {value[:40]!r}",
+                transform=transform,
+            )
     except (InvalidOperation, ValueError):
         pass
     raise TransformError(f"{transform} takes a number, got {value!r}", transform=transform)

@@ -19,12 +19,13 @@ import functools
 import re
 import string
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, Overflow, localcontext
 from typing import Any, cast
 
 import simpleeval
 
 from lineage.errors import TransformError
+from lineage.limits import LIMITS
 
 from .values import as_text
 
@@ -39,9 +40,14 @@ __all__ = [
 
 MAX_EXPRESSION_LENGTH = 1000
 
-DECIMAL_CONTEXT = Context(prec=50, rounding=ROUND_HALF_UP)
-"""Precision (50 digits) and rounding (half up) of all transform arithmetic, whatever the
-caller's decimal context is."""
+_LIMIT = LIMITS.exponent
+DECIMAL_CONTEXT = Context(prec=50, rounding=ROUND_HALF_UP, Emax=_LIMIT, Emin=-_LIMIT)
+"""Precision (50 digits), rounding (half up) and exponent range (``LINEAGE_MAX_EXPONENT``,
+overflow an error) of all transform arithmetic, whatever the caller's decimal context is."""
+
+# Whole numbers an expression makes stay within the same bound as decimals: about
+# 10 ** LINEAGE_MAX_EXPONENT, so that no chain of products grows without end.
+_INT_BITS = _LIMIT * 3322 // 1000 + 1
 
 _LETTERS = tuple(string.ascii_lowercase)
 _NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*\Z")
@@ -53,21 +59,39 @@ def _round(number: object, ndigits: int = 0) -> Decimal:
     return _decimal(number).quantize(exponent, rounding=ROUND_HALF_UP)
 
 
+def _bounded(number: Decimal) -> Decimal:
+    """``number`` when finite and within ``LINEAGE_MAX_EXPONENT``: no digits by the billion."""
+    if not number.is_finite():
+        raise ValueError(f"not a finite number: {number}")
+    if not -_LIMIT <= number.adjusted() <= _LIMIT:
+        raise ValueError(
+            f"the number's exponent {number.adjusted()} is beyond the limit of +/-{_LIMIT} "
+            "(LINEAGE_MAX_EXPONENT)"
+        )
+    return number
+
+
 def _decimal(value: object) -> Decimal:
     if isinstance(value, Decimal):
-        return value
+        return _bounded(value)
     if isinstance(value, bool):
         raise TypeError(f"not a number: {value!r}")
     if isinstance(value, int):
-        return Decimal(value)
+        return Decimal(_whole(value))
     if isinstance(value, float):
         return Decimal(repr(value))
     if isinstance(value, str):
         try:
-            return Decimal(value.strip())
+            return _bounded(Decimal(value.strip()))
         except InvalidOperation:
             raise ValueError(f"not a number: {value!r}") from None
     raise TypeError(f"not a number: {value!r}")
+
+
+def _whole(number: int) -> int:
+    if number.bit_length() > _INT_BITS:
+        raise ValueError(f"a whole number beyond 10**{_LIMIT} (LINEAGE_MAX_EXPONENT)")
+    return number
 
 
 def _int(value: object) -> int:
@@ -115,7 +139,21 @@ def _power(base: object, exponent: object) -> object:
     return _decimal(base) ** power
 
 
-_OPERATORS = {op: fn for op, fn in simpleeval.DEFAULT_OPERATORS.items() if op not in _LEFT_OUT}
+def _bounded_op(operator: Any) -> Any:
+    """``operator`` with its whole-number results kept within the limit (see ``_INT_BITS``)."""
+
+    def apply(*operands: object) -> object:
+        result = operator(*operands)
+        if type(result) is int:
+            _whole(result)
+        return result
+
+    return apply
+
+
+_OPERATORS = {
+    op: _bounded_op(fn) for op, fn in simpleeval.DEFAULT_OPERATORS.items() if op not in _LEFT_OUT
+}
 _OPERATORS[ast.Pow] = _power
 _ALLOWED_OPS = (*_OPERATORS, ast.And, ast.Or)
 _ALLOWED_NODES = (
@@ -188,8 +226,12 @@ def compile_expression(source: str) -> ast.expr:
 
 
 def _bind(value: str | None) -> object:
+    """An input as the expression sees it: a number when it looks like one (within limits)."""
     if value is not None and _NUMBER.match(value):
-        return Decimal(value.strip())
+        try:
+            return _bounded(Decimal(value.strip()))
+        except ValueError as exc:
+            raise TransformError(f"input {value[:40]!r}: {exc}", transform="expr") from None
     return value
 
 
@@ -225,6 +267,12 @@ def evaluate(values: Sequence[str | None], expression: str) -> object:
     ) as exc:
         if any(v is None for v in values):
             return None
+        if isinstance(exc, Overflow):
+            exc = ValueError(f"a result beyond 1e+/-{_LIMIT} (LINEAGE_MAX_EXPONENT)")
+        elif isinstance(exc, InvalidOperation):
+            exc = ValueError(
+                "an operation decimal arithmetic cannot do (rounding beyond 50 digits, or 0/0)"
+            )
         raise _reject(expression, f"fails on {list(values)!r}: {exc}") from exc
     if isinstance(result, float):
         return Decimal(repr(result))

@@ -13,12 +13,16 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
+from lineage.limits import LIMITS
 from lineage.model.registry import ElementType
 
 __all__ = [
     "FALSE_WORDS",
     "TRUE_WORDS",
+    "NumberLimitError",
     "as_text",
+    "canonical",
+    "check_number",
     "decimal_text",
     "normalize",
     "parse_boolean",
@@ -35,17 +39,61 @@ _UTC = dt.UTC
 _MIDNIGHT = dt.time(0, 0)
 
 
+_MAX_EXPONENT = LIMITS.exponent
+_MAX_DIGITS = LIMITS.digits
+# A plain number with no more digits than this is within both limits without counting.
+_FAST_DIGITS = min(_MAX_DIGITS, _MAX_EXPONENT)
+
+
+class NumberLimitError(ValueError):
+    """A number not finite, or beyond the digit or exponent limits (:mod:`lineage.limits`)."""
+
+
 def parse_decimal(text: str) -> Decimal | None:
     """The finite decimal ``text`` spells (surrounding blanks allowed), or None.
 
+    A number whose exponent is beyond ``LINEAGE_MAX_EXPONENT`` (``1e999999999``) counts as no
+    number: written out it would take gigabytes.
+
     >>> parse_decimal("1.20"), parse_decimal("abc"), parse_decimal("NaN")
     (Decimal('1.20'), None, None)
+    >>> parse_decimal("1e999999999") is None
+    True
     """
     try:
         number = Decimal(text)
     except (InvalidOperation, ValueError, TypeError):
         return None
-    return number if number.is_finite() else None
+    if not number.is_finite() or not -_MAX_EXPONENT <= number.adjusted() <= _MAX_EXPONENT:
+        return None
+    return number
+
+
+def check_number(number: Decimal) -> Decimal:
+    """``number`` when it is finite and within the digit and exponent limits.
+
+    Raises:
+        NumberLimitError: saying which limit, and the variable that sets it.
+    """
+    if not number.is_finite():
+        raise NumberLimitError(f"{number} is not a finite number: send a number or null")
+    adjusted = number.adjusted()
+    if not -_MAX_EXPONENT <= adjusted <= _MAX_EXPONENT:
+        raise NumberLimitError(
+            f"the number's exponent {adjusted} is beyond the limit of +/-{_MAX_EXPONENT} "
+            "(LINEAGE_MAX_EXPONENT)"
+        )
+    digits = number.as_tuple().digits
+    count = len(digits)
+    if count > _MAX_DIGITS:
+        while count and digits[count - 1] == 0:
+            count -= 1
+        if count > _MAX_DIGITS:
+            raise NumberLimitError(
+                f"the number has {count} significant digits, beyond the limit of "
+                f"{_MAX_DIGITS} (LINEAGE_MAX_DIGITS)"
+            )
+    return number
 
 
 def decimal_text(number: Decimal) -> str:
@@ -102,18 +150,31 @@ def parse_date(text: str) -> dt.date | None:
     return moment.date()
 
 
-def _numeric(value: str) -> str:
+def _checked_numeric(value: str) -> str:
+    """Canonical text of a number; NumberLimitError beyond the limits, ``value`` if no number."""
     # Fast path, in plain string operations, for the usual spelling: [-]digits[.digits].
     negative = value[:1] == "-"
     whole, _, fraction = (value[1:] if negative else value).partition(".")
     digits = not fraction or (fraction.isdigit() and fraction.isascii())
     if whole.isdigit() and whole.isascii() and digits:
+        if len(whole) + len(fraction) > _FAST_DIGITS:
+            check_number(Decimal(value))
         whole = whole.lstrip("0") or "0"
         fraction = fraction.rstrip("0")
         text = f"{whole}.{fraction}" if fraction else whole
         return "-" + text if negative and text != "0" else text
-    number = parse_decimal(value)
-    return value if number is None else decimal_text(number)
+    try:
+        number = Decimal(value)
+    except (InvalidOperation, ValueError, TypeError):
+        return value
+    return decimal_text(check_number(number))
+
+
+def _numeric(value: str) -> str:
+    try:
+        return _checked_numeric(value)
+    except NumberLimitError:
+        return value
 
 
 def _boolean(value: str) -> str:
@@ -183,6 +244,19 @@ def normalize(value: str | None, kind: ElementType) -> str | None:
         return None
     if type(value) is not str:
         value = as_text(value)
+    normalizer = _NORMALIZERS.get(kind)
+    return value if normalizer is None else normalizer(value)
+
+
+def canonical(value: str, kind: ElementType) -> str:
+    """:func:`normalize` for a value entering the tracker: numbers beyond the limits refused.
+
+    Raises:
+        NumberLimitError: on an integer or decimal element, a NaN, an Infinity, or a number
+            with more digits or a larger exponent than :mod:`lineage.limits` allows.
+    """
+    if kind is ElementType.INTEGER or kind is ElementType.DECIMAL:
+        return _checked_numeric(value)
     normalizer = _NORMALIZERS.get(kind)
     return value if normalizer is None else normalizer(value)
 

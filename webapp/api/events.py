@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pydantic_core
 from flask import Response, jsonify
 from pydantic import TypeAdapter, ValidationError
 
@@ -14,8 +15,8 @@ from lineage.store.writer import IngestResult, Writer
 from ..tracker import tracker
 from . import bp
 from .auth import token_required
-from .inputs import decode_json, raw_body
-from .models import IngestAnswer, ids_by_position
+from .inputs import json_items, raw_body
+from .models import IngestAnswer
 from .openapi import operation
 
 _BODY: TypeAdapter[Any] = TypeAdapter(Event | list[Event])
@@ -25,27 +26,46 @@ def record(raw: bytes) -> tuple[IngestResult, dict[int, str]]:
     """Write the events of a body: the result, and the ids sent by position (for errors).
 
     A body whose events are all valid is parsed and validated in one pass; otherwise each
-    event is validated on its own so the good ones are kept and the bad ones named.
+    event is parsed and validated on its own so the good ones are kept and the bad ones
+    named (an event that is not even JSON, or nested too deeply, included).
     """
     items: list[Any]
     try:
         parsed = _BODY.validate_json(raw)
     except ValidationError:
-        data = decode_json(raw)
-        items = data if isinstance(data, list) else [data]
-        add: Callable[..., None] = Writer.add_data
-        ids = ids_by_position(items)
+        items = json_items(raw)
+        add: Callable[..., None] = Writer.add_json
     else:
         items = parsed if isinstance(parsed, list) else [parsed]
         add = Writer.add
-        ids = {i: e.id for i, e in enumerate(items) if e.id is not None}
     state = tracker()
     store = state.store()
     with state.writing():
         writer = Writer(store, batch_size=max(len(items), 1))
         for index, item in enumerate(items):
             add(writer, item, source="body", line=index)
-        return writer.flush(), ids
+        result = writer.flush()
+    if add is Writer.add:
+        ids = {i: e.id for i, e in enumerate(items) if e.id is not None}
+    else:
+        ids = _ids_of_rejected(items, result)
+    return result, ids
+
+
+def _ids_of_rejected(items: list[bytes], result: IngestResult) -> dict[int, str]:
+    """The ids the rejected items were sent with, where they can be read."""
+    ids: dict[int, str] = {}
+    for rejection in result.rejected:
+        index = rejection.line
+        if rejection.event_id is not None or index is None:
+            continue
+        try:
+            data = pydantic_core.from_json(items[index])
+        except ValueError:
+            continue
+        if isinstance(data, dict) and isinstance(data.get("id"), str):
+            ids[index] = data["id"]
+    return ids
 
 
 @bp.post("/events")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from typing import Any, TypeVar
 
@@ -65,6 +66,54 @@ def decode_json(data: bytes) -> Any:
         return json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"the body is not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise BadRequest("the body is not JSON this tracker reads: nested too deeply") from exc
+
+
+# A JSON string (escapes included) or one of the characters that shape an array.
+_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},]', re.DOTALL)
+_OPENING = frozenset(b"[{")
+_CLOSING = frozenset(b"]}")
+_QUOTE, _COMMA = ord('"'), ord(",")
+
+
+def json_items(data: bytes) -> list[bytes]:
+    """The items of a JSON array body as their own texts, or the whole body when no array.
+
+    Used when the body as a whole did not validate, so that each item is judged on its own
+    (one item nested too deeply, holding an unpaired surrogate or not JSON at all never
+    hides the others). Only the array's own commas and brackets are looked at: the items
+    themselves are left to the JSON parser.
+
+    Raises:
+        BadRequest: (400) an array that never closes, or text after it.
+    """
+    body = data.strip()
+    if body[:1] != b"[":
+        return [body]
+    depth = 0
+    items: list[bytes] = []
+    start = 1
+    for token in _TOKENS.finditer(body):
+        char = body[token.start()]
+        if char == _QUOTE:
+            continue
+        if char in _OPENING:
+            depth += 1
+        elif char in _CLOSING:
+            depth -= 1
+            if depth == 0:
+                end = token.start()
+                if body[token.end() :].strip():
+                    raise BadRequest("the body is not JSON: text after the closing ]")
+                items.append(body[start:end])
+                if len(items) == 1 and not items[0].strip():
+                    return []
+                return items
+        elif char == _COMMA and depth == 1:
+            items.append(body[start : token.start()])
+            start = token.end()
+    raise BadRequest("the body is not JSON: the array never closes")
 
 
 def json_body() -> Any:

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import pydantic_core
 from flask import Response, jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
 from lineage.interop.marquez import DEFAULT_DEPTH, MAX_DEPTH, LineageGraph
 from lineage.interop.openlineage import AnyEvent, ingest_openlineage_data
+from lineage.store.writer import Rejection
 
 from ..tracker import tracker
 from . import bp
 from .auth import token_required
-from .inputs import json_body, query_args
+from .inputs import json_items, query_args, raw_body
 from .models import IngestAnswer
 from .openapi import operation
 
@@ -35,11 +37,36 @@ class LineageQuery(BaseModel):
     )
 
 
-def _ingest(items: list[Any]) -> tuple[Response, int]:
+def _decoded(raw: bytes) -> tuple[list[tuple[str, int | None, Any]], list[Rejection]]:
+    """The body's events as (source, index, object), and those that are not JSON, named.
+
+    The whole body is decoded at once; when that fails each item of the array is decoded on
+    its own, so that one event nested too deeply or holding an unpaired surrogate is
+    rejected with its reason and the others are kept.
+    """
+    try:
+        data = pydantic_core.from_json(raw)
+    except ValueError:
+        good: list[tuple[str, int | None, Any]] = []
+        bad: list[Rejection] = []
+        for index, item in enumerate(json_items(raw)):
+            try:
+                good.append(("body", index, pydantic_core.from_json(item)))
+            except ValueError as exc:
+                bad.append(Rejection("body", index, f"not JSON: {exc}"))
+        return good, bad
+    items = data if isinstance(data, list) else [data]
+    return [("body", i, item) for i, item in enumerate(items)], []
+
+
+def _ingest(raw: bytes) -> tuple[Response, int]:
+    items, bad = _decoded(raw)
     state = tracker()
     store = state.store()
     with state.writing():
-        result = ingest_openlineage_data(store, (("body", i, item) for i, item in enumerate(items)))
+        result = ingest_openlineage_data(store, items)
+    if bad:
+        result.rejected = sorted([*result.rejected, *bad], key=lambda r: r.line or 0)
     answer = IngestAnswer.of(result, {})
     return jsonify(answer.model_dump()), 422 if answer.status == 422 else 201
 
@@ -64,8 +91,7 @@ _WHY = (
 )
 @token_required
 def post_lineage() -> tuple[Response, int]:
-    data = json_body()
-    return _ingest(data if isinstance(data, list) else [data])
+    return _ingest(raw_body())
 
 
 @bp.post("/lineage/batch")
@@ -79,8 +105,7 @@ def post_lineage() -> tuple[Response, int]:
 )
 @token_required
 def post_lineage_batch() -> tuple[Response, int]:
-    data = json_body()
-    return _ingest(data if isinstance(data, list) else [data])
+    return _ingest(raw_body())
 
 
 @bp.get("/lineage")
