@@ -7,6 +7,7 @@ import re
 import zlib
 from typing import Any, TypeVar
 
+import pydantic_core
 from flask import current_app, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
@@ -86,10 +87,15 @@ def json_items(data: bytes) -> list[bytes]:
     themselves are left to the JSON parser.
 
     Raises:
-        BadRequest: (400) an array that never closes, or text after it.
+        BadRequest: (400) a body that is no JSON array and no JSON document, an array that
+            never closes, or text after it.
     """
     body = data.strip()
     if body[:1] != b"[":
+        try:
+            pydantic_core.from_json(body)
+        except ValueError as exc:
+            raise BadRequest(f"the body is not JSON: {exc}") from exc
         return [body]
     depth = 0
     items: list[bytes] = []
