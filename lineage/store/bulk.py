@@ -25,12 +25,18 @@ from typing import Any
 from sqlalchemy import Index, Table
 from sqlalchemy.schema import CreateIndex
 
-from .database import Store
+from .database import Store, milliseconds
 from .rows import EVENT_COLUMNS
 from .schema import events, hop_inputs
 
 #: Key of the PostgreSQL advisory lock every lineage writer holds while it writes a batch.
 WRITER_LOCK = 0x6C696E656167  # "lineag"
+#: Bound the wait for that lock and the idle time in the transaction, then take the lock.
+WRITER_LOCKED = """
+SELECT set_config('lock_timeout', %s, true),
+       set_config('idle_in_transaction_session_timeout', %s, true),
+       pg_advisory_xact_lock(%s)
+"""
 
 
 class RaceLostError(Exception):
@@ -258,8 +264,11 @@ class PostgresSink(Sink):
 
     def begin(self) -> None:
         # Every lineage writer holds this lock while it writes, so the known-id lookup and the
-        # inserts of one batch see no other writer's rows appear in between.
-        self._query("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+        # inserts of one batch see no other writer's rows appear in between. It waits at most
+        # the busy timeout, and the server ends the transaction if it idles that long (its
+        # writer was killed but the connection lingers): no lock outlives its writer.
+        wait = f"{milliseconds(self.store.busy_timeout)}ms"
+        self._query(WRITER_LOCKED, (wait, wait, WRITER_LOCK))
 
     def _prepare_index_build(self) -> None:
         # Sorting a million keys in memory rather than in temporary files; for this

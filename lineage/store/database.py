@@ -1,11 +1,28 @@
-"""Opening a store: the URL, the engine's settings per backend, and migrations on first use."""
+"""Opening a store: the URL, the engine's settings per backend, and migrations on first use.
+
+Writers never fail on each other at once: a writer that finds another one writing waits for
+it up to the store's **busy timeout** (:data:`DEFAULT_BUSY_TIMEOUT` seconds, or
+``$LINEAGE_BUSY_TIMEOUT``, or ``open_store(busy_timeout=...)``): SQLite's busy handler
+retries the lock until then, and PostgreSQL's ``lock_timeout`` bounds the wait for the
+writers' advisory lock. Only past it does a writer give up, with a :class:`StoreError` that
+says the store was busy. A writer's PostgreSQL transaction that sits idle longer than that
+(its process was killed but the connection lingers) is ended by the server
+(``idle_in_transaction_session_timeout``), so no lock outlives its writer for long.
+
+The first open creates the schema, and an upgrade migrates it, in **one transaction** taken
+under a lock (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: an advisory lock): a process killed
+half-way leaves the store as it was, and processes opening the same new store at once
+wait for the first one and find it migrated.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -13,7 +30,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
@@ -23,6 +40,12 @@ from .schema import registry_versions
 
 DEFAULT_URL = "sqlite:///lineage.db"
 URL_VARIABLE = "LINEAGE_DATABASE_URL"
+BUSY_VARIABLE = "LINEAGE_BUSY_TIMEOUT"
+#: Seconds a writer waits for another writer's lock before it gives up.
+DEFAULT_BUSY_TIMEOUT = 60.0
+#: PostgreSQL advisory lock keys: migrating the schema, storing a registry version.
+MIGRATION_LOCK = 0x6C696E656101
+REGISTRY_LOCK = 0x6C696E656102
 
 
 def resolve_url(url: str | None = None) -> str:
@@ -40,13 +63,73 @@ def resolve_url(url: str | None = None) -> str:
     return url
 
 
+def resolve_busy_timeout(seconds: float | None = None) -> float:
+    """The busy timeout: the one given, else ``$LINEAGE_BUSY_TIMEOUT``, else 60 seconds.
+
+    Raises:
+        StoreError: ``$LINEAGE_BUSY_TIMEOUT`` is not a number of seconds.
+    """
+    if seconds is None:
+        raw = os.environ.get(BUSY_VARIABLE)
+        if raw is None or not raw.strip():
+            return DEFAULT_BUSY_TIMEOUT
+        try:
+            seconds = float(raw)
+        except ValueError:
+            seconds = -1.0
+        if not 0 <= seconds < 1e6:
+            raise StoreError(f"{BUSY_VARIABLE}={raw!r} is not a number of seconds (like 60)")
+    return max(0.0, seconds)
+
+
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    # The busy timeout was set on connecting (sqlite3's ``timeout``), before this first
+    # statement: switching a new file to WAL takes a lock another opener may hold.
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
+
+
+def lock_for_writing(conn: Connection, key: int, busy_timeout: float) -> None:
+    """Start ``conn``'s transaction holding the store's write lock ``key`` (or wait for it).
+
+    SQLite: ``BEGIN IMMEDIATE`` (the database's one write lock, retried by the busy
+    handler); call it before anything else on the connection. PostgreSQL: the advisory
+    lock ``key`` for this transaction, waiting at most ``busy_timeout`` seconds; the
+    transaction is ended by the server if it sits idle that long.
+    """
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    conn.execute(text(POSTGRES_LOCK), {"ms": f"{milliseconds(busy_timeout)}ms", "key": key})
+
+
+#: Bound the wait for the lock and the idle time inside the transaction, then take the lock.
+POSTGRES_LOCK = """
+SELECT set_config('lock_timeout', :ms, true),
+       set_config('idle_in_transaction_session_timeout', :ms, true),
+       pg_advisory_xact_lock(:key)
+"""
+
+
+def milliseconds(seconds: float) -> int:
+    """``seconds`` as whole milliseconds, at least 1 (0 would mean "no limit")."""
+    return max(1, round(seconds * 1000))
+
+
+def busy_error(exc: BaseException, busy_timeout: float) -> StoreError | None:
+    """A :class:`StoreError` for a driver error that means "another writer held the lock
+    past the busy timeout"; None for any other error."""
+    text_ = str(getattr(exc, "orig", None) or exc).lower()
+    if "database is locked" in text_ or "lock timeout" in text_:
+        return StoreError(
+            f"the store stayed busy: another writer held its write lock for more than "
+            f"{busy_timeout:g} s (a bulk load?); try again when it is done, or wait longer "
+            f"with {BUSY_VARIABLE}=SECONDS"
+        )
+    return None
 
 
 def _alembic_config() -> Config:
@@ -68,8 +151,16 @@ class Store:
         ()
     """
 
-    def __init__(self, engine: Engine, reader: Engine | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        reader: Engine | None = None,
+        *,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    ) -> None:
         self.engine = engine
+        #: seconds a writer waits for another writer's lock (see the module's docstring)
+        self.busy_timeout = busy_timeout
         #: the engine the steward's questions read through: on PostgreSQL a second pool whose
         #: connections are in autocommit from the start (no transaction round trips, and no
         #: isolation level set and reset on every checkout, which cost 40 us a question)
@@ -122,7 +213,8 @@ class Store:
         """
         document = registry.model_dump_json()
         digest = hashlib.sha256(document.encode()).hexdigest()
-        with self.engine.begin() as conn:
+        with self.writing(REGISTRY_LOCK) as conn:
+            # Under the lock: two identical loads at once store one version, not two.
             latest = conn.execute(
                 select(registry_versions.c.digest).order_by(registry_versions.c.id.desc()).limit(1)
             ).scalar()
@@ -138,6 +230,23 @@ class Store:
             )
         return True
 
+    @contextlib.contextmanager
+    def writing(self, key: int) -> Iterator[Connection]:
+        """A committed-on-exit transaction that holds the write lock ``key`` from its start.
+
+        Raises:
+            StoreError: another writer held the lock for longer than the busy timeout.
+        """
+        try:
+            with self.engine.begin() as conn:
+                lock_for_writing(conn, key, self.busy_timeout)
+                yield conn
+        except OperationalError as exc:
+            busy = busy_error(exc, self.busy_timeout)
+            if busy is None:
+                raise
+            raise busy from exc
+
     def registry_versions(self) -> int:
         """How many versions of the registry were loaded over time."""
         with self.engine.connect() as conn:
@@ -151,13 +260,18 @@ class Store:
             self.reader.dispose()
 
 
-def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
+def open_store(
+    url: str | None = None, *, migrate: bool = True, busy_timeout: float | None = None
+) -> Store:
     """Open (and on first use create or upgrade) the store at ``url``.
 
     Args:
         url: an SQLAlchemy URL, a ``postgresql://`` URL, or an SQLite file path; default
             ``$LINEAGE_DATABASE_URL`` or ``lineage.db`` in the working directory.
-        migrate: run the Alembic migrations up to the newest schema when behind.
+        migrate: run the Alembic migrations up to the newest schema when behind (in one
+            transaction, under a lock: see the module's docstring).
+        busy_timeout: seconds a writer waits for another's lock; default
+            ``$LINEAGE_BUSY_TIMEOUT``, else :data:`DEFAULT_BUSY_TIMEOUT`.
 
     Raises:
         StoreError: the database cannot be reached, opened or migrated.
@@ -167,11 +281,14 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
         parsed = make_url(resolved)
     except ArgumentError as exc:
         raise StoreError(f"{url!r} is not a database URL: {exc}") from exc
+    busy = resolve_busy_timeout(busy_timeout)
     kwargs: dict[str, object] = {}
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         folder = Path(parsed.database or "").parent
         if not folder.exists():
             raise StoreError(f"{parsed.database}: folder {folder} does not exist")
+    if parsed.get_backend_name() == "sqlite":
+        kwargs["connect_args"] = {"timeout": busy}
     if parsed.get_backend_name() == "postgresql":
         # The questions are many small indexed lookups: PostgreSQL's JIT costs them up to
         # 200 ms each when its cost estimate misfires (seen right after a bulk load).
@@ -183,15 +300,13 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     if migrate:
-        cfg = _alembic_config()
         try:
-            with engine.begin() as conn:
-                current = MigrationContext.configure(conn).get_current_revision()
-                if current != _head_revision(cfg):
-                    cfg.attributes["connection"] = conn
-                    command.upgrade(cfg, "head")
+            _migrate(engine, busy)
         except OperationalError as exc:
             engine.dispose()
+            locked = busy_error(exc, busy)
+            if locked is not None:
+                raise locked from exc
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             raise StoreError(f"cannot open database {parsed.render_as_string()}: {reason}") from exc
         except SQLAlchemyError as exc:
@@ -200,4 +315,19 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     reader = None
     if engine.dialect.name == "postgresql":
         reader = create_engine(resolved, isolation_level="AUTOCOMMIT", **kwargs)
-    return Store(engine, reader)
+    return Store(engine, reader, busy_timeout=busy)
+
+
+def _migrate(engine: Engine, busy_timeout: float) -> None:
+    """Bring the schema to the newest revision: all of it in one transaction, one process
+    at a time (the others wait for the lock, then find nothing left to do)."""
+    cfg = _alembic_config()
+    head = _head_revision(cfg)
+    with engine.connect() as conn:
+        if MigrationContext.configure(conn).get_current_revision() == head:
+            return  # the usual case: one read, no lock
+    with engine.begin() as conn:
+        lock_for_writing(conn, MIGRATION_LOCK, busy_timeout)
+        if MigrationContext.configure(conn).get_current_revision() != head:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")

@@ -10,14 +10,24 @@ that of a single process.
 Workers are forked (they inherit the registry and any transform registered from Python), so
 this is used only where ``fork`` exists; elsewhere everything runs in one process. At most a
 few chunks are in flight, so memory does not grow with the input.
+
+A worker never outlives the process that forked it: it inherits that process's open
+database connections, so a worker left behind by a killed ``lineage ingest`` would keep a
+PostgreSQL session idle in its transaction, holding the writers' lock, and every later writer
+would wait for it forever. On Linux the kernel kills the worker with its parent
+(``PR_SET_PDEATHSIG``); elsewhere a watchdog thread in the worker exits when its parent is
+gone.
 """
 
 from __future__ import annotations
 
+import ctypes
 import marshal
 import multiprocessing
 import os
 import signal
+import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -36,6 +46,10 @@ from .rows import Prepared, RowMaker
 CHUNK_LINES = 2000
 #: Chunks in flight per worker.
 AHEAD = 3
+#: Seconds between two looks of the watchdog for the parent (where prctl is missing).
+WATCH_EVERY = 0.2
+#: ``prctl`` option: the signal the kernel sends this process when its parent dies.
+PR_SET_PDEATHSIG = 1
 
 # (source, line, reason) of a line that did not validate
 Bad = tuple[str, int | None, str]
@@ -55,8 +69,35 @@ def default_workers() -> int:
     return max(1, min((cores or 1) - 1, 3))
 
 
-def _start(registry: Registry) -> None:
+def die_with_parent(parent: int) -> None:
+    """End this (forked) process as soon as process ``parent`` ends, however it ends.
+
+    Linux: the kernel sends SIGKILL on the parent's death (``prctl(PR_SET_PDEATHSIG)``).
+    Elsewhere, or if that call fails: a daemon thread that looks every :data:`WATCH_EVERY`
+    seconds whether this process was handed to another parent.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+        if armed:
+            if os.getppid() != parent:  # the parent died before the signal was armed
+                os._exit(1)
+            return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(WATCH_EVERY)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="lineage-parent-watch", daemon=True).start()
+
+
+def _start(registry: Registry, parent: int) -> None:
     global _maker  # noqa: PLW0603 - one row maker per worker process
+    die_with_parent(parent)
     # Ctrl-C is for the writer process, which stops the workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _maker = RowMaker(registry)
@@ -99,7 +140,7 @@ def prepare_in_workers(
     """
     context = multiprocessing.get_context("fork")
     pool = ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_start, initargs=(registry,)
+        workers, mp_context=context, initializer=_start, initargs=(registry, os.getpid())
     )
     pending: deque[Future[bytes]] = deque()
     limit = workers * AHEAD

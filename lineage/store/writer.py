@@ -26,7 +26,7 @@ from ..errors import EventError, StoreError
 from ..model.events import EVENT_ADAPTER, Hop, Snapshot, Write
 from ..rules import supersedes
 from .bulk import Known, RaceLostError, SeenIds, Sink, open_sink
-from .database import Store
+from .database import Store, busy_error
 from .parallel import can_fork, default_workers, prepare_in_workers
 from .rows import INPUT_COLUMNS, STATUS_COLUMNS, Prepared, RowMaker
 
@@ -334,6 +334,9 @@ class Writer:
             yield
         except (driver_error, SQLAlchemyError) as exc:
             self.abort()
+            busy = busy_error(exc, self.store.busy_timeout)
+            if busy is not None:
+                raise busy from exc
             lines = str(exc).strip().splitlines()
             url = self.store.engine.url.render_as_string(hide_password=True)
             raise StoreError(
