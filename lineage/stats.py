@@ -12,11 +12,14 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 
+from .interop.observed import Unmapped, unmapped
 from .store.database import Store
 from .store.schema import events, observed_flows, openlineage_events
 
 EVENT_KINDS = ("write", "hop", "snapshot")
 OPENLINEAGE_KINDS = ("RunEvent", "JobEvent", "DatasetEvent")
+SHOWN = 20
+"""How many unmapped namespaces and jobs the text lists (JSON lists them all)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,7 @@ class StoreStats:
         openlineage: OpenLineage events stored, by kind (``RunEvent``, ``JobEvent``,
             ``DatasetEvent``).
         observed_flows: the field-to-field flows those events reported.
+        unmapped: namespaces and jobs seen that the registry does not map yet.
     """
 
     systems: int = 0
@@ -41,6 +45,7 @@ class StoreStats:
     registry_versions: int = 0
     openlineage: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OPENLINEAGE_KINDS, 0))
     observed_flows: int = 0
+    unmapped: Unmapped = field(default_factory=lambda: Unmapped([], []))
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape of ``lineage stats --format json`` (DESIGN.md §6)."""
@@ -52,6 +57,7 @@ class StoreStats:
             "openlineage": {
                 **{kind: self.openlineage.get(kind, 0) for kind in OPENLINEAGE_KINDS},
                 "observed_flows": self.observed_flows,
+                "unmapped": self.unmapped.as_dict(),
             },
         }
 
@@ -78,6 +84,11 @@ class StoreStats:
         width = max(len(f"{n:,}") for _, n in rows)
         lines = [f"{label:<14}{n:>{width},}" for label, n in rows]
         lines.append(f"registry versions loaded: {self.registry_versions}")
+        for kind, listed in (("namespace", self.unmapped.namespaces), ("job", self.unmapped.jobs)):
+            for name, count in listed[:SHOWN]:
+                lines.append(f"unmapped {kind} {name} ({count} event{'s' if count != 1 else ''})")
+            if len(listed) > SHOWN:
+                lines.append(f"... and {len(listed) - SHOWN} more unmapped {kind}s")
         return "\n".join(lines)
 
 
@@ -97,6 +108,7 @@ def count_store(store: Store) -> StoreStats:
         rows = conn.execute(select(events.c.kind, func.count()).group_by(events.c.kind)).all()
         ol_rows = conn.execute(select(_OL_KIND, func.count()).group_by(_OL_KIND)).all()
         flows = int(conn.execute(select(func.count()).select_from(observed_flows)).scalar_one())
+        missing = unmapped(conn, registry)
     ol_counts = dict.fromkeys(OPENLINEAGE_KINDS, 0)
     for kind, count in ol_rows:
         ol_counts[str(kind)] = int(count)
@@ -111,4 +123,5 @@ def count_store(store: Store) -> StoreStats:
         registry_versions=store.registry_versions(),
         openlineage=ol_counts,
         observed_flows=flows,
+        unmapped=missing,
     )

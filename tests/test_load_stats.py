@@ -115,7 +115,13 @@ def test_stats_json_counts_the_registry_and_distinct_events(
         "elements": 2,
         "integrations": 2,
         "events": {"write": 2, "hop": 1, "snapshot": 1},
-        "openlineage": {"RunEvent": 0, "JobEvent": 0, "DatasetEvent": 0, "observed_flows": 0},
+        "openlineage": {
+            "RunEvent": 0,
+            "JobEvent": 0,
+            "DatasetEvent": 0,
+            "observed_flows": 0,
+            "unmapped": {"namespaces": [], "jobs": []},
+        },
     }
 
 
@@ -125,7 +131,8 @@ def test_stats_of_an_empty_store_are_zero(runner: CliRunner, db_url: str) -> Non
     assert json.loads(result.stdout) == {
         "systems": 0, "elements": 0, "integrations": 0,
         "events": {"write": 0, "hop": 0, "snapshot": 0},
-        "openlineage": {"RunEvent": 0, "JobEvent": 0, "DatasetEvent": 0, "observed_flows": 0},
+        "openlineage": {"RunEvent": 0, "JobEvent": 0, "DatasetEvent": 0, "observed_flows": 0,
+                        "unmapped": {"namespaces": [], "jobs": []}},
     }  # fmt: skip
 
 

@@ -83,7 +83,16 @@ def test_stats_count_each_kind_and_the_flows(store: Store) -> None:
     )
     counted = count_store(store).as_dict()["openlineage"]
     # the RunEvent and the JobEvent both report the address flow
-    assert counted == {"RunEvent": 1, "JobEvent": 1, "DatasetEvent": 1, "observed_flows": 2}
+    assert counted == {
+        "RunEvent": 1,
+        "JobEvent": 1,
+        "DatasetEvent": 1,
+        "observed_flows": 2,
+        "unmapped": {
+            "namespaces": [{"namespace": "ERP", "events": 3}, {"namespace": "CRM", "events": 2}],
+            "jobs": [{"job": "etl/crm_to_erp", "events": 2}],
+        },
+    }
 
 
 def test_stats_command_shows_the_openlineage_counts(

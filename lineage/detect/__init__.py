@@ -14,6 +14,7 @@ from .broken_chain import hop_input_chain
 from .competing_origin import competing_origin
 from .conflicting_truth import conflicting_truth
 from .deliveries import duplicate_delivery, failed_or_lost_delivery
+from .observed_flows import observed_flows
 from .rule_violation import rule_violation
 from .undeclared_integration import undeclared_integration
 from .unexplained_transformation import unexplained_transformation
@@ -28,6 +29,7 @@ DETECTORS: list[Detector] = [
     failed_or_lost_delivery,  # failed-delivery, lost-delivery
     duplicate_delivery,  # duplicate-delivery
     rule_violation,  # rule-violation
+    observed_flows,  # undeclared-integration, failed-delivery (OpenLineage jobs)
     # last: it streams on the shared connection with connection-wide options
     conflicting_truth,  # conflicting-truth (with the golden record, lineage/golden.py)
 ]

@@ -10,6 +10,7 @@ from flask import Response, jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
 from lineage.interop.marquez import DEFAULT_DEPTH, MAX_DEPTH, LineageGraph
+from lineage.interop.observed import unmapped
 from lineage.interop.openlineage import AnyEvent, ingest_openlineage_data
 from lineage.store.writer import Rejection
 
@@ -19,6 +20,23 @@ from .auth import token_required
 from .inputs import json_items, query_args, raw_body
 from .models import IngestAnswer
 from .openapi import operation
+
+
+class UnmappedNamespace(BaseModel):
+    namespace: str
+    events: int = Field(description="How many events named a dataset in it.")
+
+
+class UnmappedJob(BaseModel):
+    job: str = Field(description="namespace/name")
+    events: int = Field(description="How many events the job sent.")
+
+
+class UnmappedAnswer(BaseModel):
+    """What the registry's OpenLineage mapping does not cover yet, most seen first."""
+
+    namespaces: list[UnmappedNamespace]
+    jobs: list[UnmappedJob]
 
 
 class LineageQuery(BaseModel):
@@ -122,3 +140,18 @@ def get_lineage() -> Response:
     state = tracker()
     graph = state.lineage_index.graph(state.store(), query.node_id, query.depth)
     return jsonify(graph.model_dump(mode="json", by_alias=True))
+
+
+@bp.get("/openlineage/unmapped")
+@operation(
+    "OpenLineage namespaces and jobs no registry declaration maps",
+    response=UnmappedAnswer,
+    description="Dataset namespaces no system lists under openlineage_namespaces and jobs no "
+    "integration lists under openlineage_jobs, with how many events named them.",
+)
+def get_unmapped() -> Response:
+    state = tracker()
+    store = state.store()
+    with store.engine.connect() as conn:
+        missing = unmapped(conn, store.registry(conn))
+    return jsonify(missing.as_dict())

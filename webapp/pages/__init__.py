@@ -2,7 +2,8 @@
 
 - :data:`bp` (``pages``): the system map at ``/`` and one element's page ``/elements/<element>``;
 - :mod:`.steward` (``steward``): ``/trace``, ``/impact``, ``/golden``;
-- :mod:`.findings` (``findings``): ``/findings``.
+- :mod:`.findings` (``findings``): ``/findings``;
+- :mod:`.openlineage` (``openlineage``): ``/openlineage``, what the mapping does not cover.
 
 Templates extend ``base.html``; every value is autoescaped. Diagrams come from
 :mod:`lineage.render`, which escapes every user string in its SVG, so they are inlined as
@@ -99,7 +100,7 @@ def element(element: str) -> str:
 
 def register(app: Flask) -> None:
     """Register every page blueprint on ``app``."""
-    from . import findings, steward  # noqa: PLC0415 - they import this package's helpers
+    from . import findings, openlineage, steward  # noqa: PLC0415 - they import helpers here
 
-    for blueprint in (bp, steward.bp, findings.bp):
+    for blueprint in (bp, steward.bp, findings.bp, openlineage.bp):
         app.register_blueprint(blueprint)

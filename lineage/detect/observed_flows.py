@@ -1,0 +1,206 @@
+"""OpenLineage jobs judged like every other flow, through the registry's mapping.
+
+A job's datasets are placed in systems by their namespaces (``openlineage_namespaces``), its
+column lineage in elements by dataset fields (``openlineage_fields``), and the job itself in
+integrations (``openlineage_jobs``). Then:
+
+- a job no integration claims that moves data between two different mapped systems is an
+  ``undeclared-integration`` naming the job (one finding per job and route);
+- a job an integration claims that reads or writes, in a mapped system, a dataset or field
+  outside what its integrations carry is an ``undeclared-integration`` naming the job and the
+  integration (one finding per job, every such dataset in the evidence);
+- a run of a claimed job whose latest state is FAIL or ABORT is a ``failed-delivery`` of its
+  integration, with the run's ``errorMessage`` facet when present.
+
+Namespaces and jobs the registry does not map are not judged (``lineage stats`` lists them).
+A registry that maps nothing costs the scan nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from ..interop.observed import JobSeen, observe
+from ..model.findings import Finding
+from ..model.registry import Integration, Registry
+from ..rules import owner
+from .base import ScanContext
+from .common import when
+
+
+def observed_flows(ctx: ScanContext) -> Iterator[Finding]:
+    """``undeclared-integration`` and ``failed-delivery`` from OpenLineage jobs."""
+    registry = ctx.registry
+    if not registry.maps_openlineage:
+        return
+    seen = observe(ctx.conn, as_of=ctx.as_of)
+    for job in seen.jobs.values():
+        integrations = registry.integrations_of_job(job.job)
+        if integrations:
+            yield from _outside(registry, job, integrations)
+            yield from _failed(registry, job, integrations[0])
+        else:
+            yield from _undeclared(registry, job)
+
+
+@dataclass(slots=True)
+class _Route:
+    source: str
+    target: str
+    reads: set[str] = field(default_factory=set)
+    writes: set[str] = field(default_factory=set)
+    elements: set[str] = field(default_factory=set)
+
+
+def _routes(registry: Registry, job: JobSeen) -> dict[tuple[str, str], _Route]:
+    """Every (source system, target system) pair the job joined, dataset or column level."""
+    read: dict[str, set[str]] = {}
+    for namespace, name in job.inputs:
+        system = registry.system_of_namespace(namespace)
+        if system is not None:
+            read.setdefault(system, set()).add(f"{namespace}/{name}")
+    written: dict[str, set[str]] = {}
+    for namespace, name in job.outputs:
+        system = registry.system_of_namespace(namespace)
+        if system is not None:
+            written.setdefault(system, set()).add(f"{namespace}/{name}")
+    routes: dict[tuple[str, str], _Route] = {}
+    for source, reads in read.items():
+        for target, writes in written.items():
+            if source != target:
+                routes[(source, target)] = _Route(source, target, set(reads), set(writes))
+    for flow in job.flows:
+        origin = registry.system_of_namespace(flow.source_namespace)
+        into = registry.system_of_namespace(flow.target_namespace)
+        if origin is None or into is None or origin == into:
+            continue
+        route = routes.setdefault((origin, into), _Route(origin, into))
+        route.reads.add(f"{flow.source_namespace}/{flow.source_dataset}")
+        route.writes.add(f"{flow.target_namespace}/{flow.target_dataset}")
+        element = registry.element_at(into, flow.target_dataset, flow.target_field)
+        if element is not None:
+            route.elements.add(element)
+    return routes
+
+
+def _seen(job: JobSeen) -> dict[str, object]:
+    return {
+        "job": job.job,
+        "events": job.events,
+        "runs": len(job.runs),
+        "first_at": when(job.first),
+        "last_at": when(job.last),
+    }
+
+
+def _undeclared(registry: Registry, job: JobSeen) -> Iterator[Finding]:
+    for (source, target), route in sorted(_routes(registry, job).items()):
+        declared = [
+            i.name for i in registry.integrations if (i.source, i.target) == (source, target)
+        ]
+        hint = (
+            f"list the job under openlineage_jobs of {', '.join(declared)}"
+            if declared
+            else f"declare an integration {source} -> {target} with the job under openlineage_jobs"
+        )
+        carried = f", carrying {', '.join(sorted(route.elements))}" if route.elements else ""
+        element = next(iter(route.elements)) if len(route.elements) == 1 else None
+        yield Finding.of(
+            "undeclared-integration",
+            f"OpenLineage job {job.job} moved data from {source} to {target}{carried} "
+            f"({', '.join(sorted(route.reads))} -> {', '.join(sorted(route.writes))}), on no "
+            f"declared integration: {hint}",
+            owner=owner(registry, element=element, system=target),
+            element=element,
+            system=target,
+            evidence={
+                **_seen(job),
+                "source": source,
+                "target": target,
+                "reads": sorted(route.reads),
+                "writes": sorted(route.writes),
+                "elements": sorted(route.elements),
+                "declared_between": declared,
+            },
+        )
+
+
+def _outside(
+    registry: Registry, job: JobSeen, integrations: list[Integration]
+) -> Iterator[Finding]:
+    """Datasets and fields the job touched in mapped systems that its integrations don't carry."""
+    targets = {i.target for i in integrations}
+    sources = {i.source for i in integrations} | targets
+    carried = {(i.target, c.element) for i in integrations for c in i.carries}
+    read_from = {
+        (i.source, name) for i in integrations for c in i.carries for name in c.input_elements
+    }
+    outside: list[str] = []
+    for namespace, name in sorted(job.outputs):
+        system = registry.system_of_namespace(namespace)
+        if system is None:
+            continue
+        if system not in targets:
+            outside.append(f"writes {namespace}/{name} in {system}, which it does not deliver to")
+            continue
+        held = registry.fields_of(system, name)
+        if not any((system, element) in carried for element in held.values()):
+            outside.append(f"writes {namespace}/{name} in {system}, which holds nothing it carries")
+    for namespace, name in sorted(job.inputs):
+        system = registry.system_of_namespace(namespace)
+        if system is None:
+            continue
+        if system not in sources:
+            outside.append(f"reads {namespace}/{name} in {system}, which it does not read from")
+            continue
+        held = registry.fields_of(system, name)
+        if system not in targets and not any(
+            (system, element) in read_from for element in held.values()
+        ):
+            outside.append(f"reads {namespace}/{name} in {system}, which holds nothing it carries")
+    for flow in sorted(job.flows, key=lambda f: (f.target_dataset, f.target_field)):
+        system = registry.system_of_namespace(flow.target_namespace)
+        if system not in targets:
+            continue
+        element = registry.element_at(system, flow.target_dataset, flow.target_field)
+        if element is not None and (system, element) not in carried:
+            outside.append(
+                f"writes {element} ({flow.target_dataset}.{flow.target_field}) in {system}, "
+                "which it does not carry"
+            )
+    if not outside:
+        return
+    integration = integrations[0]
+    names = ", ".join(i.name for i in integrations)
+    yield Finding.of(
+        "undeclared-integration",
+        f"OpenLineage job {job.job} of integration {names} moves data outside what it "
+        f"carries: {'; '.join(dict.fromkeys(outside))}",
+        owner=owner(registry, integration=integration.name, system=integration.target),
+        integration=integration.name,
+        system=integration.target,
+        evidence={**_seen(job), "outside": list(dict.fromkeys(outside))},
+    )
+
+
+def _failed(registry: Registry, job: JobSeen, integration: Integration) -> Iterator[Finding]:
+    for run in job.failed_runs():
+        reason = run.error or "no errorMessage facet"
+        yield Finding.of(
+            "failed-delivery",
+            f"run {run.run_id} of OpenLineage job {job.job} on {integration.name} ended "
+            f"{run.state} at {when(run.at)}: {reason}",
+            owner=owner(registry, integration=integration.name, system=integration.target),
+            integration=integration.name,
+            system=integration.target,
+            event=run.run_id,
+            evidence={
+                "job": job.job,
+                "run": run.run_id,
+                "state": run.state,
+                "at": when(run.at),
+                "error": run.error,
+                "programming_language": run.language,
+            },
+        )

@@ -1,0 +1,243 @@
+"""OpenLineage jobs judged through the registry's mapping: an Airflow-shaped job moving a
+column between two mapped systems on no declared integration is reported until the
+integration and its job are declared; a FAIL run is a failed delivery; a claimed job writing
+outside what its integration carries is reported; unmapped namespaces and jobs are listed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from lineage.cli import main
+
+SYSTEMS = """\
+systems:
+  - name: CRM
+    owner: crm@example.com
+    openlineage_namespaces: [postgres://crm-db:5432]
+  - name: ERP
+    owner: erp@example.com
+    openlineage_namespaces: [postgres://erp-db:5432]
+elements:
+  - name: customer.address
+    system_of_origin: CRM
+    system_of_record: CRM
+    owner: carol@example.com
+    openlineage_fields:
+      - {system: CRM, dataset: public.contacts, field: street}
+      - {system: ERP, dataset: public.customers, field: address}
+  - name: customer.credit_limit
+    system_of_origin: ERP
+    system_of_record: ERP
+    owner: finance@example.com
+    openlineage_fields:
+      - {system: ERP, dataset: public.credit, field: credit_limit}
+"""
+
+INTEGRATION = """\
+integrations:
+  - name: crm-to-erp-customers
+    source: CRM
+    target: ERP
+    owner: dave@example.com
+    purpose: invoices go to the current address
+    openlineage_jobs: [airflow/crm_sync.*]
+    carries:
+      - {element: customer.address, transform: upper}
+"""
+
+RUN = "01934a6e-0000-7000-8000-00000000000"
+
+
+def airflow_event(
+    n: int, state: str, *, task: str = "export_customers", minute: int = 0, **extra: Any
+) -> dict[str, Any]:
+    """An event shaped like the Airflow provider's: namespace, dag.task name, parent DAG run."""
+    output: dict[str, Any] = {
+        "namespace": "postgres://erp-db:5432",
+        "name": "public.customers",
+        "facets": {
+            "columnLineage": {
+                "_producer": "https://github.com/apache/airflow/tree/providers-openlineage/2.1.0",
+                "_schemaURL": "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json",
+                "fields": {
+                    "address": {
+                        "inputFields": [
+                            {
+                                "namespace": "postgres://crm-db:5432",
+                                "name": "public.contacts",
+                                "field": "street",
+                                "transformations": [
+                                    {"type": "DIRECT", "subtype": "TRANSFORMATION"}
+                                ],
+                            }
+                        ]
+                    }
+                },
+            }
+        },
+    }
+    run: dict[str, Any] = {
+        "runId": f"{RUN}{n}",
+        "facets": {
+            "parent": {
+                "_producer": "https://github.com/apache/airflow/tree/providers-openlineage/2.1.0",
+                "_schemaURL": "https://openlineage.io/spec/facets/1-1-0/ParentRunFacet.json",
+                "run": {"runId": f"{RUN}0"},
+                "job": {"namespace": "airflow", "name": "crm_sync"},
+            }
+        },
+    }
+    run["facets"].update(extra.pop("run_facets", {}))
+    return {
+        "eventType": state,
+        "eventTime": f"2026-11-20T09:{minute:02d}:00Z",
+        "producer": "https://github.com/apache/airflow/tree/providers-openlineage/2.1.0",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": run,
+        "job": {"namespace": "airflow", "name": f"crm_sync.{task}"},
+        "inputs": [{"namespace": "postgres://crm-db:5432", "name": "public.contacts"}],
+        "outputs": extra.pop("outputs", [output]),
+    }
+
+
+def world(tmp_path: Path, registry: str, *events: dict[str, Any]) -> tuple[CliRunner, str]:
+    runner = CliRunner()
+    db = f"sqlite:///{tmp_path / 'lineage.db'}"
+    path = tmp_path / "registry.yaml"
+    path.write_text(registry)
+    assert runner.invoke(main, ["load", str(path), "--db", db]).exit_code == 0
+    lines = tmp_path / "events.jsonl"
+    lines.write_text("".join(json.dumps(e) + "\n" for e in events))
+    done = runner.invoke(main, ["ingest", "--format", "openlineage", str(lines), "--db", db])
+    assert done.exit_code == 0, done.output
+    return runner, db
+
+
+def scanned(runner: CliRunner, db: str, code: str) -> list[dict[str, Any]]:
+    result = runner.invoke(
+        main, ["scan", "--format", "json", "--db", db, "--as-of", "2027-01-01T00:00:00Z"]
+    )
+    assert result.exit_code in (0, 1), result.output
+    return [f for f in json.loads(result.stdout)["findings"] if f["code"] == code]
+
+
+def test_an_airflow_job_between_mapped_systems_is_an_undeclared_integration(
+    tmp_path: Path,
+) -> None:
+    runner, db = world(
+        tmp_path, SYSTEMS, airflow_event(1, "START"), airflow_event(1, "COMPLETE", minute=5)
+    )
+    [finding] = scanned(runner, db, "undeclared-integration")
+    assert finding["message"].startswith(
+        "OpenLineage job airflow/crm_sync.export_customers moved data from CRM to ERP, "
+        "carrying customer.address (postgres://crm-db:5432/public.contacts -> "
+        "postgres://erp-db:5432/public.customers), on no declared integration: declare an "
+        "integration CRM -> ERP"
+    )
+    assert finding["subject"]["system"] == "ERP"
+    assert finding["subject"]["element"] == "customer.address"
+    assert finding["owner"] == "carol@example.com"
+    assert finding["evidence"]["job"] == "airflow/crm_sync.export_customers"
+    assert finding["evidence"]["runs"] == 1
+
+
+def test_once_the_integration_and_its_job_are_declared_it_is_not(tmp_path: Path) -> None:
+    runner, db = world(
+        tmp_path,
+        SYSTEMS + INTEGRATION,
+        airflow_event(1, "START"),
+        airflow_event(1, "COMPLETE", minute=5),
+    )
+    assert scanned(runner, db, "undeclared-integration") == []
+    assert scanned(runner, db, "failed-delivery") == []
+
+
+def test_an_integration_declared_without_the_job_is_named_in_the_hint(tmp_path: Path) -> None:
+    registry = SYSTEMS + INTEGRATION.replace("    openlineage_jobs: [airflow/crm_sync.*]\n", "")
+    runner, db = world(tmp_path, registry, airflow_event(1, "COMPLETE"))
+    [finding] = scanned(runner, db, "undeclared-integration")
+    assert finding["message"].endswith(
+        "list the job under openlineage_jobs of crm-to-erp-customers"
+    )
+
+
+def test_a_fail_run_is_a_failed_delivery_with_its_error_message(tmp_path: Path) -> None:
+    error = {
+        "errorMessage": {
+            "_producer": "https://github.com/apache/airflow/tree/providers-openlineage/2.1.0",
+            "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json",
+            "message": "psycopg2.errors.UniqueViolation: duplicate key value",
+            "programmingLanguage": "python",
+        }
+    }
+    runner, db = world(
+        tmp_path,
+        SYSTEMS + INTEGRATION,
+        airflow_event(1, "START"),
+        airflow_event(1, "FAIL", minute=3, run_facets=error),
+        airflow_event(2, "START", minute=10),
+        airflow_event(2, "COMPLETE", minute=12),
+        airflow_event(3, "START", minute=20),
+        airflow_event(3, "ABORT", minute=21),
+    )
+    found = scanned(runner, db, "failed-delivery")
+    assert [f["subject"]["event"] for f in found] == [f"{RUN}1", f"{RUN}3"]
+    first = found[0]
+    assert first["subject"]["integration"] == "crm-to-erp-customers"
+    assert first["owner"] == "dave@example.com"
+    assert first["evidence"]["error"] == "psycopg2.errors.UniqueViolation: duplicate key value"
+    assert first["message"] == (
+        f"run {RUN}1 of OpenLineage job airflow/crm_sync.export_customers on "
+        "crm-to-erp-customers ended FAIL at 2026-11-20T09:03:00Z: "
+        "psycopg2.errors.UniqueViolation: duplicate key value"
+    )
+    assert found[1]["evidence"]["state"] == "ABORT"
+    assert "no errorMessage facet" in found[1]["message"]
+
+
+def test_a_claimed_job_writing_outside_what_its_integration_carries_is_reported(
+    tmp_path: Path,
+) -> None:
+    credit = {
+        "namespace": "postgres://erp-db:5432",
+        "name": "public.credit",
+        "facets": {},
+    }
+    runner, db = world(
+        tmp_path,
+        SYSTEMS + INTEGRATION,
+        airflow_event(1, "COMPLETE", task="export_credit", outputs=[credit]),
+    )
+    [finding] = scanned(runner, db, "undeclared-integration")
+    assert finding["subject"]["integration"] == "crm-to-erp-customers"
+    assert finding["evidence"]["outside"] == [
+        "writes postgres://erp-db:5432/public.credit in ERP, which holds nothing it carries"
+    ]
+    assert finding["owner"] == "dave@example.com"
+
+
+def test_stats_list_unmapped_namespaces_and_jobs_with_counts(tmp_path: Path) -> None:
+    s3 = {"namespace": "s3://lake-raw", "name": "contacts.parquet"}
+    runner, db = world(
+        tmp_path,
+        SYSTEMS,
+        airflow_event(1, "START"),
+        airflow_event(1, "COMPLETE", minute=5),
+        airflow_event(2, "COMPLETE", task="dump", outputs=[s3]),
+    )
+    result = runner.invoke(main, ["stats", "--format", "json", "--db", db])
+    unmapped = json.loads(result.stdout)["openlineage"]["unmapped"]
+    assert unmapped == {
+        "namespaces": [{"namespace": "s3://lake-raw", "events": 1}],
+        "jobs": [
+            {"job": "airflow/crm_sync.export_customers", "events": 2},
+            {"job": "airflow/crm_sync.dump", "events": 1},
+        ],
+    }
+    text = runner.invoke(main, ["stats", "--db", db]).stdout
+    assert "unmapped namespace s3://lake-raw (1 event)" in text
+    assert "unmapped job airflow/crm_sync.export_customers (2 events)" in text
