@@ -7,14 +7,18 @@ name the file and line. Models are frozen values; the loader builds them, nothin
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Iterator
+from decimal import Decimal
 from enum import StrEnum
 from fnmatch import fnmatchcase
 from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..limits import LIMITS
 
 
 class _Frozen(BaseModel):
@@ -61,6 +65,14 @@ class Cardinality(StrEnum):
 RULE_KINDS = ("not_null", "min", "max", "pattern", "one_of")
 
 
+def _bounded_number(arg: float) -> bool:
+    """A rule bound values can be compared with: finite, within ``LINEAGE_MAX_EXPONENT``."""
+    if isinstance(arg, float) and not math.isfinite(arg):
+        return False
+    number = Decimal(str(arg))
+    return number.is_zero() or -LIMITS.exponent <= number.adjusted() <= LIMITS.exponent
+
+
 class Rule(_Frozen):
     """A rule: ``not_null``, ``{min: N}``, ``{max: N}``, ``{pattern: RE}``, ``{one_of: [...]}``."""
 
@@ -89,6 +101,11 @@ class Rule(_Frozen):
             raise ValueError(f"unknown rule {self.kind!r}: use one of {', '.join(RULE_KINDS)}")
         if self.kind in ("min", "max") and not isinstance(self.arg, int | float):
             raise ValueError(f"rule {self.kind} takes a number, got {self.arg!r}")
+        if self.kind in ("min", "max") and not _bounded_number(self.arg):
+            raise ValueError(
+                f"rule {self.kind} takes a finite number within 1e+/-{LIMITS.exponent} "
+                f"(LINEAGE_MAX_EXPONENT), got {str(self.arg)[:40]}"
+            )
         if self.kind == "pattern":
             if not isinstance(self.arg, str):
                 raise ValueError("rule pattern takes a regular expression string")
@@ -196,13 +213,22 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def parse_duration(text: str | int | float) -> dt.timedelta:
-    """``"90s"``, ``"15m"``, ``"1h"``, ``"2d"``, ``"1w"`` (or seconds) as a timedelta."""
-    if isinstance(text, int | float):
-        return dt.timedelta(seconds=text)
-    match = _DURATION.match(text)
-    if not match:
-        raise ValueError(f"duration {text!r} is not like 30s, 15m, 1h, 2d or 1w")
-    return dt.timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    """``"90s"``, ``"15m"``, ``"1h"``, ``"2d"``, ``"1w"`` (or seconds) as a timedelta.
+
+    Raises:
+        ValueError: not a duration, or longer than Python's timedelta (999,999,999 days).
+    """
+    try:
+        if isinstance(text, int | float):
+            return dt.timedelta(seconds=text)
+        match = _DURATION.match(text)
+        if not match:
+            raise ValueError(f"duration {text!r} is not like 30s, 15m, 1h, 2d or 1w")
+        return dt.timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    except OverflowError:
+        raise ValueError(
+            f"duration {str(text)[:40]!r} is too long: at most 999999999 days"
+        ) from None
 
 
 class Integration(_Frozen):

@@ -22,8 +22,18 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
+from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
+from ruamel.yaml.tokens import (
+    BlockEndToken,
+    BlockMappingStartToken,
+    BlockSequenceStartToken,
+    FlowMappingEndToken,
+    FlowMappingStartToken,
+    FlowSequenceEndToken,
+    FlowSequenceStartToken,
+)
 
 from ..errors import RegistryError
 from ..model.findings import CODES, Subject
@@ -66,8 +76,43 @@ _SUBJECT_KEYS = tuple(Subject.model_fields)
 # A YAML file of a few KB can expand aliases into billions of nodes; a registry never needs
 # more than this many.
 _MAX_NODES = 1_000_000
+# Registries are a few levels deep; far deeper nesting is a mistake or an attack (the YAML
+# parser recurses once per level and would fail with no line to show).
+_MAX_DEPTH = 50
+_PLAIN_TAGS = frozenset(
+    {None, "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:str"}
+)
+_OPENERS = (BlockMappingStartToken, BlockSequenceStartToken, FlowMappingStartToken,
+            FlowSequenceStartToken)  # fmt: skip
+_CLOSERS = (BlockEndToken, FlowMappingEndToken, FlowSequenceEndToken)
 
 _Path = tuple[str | int, ...]
+
+
+class _Constructor(RoundTripConstructor):
+    """ruamel's round-trip constructor, its value errors marked with the node's line.
+
+    A date like ``0000-01-01`` or an integer of 5,000 digits makes the standard constructor
+    raise a bare ValueError; here it becomes a marked YAML error (file and line).
+    """
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, ArithmeticError) as exc:
+            raise ConstructorError(
+                None,
+                None,
+                f"cannot read the value {_shown(node)}: {str(exc).split(';')[0]}",
+                node.start_mark,
+            ) from exc
+
+
+def _shown(node: Any) -> str:
+    value = getattr(node, "value", None)
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:37] + "...")
+    return "here"
 
 
 @dataclass
@@ -124,6 +169,7 @@ def load_registry(paths: Sequence[str | Path]) -> Registry:
         raise RegistryError("no registry path given: name registry YAML files or directories")
     merged = _Merged()
     yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
     for name, path in registry_files(paths):
         parsed = _parse(yaml, name, path)
         _merge(parsed, merged)
@@ -202,6 +248,12 @@ def _parse(yaml: YAML, name: str, path: Path) -> _File:
             # A redefined anchor is valid YAML; ruamel's warning would only be noise on stderr.
             warnings.simplefilter("ignore", ReusedAnchorWarning)
             document = yaml.load(text)
+    except RecursionError as exc:
+        raise RegistryError(
+            f"nested deeper than {_MAX_DEPTH} levels: a registry is a few levels deep",
+            file=name,
+            line=_deep_line(text),
+        ) from exc
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line: int | None = int(mark.line) + 1 if mark is not None else None
@@ -217,6 +269,29 @@ def _parse(yaml: YAML, name: str, path: Path) -> _File:
     return parsed
 
 
+def _deep_line(text: str) -> int | None:
+    """The line where ``text`` first nests deeper than ``_MAX_DEPTH`` (the scanner does not
+    recurse, so it reads what the parser could not)."""
+    depth = 0
+    try:
+        for token in YAML(typ="rt").scan(text):
+            if isinstance(token, _OPENERS):
+                depth += 1
+                if depth > _MAX_DEPTH:
+                    return int(token.start_mark.line) + 1
+            elif isinstance(token, _CLOSERS):
+                depth -= 1
+    except YAMLError:
+        return None
+    return None
+
+
+def _tag_of(node: Any) -> str | None:
+    tag = getattr(node, "tag", None)
+    value = getattr(tag, "value", tag)
+    return value if isinstance(value, str) else None
+
+
 def _plain(node: Any, path: _Path, parsed: _File, counter: list[int], stack: set[int]) -> Any:
     """The YAML tree as plain dicts, lists and scalars, noting the line of each key and item."""
     counter[0] += 1
@@ -225,6 +300,20 @@ def _plain(node: Any, path: _Path, parsed: _File, counter: list[int], stack: set
             f"more than {_MAX_NODES} YAML nodes (aliases expanding?): split or simplify the file",
             path,
         )
+    if len(path) > _MAX_DEPTH:
+        raise parsed.error(
+            f"nested deeper than {_MAX_DEPTH} levels: a registry is a few levels deep", path
+        )
+    tag = _tag_of(node)
+    if tag not in _PLAIN_TAGS:
+        shown = tag.replace("tag:yaml.org,2002:", "!!") if tag else tag
+        raise parsed.error(
+            f"the tag {shown} is not allowed: a registry is plain YAML (mappings, lists, "
+            "text, numbers, dates); remove the tag",
+            path,
+        )
+    if isinstance(node, TaggedScalar):
+        return str(node.value)  # !!str 5
     if isinstance(node, Mapping):
         if id(node) in stack:
             raise parsed.error("a YAML alias refers to itself: remove the recursive alias", path)
@@ -337,6 +426,8 @@ def _declaration(parsed: _File, section: str, index: int, entry: Any) -> Any:
         declared = model.model_validate(data)
     except ValidationError as exc:
         raise _validation_error(parsed, what, model, path, exc) from None
+    except ArithmeticError as exc:  # a number too large for what it declares
+        raise parsed.error(f"{what}: a number out of range: {exc}", path) from exc
     if isinstance(declared, Waiver):
         _check_waiver(parsed, what, path, declared)
     return declared
