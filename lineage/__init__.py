@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from .diff import diff_registries as diff_registries
 from .errors import ConflictError as ConflictError
 from .errors import EventError as EventError
 from .errors import InputError as InputError
@@ -84,6 +85,7 @@ __all__ = [
     "TransformError",
     "Write",
     "check_registry",
+    "diff_registries",
     "golden",
     "impact",
     "load_registry",

@@ -25,6 +25,7 @@ PUBLIC = {
     "TransformError",
     "Write",
     "check_registry",
+    "diff_registries",
     "golden",
     "impact",
     "load_registry",
