@@ -426,3 +426,26 @@ def test_machine_formats_still_get_one_document_when_a_side_cannot_be_read(repo:
     )
     assert check.exit_code == 2
     assert json.loads(check.stdout)["runs"][0]["results"][0]["ruleId"] == "unreadable-registry"
+
+
+def test_declarations_moved_between_files_are_no_change(repo: Path) -> None:
+    start = REGISTRY.index("waivers:")
+    (repo / FILE).write_text(REGISTRY[:start])
+    (repo / "registry" / "waivers.yaml").write_text(REGISTRY[start:])
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "split")
+    assert diff_json("HEAD~1", "HEAD", "--", "registry/") == (0, [])
+
+
+def test_a_registry_new_at_head_is_all_additions(repo: Path) -> None:
+    (repo / "teams").mkdir()
+    (repo / "teams" / "bi.yaml").write_text(
+        "systems:\n  - name: BI\n    owner: data-team@example.com\n"
+    )
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "teams")
+    code, found = diff_json("HEAD~1", "HEAD", "--", "teams")
+    assert code == 0
+    assert [(f["code"], f["location"]) for f in found] == [
+        ("system-added", {"file": "teams/bi.yaml", "line": 2})
+    ]

@@ -215,3 +215,40 @@ def test_tightened_rule_counts_the_recorded_values_it_would_reject(
     )
     assert rules["examples"][0]["value"] == "paid"
     assert f"{len(paid)} would now break its rules" in change["message"]
+
+
+def test_every_blast_statement_is_an_index_search_on_sqlite(tmp_path: Path) -> None:
+    import sqlite3  # noqa: PLC0415
+
+    from lineage.store import blast, open_store  # noqa: PLC0415
+
+    path = tmp_path / "plans.db"
+    open_store(f"sqlite:///{path}").close()
+    statements = {
+        name: str(getattr(blast, name))
+        for name in (
+            "_CLOCK",
+            "_HELD_IN_PLACE",
+            "_HELD_IN_SYSTEM",
+            "_RECORD_KEYS",
+            "_HOPS",
+            "_HOPS_COUNT",
+            "_VALUES",
+            "_VALUES_COUNT",
+        )
+    }
+    params = {
+        "system": "BI",
+        "element": "order.total",
+        "integration": "erp-to-bi-sales",
+        "since": 0,
+        "until": 1,
+        "horizon": 1,
+        "limit": 5,
+    }
+    with sqlite3.connect(path) as conn:
+        for name, sql in statements.items():
+            plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+            scans = [step for step in plan if step.startswith("SCAN") and "INDEX" not in step]
+            assert not scans, (name, plan)
+            assert any("USING" in step and "INDEX" in step for step in plan), (name, plan)
