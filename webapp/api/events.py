@@ -73,7 +73,7 @@ def _ids_of_rejected(items: list[bytes], result: IngestResult) -> dict[int, str]
     "Record runtime events: one event or a list",
     body=Event | list[Event],
     response=IngestAnswer,
-    errors={422: "None of the events is valid; errors says why, by position."},
+    errors={422: ("None of the events is valid; errors says why, by position.", IngestAnswer)},
     description="200 when at least one event was good (rejected ones are listed in errors), "
     "422 when every event was rejected. Re-sending an event with the same id changes "
     "nothing; the same hop id with a new status is a status update.",

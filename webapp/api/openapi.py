@@ -39,7 +39,7 @@ class Operation:
     response: Any = None
     status: int = 200
     media_type: str = "application/json"
-    errors: Mapping[int, str] = field(default_factory=dict)
+    errors: Mapping[int, str | tuple[str, Any]] = field(default_factory=dict)
     description: str | None = None
 
 
@@ -51,7 +51,7 @@ def operation(
     response: Any = None,
     status: int = 200,
     media_type: str = "application/json",
-    errors: Mapping[int, str] | None = None,
+    errors: Mapping[int, str | tuple[str, Any]] | None = None,
     description: str | None = None,
 ) -> Callable[[F], F]:
     """Declare a view's operation: its query model, body type, answer type and errors.
@@ -63,7 +63,8 @@ def operation(
         response: the type of the answer (``str`` for text such as SVG or DOT).
         status: the success status code.
         media_type: the answer's media type.
-        errors: other status codes the view answers, with why.
+        errors: other status codes the view answers, with why; ``(why, type)`` when the body
+            is not ``{"error": "..."}`` but that type (a 422 naming each bad event).
         description: more words when the summary is not enough.
     """
 
@@ -134,6 +135,9 @@ def document(app: Flask) -> dict[str, Any]:
                 keys["body"] = schemas.want(op.body, "validation")
             if op.response is not None:
                 keys["response"] = schemas.want(op.response, "serialization")
+            for code, why in op.errors.items():
+                if isinstance(why, tuple):
+                    keys[f"error {code}"] = schemas.want(why[1], "serialization")
         methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
         for method in methods:
             planned.append((_path(rule.rule), method.lower(), rule.endpoint, view, op, keys))
@@ -193,10 +197,17 @@ def _operation(
     ]
     if op is None:
         media = "application/json" if api else "text/html"
+        plain: dict[str, Any] = {"200": {"description": "OK", "content": {media: {}}}}
+        if parameters:
+            plain["404"] = {
+                "description": "Nothing is known by that name.",
+                "content": _failure(api, error_schema),
+            }
+        plain["503"] = _unavailable(api, error_schema)
         bare: dict[str, Any] = {
             "operationId": operation_id,
             "summary": (view.__doc__ or endpoint).strip().splitlines()[0],
-            "responses": {"200": {"description": "OK", "content": {media: {}}}},
+            "responses": plain,
         }
         if parameters:
             bare["parameters"] = parameters
@@ -229,7 +240,7 @@ def _operation(
     if "response" in keys:
         success["content"] = _content(op.media_type, schemas.get(keys["response"]))
     responses: dict[str, Any] = {str(op.status): success}
-    errors = dict(op.errors)
+    errors: dict[int, str | tuple[str, Any]] = dict(op.errors)
     if parameters or "body" in keys:
         errors.setdefault(400, "The body or a parameter is malformed.")
     if "body" in keys:
@@ -237,16 +248,33 @@ def _operation(
     if getattr(view, "requires_token", False):
         errors.setdefault(401, "A valid 'Authorization: Bearer <token>' header is needed.")
         answer["security"] = [{"bearer": []}]
-    errors.setdefault(503, "The store is unavailable; try again later.")
+    errors.pop(503, None)  # the same for every view: below
     for code, why in sorted(errors.items()):
         if str(code) in responses:
             continue
-        responses[str(code)] = {
-            "description": why,
-            "content": _content("application/json", error_schema),
-        }
+        if isinstance(why, tuple):
+            responses[str(code)] = {
+                "description": why[0],
+                "content": _content("application/json", schemas.get(keys[f"error {code}"])),
+            }
+        else:
+            responses[str(code)] = {"description": why, "content": _failure(api, error_schema)}
+    responses["503"] = _unavailable(api, error_schema)
     answer["responses"] = responses
     return answer
+
+
+def _failure(api: bool, error_schema: Mapping[str, Any]) -> dict[str, Any]:
+    """An error's content: ``{"error": "..."}`` under /api, an HTML page elsewhere."""
+    if api:
+        return _content("application/json", error_schema)
+    return _content("text/html", {"type": "string"})
+
+
+def _unavailable(api: bool, error_schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The 503 of a store that cannot be read (JSON under /api, plain text elsewhere)."""
+    content = _content("application/json", error_schema) if api else {"text/plain": {}}
+    return {"description": "The store is unavailable; try again later.", "content": content}
 
 
 @bp.get("/openapi.json")

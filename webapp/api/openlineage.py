@@ -104,7 +104,7 @@ _WHY = (
     body=AnyEvent | list[AnyEvent],
     response=IngestAnswer,
     status=201,
-    errors={422: "No event is a valid OpenLineage event."},
+    errors={422: ("No event is a valid OpenLineage event; errors says why.", IngestAnswer)},
     description=_WHY,
 )
 @token_required
@@ -118,7 +118,7 @@ def post_lineage() -> tuple[Response, int]:
     body=list[AnyEvent],
     response=IngestAnswer,
     status=201,
-    errors={422: "No event is a valid OpenLineage event."},
+    errors={422: ("No event is a valid OpenLineage event; errors says why.", IngestAnswer)},
     description=_WHY,
 )
 @token_required
