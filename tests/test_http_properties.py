@@ -68,9 +68,7 @@ def _load_demo(url: str) -> None:
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
-# The generated writes run on SQLite only until the entry limits (NUL bytes and the like,
-# refused per event) reach PostgreSQL; the read properties run on both.
-@pytest.fixture(scope="module", params=["sqlite"])
+@pytest.fixture(scope="module", params=BACKENDS)
 def demo_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
