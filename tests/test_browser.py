@@ -172,3 +172,32 @@ def test_a_golden_record_shows_a_stale_copy_in_words_and_colour(page: Any) -> No
         "element => getComputedStyle(element).color"
     )
     assert colour != agrees
+
+
+def test_no_page_breaks_the_content_security_policy(page: Any) -> None:
+    from playwright.sync_api import expect  # noqa: PLC0415
+
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    for path in (
+        "/",
+        "/elements/order.total",
+        "/trace?system=BI&element=order.total&record=R-17",
+        "/impact?system=ERP&element=customer.address&record=10233",
+        "/golden?system=ERP&record=40017",
+        "/findings",
+    ):
+        response = page.goto(path)
+        assert response is not None
+        assert "default-src 'none'" in response.headers["content-security-policy"]
+        expect(page.locator("main h1").first).to_be_visible()
+    # the stylesheet applied under the policy: the skip link is moved off screen by it
+    box = page.locator("a.skip").bounding_box()
+    assert box is not None
+    assert box["x"] < 0
+    assert violations == []

@@ -2,8 +2,9 @@
 
 The app calls the engine's public API only; it is started by ``lineage serve``. Configuration
 comes from defaults, then ``LINEAGE_*`` environment variables (``LINEAGE_DATABASE_URL``,
-``LINEAGE_API_TOKEN``, ``LINEAGE_MAX_CONTENT_LENGTH``), then the mapping given to
-:func:`create_app`.
+``LINEAGE_API_TOKEN``, ``LINEAGE_MAX_CONTENT_LENGTH``, ``LINEAGE_ALLOWED_HOSTS``), then the
+mapping given to :func:`create_app`. Every response carries the security headers, and every
+request passes the checks of :mod:`webapp.security`.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from typing import Any
 
 from flask import Flask
 
-from . import api, errors, pages
+from . import api, errors, pages, security
 from .tracker import Tracker
 
-TEXT_SETTINGS = ("DATABASE_URL", "API_TOKEN", "SECRET_KEY")
+TEXT_SETTINGS = ("DATABASE_URL", "API_TOKEN", "SECRET_KEY", "ALLOWED_HOSTS")
 """Settings kept as the exact text of their ``LINEAGE_*`` variable (never read as JSON)."""
 
 
@@ -28,12 +29,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         DATABASE_URL: the store (default ``$LINEAGE_DATABASE_URL``, else ``lineage.db`` here).
         API_TOKEN: when set, write endpoints need ``Authorization: Bearer <token>``.
         MAX_CONTENT_LENGTH: the largest request body in bytes, also after gzip (16 MiB).
+        ALLOWED_HOSTS: the ``Host`` names answered besides ``localhost``, ``127.0.0.1``,
+            ``::1`` and ``SERVED_HOST`` (a list, or names separated by commas; ``*``: any).
+        SERVED_HOST: the host ``lineage serve`` listens on (set by the command).
     """
     app = Flask(__name__)
     app.config.from_mapping(
         DATABASE_URL=None,
         API_TOKEN=None,
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        ALLOWED_HOSTS=None,
+        SERVED_HOST=None,
     )
     app.config.from_prefixed_env("LINEAGE")
     for key in TEXT_SETTINGS:
@@ -46,6 +52,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     app.extensions["lineage"] = Tracker(app.config["DATABASE_URL"])
 
+    security.register(app)
     app.register_blueprint(api.bp)
     pages.register(app)
     errors.register(app)

@@ -93,6 +93,10 @@ def demo(ctx: click.Context, no_serve: bool, host: str, port: int, db: str | Non
     nothing. Prints the commands that show the demo's most telling trace, golden record and
     findings, then serves the web UI and API like `lineage serve` (--no-serve: load only).
     """
+    if not no_serve:
+        from .serve import check_port_free  # noqa: PLC0415
+
+        check_port_free(host, port)  # before loading: a busy port is one line, nothing else
     store = open_db(db)
     try:
         where = store.engine.url.render_as_string(hide_password=True)
@@ -108,9 +112,17 @@ def demo(ctx: click.Context, no_serve: bool, host: str, port: int, db: str | Non
     if no_serve:
         return
     click.echo("\nServing the web UI and API (Ctrl+C stops; --no-serve only loads).")
-    from .serve import serve  # noqa: PLC0415 - the web app is imported only to serve
+    from .serve import CHANNEL_TIMEOUT, CONNECTION_LIMIT, serve  # noqa: PLC0415
 
-    ctx.invoke(serve, host=host, port=port, threads=8, db=db or resolve_url(None))
+    ctx.invoke(
+        serve,
+        host=host,
+        port=port,
+        threads=8,
+        connection_limit=CONNECTION_LIMIT,
+        channel_timeout=CHANNEL_TIMEOUT,
+        db=db or resolve_url(None),
+    )
 
 
 COMMANDS: list[click.Command] = [demo]
