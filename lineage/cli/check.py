@@ -29,8 +29,8 @@ from .options import db_option, findings_options
     "base",
     metavar="REF",
     default=None,
-    help="Also name the semantic changes since REF (a git revision, read at the same PATH...; "
-    "or a registry path), in the same report (see lineage diff).",
+    help="Also name the semantic changes since REF (a git revision, or a directory, holding "
+    "the same PATH...), in the same report (see lineage diff).",
 )
 @db_option
 @click.option(

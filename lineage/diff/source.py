@@ -38,8 +38,8 @@ def read_side(spec: str, paths: Sequence[str], *, cwd: Path | None = None) -> Si
         InputError: ``spec`` is neither a path nor a revision, a revision without ``paths``,
             or git fails; RegistryError: a file is not a valid registry (its name and line).
     """
-    where = cwd or Path.cwd()
-    path = where / spec
+    where = cwd or Path.cwd()  # the repository git reads; paths are as given, like check's
+    path = Path(spec)
     if path.exists():
         if paths and path.is_dir():
             return Side(spec, load_registry([str(Path(spec) / p) for p in paths]), False)
