@@ -214,6 +214,9 @@ def test_transform_changed_points_at_the_carry(repo: Path) -> None:
     assert change["evidence"]["owners"][:2] == ["bianca@example.com", "controller@example.com"]
     assert change["evidence"]["blast"]["known"] is False
     assert [f["code"] for f in found] == ["transform-changed"]
+    text = CliRunner().invoke(main, ["diff", "HEAD~1", "HEAD", "--", "registry/"])
+    assert "no store given" in text.stderr
+    assert "no store given" not in text.stdout
 
 
 def test_an_integration_removed_points_at_base(repo: Path) -> None:

@@ -25,6 +25,12 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+NO_STORE = (
+    "lineage diff: no store given (--db or $LINEAGE_DATABASE_URL): how many records, values "
+    "and recorded hops each change touches is not known"
+)
+
+
 def blast_options(func: F) -> F:
     """``--days`` and ``--max-hops``: how far back a changed transform is re-run."""
     func = click.option(
@@ -115,6 +121,8 @@ def diff(
     output = render(changes, fmt, tool="lineage diff")
     if output:
         click.echo(output)
+    if store is None and changes and fmt == "text":
+        click.echo(NO_STORE, err=True)
     if failing(changes, fail_on):
         ctx.exit(1)
 
