@@ -19,6 +19,7 @@ from ..model.findings import Finding
 from ..model.registry import Carry, Element, Integration, Registry, System, Waiver
 from ..transforms import parse_transform
 from .codes import change
+from .source import rebuilt
 
 __all__ = ["Renames", "find_renames"]
 
@@ -143,13 +144,12 @@ def apply(registry: Registry, renames: Renames) -> Registry:
         for i in registry.integrations
     )
     waivers = tuple(_waiver(w, renames) for w in registry.waivers)
-    return Registry(
+    return rebuilt(
+        registry,
         systems=systems,
         elements=elements,
         integrations=integrations,
         waivers=waivers,
-        lookups=registry.lookups,
-        files=registry.files,
     )
 
 

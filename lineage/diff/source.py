@@ -19,7 +19,7 @@ from ..model.registry import Location, Registry
 from ..registry import load_registry
 from .git import is_revision, revision_files
 
-__all__ = ["Side", "read_side"]
+__all__ = ["Side", "read_side", "rebuilt"]
 
 
 @dataclass(frozen=True)
@@ -95,11 +95,21 @@ def relocate(registry: Registry, names: dict[str, str]) -> Registry:
         moved(i).model_copy(update={"carries": tuple(moved(c) for c in i.carries)})
         for i in registry.integrations
     )
-    return Registry(
+    return rebuilt(
+        registry,
         systems=tuple(moved(s) for s in registry.systems),
         elements=tuple(moved(e) for e in registry.elements),
         integrations=integrations,
         waivers=tuple(moved(w) for w in registry.waivers),
-        lookups=registry.lookups,
         files=tuple(names.get(f, f) for f in registry.files),
     )
+
+
+def rebuilt(registry: Registry, **changed: Any) -> Registry:
+    """A new registry with ``changed`` fields, every other field as in ``registry``.
+
+    Built anew rather than with ``model_copy``: the registry caches its indexes by name, and
+    a copy would keep the old ones.
+    """
+    fields = {name: getattr(registry, name) for name in Registry.model_fields}
+    return Registry(**{**fields, **changed})
