@@ -205,7 +205,7 @@ def test_declared_integrations_are_jobs_of_the_registry(app: Flask, client: Flas
     job = nodes["job:registry:crm-to-erp-customers"]
     assert job["data"]["description"] == "Invoices go to the current address"
     assert nodes["dataset:ERP:customer"]["data"]["fields"] == [
-        {"name": "address", "type": "string", "tags": [], "description": None}
+        {"name": "address", "type": "string", "tags": []}
     ]
 
 

@@ -139,7 +139,7 @@ def get_lineage() -> Response:
     query = query_args(LineageQuery)
     state = tracker()
     graph = state.lineage_index.graph(state.store(), query.node_id, query.depth)
-    return jsonify(graph.model_dump(mode="json", by_alias=True))
+    return jsonify(graph.model_dump(mode="json", by_alias=True, exclude_none=True))
 
 
 @bp.get("/openlineage/unmapped")
