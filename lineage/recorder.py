@@ -11,25 +11,41 @@ An integration job records what it does in three calls, and never waits on the t
                         "value": "12 MAIN ST"})
 
 A bad call (a missing field, a wrong type) raises :class:`~lineage.errors.EventError` at once:
-that is the caller's bug. A fault of the tracker (down, slow, answering 5xx, a locked or
-unreachable database) never raises and never holds the caller for more than about
-``timeout`` seconds per flush: the events wait in the spool directory, as JSON Lines, and go
-out first on a later flush. Every event carries an id (given, or a stable hash of its
-content), so sending one twice records it once.
+that is the caller's bug. A fault of the tracker (down, slow, dripping its answer, answering
+5xx, a locked or unreachable database) never raises, and ``timeout`` is a **total deadline**
+for each flush on every target: the events wait in the spool directory, as JSON Lines, and go
+out first on a later flush. Only one flush talks to the tracker at a time; other threads keep
+recording meanwhile (a ``record`` that fills the buffer while a flush is under way leaves
+the events buffered for the next one). Every event carries an id (given, or a stable hash
+of its content), so sending one twice records it once.
+
+What the tracker **refuses** (a 4xx answer other than 401/403/408/429, or an event named in
+its ``errors``; a store's rejection with a database target) can never go in as it is: it is
+written to the **dead-letter file** (``dead_letter``, by default ``dead-letter.jsonl`` in
+the spool folder), one JSON object a line with the time, the reason and the event, logged
+with that file's name, and everything after it goes on being delivered.
+
+When the spool cannot be written (disk full, no permission) the events stay in a **memory
+buffer** of at most ``max_memory`` events (the oldest are dropped past it, counted in
+:attr:`Recorder.dropped`), with one warning naming the spool; they go out, or to the spool,
+on a later flush. No half-written ``.part`` file stays behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import http.client
 import json
 import logging
 import os
+import socket
 import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 import uuid
+from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -48,8 +64,12 @@ from .store.writer import Writer, validation_reason
 log = logging.getLogger("lineage.recorder")
 
 JsonEvent = dict[str, Any]
-_PERMANENT = frozenset({400, 404, 405, 415, 422})
-"""Answers that sending again cannot change: the events are dropped with a warning."""
+_RETRY_LATER = frozenset({401, 403, 407, 408, 425, 429})
+"""4xx answers that a later try may change (a token, a proxy, a rate limit): spooled.
+Every other 4xx is a refusal: the events go to the dead-letter file."""
+DEAD_LETTER = "dead-letter.jsonl"
+#: Spooled files are named ``<time>-<pid>-<random>.jsonl``: the dead-letter file is not one.
+_SPOOLED = "[0-9]*-*.jsonl"
 
 
 def default_spool(target: str) -> Path:
@@ -71,6 +91,10 @@ class _RefusedError(Exception):
     """The tracker answered that these events will never be accepted."""
 
 
+class _TooLargeError(Exception):
+    """The tracker refused the request's size: fewer events at a time may go in."""
+
+
 class Recorder:
     """Buffers events and sends them to a tracker or writes them to a database.
 
@@ -82,7 +106,11 @@ class Recorder:
         spool: the folder where events wait while the tracker cannot take them (default: a
             per-user folder, one per target; see :func:`default_spool`).
         batch_size: buffered events that trigger a flush, and events per request.
-        timeout: the most seconds one flush may spend talking to the tracker.
+        timeout: the most seconds one flush may spend talking to the tracker, in all (a
+            deadline: slow answers, dripping servers and held database locks included).
+        dead_letter: the file where refused events are written (default
+            ``dead-letter.jsonl`` in the spool folder).
+        max_memory: the most events kept in memory while the spool cannot be written.
 
     Example:
         >>> with Recorder("sqlite://", spool="/tmp/lineage-doc-spool") as rec:
@@ -99,18 +127,31 @@ class Recorder:
         *,
         batch_size: int = 500,
         timeout: float = 2.0,
+        dead_letter: str | os.PathLike[str] | None = None,
+        max_memory: int = 100_000,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        if max_memory < 0:
+            raise ValueError("max_memory must not be negative")
         self.target = target
         self.token = token
         self.spool = Path(spool) if spool is not None else default_spool(target)
+        self.dead_letter = (
+            Path(dead_letter) if dead_letter is not None else self.spool / DEAD_LETTER
+        )
         self.batch_size = batch_size
         self.timeout = timeout
+        self.max_memory = max_memory
+        #: events dropped because the memory buffer was full while the spool could not be written
+        self.dropped = 0
         self._http = target.startswith(("http://", "https://"))
         self._buffer: list[JsonEvent] = []
-        self._lock = threading.RLock()
+        self._held: deque[JsonEvent] = deque()  # what the spool could not take
+        self._buffer_lock = threading.Lock()  # held for a moment by record()
+        self._send_lock = threading.Lock()  # held by the one flush under way
         self._store: Store | None = None
+        self._deadline = 0.0  # of the flush under way (read by the database connections)
 
     # -- recording ---------------------------------------------------------------------------
 
@@ -142,22 +183,37 @@ class Recorder:
         eid = event_id(event)
         document = event.model_dump(mode="json", exclude_none=True)
         document["id"] = eid
-        with self._lock:
+        with self._buffer_lock:
             self._buffer.append(document)
             full = len(self._buffer) >= self.batch_size
         if full:
-            self.flush()
+            self._flush(wait=False)
         return eid
 
     # -- sending -----------------------------------------------------------------------------
 
     def flush(self) -> None:
         """Send what waits in the spool, then what is buffered; never raises for a tracker
-        fault. What cannot be sent within ``timeout`` seconds goes to the spool."""
-        with self._lock:
-            pending, self._buffer = self._buffer, []
-            deadline = time.monotonic() + self.timeout
+        fault. What cannot be sent within ``timeout`` seconds (counted from the start of the
+        flush, or of the flush another thread has under way) goes to the spool."""
+        self._flush(wait=True)
+
+    def _flush(self, *, wait: bool) -> None:
+        started = time.monotonic()
+        if not self._send_lock.acquire(timeout=self.timeout if wait else 0):
+            return  # another thread's flush is under way: these events wait for the next
+        try:
+            with self._buffer_lock:
+                pending, self._buffer = self._buffer, []
+            deadline = started + self.timeout
+            self._deadline = deadline
             fault = self._resend_spool(deadline)
+            if fault is None and self._held:
+                held = list(self._held)
+                self._held.clear()
+                fault = self._deliver(held, deadline)
+                if fault is not None:
+                    pending = held + pending
             if fault is None and pending:
                 fault = self._deliver(pending, deadline)
                 if fault is None:
@@ -169,8 +225,10 @@ class Recorder:
                     "lineage tracker %s unavailable (%s): events wait in %s for a later flush",
                     self._shown_target(),
                     fault,
-                    self.spool,
+                    self.spool if not self._held else "memory",
                 )
+        finally:
+            self._send_lock.release()
 
     def close(self) -> None:
         """Flush, then let go of the database connection (if any)."""
@@ -199,23 +257,33 @@ class Recorder:
             return "database"
 
     def _deliver(self, events: Sequence[JsonEvent], deadline: float) -> str | None:
-        """Send ``events`` in batches; None when done, else why the tracker cannot take them."""
+        """Send ``events`` in batches; None when done, else why the tracker cannot take them
+        (the events from the first batch not taken on are the caller's to keep)."""
         for start in range(0, len(events), self.batch_size):
             chunk = events[start : start + self.batch_size]
-            try:
-                if self._http:
-                    self._post(chunk, deadline)
-                else:
-                    self._write(chunk)
-            except _UnavailableError as fault:
-                return str(fault)
-            except _RefusedError as refused:
-                log.warning(
-                    "lineage tracker %s refused %d event(s) for good: %s",
-                    self._shown_target(),
-                    len(chunk),
-                    refused,
-                )
+            fault = self._deliver_chunk(chunk, deadline)
+            if fault is not None:
+                return fault
+        return None
+
+    def _deliver_chunk(self, chunk: Sequence[JsonEvent], deadline: float) -> str | None:
+        try:
+            if self._http:
+                self._post(chunk, deadline)
+            else:
+                self._write(chunk, deadline)
+        except _UnavailableError as fault:
+            return str(fault)
+        except _TooLargeError as refused:
+            if len(chunk) == 1:
+                self._refuse(chunk, str(refused))
+                return None
+            half = len(chunk) // 2  # fewer at a time: only the one too large is refused
+            return self._deliver_chunk(chunk[:half], deadline) or self._deliver_chunk(
+                chunk[half:], deadline
+            )
+        except _RefusedError as refused:
+            self._refuse(chunk, str(refused))
         return None
 
     def _post(self, chunk: Sequence[JsonEvent], deadline: float) -> None:
@@ -223,53 +291,103 @@ class Recorder:
         if remaining <= 0:
             raise _UnavailableError(f"no time left in this flush (timeout {self.timeout}s)")
         body = json.dumps(list(chunk), separators=(",", ":")).encode()
-        request = urllib.request.Request(  # noqa: S310 - the scheme is checked: http(s) only
-            self.target.rstrip("/") + "/api/v1/events",
-            data=body,
-            method="POST",
-            headers={"Content-Type": "application/json", "User-Agent": "lineage-recorder"},
-        )
+        headers = {"Content-Type": "application/json", "User-Agent": "lineage-recorder"}
         if self.token:
-            request.add_header("Authorization", f"Bearer {self.token}")
+            headers["Authorization"] = f"Bearer {self.token}"
         try:
-            with urllib.request.urlopen(request, timeout=remaining) as response:  # noqa: S310
-                answer = json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as exc:
-            detail = _error_text(exc)
-            if exc.code in _PERMANENT:
-                raise _RefusedError(f"HTTP {exc.code}: {detail}") from exc
-            raise _UnavailableError(f"HTTP {exc.code}: {detail}") from exc
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise _UnavailableError(str(getattr(exc, "reason", exc))) from exc
-        for error in answer.get("errors", ())[:5]:
-            log.warning(
-                "lineage tracker refused event %s: %s", error.get("id"), error.get("reason")
+            status, payload = _post_within(
+                self.target.rstrip("/") + "/api/v1/events", body, headers, remaining
             )
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            if time.monotonic() >= deadline:
+                raise _UnavailableError(
+                    f"no complete answer within the flush's {self.timeout}s"
+                ) from exc
+            raise _UnavailableError(str(exc) or type(exc).__name__) from exc
+        answer = _json_object(payload)
+        if status >= 400:
+            detail = _error_text(answer, payload, status)
+            if status == 413:
+                raise _TooLargeError(f"HTTP 413: {detail}")
+            if status == 422 and answer.get("errors"):
+                self._refuse_named(chunk, answer["errors"])
+                return
+            if status < 500 and status not in _RETRY_LATER:
+                raise _RefusedError(f"HTTP {status}: {detail}")
+            raise _UnavailableError(f"HTTP {status}: {detail}")
+        if answer.get("errors"):
+            self._refuse_named(chunk, answer["errors"])
 
-    def _write(self, chunk: Sequence[JsonEvent]) -> None:
+    def _refuse_named(self, chunk: Sequence[JsonEvent], errors: Any) -> None:
+        """Dead-letter the events of ``chunk`` an answer's ``errors`` name (by position)."""
+        for error in errors if isinstance(errors, list) else ():
+            index = error.get("index") if isinstance(error, dict) else None
+            if isinstance(index, int) and 0 <= index < len(chunk):
+                self._refuse([chunk[index]], str(error.get("reason")))
+
+    def _write(self, chunk: Sequence[JsonEvent], deadline: float) -> None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _UnavailableError(f"no time left in this flush (timeout {self.timeout}s)")
         try:
-            store = self._open()
+            store = self._open(remaining)
+            # a lock held by another writer is waited for only until the deadline
+            store.busy_timeout = max(remaining, 0.5)
             with Writer(store, batch_size=len(chunk) or 1) as writer:
                 for index, document in enumerate(chunk):
                     writer.add_data(document, source="recorder", line=index)
         except (LineageError, SQLAlchemyError, OSError) as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise _UnavailableError(reason) from exc
-        for rejection in writer.result.rejected[:5]:
-            log.warning("lineage store refused event %s: %s", rejection.event_id, rejection.reason)
+        for rejection in writer.result.rejected:
+            if rejection.line is not None and 0 <= rejection.line < len(chunk):
+                self._refuse([chunk[rejection.line]], rejection.reason)
 
-    def _open(self) -> Store:
+    def _refuse(self, events: Sequence[JsonEvent], reason: str) -> None:
+        """Write ``events`` to the dead-letter file (logged either way)."""
+        now = dt.datetime.now(dt.UTC).isoformat()
+        lines = "".join(
+            json.dumps({"refused_at": now, "reason": reason, "event": event}) + "\n"
+            for event in events
+        )
+        try:
+            self.dead_letter.parent.mkdir(parents=True, exist_ok=True)
+            with self.dead_letter.open("a", encoding="utf-8") as out:
+                out.write(lines)
+        except OSError as exc:
+            log.error(
+                "lineage tracker %s refused %d event(s) for good (%s) and the dead-letter file "
+                "%s cannot be written (%s): they are lost",
+                self._shown_target(), len(events), reason, self.dead_letter, exc,
+            )  # fmt: skip
+            return
+        log.warning(
+            "lineage tracker %s refused %d event(s) for good (%s): written to %s",
+            self._shown_target(), len(events), reason, self.dead_letter,
+        )  # fmt: skip
+
+    def _open(self, remaining: float) -> Store:
         if self._store is None:
-            self._store = _quick(
-                open_store(_with_connect_timeout(self.target, self.timeout)), self.timeout
+            store = open_store(
+                _with_connect_timeout(self.target, remaining), busy_timeout=remaining
             )
+            if store.dialect == "sqlite":
+                # Each connection waits for SQLite's lock only until the flush's deadline.
+                event.listen(store.engine, "checkout", self._sqlite_deadline)
+            self._store = store
         return self._store
+
+    def _sqlite_deadline(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        left = max(1, int((self._deadline - time.monotonic()) * 1000))
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={left}")  # an int: nothing to inject
+        cursor.close()
 
     # -- the spool ---------------------------------------------------------------------------
 
     def _spooled(self) -> list[Path]:
         try:
-            return sorted(self.spool.glob("*.jsonl"))
+            return sorted(self.spool.glob(_SPOOLED))
         except OSError:
             return []
 
@@ -291,20 +409,42 @@ class Recorder:
 
     def _to_spool(self, events: Sequence[JsonEvent]) -> None:
         name = f"{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}.jsonl"
+        partial = self.spool / (name + ".part")
         try:
             self.spool.mkdir(parents=True, exist_ok=True)
-            partial = self.spool / (name + ".part")
             with partial.open("w", encoding="utf-8") as out:
                 for document in events:
                     out.write(json.dumps(document, separators=(",", ":")) + "\n")
             partial.replace(self.spool / name)  # whole files only: a reader never sees half
         except OSError as exc:
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
+            self._hold(events, exc)
+
+    def _hold(self, events: Sequence[JsonEvent], exc: OSError) -> None:
+        """Keep ``events`` in memory (at most ``max_memory``, the oldest dropped past it)."""
+        first = not self._held
+        self._held.extend(events)
+        over = len(self._held) - self.max_memory
+        for _ in range(max(0, over)):
+            self._held.popleft()
+        if over > 0:
+            self.dropped += over
             log.error(
-                "cannot spool %d lineage event(s) to %s: %s; they are lost",
-                len(events),
-                self.spool,
-                exc,
-            )
+                "cannot spool lineage events to %s (%s) and the memory buffer is full "
+                "(max_memory=%d): %d oldest event(s) dropped, %d in all",
+                self.spool, exc, self.max_memory, over, self.dropped,
+            )  # fmt: skip
+        elif first:
+            log.warning(
+                "cannot spool lineage events to %s (%s): %d event(s) kept in memory (at most "
+                "%d) until the tracker or the spool can take them",
+                self.spool, exc, len(self._held), self.max_memory,
+            )  # fmt: skip
+
+    def in_memory(self) -> int:
+        """How many events wait in memory because the spool could not take them."""
+        return len(self._held)
 
     def spooled(self) -> int:
         """How many events wait in the spool."""
@@ -328,15 +468,54 @@ def _read_spool(path: Path) -> Iterator[JsonEvent]:
                 log.warning("skipping unreadable spooled event %s:%d", path, number)
 
 
-def _error_text(exc: urllib.error.HTTPError) -> str:
+def _post_within(
+    url: str, body: bytes, headers: dict[str, str], seconds: float
+) -> tuple[int, bytes]:
+    """POST ``body`` and read the whole answer within ``seconds`` in all: a server that
+    answers slowly, or a byte at a time, is cut off at the deadline (the socket is shut)."""
+    parts = urllib.parse.urlsplit(url)
+    connection: http.client.HTTPConnection
+    if parts.scheme == "https":
+        connection = http.client.HTTPSConnection(parts.netloc, timeout=seconds)
+    else:
+        connection = http.client.HTTPConnection(parts.netloc, timeout=seconds)
+
+    def cut() -> None:
+        sock = connection.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(seconds, cut)
+    timer.daemon = True
+    timer.start()
     try:
-        payload = json.loads(exc.read() or b"{}")
-    except (ValueError, OSError):
-        return exc.reason if isinstance(exc.reason, str) else str(exc)
-    if not isinstance(payload, dict):
-        return str(exc.reason)
-    reasons = [f"{e.get('id')}: {e.get('reason')}" for e in payload.get("errors", ())[:3]]
-    return str(payload.get("error") or "; ".join(reasons) or exc.reason)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        timer.cancel()
+        connection.close()
+
+
+def _json_object(payload: bytes) -> dict[str, Any]:
+    try:
+        answer = json.loads(payload or b"{}")
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}
+
+
+def _error_text(answer: dict[str, Any], payload: bytes, status: int) -> str:
+    errors = answer.get("errors")
+    reasons = (
+        [f"{e.get('id')}: {e.get('reason')}" for e in errors[:3] if isinstance(e, dict)]
+        if isinstance(errors, list)
+        else []
+    )
+    text = payload[:200].decode("utf-8", "replace").strip()
+    return str(answer.get("error") or "; ".join(reasons) or text or f"status {status}")
 
 
 def _with_connect_timeout(url: str, timeout: float) -> str:
@@ -345,21 +524,6 @@ def _with_connect_timeout(url: str, timeout: float) -> str:
         separator = "&" if "?" in url else "?"
         return f"{url}{separator}connect_timeout={max(1, round(timeout))}"
     return url
-
-
-def _quick(store: Store, timeout: float) -> Store:
-    """Make SQLite wait at most ``timeout`` for a lock (the store's default is 10 s)."""
-    if store.dialect == "sqlite":
-        milliseconds = max(1, int(timeout * 1000))
-
-        def busy(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute(f"PRAGMA busy_timeout={milliseconds}")
-            cursor.close()
-
-        event.listen(store.engine, "connect", busy)
-        store.engine.dispose()  # connections opened while migrating had the long timeout
-    return store
 
 
 __all__ = ["Recorder", "default_spool"]
