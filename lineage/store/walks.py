@@ -256,7 +256,9 @@ WITH RECURSIVE cur AS (
       ON i.system = r.h_system AND i.element = r.h_element AND i.record = r.h_record
     JOIN events h ON {{hop_join}}
     WHERE COALESCE(i.value_norm, :null) = COALESCE(r.h_value_norm, :null)
-      AND h.at >= r.h_at AND h.at < r.until AND h.at <= :horizon
+      -- '+h.at': the time bounds filter the one hop found by event_id; they must not
+      -- steer SQLite to a range scan of ix_events_at (the store's clock index) instead
+      AND +h.at >= r.h_at AND +h.at < r.until AND +h.at <= :horizon
       AND {LIVE.format(e="h")}
 )
 SELECT reach.*, {REGISTRY_VERSION} AS registry_version FROM reach
