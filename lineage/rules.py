@@ -45,6 +45,7 @@ __all__ = [
     "Verdict",
     "copy_verdict",
     "current_status",
+    "declared_route",
     "hop_owner",
     "is_live",
     "judged_at",
@@ -111,6 +112,43 @@ def system_owner(registry: Registry, system: str | None) -> str | None:
     """The declared owner of ``system`` (None when it is not declared or has none)."""
     declared = registry.system(system) if system else None
     return declared.owner if declared is not None and declared.owner else None
+
+
+# -- declared routes ------------------------------------------------------------------
+
+
+def declared_route(
+    registry: Registry,
+    integration: str | None,
+    *,
+    sources: Iterable[str],
+    target: str,
+    element: str,
+    input_elements: Iterable[str],
+) -> str | None:
+    """The integration of the registry in force that declares a hop's route, else None.
+
+    A named integration must be declared, run from the inputs' one system to ``target`` and
+    carry ``element`` from those inputs; an unnamed hop matches any declared integration
+    that does. The registry in force decides: a hop undeclared when it arrived counts as
+    declared once a registry declaring its route is loaded, and the reverse.
+    """
+    systems = set(sources)
+    wanted = set(input_elements)
+    if len(systems) != 1:
+        return None
+    (source,) = systems
+    if integration is not None:
+        named = registry.integration(integration)
+        if named is None or named.source != source or named.target != target:
+            return None
+        carry = named.carry(element)
+        return integration if carry is not None and wanted <= set(carry.input_elements) else None
+    for candidate in registry.integrations_for(source, target, element):
+        carry = candidate.carry(element)
+        if carry is not None and wanted <= set(carry.input_elements):
+            return candidate.name
+    return None
 
 
 # -- hop statuses ---------------------------------------------------------------------

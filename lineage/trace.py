@@ -97,11 +97,16 @@ class TraceJudge:
         """The hop's check as recorded at the point of entry.
 
         A hop that did not check out as declared then (its integration was not declared yet,
-        or its check could not run) is checked again against the registry in force now.
+        or its check could not run), or whose route the registry in force no longer declares,
+        is checked again against the registry in force now.
         """
         if hop.verified is not None and hop.declared:
-            return HopCheck(hop.integration, True, hop.transform, hop.expected_norm,
-                            hop.verified)  # fmt: skip
+            if self._still_declared(hop, inputs):
+                return HopCheck(hop.integration, True, hop.transform, hop.expected_norm,
+                                hop.verified)  # fmt: skip
+            if not inputs:
+                return HopCheck(hop.integration, False, hop.transform, hop.expected_norm,
+                                hop.verified)  # fmt: skip
         rebuilt = Hop(
             kind="hop",
             id=hop.event_id,
@@ -117,6 +122,27 @@ class TraceJudge:
             transform=hop.transform,
         )
         return self.verifier.check(rebuilt)
+
+    def _still_declared(self, hop: EventRow, inputs: list[InputRow]) -> bool:
+        """Whether the registry in force still declares the route of a hop declared on arrival
+        (without its inputs at hand: its integration still runs into its system carrying its
+        element)."""
+        if not inputs:
+            named = self.registry.integration(hop.integration) if hop.integration else None
+            return (
+                named is not None
+                and named.target == hop.system
+                and named.carry(hop.element) is not None
+            )
+        route = rules.declared_route(
+            self.registry,
+            hop.integration,
+            sources=[i.system for i in inputs],
+            target=hop.system,
+            element=hop.element,
+            input_elements=[i.element for i in inputs],
+        )
+        return route is not None
 
     def value_problems(self, row: EventRow) -> list[Problem]:
         """Rule violations of the value an event left (and competing origin for a write)."""

@@ -67,6 +67,8 @@ def defects() -> list[dict[str, Any]]:
             status="sent",
         ),  # lost, duplicate
         write("ERP", "order.status", "40030", "lost", 36),  # rule-violation
+        snapshot("Nowhere", "order.total", "N-1", "1", 37),  # unknown-system
+        write("ERP", "contract.nope", "40017", "x", 38),  # unknown-element
     ]
 
 

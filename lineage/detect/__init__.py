@@ -18,6 +18,7 @@ from .observed_flows import observed_flows
 from .rule_violation import rule_violation
 from .undeclared_integration import undeclared_integration
 from .unexplained_transformation import unexplained_transformation
+from .unknown_names import unknown_names
 from .untraced_value import untraced_snapshots
 
 DETECTORS: list[Detector] = [
@@ -30,6 +31,7 @@ DETECTORS: list[Detector] = [
     duplicate_delivery,  # duplicate-delivery
     rule_violation,  # rule-violation
     observed_flows,  # undeclared-integration, failed-delivery (OpenLineage jobs)
+    unknown_names,  # unknown-system, unknown-element
     # last: it streams on the shared connection with connection-wide options
     conflicting_truth,  # conflicting-truth (with the golden record, lineage/golden.py)
 ]

@@ -32,11 +32,23 @@ class CodeInfo(BaseModel):
     severity: Severity
     description: str
     runtime: bool
+    registry: bool = True
+    """``lineage check`` reports it (a code may be both: ``unknown-system``)."""
 
 
-def _c(code: str, severity: str, description: str, runtime: bool = False) -> CodeInfo:
+def _c(
+    code: str,
+    severity: str,
+    description: str,
+    runtime: bool = False,
+    registry: bool | None = None,
+) -> CodeInfo:
     return CodeInfo(
-        code=code, severity=Severity(severity), description=description, runtime=runtime
+        code=code,
+        severity=Severity(severity),
+        description=description,
+        runtime=runtime,
+        registry=not runtime if registry is None else registry,
     )
 
 
@@ -49,7 +61,14 @@ _ALL = (
         "Declarations name two different systems of record for one element.",
     ),
     _c("undeclared-element", "error", "An integration carries an element that is not declared."),
-    _c("unknown-system", "error", "A declaration names a system that is not declared."),
+    _c(
+        "unknown-system",
+        "error",
+        "A declaration, or a recorded event, names a system the registry in force does not "
+        "declare (the event is kept).",
+        True,
+        True,
+    ),
     _c("missing-owner", "error", "A system, element or integration has no owner."),
     _c(
         "unknown-transform",
@@ -136,6 +155,13 @@ _ALL = (
         True,
     ),
     _c("rule-violation", "error", "A value breaks its element's validation rules.", True),
+    _c(
+        "unknown-element",
+        "error",
+        "A recorded event names an element the registry in force does not declare (the event "
+        "is kept).",
+        True,
+    ),
 )
 
 CODES: dict[str, CodeInfo] = {info.code: info for info in _ALL}

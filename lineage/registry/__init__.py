@@ -16,7 +16,7 @@ from .checks import run_checks as run_checks
 from .loader import load_registry as load_registry
 from .waivers import apply_waivers as apply_waivers
 
-REGISTRY_CODES: frozenset[str] = frozenset(code for code, info in CODES.items() if not info.runtime)
+REGISTRY_CODES: frozenset[str] = frozenset(code for code, info in CODES.items() if info.registry)
 """The finding codes ``lineage check`` reports (waivers for other codes are left to scan)."""
 
 
