@@ -73,6 +73,7 @@ TROUBLE = [
     {**write("ERP", "order.total", "40018", "1E+2", 0, "w ä/x:1"), "actor": "erin@example.com"},
     write("ERP", "order.total", "40019", "not a number", 0, "w.odd."),
     write("CRM", "customer.name", "C-1", "Ada", 0, "_w"),
+    write("CRM", "customer.name", "C-2", "bell\x07ring", 0, "w-bell"),
     hop(
         "h-ok",
         "erp-to-bi",
@@ -173,6 +174,11 @@ def test_values_and_times_are_typed_literals(store: Store) -> None:
     assert entities["value:w_20_C3_A4_2Fx_3A1"]["prov:value"]["$"] == "100"
     assert entities["value:w.odd_2E"]["prov:value"] == "not a number"  # not a decimal: a string
     assert entities["value:_5Fw"]["prov:value"] == "Ada"  # a string element
+    # XML 1.0 cannot hold a control character, even escaped: base64 of the UTF-8, not lost
+    assert entities["value:w-bell"]["prov:value"] == {
+        "$": "YmVsbAdyaW5n",
+        "type": "xsd:base64Binary",
+    }
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,8 @@ Identifiers are valid XML QNames, so the document converts to PROV-XML that the 
 every other UTF-8 byte as ``_HH`` (``erin@example.com`` is ``agent:erin_40example.com``, hop
 ``42`` is ``hop:_342``). Values are typed literals by their element's type (``xsd:decimal``,
 ``xsd:integer``, ``xsd:boolean``, ``xsd:date``, ``xsd:dateTime``; a value that does not parse
-as its type, or of a string element, stays a string), times are ``xsd:dateTime``.
+as its type, or of a string element, stays a string), times are ``xsd:dateTime``. Text that
+XML 1.0 cannot hold (control characters) is ``xsd:base64Binary`` of its UTF-8.
 
 :class:`ProvJsonWriter` writes the document incrementally: each record goes to its section's
 spool file (in memory while small, on disk beyond), and :meth:`ProvJsonWriter.write_to`
@@ -33,6 +34,7 @@ with the ``prov`` library: ``ProvDocument.deserialize(content=..., format="json"
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import re
@@ -102,6 +104,25 @@ def _qname(kind: str) -> dict[str, str]:
 
 def _typed(text: str, xsd: str) -> dict[str, str]:
     return {"$": text, "type": xsd}
+
+
+# What XML 1.0 cannot hold, even escaped: PROV-XML of the document could not be written.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _string(text: str) -> Any:
+    """``text`` as a PROV-JSON string; text with characters XML 1.0 cannot hold (control
+    characters) as ``xsd:base64Binary`` of its UTF-8, so nothing is lost and the document
+    still converts to valid PROV-XML."""
+    if _NOT_XML.search(text) is None:
+        return text
+    data = base64.b64encode(text.encode("utf-8", "surrogatepass")).decode("ascii")
+    return _typed(data, "xsd:base64Binary")
+
+
+def _label(text: str) -> str:
+    """A label for people: characters XML 1.0 cannot hold shown as U+FFFD."""
+    return _NOT_XML.sub("\ufffd", text)
 
 
 def timestamp(micros: int) -> dict[str, str]:
@@ -218,7 +239,7 @@ class ProvJsonWriter:
             self._add(
                 "agent",
                 identifier,
-                {"prov:label": name, "lineage:role": role},
+                {"prov:label": _label(name), "lineage:role": role},
             )
         return identifier
 
@@ -231,17 +252,17 @@ class ProvJsonWriter:
         declared = self.registry.element(element)
         kind = declared.type if declared is not None else ElementType.STRING
         literal, written = typed_value(value, kind)
-        attributes[key] = literal
+        attributes[key] = _string(literal) if isinstance(literal, str) else literal
         if written is not None:
-            attributes["lineage:text"] = written
+            attributes["lineage:text"] = _string(written)
 
     def _place(self, row: EventRow) -> dict[str, Any]:
         return {
-            "prov:label": f"{row.system} {row.element} {row.record}",
-            "lineage:event": row.event_id,
-            "lineage:system": row.system,
-            "lineage:element": row.element,
-            "lineage:record": row.record,
+            "prov:label": _label(f"{row.system} {row.element} {row.record}"),
+            "lineage:event": _string(row.event_id),
+            "lineage:system": _string(row.system),
+            "lineage:element": _string(row.element),
+            "lineage:record": _string(row.record),
             "lineage:at": timestamp(row.at),
         }
 
@@ -309,7 +330,7 @@ class ProvJsonWriter:
             ("lineage:error", row.error),
         ):
             if value is not None:
-                attributes[key] = value
+                attributes[key] = _string(value)
         for key, flag in (("lineage:declared", row.declared), ("lineage:verified", row.verified)):
             if flag is not None:
                 attributes[key] = _flag(flag)
@@ -353,10 +374,10 @@ class ProvJsonWriter:
                 used = f"input:{local_name(row.event_id)}.{item.position}"
                 untraced: dict[str, Any] = {
                     "prov:type": _qname("lineage:UntracedInput"),
-                    "prov:label": f"{item.system} {item.element} {item.record}",
-                    "lineage:system": item.system,
-                    "lineage:element": item.element,
-                    "lineage:record": item.record,
+                    "prov:label": _label(f"{item.system} {item.element} {item.record}"),
+                    "lineage:system": _string(item.system),
+                    "lineage:element": _string(item.element),
+                    "lineage:record": _string(item.record),
                 }
                 self._value(untraced, item.element, item.value)
                 self._add("entity", used, untraced)
