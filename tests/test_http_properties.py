@@ -4,6 +4,7 @@ no 5xx, and only status codes, media types and bodies that the document describe
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -200,3 +201,25 @@ def test_a_write_with_only_bad_events_answers_the_documented_422(
     assert answer["rejected"] == 1 and answer["errors"][0]["index"] == 0
     assert answer["errors"][0]["reason"]
     operation.validate_response(response)  # the body is what openapi.json says a 422 holds
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"Origin": "http://attacker.example"}, 403),
+        ({"Content-Type": "text/plain"}, 415),
+        ({"Host": "rebound.example"}, 400),
+    ],
+)
+def test_writes_refused_by_the_web_guards_answer_as_documented(
+    api_schema: schemathesis.BaseSchema, headers: dict[str, str], status: int
+) -> None:
+    operation = api_schema["/api/v1/events"]["POST"]
+    body = [{"kind": "write", "system": "CRM"}]
+    if headers.get("Content-Type") == "text/plain":  # as a form on another site may post
+        response = operation.Case(headers=headers).call(data=json.dumps(body))
+    else:
+        response = operation.Case(body=body, media_type="application/json", headers=headers).call()
+    assert response.status_code == status
+    assert response.json()["error"]
+    operation.validate_response(response)

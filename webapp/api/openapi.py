@@ -77,6 +77,10 @@ def operation(
     return mark
 
 
+_HOST = "The Host header names no host the tracker answers to (LINEAGE_ALLOWED_HOSTS)."
+_WRITES = frozenset({"post", "put", "patch", "delete"})
+
+
 def _path(rule: str) -> str:
     return _PARAM.sub(r"{\1}", rule)
 
@@ -197,7 +201,10 @@ def _operation(
     ]
     if op is None:
         media = "application/json" if api else "text/html"
-        plain: dict[str, Any] = {"200": {"description": "OK", "content": {media: {}}}}
+        plain: dict[str, Any] = {
+            "200": {"description": "OK", "content": {media: {}}},
+            "400": {"description": _HOST, "content": _failure(api, error_schema)},
+        }
         if parameters:
             plain["404"] = {
                 "description": "Nothing is known by that name.",
@@ -242,7 +249,14 @@ def _operation(
     responses: dict[str, Any] = {str(op.status): success}
     errors: dict[int, str | tuple[str, Any]] = dict(op.errors)
     if parameters or "body" in keys:
-        errors.setdefault(400, "The body or a parameter is malformed.")
+        errors.setdefault(400, f"The body or a parameter is malformed. {_HOST}")
+    errors.setdefault(400, _HOST)
+    if method in _WRITES:
+        errors.setdefault(403, "Without a token: a write from a web page on another origin.")
+        errors.setdefault(
+            415,
+            "A Content-Encoding other than gzip; without a token, a body that is not JSON.",
+        )
     if "body" in keys:
         errors.setdefault(413, "The body is larger than the configured limit.")
     if getattr(view, "requires_token", False):
