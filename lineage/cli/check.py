@@ -11,7 +11,7 @@ from ..model.findings import Finding
 from ..model.registry import Location
 from ..registry import check_registry_waived, load_registry
 from ..report import failing, render
-from .options import db_option, findings_options
+from .options import findings_options
 
 
 @click.command("check")
@@ -32,7 +32,14 @@ from .options import db_option, findings_options
     help="Also name the semantic changes since REF (a git revision, or a directory, holding "
     "the same PATH...), in the same report (see lineage diff).",
 )
-@db_option
+@click.option(
+    "--db",
+    "db",
+    metavar="URL",
+    default=None,
+    help="With --base: the store to measure the blast radius in (default: "
+    "$LINEAGE_DATABASE_URL; without either, none).",
+)
 @click.option(
     "--days",
     type=click.IntRange(min=1),

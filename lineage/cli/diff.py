@@ -15,7 +15,7 @@ from ..diff.source import read_side
 from ..errors import InputError
 from ..report import failing, render
 from .check import unreadable
-from .options import db_option, findings_options, open_db
+from .options import findings_options, open_db
 
 if TYPE_CHECKING:
     from ..model.findings import Finding
@@ -29,6 +29,18 @@ NO_STORE = (
     "lineage diff: no store given (--db or $LINEAGE_DATABASE_URL): how many records, values "
     "and recorded hops each change touches is not known"
 )
+
+
+def store_option(func: F) -> F:
+    """``--db URL`` for the blast radius: optional, unlike the store of other commands."""
+    return click.option(
+        "--db",
+        "db",
+        metavar="URL",
+        default=None,
+        help="Store to measure the blast radius in (default: $LINEAGE_DATABASE_URL; without "
+        "either, no store is read and each change says what it cannot know).",
+    )(func)
 
 
 def blast_options(func: F) -> F:
@@ -78,7 +90,7 @@ def base_changes(
 @click.argument("head")
 @click.argument("paths", nargs=-1, metavar="[-- PATH...]")
 @findings_options
-@db_option
+@store_option
 @blast_options
 @click.pass_context
 def diff(
