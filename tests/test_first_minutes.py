@@ -245,3 +245,54 @@ def test_check_on_a_missing_file_still_writes_its_document(tmp_path: Path) -> No
     [finding] = json.loads(result.stdout)["findings"]
     assert finding["code"] == "unreadable-registry"
     assert finding["location"]["file"] == str(missing)
+
+
+# --- pip install . alone ----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_pip_install_alone_gives_a_working_demo(tmp_path: Path) -> None:
+    # A fresh environment (dependencies from the system's site-packages), the project
+    # installed from a wheel, not editable; run from a folder with nothing of the repository.
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    installed = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", str(ROOT)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LINEAGE_DATABASE_URL")}
+    where = tmp_path / "elsewhere"
+    where.mkdir()
+
+    def tool(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(venv / "bin" / "lineage"), *args],
+            cwd=where,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
+    origin = subprocess.run(
+        [str(python), "-c", "import lineage, webapp; print(lineage.__file__, webapp.__file__)"],
+        cwd=where,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert all(path.startswith(str(venv)) for path in origin.stdout.split())
+    demo = tool("demo", "--no-serve")
+    assert demo.returncode == 0, demo.stderr
+    assert "Loaded Lumen & Co., the demo company" in demo.stdout
+    trace = tool("trace", "BI", "order.total", "R-17")
+    assert trace.returncode == 0, trace.stderr
+    assert "root cause: unexplained-transformation at h-0225" in trace.stdout
+    page = tool("export", "dot")
+    assert page.returncode == 0 and page.stdout.startswith("digraph")
