@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..model.findings import Finding, Severity, summarize
+from ..report import place
 
 __all__ = ["MARKER", "render_markdown"]
 
@@ -72,7 +73,7 @@ def render_markdown(
         seen.setdefault(finding.code, []).append(finding)
     for code, group in sorted(seen.items(), key=lambda kv: (kv[1][0].severity.rank, kv[0])):
         first = group[0]
-        where = _text(first.location) if first.location is not None else ""
+        where = _text(place(first))
         lines.append(f"| {_ICON[first.severity]} | {_code(code)} | {len(group)} | {where} |")
     unknown: set[str] = set()
     for finding in findings:
@@ -96,7 +97,7 @@ def _one(finding: Finding) -> str:
     owners = evidence.get("owners")
     if not isinstance(owners, list) or not owners:
         owners = [finding.owner] if finding.owner else []
-    where = f" at {_code(str(finding.location))}" if finding.location is not None else ""
+    where = f" at {_code(place(finding))}"
     head = f"**{_ICON[finding.severity]} {finding.severity.value} {_code(finding.code)}**{where}"
     lines = [f"{head}: {_text(sentence or finding.message)}"]
     details = []
