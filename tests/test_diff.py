@@ -412,8 +412,11 @@ def test_markdown_escapes_names_that_could_break_the_comment() -> None:
         system="a|b<script>",
     )
     text = render_markdown([found])
-    assert "<script>" not in text
+    # as text it is escaped; as a place it stands in a code span, which shows it literally
     assert "a\\|b&lt;script&gt;" in text
+    assert text.count("<script>") == text.count("`a|b<script>`") == 1
+    table = [line for line in text.splitlines() if line.startswith("| ")]
+    assert all(line.count(" | ") == 3 for line in table[1:]), table
 
 
 def test_machine_formats_still_get_one_document_when_a_side_cannot_be_read(repo: Path) -> None:
