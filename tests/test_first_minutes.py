@@ -86,6 +86,21 @@ def test_a_reading_command_on_a_missing_store_exits_2_and_creates_nothing(
     assert not missing.exists()
 
 
+def test_diff_and_check_base_with_a_missing_store_exit_2(tmp_path: Path) -> None:
+    # Blast radius read from an empty store made by mistake would say "0 hops affected".
+    missing = tmp_path / "typo.db"
+    registry = str(ROOT / "fixtures" / "demo" / "registry")
+    release = str(ROOT / "fixtures" / "demo" / "next-release")
+    for args in (
+        ["diff", registry, release, "--db", str(missing)],
+        ["check", release, "--base", registry, "--db", str(missing)],
+    ):
+        result = lineage(*args)
+        assert result.returncode == 2, result.stdout[-500:]
+        assert f"no store at {missing}" in one_line(result)
+        assert not missing.exists()
+
+
 def test_the_default_store_missing_in_this_folder_is_named(tmp_path: Path) -> None:
     result = lineage("scan", cwd=tmp_path)
     assert result.returncode == 2

@@ -69,7 +69,7 @@ def diff_store(db: str | None) -> Store | None:
 
     if db is None and not os.environ.get(URL_VARIABLE):
         return None
-    return open_db(db)
+    return open_db(db, must_exist=True)
 
 
 def base_changes(
