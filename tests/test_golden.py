@@ -114,6 +114,8 @@ def test_copy_that_equals_what_the_golden_value_yields_agrees(store: Store) -> N
             "event": "h-name",
             "at": at(1),
             "path": ["crm-to-erp upper"],
+            "direction": "downstream",
+            "yields": None,
         }
     ]
 

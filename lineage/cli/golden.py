@@ -69,9 +69,13 @@ def golden_text(record: GoldenRecord) -> str:
             if element.reason:
                 body.append(("note", printable(element.reason, 300)))
         for copy in element.copies:
-            expected = (
-                "expected ?" if copy.status == "unknown" else f"expected {_shown(copy.expected)}"
-            )
+            if copy.status == "unknown":
+                expected = "expected ?"
+            elif copy.direction == "upstream":  # its value carried to the system of record
+                sor = printable(element.system_of_record or "")
+                expected = f"yields {_shown(copy.yields)} in {sor}"
+            else:
+                expected = f"expected {_shown(copy.expected)}"
             body.append(
                 (
                     "row",

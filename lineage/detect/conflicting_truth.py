@@ -1,14 +1,22 @@
-"""``conflicting-truth``: a copy's current value is not what the golden value yields.
+"""``conflicting-truth``: a copy's current value is not what the golden value yields, or (a
+copy upstream of the system of record) does not yield the golden value there.
 
-Set-based first, then per batch of candidates: one streamed window-function query
+The declared graph decides first (:func:`lineage.golden.graph.declared_graph`, built once
+per registry version): which systems are comparable with each element's system of record,
+and in which direction. Places nothing declared joins to the system of record are never
+candidates and never walked from (``lineage golden`` calls them ``unknown``, with why).
+
+Then set-based: one streamed window-function query
 (:func:`lineage.store.conflicts.conflict_candidates`) picks the copies whose current value
-*may* disagree (edited in place, observed different, arrived through a hop that did not
-verify or whose source has changed since). Each batch of candidates, and whatever their
-values fed downstream (a stale BI copy feeds a stale portal copy through hops that are
-themselves fine), is judged by the same :class:`lineage.golden.Judge` that answers
-``lineage golden``, with its lookups batched (a few queries per batch, not per copy). A copy
-that was stale and has been refreshed since is current and agrees: it is no candidate and no
-finding.
+*may* disagree (downstream: edited in place, observed different, arrived through a hop that
+did not verify or whose source has changed since; upstream: not forwarded unchanged towards
+the system of record). Each batch of candidates is judged by the same
+:class:`lineage.golden.Judge` that answers ``lineage golden``, with its lookups batched (one
+recursive statement links the batch's record keys, one fetches the golden values), and so
+is whatever a wrong copy stands for: what its value fed downstream (a stale BI copy feeds a
+stale portal copy through hops that are themselves fine) and, upstream of the system of
+record, the places that fed it (they yield the same value there). A copy that was stale and
+has been refreshed since is current and agrees: it is no candidate and no finding.
 
 Memory is bounded by a batch and by the set of places already judged (the suspicious ones),
 never by the size of the store.
@@ -19,14 +27,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from ..golden import Copy, Judge
+from ..golden.graph import declared_graph
 from ..model.findings import Finding
-from ..store.conflicts import BATCH, conflict_candidates, consumers_many
+from ..store.conflicts import BATCH, conflict_candidates, consumers_many, suppliers_many
 from ..store.queries import EventRow
 from .base import ScanContext
 
 CODE = "conflicting-truth"
 
 _Place = tuple[str, str, str]
+_SIDE = {"downstream": "down", "upstream": "up"}
 
 
 def conflicting_truth(ctx: ScanContext) -> Iterator[Finding]:
@@ -34,12 +44,15 @@ def conflicting_truth(ctx: ScanContext) -> Iterator[Finding]:
     systems_of_record = {
         e.name: e.system_of_record for e in ctx.registry.elements if e.system_of_record
     }
-    if not systems_of_record:
+    graph = declared_graph(ctx.registry)
+    sides = [(element, system, _SIDE[side]) for element, system, side in graph.comparable()]
+    if not sides:
         return
+    sides += [(element, system, "sor") for element, system in systems_of_record.items()]
     judge = Judge(ctx.conn, ctx.registry, ctx.as_of)
     judged: set[_Place] = set()
     batch: list[EventRow] = []
-    for candidate in conflict_candidates(ctx.conn, systems_of_record, as_of=ctx.as_of):
+    for candidate in conflict_candidates(ctx.conn, sides, as_of=ctx.as_of):
         batch.append(candidate)
         if len(batch) >= BATCH:
             yield from _judge_batch(ctx, judge, batch, judged, systems_of_record)
@@ -55,8 +68,9 @@ def _judge_batch(
     judged: set[_Place],
     systems_of_record: dict[str, str],
 ) -> Iterator[Finding]:
-    """Judge a batch of candidates, then level by level what their values fed."""
-    # (copy, golden event when known from the copy of the same record that fed it)
+    """Judge a batch of candidates, then level by level what their wrong values stand for:
+    the places they fed, and (upstream of the system of record) the places that fed them."""
+    # (copy, golden event when known from the copy of the same record it is linked to)
     frontier: list[tuple[EventRow, EventRow | None]] = [(c, None) for c in batch]
     while frontier:
         fresh: list[tuple[EventRow, EventRow | None]] = []
@@ -67,6 +81,7 @@ def _judge_batch(
                 fresh.append((place, golden))
         judge.prepare([place for place, golden in fresh if golden is None])
         movers: list[tuple[EventRow, EventRow | None]] = []
+        upstream: list[tuple[EventRow, EventRow | None]] = []
         for place, golden in fresh:
             copy = judge.judge_place(place, golden=golden)
             if copy is None or copy.status == "agrees":
@@ -74,14 +89,22 @@ def _judge_batch(
             if copy.status in ("stale", "divergent"):
                 yield finding(copy, systems_of_record[place.element])
             movers.append((place, copy.golden_event))
+            if copy.direction == "upstream" and place.kind == "hop":
+                upstream.append((place, copy.golden_event))
         fed = consumers_many(
             ctx.conn, [(p.system, p.element, p.record) for p, _ in movers], as_of=ctx.as_of
         )
+        feeding = suppliers_many(ctx.conn, [p.event_id for p, _ in upstream], as_of=ctx.as_of)
         frontier = [
             # a consumer of the same element is the same business record: same golden value
             (consumer, golden if consumer.element == place.element else None)
             for (place, golden), consumers in zip(movers, fed, strict=True)
             for consumer in consumers
+        ] + [
+            (supplier, golden)
+            for (place, golden), suppliers in zip(upstream, feeding, strict=True)
+            for supplier in suppliers
+            if supplier.element == place.element
         ]
 
 
@@ -89,14 +112,24 @@ def finding(copy: Copy, system_of_record: str) -> Finding:
     """The ``conflicting-truth`` finding for a stale or divergent copy."""
     where = f"{system_of_record} {copy.golden_record}" if copy.golden_record else system_of_record
     via = " then ".join(str(step) for step in copy.path or ())
-    message = (
-        f"{copy.system} {copy.record} {copy.element} is {_show(copy.value)}, {copy.status}: "
-        f"the golden value {_show(copy.golden_value)} in {where} yields {_show(copy.expected)}"
-        f" through {via}"
-    )
-    if copy.status == "stale":
-        message += f"; {_show(copy.value)} is what the earlier golden value "
-        message += f"{_show(copy.earlier_golden)} yielded"
+    if copy.direction == "upstream":
+        message = (
+            f"{copy.system} {copy.record} {copy.element} is {_show(copy.value)}, "
+            f"{copy.status}: upstream of the system of record it yields "
+            f"{_show(copy.yields)} through {via}, but the golden value in {where} is "
+            f"{_show(copy.golden_value)}"
+        )
+        if copy.status == "stale":
+            message += f"; {_show(copy.yields)} is the earlier golden value"
+    else:
+        message = (
+            f"{copy.system} {copy.record} {copy.element} is {_show(copy.value)}, "
+            f"{copy.status}: the golden value {_show(copy.golden_value)} in {where} yields "
+            f"{_show(copy.expected)} through {via}"
+        )
+        if copy.status == "stale":
+            message += f"; {_show(copy.value)} is what the earlier golden value "
+            message += f"{_show(copy.earlier_golden)} yielded"
     return Finding.of(
         CODE,
         message,
@@ -110,6 +143,8 @@ def finding(copy: Copy, system_of_record: str) -> Finding:
             "system_of_record": system_of_record,
             "earlier_golden_value": copy.earlier_golden,
             "path": [str(step) for step in copy.path or ()],
+            "direction": copy.direction,
+            "yields": copy.yields,
         },
         element=copy.element,
         system=copy.system,

@@ -15,14 +15,28 @@ For each element of a business record:
   (``ERP -> BI multiply(1.2)`` then ``BI -> Portal round(2)``);
 - a copy **agrees** when it equals the expected value (compared by the element's type), is
   **stale** when it equals what an earlier golden value would have yielded through the same
-  path, and is **divergent** otherwise. When the declarations give no way to compute the
-  expectation (no declared path, several paths that disagree, a transform that combines
-  several inputs, no golden value) the copy is **unknown**, with the reason: the tracker does
-  not guess.
+  path, and is **divergent** otherwise;
+- a copy **upstream** of the system of record (the system of origin, and every system between
+  it and the system of record) is judged the other way: its own value is carried along the
+  declared path *to* the system of record, and what it yields there is compared with the
+  golden value (``agrees``), an earlier golden value (``stale``), or neither (``divergent``,
+  with the value it yields). Which way a system stands is decided from the declarations
+  alone (:mod:`lineage.golden.graph`), and the comparison is one pure function
+  (:func:`lineage.golden.comparison.verdict`).
+
+When the declarations give no way to compute the expectation (no declared path joins the two
+systems in either direction, several paths that disagree, a transform that combines several
+inputs, no golden value) the copy is **unknown**, with the reason: the tracker does not
+guess.
 """
 
 from __future__ import annotations
 
+from .comparison import Verdict as Verdict
+from .comparison import verdict as verdict
+from .graph import DeclaredGraph as DeclaredGraph
+from .graph import Direction as Direction
+from .graph import declared_graph as declared_graph
 from .judge import STALE_LOOKBACK as STALE_LOOKBACK
 from .judge import Judge as Judge
 from .judge import as_micros as as_micros
@@ -42,15 +56,20 @@ __all__ = [
     "STALE_LOOKBACK",
     "STATUSES",
     "Copy",
+    "DeclaredGraph",
     "DeclaredPaths",
+    "Direction",
     "Expectation",
     "GoldenElement",
     "GoldenRecord",
     "Judge",
     "Status",
     "Step",
+    "Verdict",
     "as_micros",
+    "declared_graph",
     "golden",
     "golden_record",
     "judged_copies",
+    "verdict",
 ]

@@ -7,15 +7,15 @@ detector (every suspicious copy, in batches).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
 from ..errors import NotFoundError
-from ..model.registry import Element, Registry
+from ..model.registry import Cardinality, Element, Registry
 from ..store import Store
-from ..store.conflicts import upstream_keys_many, versions_many
+from ..store.conflicts import linked_keys_many, versions_many
 from ..store.records import (
     EventRow,
     Key,
@@ -23,11 +23,12 @@ from ..store.records import (
     key_events,
     key_recorded,
     record_links,
-    upstream_keys,
     value_versions,
 )
 from ..store.schema import as_micros, iso
 from ..verify import HopVerifier
+from .comparison import verdict as compare
+from .graph import DeclaredGraph, Direction, declared_graph
 from .paths import DeclaredPaths, Expectation, Path
 from .record import Copy, GoldenElement, GoldenRecord, Status
 
@@ -61,6 +62,8 @@ class Judge:
     as_of: int | None = None
     verifier: HopVerifier = field(init=False)
     declared: DeclaredPaths = field(init=False)
+    graph: DeclaredGraph = field(init=False)
+    fan_out: tuple[str, ...] = field(init=False)
     _history: dict[tuple[str, str, str], list[EventRow]] = field(init=False, default_factory=dict)
     _upstream: dict[tuple[str, str, str], list[tuple[str, int]]] = field(
         init=False, default_factory=dict
@@ -69,6 +72,12 @@ class Judge:
     def __post_init__(self) -> None:
         self.declared = DeclaredPaths(self.registry)
         self.verifier = self.declared.verifier
+        self.graph = declared_graph(self.registry)
+        self.fan_out = tuple(
+            sorted(
+                i.name for i in self.registry.integrations if i.cardinality == Cardinality.FAN_OUT
+            )
+        )
 
     def expect(self, element: str, value: str | None, source: str, target: str) -> Expectation:
         """What ``value`` of ``element`` in ``source`` becomes in ``target`` by declaration
@@ -100,24 +109,30 @@ class Judge:
     def prepare(self, copies: Sequence[EventRow]) -> None:
         """Fetch in a few batched queries what judging ``copies`` will ask (for scans).
 
-        Where each copy's data came from in its system of record
-        (:func:`~lineage.store.conflicts.upstream_keys_many`) and what those places held
+        Which keys of each copy's system of record its record is linked to (one recursive
+        statement per batch, :func:`~lineage.store.conflicts.linked_keys_many`: up from a
+        copy downstream of the system of record, down from a copy upstream of it, then up
+        and down for those that found none) and what those places held
         (:func:`~lineage.store.conflicts.versions_many`); :meth:`judge_place` then finds
-        them cached. Optional: without it each copy asks its own queries.
+        them cached. Copies the declared graph says cannot be compared are never walked
+        from. Optional: without it each copy asks its own queries.
         """
         if len(self._upstream) >= CACHE_PLACES:
             self._upstream.clear()
-        starts: list[tuple[str, str, str]] = []
+        seeds: list[tuple[str, str, str, str]] = []
         for copy in copies:
             sor = self._system_of_record(copy.element)
+            side = self.graph.direction(copy.element, copy.system)
             start = (copy.system, copy.record, sor or "")
-            if sor is not None and copy.system != sor and start not in self._upstream:
-                starts.append(start)
-                self._upstream[start] = []
-        for start, keys in zip(
-            starts, upstream_keys_many(self.conn, starts, as_of=self.as_of), strict=True
-        ):
-            self._upstream[start] = keys[:MAX_KEYS]
+            if sor is None or side is None or start in self._upstream:
+                continue
+            self._upstream[start] = []
+            seeds.append((*start, "up" if side == "downstream" else "down"))
+        for seed, keys in zip(seeds, self._links(seeds), strict=True):
+            self._upstream[seed[:3]] = keys[:MAX_KEYS]
+        unlinked = [(*seed[:3], "both") for seed in seeds if not self._upstream[seed[:3]]]
+        for seed, keys in zip(unlinked, self._links(unlinked), strict=True):
+            self._upstream[seed[:3]] = keys[:MAX_KEYS]
         wanted: dict[tuple[str, str, str], None] = {}
         for copy in copies:
             sor = self._system_of_record(copy.element)
@@ -131,6 +146,11 @@ class Judge:
         found = versions_many(self.conn, places, as_of=self.as_of, limit=STALE_LOOKBACK + 1)
         for key, versions in zip(wanted, found, strict=True):
             self._history[key] = versions
+
+    def _links(self, seeds: Sequence[tuple[str, str, str, str]]) -> list[list[tuple[str, int]]]:
+        if not seeds:
+            return []
+        return linked_keys_many(self.conn, seeds, fan_out=self.fan_out, as_of=self.as_of)
 
     def owner_for(
         self, element: str, copy_system: str, path: Path | None, event: EventRow
@@ -174,14 +194,25 @@ class Judge:
             reason: str | None,
             expected: Expectation | None = None,
             earlier: str | None = None,
+            *,
+            upstream: Expectation | None = None,
         ) -> Copy:
             path = expected.path if expected is not None else None
-            owner, integration = self.owner_for(element, copy.system, path, copy)
+            owner, integration = self.owner_for(
+                element, copy.system, None if upstream is not None else path, copy
+            )
+            direction: Direction | None = (
+                self.graph.direction(element, copy.system) if sor is not None else None
+            )
             return Copy(
                 system=copy.system,
                 record=copy.record,
                 value=copy.value,
-                expected=expected.value if expected is not None and expected.known else None,
+                expected=(
+                    expected.value
+                    if expected is not None and expected.known and upstream is None
+                    else None
+                ),
                 status=status,
                 reason=reason,
                 event=copy.event_id,
@@ -194,37 +225,109 @@ class Judge:
                 golden_value=golden.value if golden is not None else None,
                 golden_record=golden.record if golden is not None else None,
                 golden_event=golden,
+                direction=direction,
+                yields=upstream.value if upstream is not None and upstream.known else None,
             )
 
-        if sor is None or golden is None:
+        if sor is None:
             return verdict("unknown", missing or f"{element} has no golden value")
+        side = self.graph.direction(element, copy.system)
+        if side is None and copy.system != sor:
+            return verdict(
+                "unknown",
+                f"no declared integration path carries {element} from {sor} to "
+                f"{copy.system} or from {copy.system} to {sor}: the copy cannot be compared "
+                "with the golden value",
+            )
+        if golden is None:
+            return verdict("unknown", missing or f"{element} has no golden value")
+        if side == "upstream":
+            return self._judge_upstream(element, sor, golden, copy, verdict)
         expected = self.expect(element, golden.value, sor, copy.system)
         if not expected.known:
             return verdict("unknown", expected.reason, expected)
-        if value_norm == expected.norm:
-            return verdict("agrees", None, expected)
         path = expected.path or ()
-        seen = {golden.value_norm}
-        for earlier in self.history(element, golden.system, golden.record):
-            if earlier.seq == golden.seq or earlier.at > golden.at or earlier.value_norm in seen:
-                continue
-            seen.add(earlier.value_norm)
-            was = self.declared.through(element, earlier.value, path)
-            if was.known and was.norm == value_norm:
-                return verdict(
-                    "stale",
-                    f"{_show(copy.value)} is what the earlier golden value "
-                    f"{_show(earlier.value)} ({iso(earlier.at)}) yields; the golden value is "
-                    f"now {_show(golden.value)}, which yields {_show(expected.value)}",
-                    expected,
-                    earlier.value,
-                )
+        tried: list[EventRow] = []
+
+        def earlier_yields() -> Iterator[str | None]:
+            for earlier in self._earlier(element, golden):
+                was = self.declared.through(element, earlier.value, path)
+                if was.known:
+                    tried.append(earlier)
+                    yield was.norm
+
+        status, number = compare(value_norm, expected.norm, earlier_yields())
+        if status == "agrees":
+            return verdict("agrees", None, expected)
+        if status == "stale" and number is not None:
+            earlier = tried[number]
+            return verdict(
+                "stale",
+                f"{_show(copy.value)} is what the earlier golden value "
+                f"{_show(earlier.value)} ({iso(earlier.at)}) yields; the golden value is "
+                f"now {_show(golden.value)}, which yields {_show(expected.value)}",
+                expected,
+                earlier.value,
+            )
         via = " then ".join(str(step) for step in path)
         return verdict(
             "divergent",
             f"{_show(copy.value)} is not what the golden value {_show(golden.value)} yields "
             f"through {via} ({_show(expected.value)}), nor what an earlier golden value yielded",
             expected,
+        )
+
+    def _earlier(self, element: str, golden: EventRow) -> Iterator[EventRow]:
+        """The earlier golden values (distinct, newest first, none after ``golden``)."""
+        seen = {golden.value_norm}
+        for earlier in self.history(element, golden.system, golden.record):
+            if earlier.seq == golden.seq or earlier.at > golden.at or earlier.value_norm in seen:
+                continue
+            seen.add(earlier.value_norm)
+            yield earlier
+
+    def _judge_upstream(
+        self,
+        element: str,
+        sor: str,
+        golden: EventRow,
+        copy: EventRow,
+        verdict: Callable[..., Copy],
+    ) -> Copy:
+        """An upstream copy: what its value yields in the system of record, against the
+        golden value (``agrees``), an earlier one (``stale``), or neither (``divergent``)."""
+        yields = self.expect(element, copy.value, copy.system, sor)
+        if not yields.known:
+            return verdict("unknown", yields.reason, yields, upstream=yields)
+        earlier_values: list[EventRow] = []
+
+        def earlier_norms() -> Iterator[str | None]:
+            for earlier in self._earlier(element, golden):
+                earlier_values.append(earlier)
+                yield self.verifier.normalize(element, earlier.value)
+
+        truth = self.verifier.normalize(element, golden.value)
+        status, number = compare(yields.norm, truth, earlier_norms())
+        via = " then ".join(str(step) for step in yields.path or ())
+        if status == "agrees":
+            return verdict("agrees", None, yields, upstream=yields)
+        if status == "stale" and number is not None:
+            earlier = earlier_values[number]
+            return verdict(
+                "stale",
+                f"{_show(copy.value)} yields {_show(yields.value)} in {sor} through {via}: "
+                f"the earlier golden value ({iso(earlier.at)}); the golden value is now "
+                f"{_show(golden.value)}",
+                yields,
+                earlier.value,
+                upstream=yields,
+            )
+        return verdict(
+            "divergent",
+            f"{_show(copy.value)} yields {_show(yields.value)} in {sor} through {via}, not "
+            f"the golden value {_show(golden.value)} nor an earlier one",
+            yields,
+            upstream=yields,
         )
 
     # -- which key of the record holds the truth ---------------------------------------
@@ -282,10 +385,12 @@ class Judge:
     def golden_for(self, copy: EventRow, sor: str) -> tuple[EventRow | None, str | None]:
         """The golden value for a copy: (the system of record's event, None) or (None, why).
 
-        The key in the system of record the copy's data came from (one recursive query up
-        the hops into the copy's key, :func:`~lineage.store.records.upstream_keys`), nearest
-        first; when the data did not come from there (a copy edited in place, a value that
-        flowed back), the nearest key of the whole business record
+        The keys in the system of record the copy's record is linked to by its hops, nearest
+        first: where its data came from (a copy downstream of the system of record), where
+        it went (upstream), else what was fed from the same source
+        (:func:`~lineage.store.conflicts.linked_keys_many`, found in advance by
+        :meth:`prepare` in a scan); when none of them holds the element (a copy edited in
+        place, a value that flowed back), the nearest key of the whole business record
         (:func:`~lineage.store.records.record_links`), as :func:`golden` finds it.
         """
 
@@ -294,10 +399,14 @@ class Judge:
             return versions[0] if versions else None
 
         start = (copy.system, copy.record)
-        upstream = self._upstream.get((copy.system, copy.record, sor))
-        if upstream is None:
-            upstream = upstream_keys(self.conn, copy.system, copy.record, sor, as_of=self.as_of)
-        links = RecordLinks(start, {(sor, record): depth for record, depth in upstream})
+        linked = self._upstream.get((copy.system, copy.record, sor))
+        if linked is None:
+            side = self.graph.direction(copy.element, copy.system)
+            mode = "up" if side == "downstream" else "down"
+            linked = self._links([(copy.system, copy.record, sor, mode)])[0]
+            if not linked:
+                linked = self._links([(copy.system, copy.record, sor, "both")])[0]
+        links = RecordLinks(start, {(sor, record): depth for record, depth in linked})
         best = self.nearest_holding(sor, links, holding)
         if best:
             return self._golden_of(copy.element, sor, links, best)
@@ -323,8 +432,9 @@ class Judge:
         if sor is None or copy.system == sor:
             return None
         missing: str | None = None
-        if golden is None:
+        if golden is None and self.graph.direction(copy.element, copy.system) is not None:
             golden, missing = self.golden_for(copy, sor)
+        # not comparable: judged unknown from the declarations alone, never walked from
         return self.judge(copy.element, sor, golden, copy, missing=missing)
 
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from ..store.queries import EventRow
 from ..store.records import Key
 from ..store.schema import iso
+from .graph import Direction
 from .paths import Path
 
 Status = Literal["agrees", "stale", "divergent", "unknown"]
@@ -25,7 +26,8 @@ class Copy:
         record: the copy's record key in that system.
         value: the value the copy holds (as recorded).
         expected: what the golden value yields there through the declared path (None when
-            unknown, or when it yields null).
+            unknown, or when it yields null, and for an upstream copy: transforms do not run
+            backwards; see ``yields``).
         status: ``agrees``, ``stale``, ``divergent`` or ``unknown``.
         reason: why the copy is stale, divergent or unknown, for people (None when it agrees).
         event: the event that left the copy's current value.
@@ -39,6 +41,11 @@ class Copy:
         golden_value: the golden value the copy was judged against.
         golden_record: the system of record's key holding it.
         golden_event: the event that left the golden value.
+        direction: ``downstream`` (the golden value is carried to the copy) or ``upstream``
+            (the copy's value is carried to the system of record) of the system of record;
+            None when no declared path joins them.
+        yields: for an upstream copy, what its value becomes in the system of record through
+            the declared path (compared with the golden value; None when unknown or null).
     """
 
     system: str
@@ -57,6 +64,8 @@ class Copy:
     golden_value: str | None = None
     golden_record: str | None = None
     golden_event: EventRow | None = None
+    direction: Direction | None = None
+    yields: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +78,8 @@ class Copy:
             "event": self.event,
             "at": iso(self.at),
             "path": [str(step) for step in self.path] if self.path is not None else None,
+            "direction": self.direction,
+            "yields": self.yields,
         }
 
 

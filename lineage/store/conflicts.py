@@ -9,7 +9,7 @@ silenced for that reason); a batch is a ``VALUES`` list of at most :data:`BATCH`
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -26,14 +26,18 @@ Place = tuple[str, str, str]
 _PLANNER_SETTINGS = ("jit", "enable_nestloop")
 
 
-# The conflict prefilter on SQLite (see conflict_candidates). {sor} is the VALUES list of
-# bound parameters (element, system of record).
+# The conflict prefilter on SQLite (see conflict_candidates). {comp} is the VALUES list of
+# bound parameters (element, system, side). CROSS JOIN keeps the places the outer loop, read
+# once as the window streams them: joined the other way, SQLite materializes every place
+# and scans them once per comparable system. In the forwarded probe, CROSS JOIN starts from
+# the place's readers (index on the input place): left free, SQLite drives it from every
+# event of the element.
 # Which value a place holds follows the full rule (status updates included, looked up only
 # for the hops that have some); the probes of a source's or a snapshot's previous value take
 # a hop's first status as final, so a hop whose delivery was later reported failed can hide
 # a candidate behind it (the judgement of each candidate applies the full rule).
 _CANDIDATES = """
-WITH sor(element, system) AS (VALUES {sor}),
+WITH comp(element, system, side) AS (VALUES {comp}),
 ranked AS (
     SELECT x.event_id, x.kind, x.system, x.element, x.record, x.value_norm, x.verified,
            x.declared, x.at, x.seq, ROW_NUMBER() OVER w AS rn
@@ -47,9 +51,18 @@ ranked AS (
 )
 SELECT {columns}
 FROM ranked c
-JOIN sor ON sor.element = c.element AND sor.system <> c.system
+CROSS JOIN comp ON comp.element = c.element AND comp.system = c.system AND comp.side <> 'sor'
 JOIN events e ON e.event_id = c.event_id
-WHERE c.rn = 1 AND (
+WHERE c.rn = 1 AND ((comp.side = 'up' AND NOT EXISTS (
+        SELECT 1 FROM hop_inputs i CROSS JOIN events h ON h.event_id = i.event_id
+        CROSS JOIN comp t ON t.element = h.element AND t.system = h.system AND t.side <> 'down'
+        WHERE i.system = c.system AND i.element = c.element AND i.record = c.record
+          AND i.value_norm IS c.value_norm AND h.element = c.element AND h.kind = 'hop'
+          AND h.verified IS TRUE AND h.declared IS TRUE AND h.at <= :as_of AND {live_h}
+          AND NOT EXISTS (SELECT 1 FROM events n WHERE n.system = h.system
+              AND n.element = h.element AND n.record = h.record AND n.at <= :as_of
+              AND (n.at > h.at OR (n.at = h.at AND n.seq > h.seq)) AND {live_n})))
+  OR (comp.side = 'down' AND (
     c.kind = 'write'
     OR (c.kind = 'snapshot' AND COALESCE((
         SELECT p.value_norm FROM events p
@@ -61,18 +74,20 @@ WHERE c.rn = 1 AND (
             SELECT v.value_norm FROM events v
             WHERE v.system = i.system AND v.element = i.element AND v.record = i.record
               AND v.at <= :as_of AND NOT (v.kind = 'hop' AND v.status = 'failed')
-            ORDER BY v.at DESC, v.seq DESC LIMIT 1) IS NOT i.value_norm)))
-)
+            ORDER BY v.at DESC, v.seq DESC LIMIT 1) IS NOT i.value_norm))))
+))
 ORDER BY c.element, c.system, c.record
 """
 
 
 # The same question for PostgreSQL, set-based throughout: the source of every current hop
 # is looked up by a hash join with the current values (one probe per hop costs too much
-# over a million hops), the value before a snapshot by LEAD. Run with nested loops off (the
-# planner misjudges how few rows "rn = 1" leaves and would loop over the CTE).
+# over a million hops), the value before a snapshot by LEAD, the forwarded upstream places
+# by a hash join too (a NOT EXISTS under the OR would be run once per place). Run with
+# nested loops off (the planner misjudges how few rows "rn = 1" leaves and would loop over
+# the CTE).
 _CANDIDATES_POSTGRES = """
-WITH sor(element, system) AS (VALUES {sor}),
+WITH comp(element, system, side) AS (VALUES {comp}),
 ranked AS (
     SELECT x.event_id, x.kind, x.system, x.element, x.record, x.value_norm, x.verified,
            x.declared, ROW_NUMBER() OVER w AS rn,
@@ -92,58 +107,84 @@ moved AS (
     LEFT JOIN cur src ON src.system = i.system AND src.element = i.element
                      AND src.record = i.record
     WHERE h.kind = 'hop' AND src.value_norm IS DISTINCT FROM i.value_norm
+),
+forwarded AS (
+    SELECT DISTINCT i.system, i.element, i.record, COALESCE(i.value_norm, '\x1f<null>') AS norm
+    FROM cur h
+    JOIN comp t ON t.element = h.element AND t.system = h.system AND t.side <> 'down'
+    JOIN hop_inputs i ON i.event_id = h.event_id AND i.element = h.element
+    WHERE h.kind = 'hop' AND h.verified IS TRUE AND h.declared IS TRUE
 )
 SELECT {columns}
 FROM cur c
-JOIN sor ON sor.element = c.element AND sor.system <> c.system
+JOIN comp ON comp.element = c.element AND comp.system = c.system AND comp.side <> 'sor'
 JOIN events e ON e.event_id = c.event_id
 LEFT JOIN moved m ON m.event_id = c.event_id
-WHERE c.kind = 'write'
-   OR (c.kind = 'snapshot' AND c.before IS DISTINCT FROM c.value_norm)
-   OR (c.kind = 'hop' AND (c.verified IS NOT TRUE OR c.declared IS NOT TRUE
-                           OR m.event_id IS NOT NULL))
+LEFT JOIN forwarded f ON f.system = c.system AND f.element = c.element AND f.record = c.record
+                     AND f.norm = COALESCE(c.value_norm, '\x1f<null>')
+WHERE (comp.side = 'up' AND f.system IS NULL)
+   OR (comp.side = 'down' AND (
+       c.kind = 'write'
+       OR (c.kind = 'snapshot' AND c.before IS DISTINCT FROM c.value_norm)
+       OR (c.kind = 'hop' AND (c.verified IS NOT TRUE OR c.declared IS NOT TRUE
+                               OR m.event_id IS NOT NULL))))
 ORDER BY c.element, c.system, c.record
 """
 
 
 def conflict_candidates(
     conn: Connection,
-    systems_of_record: Mapping[str, str],
+    sides: Sequence[tuple[str, str, str]],
     *,
     as_of: int | None = None,
     batch: int = 1000,
 ) -> Iterator[EventRow]:
     """Copies whose current value may disagree with the golden value, streamed (one query).
 
-    A copy is a place of an element outside the element's system of record. It is a
-    candidate when its current value (the newest held event, found with ``ROW_NUMBER()``
-    over the place) is:
+    ``sides`` says, from the declared graph, which places can be compared at all: rows
+    ``(element, system, side)`` with side ``sor`` (the element's system of record),
+    ``down`` (a declared path carries the element from the system of record there) or
+    ``up`` (a declared path carries it from there to the system of record). Places in no
+    row are never candidates: nothing declared joins them to the truth.
+
+    A downstream copy is a candidate when its current value (the newest held event, found
+    with ``ROW_NUMBER()`` over the place) is:
 
     - a write (a copy edited in place),
     - a snapshot that differs from the value held before it (or has none before it),
     - a hop that did not verify, or travelled on no declared path, or whose input is no
       longer the value its source place holds.
 
-    Copies that are current and came from an unchanged source through a verified, declared
-    hop are left out: they agree unless their source is itself out of date, which
-    :func:`consumers` finds from the candidates downstream.
+    An upstream copy is a candidate unless its current value was *forwarded*: read by a
+    verified hop on a declared integration, into a system upstream of or at the system of
+    record, that is still the current value of its own place. A forwarded copy yields in
+    the system of record what the place it fed yields (the same value through the same
+    transforms), so it stands or falls with that place; the scan judges it when that place
+    is found wrong (see ``suppliers_many``).
+
+    Copies left out agree unless what they came from (downstream) or fed (upstream) is
+    itself out of date, which the scan follows from the candidates.
 
     Args:
         conn: an open connection (results are streamed from a server-side cursor).
-        systems_of_record: each element's system of record; other elements are skipped.
+        sides: the comparable places, by element and system (see above).
         as_of: judge the store as it was at this moment.
         batch: rows fetched per round trip.
     """
-    if not systems_of_record:
+    if not sides:
         return
     params: dict[str, Any] = {"as_of": bound(as_of)}
-    pairs = []
-    for number, (element, system) in enumerate(sorted(systems_of_record.items())):
-        params[f"e{number}"], params[f"s{number}"] = element, system
-        pairs.append(f"(CAST(:e{number} AS VARCHAR), CAST(:s{number} AS VARCHAR))")
+    rows = []
+    for number, (element, system, side) in enumerate(sorted(sides)):
+        params[f"e{number}"], params[f"s{number}"], params[f"d{number}"] = element, system, side
+        rows.append(
+            f"(CAST(:e{number} AS VARCHAR), CAST(:s{number} AS VARCHAR), "
+            f"CAST(:d{number} AS VARCHAR))"
+        )
+    comp = ", ".join(rows)
     postgres = conn.dialect.name == "postgresql"
     if postgres:
-        sql = _CANDIDATES_POSTGRES.format(sor=", ".join(pairs), columns=EVENT_SQL_COLUMNS)
+        sql = _CANDIDATES_POSTGRES.format(comp=comp, columns=EVENT_SQL_COLUMNS)
         # for this query only, then restored: no JIT (compiling costs seconds and saves less)
         # and no nested loops (see _CANDIDATES_POSTGRES)
         saved = {
@@ -153,7 +194,12 @@ def conflict_candidates(
         for name in _PLANNER_SETTINGS:
             conn.execute(text("SELECT set_config(:name, 'off', true)"), {"name": name})
     else:
-        sql = _CANDIDATES.format(sor=", ".join(pairs), columns=EVENT_SQL_COLUMNS)
+        sql = _CANDIDATES.format(
+            comp=comp,
+            columns=EVENT_SQL_COLUMNS,
+            live_h=LIVE_SQL.format(e="h"),
+            live_n=LIVE_SQL.format(e="n"),
+        )
     query = text(sql)
     # options on the statement, not the connection: the scan shares the connection
     streamed = query.execution_options(stream_results=True, yield_per=batch)
@@ -197,42 +243,99 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
         yield items[start : start + BATCH]
 
 
-# Where each start key's data came from: walk the hops into it upstream (single-record hops,
-# fan-out ones included), not past the target system, and answer the keys in the target.
-_UPSTREAM_MANY = """
-WITH RECURSIVE seeds(n, system, record, target) AS (VALUES {seeds}),
-up(n, target, system, record, depth) AS (
-    SELECT n, target, system, record, 0 FROM seeds
-  UNION
-    SELECT up.n, up.target, i.system, i.record, up.depth + 1 FROM up
-    JOIN events e ON e.system = up.system AND e.record = up.record
+# The keys in a target system linked to each start key, walking hops up (to the keys the
+# start's data came from), down (to the keys its data went to) or up then down (to the keys
+# fed from the same source), as each seed's mode says. Single-record hops only; down a
+# fan-out hop never (its targets are other records); never past the target system.
+# SQLite takes two recursive terms; PostgreSQL allows one reference to the walk in its
+# recursive term, so it takes both steps in one LATERAL subquery (_STEP_UP, _STEP_DOWN).
+_STEP_UP = """
+    SELECT i.system, i.record, 0 AS phase FROM events e
     JOIN hop_inputs i ON i.event_id = e.event_id
-    WHERE e.kind = 'hop' AND e.at <= :as_of AND up.depth < :max_depth
-      AND up.system <> up.target AND {single}
+    WHERE {w}.phase = 0 AND e.system = {w}.system AND e.record = {w}.record
+      AND e.kind = 'hop' AND e.at <= :as_of AND {single}"""
+_STEP_DOWN = """
+    SELECT e.system, e.record, 1 AS phase FROM hop_inputs i
+    JOIN events e ON e.event_id = i.event_id
+    WHERE {w}.mode <> 'up' AND i.system = {w}.system AND i.record = {w}.record
+      AND e.at <= :as_of AND {single}{not_fan_out}"""
+_LINKED_MANY_SQLITE = """
+WITH RECURSIVE seeds(n, system, record, target, mode) AS (VALUES {seeds}),
+walk(n, target, mode, system, record, depth, phase) AS (
+    SELECT n, target, mode, system, record, 0, CASE WHEN mode = 'down' THEN 1 ELSE 0 END
+    FROM seeds
+  UNION
+    SELECT w.n, w.target, w.mode, i.system, i.record, w.depth + 1, 0
+    FROM walk w JOIN events e ON e.system = w.system AND e.record = w.record
+    JOIN hop_inputs i ON i.event_id = e.event_id
+    WHERE w.phase = 0 AND w.depth < :max_depth AND w.system <> w.target
+      AND e.kind = 'hop' AND e.at <= :as_of AND {single}
+  UNION
+    SELECT w.n, w.target, w.mode, e.system, e.record, w.depth + 1, 1
+    FROM walk w JOIN hop_inputs i ON i.system = w.system AND i.record = w.record
+    JOIN events e ON e.event_id = i.event_id
+    WHERE w.mode <> 'up' AND w.depth < :max_depth AND w.system <> w.target
+      AND e.at <= :as_of AND {single}{not_fan_out}
 )
-SELECT n, record, MIN(depth) AS depth FROM up WHERE system = target
+SELECT n, record, MIN(depth) AS depth FROM walk WHERE system = target
+GROUP BY n, record ORDER BY n, MIN(depth), record
+"""
+_LINKED_MANY_POSTGRES = """
+WITH RECURSIVE seeds(n, system, record, target, mode) AS (VALUES {seeds}),
+walk(n, target, mode, system, record, depth, phase) AS (
+    SELECT n, target, mode, system, record, 0, CASE WHEN mode = 'down' THEN 1 ELSE 0 END
+    FROM seeds
+  UNION
+    SELECT w.n, w.target, w.mode, s.system, s.record, w.depth + 1, s.phase
+    FROM walk w CROSS JOIN LATERAL ({up} UNION ALL {down}) s
+    WHERE w.depth < :max_depth AND w.system <> w.target
+)
+SELECT n, record, MIN(depth) AS depth FROM walk WHERE system = target
 GROUP BY n, record ORDER BY n, MIN(depth), record
 """
 
+Mode = str
+"""How :func:`linked_keys_many` walks from a seed: ``up``, ``down`` or ``both`` (up, then
+down)."""
 
-def upstream_keys_many(
+
+def linked_keys_many(
     conn: Connection,
-    starts: Sequence[tuple[str, str, str]],
+    seeds: Sequence[tuple[str, str, str, Mode]],
     *,
+    fan_out: Sequence[str] = (),
     as_of: int | None = None,
     max_depth: int = 64,
 ) -> list[list[tuple[str, int]]]:
-    """For each ``(system, record, target)``: the keys in ``target`` its data came from.
+    """For each ``(system, record, target, mode)``: the keys in ``target`` linked to it.
 
-    The batched :func:`lineage.store.records.upstream_keys`: one recursive query per
-    :data:`BATCH` starts; answers ``(record, hops)`` lists in the order of ``starts``.
+    One recursive statement per :data:`BATCH` seeds, whatever their modes: ``up`` finds the
+    keys the seed's data came from (a copy downstream of the target), ``down`` the keys its
+    data went to (a copy upstream of it), ``both`` the keys fed from what fed the seed.
+    ``fan_out``: the fan-out integrations (never walked down). Answers ``(record, hops)``
+    lists, nearest first, in the order of ``seeds``.
     """
-    found: list[list[tuple[str, int]]] = [[] for _ in starts]
+    found: list[list[tuple[str, int]]] = [[] for _ in seeds]
     offset = 0
-    for chunk in _chunks(starts):
+    postgres = conn.dialect.name == "postgresql"
+    for chunk in _chunks(seeds):
         params: dict[str, Any] = {"as_of": bound(as_of), "max_depth": max_depth}
+        not_fan_out = ""
+        if fan_out:
+            names = []
+            for number, name in enumerate(fan_out):
+                params[f"fan{number}"] = name
+                names.append(f":fan{number}")
+            listed = ", ".join(names)
+            not_fan_out = f" AND (e.integration IS NULL OR e.integration NOT IN ({listed}))"
         single = SINGLE_RECORD_SQL.format(hop="e.event_id", system="i.system", record="i.record")
-        query = _UPSTREAM_MANY.format(seeds=_values(chunk, params, cast=True), single=single)
+        seeded = _values(chunk, params, cast=True)
+        if postgres:
+            up = _STEP_UP.format(w="w", single=single)
+            down = _STEP_DOWN.format(w="w", single=single, not_fan_out=not_fan_out)
+            query = _LINKED_MANY_POSTGRES.format(seeds=seeded, up=up, down=down)
+        else:
+            query = _LINKED_MANY_SQLITE.format(seeds=seeded, single=single, not_fan_out=not_fan_out)
         for row in conn.execute(text(query), params):
             found[offset + int(row.n)].append((row.record, int(row.depth)))
         offset += len(chunk)
@@ -306,11 +409,48 @@ def consumers_many(
     return found
 
 
+# The current events of the places each hop read (for an upstream copy found wrong: the
+# places that fed it stand or fall with it).
+_SUPPLIERS_MANY = """
+WITH hops(n, event_id) AS (VALUES {hops})
+SELECT DISTINCT h.n AS hop_n, {columns}
+FROM hops h
+JOIN hop_inputs i ON i.event_id = h.event_id
+JOIN events e ON e.system = i.system AND e.element = i.element AND e.record = i.record
+WHERE e.at <= :as_of AND {live}
+  AND NOT EXISTS (SELECT 1 FROM events n WHERE n.system = e.system
+      AND n.element = e.element AND n.record = e.record AND n.at <= :as_of
+      AND (n.at > e.at OR (n.at = e.at AND n.seq > e.seq)) AND {live_n})
+ORDER BY hop_n, e.system, e.element, e.record
+"""
+
+
+def suppliers_many(
+    conn: Connection, hops: Sequence[str], *, as_of: int | None = None
+) -> list[list[EventRow]]:
+    """For each hop event id, the current events of the places it read (its inputs')."""
+    found: list[list[EventRow]] = [[] for _ in hops]
+    offset = 0
+    for chunk in _chunks(hops):
+        params: dict[str, Any] = {"as_of": bound(as_of)}
+        query = _SUPPLIERS_MANY.format(
+            hops=_values([(event_id,) for event_id in chunk], params),
+            columns=EVENT_SQL_COLUMNS,
+            live=LIVE_SQL.format(e="e"),
+            live_n=LIVE_SQL.format(e="n"),
+        )
+        for row in conn.execute(text(query), params):
+            found[offset + int(row.hop_n)].append(EventRow.from_row(row))
+        offset += len(chunk)
+    return found
+
+
 __all__ = [
     "BATCH",
     "Place",
     "conflict_candidates",
     "consumers_many",
-    "upstream_keys_many",
+    "linked_keys_many",
+    "suppliers_many",
     "versions_many",
 ]
