@@ -219,7 +219,7 @@ class RowMaker:
         """``value`` in the canonical form of ``element``'s declared type.
 
         Raises:
-            NumberLimitError: a number beyond the limits on an integer or decimal element.
+            EventError: a number beyond the limits on an integer or decimal element.
         """
         if value is None:
             return None
@@ -238,7 +238,7 @@ class RowMaker:
                 made = canonical(value, kind)
             except NumberLimitError as exc:
                 shown = value if len(value) <= 40 else value[:37] + "..."
-                raise NumberLimitError(f"{kind} value {shown!r}: {exc}") from None
+                raise EventError(f"{kind} value {shown!r}: {exc}") from None
             cache[value] = made
             return made
         return cached
@@ -321,17 +321,13 @@ class RowMaker:
         Raises:
             EventError: the event cannot be stored as it is (see :mod:`lineage.limits`).
         """
-        try:
-            if not isinstance(event, Hop):
-                return self._placed_fields(event, now, source, line)
-            return self._hop_fields(event, now, source, line)
-        except NumberLimitError as exc:
-            raise EventError(str(exc)) from None
-
-    def _hop_fields(self, event: Hop, now: int, source: str, line: int | None) -> tuple[Any, ...]:
-        _check_text(event.id, "id", True)
-        _check_text(event.error, "error", False)
-        eid = event.id
+        if not isinstance(event, Hop):
+            return self._placed_fields(event, now, source, line)
+        eid, error = event.id, event.error
+        if eid is not None and (len(eid) > _FAST_BYTES or not eid.isascii() or "\x00" in eid):
+            _check_text(eid, "id", True)
+        if error is not None:
+            _check_text(error, "error", False)
         if eid is None:
             eid = event_id(event)
         out = event.output
@@ -374,7 +370,6 @@ class RowMaker:
         expected, verified = self._expect(route, event, out_norm)
         at = (event.at - _EPOCH) // _MICROSECOND
         status = event.status.value
-        error = event.error
         row = (
             eid, "hop", at, system, element, record, value, out_norm, route.integration,
             route.declared, route.transform, expected, verified, status, error, actor, digest,
@@ -385,9 +380,10 @@ class RowMaker:
     def _placed_fields(
         self, event: Write | Snapshot, now: int, source: str, line: int | None
     ) -> tuple[Any, ...]:
-        _check_text(event.id, "id", True)
-        digest = content_digest(event)
         eid = event.id
+        if eid is not None and (len(eid) > _FAST_BYTES or not eid.isascii() or "\x00" in eid):
+            _check_text(eid, "id", True)
+        digest = content_digest(event)
         if eid is None:
             eid = event_id(event)
         at = (event.at - _EPOCH) // _MICROSECOND
