@@ -104,7 +104,7 @@ def get_namespace(namespace: str) -> Response:
 
 
 @bp.get("/namespaces/<path:namespace>/jobs", merge_slashes=False)
-@operation("The jobs of a namespace", query=Paging, response=JobList, errors=_BAD)
+@operation("The jobs of a namespace", query=Paging, response=JobList, errors={**_NOT_FOUND, **_BAD})
 def list_jobs(namespace: str) -> Response:
     page = query_args(Paging)
     return _json(_catalogue().jobs_in(namespace, page.limit, page.offset))
@@ -132,7 +132,12 @@ def get_run(run_id: str) -> Response:
 
 
 @bp.get("/namespaces/<path:namespace>/datasets", merge_slashes=False)
-@operation("The datasets of a namespace", query=Paging, response=DatasetList, errors=_BAD)
+@operation(
+    "The datasets of a namespace",
+    query=Paging,
+    response=DatasetList,
+    errors={**_NOT_FOUND, **_BAD},
+)
 def list_datasets(namespace: str) -> Response:
     page = query_args(Paging)
     return _json(_catalogue().datasets_in(namespace, page.limit, page.offset))
