@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import unicodedata
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import pygraphviz
 
@@ -125,6 +126,8 @@ def trace_text(result: TraceResult) -> str:
         lines.append(f"{BAD} root cause: {root.code} at {root.event or 'an untraced input'}")
         lines.append(f"  {printable(root.message, 400)}")
         lines.append(f"  owner to talk to: {root.owner or '(no owner declared)'}")
+    for feed in result.observed:
+        lines.append(f"↖ {printable(feed.text(), 600)}")
     return "\n".join(lines) + "\n"
 
 
@@ -273,16 +276,23 @@ def _lines(items: Iterable[str], limit: int = 6) -> str:
     return body + (f"<BR/>+{extra} more" if extra > 0 else "")
 
 
-def system_map_dot(registry: Registry) -> str:
+def system_map_dot(registry: Registry, observed: Sequence[Any] = ()) -> str:
     """The declared systems and the integrations between them, in DOT.
 
     Each system shows its owner and the elements it is the system of record for; each
     integration edge its name and the elements it carries with their transforms. A system an
-    integration names but nobody declares is drawn dashed red.
+    integration names but nobody declares is drawn dashed red. ``observed`` routes
+    (:class:`lineage.interop.observed.ObservedRoute`: systems OpenLineage jobs moved data
+    between) are drawn dotted beside the declared edges, grey when an integration declared
+    between the two systems runs every job seen, bold red when one is undeclared.
     """
     names = [s.name for s in registry.systems]
     for integration in registry.integrations:
         for name in (integration.source, integration.target):
+            if name not in names:
+                names.append(name)
+    for route in observed:
+        for name in (route.source, route.target):
             if name not in names:
                 names.append(name)
     ids = {name: f"s{number}" for number, name in enumerate(names)}
@@ -308,6 +318,20 @@ def system_map_dot(registry: Registry) -> str:
         lines.append(
             f"  {ids[integration.source]} -> {ids[integration.target]} [{', '.join(attrs)}];"
         )
+    for route in observed:
+        kind = "observed" if route.declared else "observed, UNDECLARED"
+        label = f'<FONT POINT-SIZE="9">{kind}:<BR/>{_lines(route.jobs, 3)}</FONT>'
+        colour = "#777777" if route.declared else RED
+        width = "1" if route.declared else "2.5"
+        attrs = [
+            f"label=<{label}>",
+            f"tooltip={_q(kind + ' by OpenLineage jobs: ' + ', '.join(route.jobs))}",
+            'style="dotted"',
+            f'color="{colour}"',
+            f'fontcolor="{colour}"',
+            f'penwidth="{width}"',
+        ]
+        lines.append(f"  {ids[route.source]} -> {ids[route.target]} [{', '.join(attrs)}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
 

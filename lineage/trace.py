@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import rules
 from .errors import NotFoundError
+from .interop.observed import dead_ends, feeds_into
 from .model.events import Hop, PlacedValue
 from .model.registry import Registry
 from .store.database import Store
@@ -271,7 +272,19 @@ def trace(
             _explain_hop(judge, build, row, hop_inputs.get(key, []))
         elif row.kind == "snapshot":
             _explain_snapshot(judge, build, row)
-    return _result(build, current, horizon)
+    result = _result(build, current, horizon)
+    if registry.maps_openlineage:  # a registry that maps nothing costs a trace nothing
+        result = _observed(store, registry, result)
+    return result
+
+
+def _observed(store: Store, registry: Registry, result: TraceResult) -> TraceResult:
+    """The trace with the OpenLineage jobs that feed its dead ends (it stops at no job)."""
+    targets = {edge.target for edge in result.edges}
+    ends = dead_ends(((n.id, n.kind, n.system, n.element) for n in result.nodes), targets)
+    with store.engine.connect() as conn:
+        feeds = feeds_into(conn, registry, ends)
+    return replace(result, observed=feeds) if feeds else result
 
 
 def _explain_hop(

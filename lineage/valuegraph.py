@@ -159,6 +159,7 @@ class TraceResult(ValueGraph):
 
     Attributes:
         origin: ids of the write nodes the walk reached.
+        observed: OpenLineage jobs feeding the places the walk could not explain further.
         root_cause: the earliest event where the value went wrong, or None.
         culprit_id: the node of the root cause, drawn red.
     """
@@ -166,6 +167,9 @@ class TraceResult(ValueGraph):
     origin: tuple[str, ...] = ()
     root_cause: RootCause | None = None
     culprit_id: str | None = None
+    observed: tuple[Any, ...] = ()
+    """OpenLineage jobs writing the places the trace could not explain further
+    (:class:`lineage.interop.observed.ObservedFeed`): where to look next."""
 
     @property
     def culprit(self) -> str | None:
@@ -175,6 +179,8 @@ class TraceResult(ValueGraph):
         data = ValueGraph.to_json(self)
         data["origin"] = list(self.origin)
         data["root_cause"] = self.root_cause.to_json() if self.root_cause else None
+        if self.observed:  # only where the registry maps OpenLineage and a job feeds a dead end
+            data["observed"] = [feed.to_json() for feed in self.observed]
         return data
 
 

@@ -241,3 +241,64 @@ def test_stats_list_unmapped_namespaces_and_jobs_with_counts(tmp_path: Path) -> 
     text = runner.invoke(main, ["stats", "--db", db]).stdout
     assert "unmapped namespace s3://lake-raw (1 event)" in text
     assert "unmapped job airflow/crm_sync.export_customers (2 events)" in text
+
+
+def snapshot(value: str) -> dict[str, Any]:
+    return {
+        "kind": "snapshot",
+        "id": "s-1",
+        "system": "ERP",
+        "element": "customer.address",
+        "record": "40017",
+        "value": value,
+        "at": "2026-11-21T00:00:00Z",
+    }
+
+
+def test_a_trace_reaching_a_place_fed_only_by_openlineage_shows_the_job(tmp_path: Path) -> None:
+    runner, db = world(
+        tmp_path,
+        SYSTEMS + INTEGRATION,
+        airflow_event(1, "START"),
+        airflow_event(1, "COMPLETE", minute=5),
+    )
+    events = tmp_path / "snapshot.jsonl"
+    events.write_text(json.dumps(snapshot("12 MAIN ST")) + "\n")
+    assert runner.invoke(main, ["ingest", str(events), "--db", db]).exit_code == 0
+    result = runner.invoke(
+        main, ["trace", "ERP", "customer.address", "40017", "--format", "json", "--db", db]
+    )
+    assert result.exit_code in (0, 1), result.output
+    [feed] = json.loads(result.stdout)["observed"]
+    assert feed["job"] == "airflow/crm_sync.export_customers"
+    assert feed["level"] == "field"
+    assert (feed["dataset"], feed["field"]) == ("public.customers", "address")
+    assert feed["last_run"]["id"] == f"{RUN}1"
+    assert feed["last_run"]["state"] == "COMPLETE"
+    assert feed["inputs"] == [
+        {
+            "namespace": "postgres://crm-db:5432",
+            "dataset": "public.contacts",
+            "system": "CRM",
+            "fields": ["street"],
+            "elements": ["customer.address"],
+        }
+    ]
+    text = runner.invoke(main, ["trace", "ERP", "customer.address", "40017", "--db", db]).stdout
+    assert "is written by OpenLineage job airflow/crm_sync.export_customers" in text
+    assert "field-level, reads postgres://crm-db:5432/public.contacts (street)" in text
+
+
+def test_without_column_lineage_the_feed_is_marked_dataset_level(tmp_path: Path) -> None:
+    plain = {"namespace": "postgres://erp-db:5432", "name": "public.customers"}
+    runner, db = world(tmp_path, SYSTEMS + INTEGRATION, airflow_event(1, "FAIL", outputs=[plain]))
+    events = tmp_path / "snapshot.jsonl"
+    events.write_text(json.dumps(snapshot("12 MAIN ST")) + "\n")
+    assert runner.invoke(main, ["ingest", str(events), "--db", db]).exit_code == 0
+    result = runner.invoke(
+        main, ["trace", "ERP", "customer.address", "40017", "--format", "json", "--db", db]
+    )
+    [feed] = json.loads(result.stdout)["observed"]
+    assert feed["level"] == "dataset"
+    assert feed["last_run"]["state"] == "FAIL"
+    assert feed["inputs"][0]["fields"] == ["street"]  # the fields the registry maps there

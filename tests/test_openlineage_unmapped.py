@@ -42,3 +42,25 @@ def test_with_nothing_received_the_page_says_so(client: FlaskClient) -> None:
     html = client.get("/openlineage").get_data(as_text=True)
     assert "Every namespace seen is mapped to a system." in html
     assert client.get("/api/v1/openlineage/unmapped").json == {"namespaces": [], "jobs": []}
+
+
+def test_the_system_map_draws_observed_edges_and_marks_an_undeclared_one(
+    app: Flask, client: FlaskClient
+) -> None:
+    store = app.extensions["lineage"].store()
+    store.save_registry(
+        Registry(
+            systems=(
+                System(name="CRM", openlineage_namespaces=(Pattern(pattern="CRM"),)),
+                System(name="ERP", openlineage_namespaces=(Pattern(pattern="ERP"),)),
+            )
+        )
+    )
+    before = client.get("/").get_data(as_text=True)
+    assert "observed" not in before
+    assert client.post("/api/v1/lineage", json=event()).status_code == 201
+    html = client.get("/").get_data(as_text=True)
+    assert "observed, UNDECLARED by OpenLineage jobs: etl/crm_to_erp" in html
+    dot = client.get("/api/v1/graph/system-map.dot").get_data(as_text=True)
+    assert 'style="dotted"' in dot
+    assert 'penwidth="2.5"' in dot  # the undeclared edge stands out

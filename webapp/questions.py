@@ -12,14 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import current_app
+from sqlalchemy import func, select
 
 from lineage.detect.run import Filters, ScanResult, scan_report
 from lineage.errors import NotFoundError
 from lineage.golden import GoldenRecord, golden
 from lineage.impact import ImpactResult, impact
+from lineage.interop.observed import observed_routes
 from lineage.model.registry import Carry, Element, Integration, Registry
 from lineage.render import dot_to_svg, element_flow_dot, system_map_dot
-from lineage.store.schema import as_micros
+from lineage.store.schema import as_micros, openlineage_events
 from lineage.trace import TraceResult, trace
 
 from .queries import FindingsQuery, PlaceQuery, RecordQuery
@@ -84,14 +86,34 @@ def _drawn(kind: str, name: str, dot: Callable[[Registry], str], fmt: str) -> st
         if fmt != "dot":
             found = dot_to_svg(found, standalone=fmt == "svg")
         with _lock:
+            if kind == "map":  # keep one observed map: older ones are out of date
+                for old in [k for k in drawings.made if k[0].startswith("map:") and k != key]:
+                    if _stale_map(old[0], key[0]):
+                        del drawings.made[old]
             drawings.made[key] = found
     return found
 
 
+def _stale_map(old: str, new: str) -> bool:
+    """An observed system map drawn before the newest OpenLineage event is out of date."""
+    return old.startswith("map:observed:") and old != new
+
+
 def system_map(fmt: str) -> str:
     """The declared systems and integrations as ``svg``, ``inline`` (SVG without the XML
-    prolog, for a page) or ``dot``."""
-    return _drawn("map", "", system_map_dot, fmt)
+    prolog, for a page) or ``dot``; with the routes OpenLineage jobs were seen on when the
+    registry maps OpenLineage (drawn again when new OpenLineage events arrive)."""
+    if not registry().maps_openlineage:
+        return _drawn("map", "", system_map_dot, fmt)
+    store = tracker().store()
+    with store.engine.connect() as conn:
+        newest = conn.execute(select(func.max(openlineage_events.c.seq))).scalar()
+
+    def drawn(current: Registry) -> str:
+        with store.engine.connect() as conn:
+            return system_map_dot(current, observed_routes(conn, current))
+
+    return _drawn("map", f"observed:{newest}", drawn, fmt)
 
 
 def known_element(name: str) -> tuple[Element | None, list[tuple[Integration, Carry]]]:

@@ -19,9 +19,8 @@ A registry that maps nothing costs the scan nothing.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
-from ..interop.observed import JobSeen, observe
+from ..interop.observed import JobSeen, observe, routes_of
 from ..model.findings import Finding
 from ..model.registry import Integration, Registry
 from ..rules import owner
@@ -44,46 +43,6 @@ def observed_flows(ctx: ScanContext) -> Iterator[Finding]:
             yield from _undeclared(registry, job)
 
 
-@dataclass(slots=True)
-class _Route:
-    source: str
-    target: str
-    reads: set[str] = field(default_factory=set)
-    writes: set[str] = field(default_factory=set)
-    elements: set[str] = field(default_factory=set)
-
-
-def _routes(registry: Registry, job: JobSeen) -> dict[tuple[str, str], _Route]:
-    """Every (source system, target system) pair the job joined, dataset or column level."""
-    read: dict[str, set[str]] = {}
-    for namespace, name in job.inputs:
-        system = registry.system_of_namespace(namespace)
-        if system is not None:
-            read.setdefault(system, set()).add(f"{namespace}/{name}")
-    written: dict[str, set[str]] = {}
-    for namespace, name in job.outputs:
-        system = registry.system_of_namespace(namespace)
-        if system is not None:
-            written.setdefault(system, set()).add(f"{namespace}/{name}")
-    routes: dict[tuple[str, str], _Route] = {}
-    for source, reads in read.items():
-        for target, writes in written.items():
-            if source != target:
-                routes[(source, target)] = _Route(source, target, set(reads), set(writes))
-    for flow in job.flows:
-        origin = registry.system_of_namespace(flow.source_namespace)
-        into = registry.system_of_namespace(flow.target_namespace)
-        if origin is None or into is None or origin == into:
-            continue
-        route = routes.setdefault((origin, into), _Route(origin, into))
-        route.reads.add(f"{flow.source_namespace}/{flow.source_dataset}")
-        route.writes.add(f"{flow.target_namespace}/{flow.target_dataset}")
-        element = registry.element_at(into, flow.target_dataset, flow.target_field)
-        if element is not None:
-            route.elements.add(element)
-    return routes
-
-
 def _seen(job: JobSeen) -> dict[str, object]:
     return {
         "job": job.job,
@@ -95,7 +54,7 @@ def _seen(job: JobSeen) -> dict[str, object]:
 
 
 def _undeclared(registry: Registry, job: JobSeen) -> Iterator[Finding]:
-    for (source, target), route in sorted(_routes(registry, job).items()):
+    for (source, target), route in sorted(routes_of(registry, job).items()):
         declared = [
             i.name for i in registry.integrations if (i.source, i.target) == (source, target)
         ]

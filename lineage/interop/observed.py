@@ -8,14 +8,14 @@ jobs, datasets and runs are kept (registry-sized), never the events themselves.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 from sqlalchemy import Connection, select
 
 from ..model.registry import Registry
-from ..store.schema import openlineage_events
+from ..store.schema import iso, openlineage_events
 from .openlineage import DatasetEvent, RunEvent, parse_event
 
 FAILED_STATES = ("FAIL", "ABORT")
@@ -191,3 +191,220 @@ def unmapped(conn: Connection, registry: Registry) -> Unmapped:
     ]
     order = lambda item: (-item[1], item[0])  # noqa: E731 - a sort key, named for reuse
     return Unmapped(sorted(namespaces, key=order), sorted(jobs, key=order))
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedInput:
+    """A dataset an observed job read, with the fields that matter and their elements."""
+
+    namespace: str
+    dataset: str
+    system: str | None
+    fields: tuple[str, ...]
+    elements: tuple[str, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "namespace": self.namespace,
+            "dataset": self.dataset,
+            "system": self.system,
+            "fields": list(self.fields),
+            "elements": list(self.elements),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedFeed:
+    """An OpenLineage job that writes a place a trace could not explain further.
+
+    ``level`` is ``field`` when the job's column lineage names the field that holds the
+    element (``inputs`` then lists the input fields feeding it), ``dataset`` when it only says
+    the job wrote the dataset (``inputs`` lists every dataset the job read, with the fields
+    the registry maps there): then where the value came from is a guess at dataset level.
+    """
+
+    system: str
+    element: str
+    dataset: str
+    field: str
+    job: str
+    level: str
+    inputs: tuple[ObservedInput, ...]
+    last_run: dict[str, object] | None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "system": self.system,
+            "element": self.element,
+            "dataset": self.dataset,
+            "field": self.field,
+            "job": self.job,
+            "level": self.level,
+            "last_run": self.last_run,
+            "inputs": [i.to_json() for i in self.inputs],
+        }
+
+    def text(self) -> str:
+        run = self.last_run
+        ran = f", last run {run['id']} {run['state'] or '?'} at {run['at']}" if run else ""
+        reads = "; ".join(
+            f"{i.namespace}/{i.dataset}" + (f" ({', '.join(i.fields)})" if i.fields else "")
+            for i in self.inputs
+        )
+        return (
+            f"{self.system}/{self.element} ({self.dataset}.{self.field}) is written by OpenLineage "
+            f"job {self.job}{ran}; {self.level}-level, reads {reads or 'nothing named'}"
+        )
+
+
+def feeds_into(
+    conn: Connection, registry: Registry, places: list[tuple[str, str]]
+) -> tuple[ObservedFeed, ...]:
+    """The OpenLineage jobs writing the datasets that hold ``places`` (system, element).
+
+    Only places the registry maps (the element's ``openlineage_fields`` in that system) are
+    looked up; an empty tuple when none is.
+    """
+    wanted: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+    for system, element in places:
+        declared = registry.element(element)
+        for held in declared.openlineage_fields if declared else ():
+            if held.system == system:
+                wanted.setdefault((system, held.dataset), []).append((element, held.field, system))
+    if not wanted:
+        return ()
+    seen = observe(conn)
+    feeds: list[ObservedFeed] = []
+    for job in sorted(seen.jobs.values(), key=lambda j: j.job):
+        for namespace, name in sorted(job.outputs):
+            into = registry.system_of_namespace(namespace) or ""
+            for element, field_name, _ in wanted.get((into, name), ()):
+                feeds.append(_feed(registry, job, (namespace, name, field_name), element=element))
+    return tuple(feeds)
+
+
+def _feed(
+    registry: Registry, job: JobSeen, where: tuple[str, str, str], *, element: str
+) -> ObservedFeed:
+    namespace, dataset, field_name = where
+    system = registry.system_of_namespace(namespace) or namespace
+    sources = [
+        f
+        for f in job.flows
+        if (f.target_namespace, f.target_dataset, f.target_field)
+        == (namespace, dataset, field_name)
+    ]
+    inputs: list[ObservedInput] = []
+    if sources:
+        by_dataset: dict[tuple[str, str], list[str]] = {}
+        for flow in sources:
+            by_dataset.setdefault((flow.source_namespace, flow.source_dataset), []).append(
+                flow.source_field
+            )
+        for (source_ns, source_ds), fields in sorted(by_dataset.items()):
+            inputs.append(_input(registry, source_ns, source_ds, sorted(set(fields))))
+    else:
+        for source_ns, source_ds in sorted(job.inputs):
+            source_system = registry.system_of_namespace(source_ns)
+            mapped = sorted(registry.fields_of(source_system, source_ds)) if source_system else []
+            inputs.append(_input(registry, source_ns, source_ds, mapped))
+    last = job.last_run()
+    return ObservedFeed(
+        system,
+        element,
+        dataset,
+        field_name,
+        job.job,
+        "field" if sources else "dataset",
+        tuple(inputs),
+        None
+        if last is None
+        else {"id": last.run_id, "state": last.state, "at": iso(last.at), "error": last.error},
+    )
+
+
+def _input(registry: Registry, namespace: str, dataset: str, fields: list[str]) -> ObservedInput:
+    system = registry.system_of_namespace(namespace)
+    elements = [
+        e for f in fields if system and (e := registry.element_at(system, dataset, f)) is not None
+    ]
+    return ObservedInput(namespace, dataset, system, tuple(fields), tuple(elements))
+
+
+def dead_ends(
+    nodes: Iterable[tuple[str, str, str, str]], targets: set[str]
+) -> list[tuple[str, str]]:
+    """The (system, element) of trace nodes nothing explains: no step leads to them and they
+    are not writes. Nodes are (id, kind, system, element); ``targets`` the ids steps reach."""
+    found = [(s, e) for n, kind, s, e in nodes if n not in targets and kind != "write"]
+    return list(dict.fromkeys(found))
+
+
+@dataclass(slots=True)
+class Route:
+    """Data a job moved from one mapped system into another (dataset or column level)."""
+
+    source: str
+    target: str
+    reads: set[str] = field(default_factory=set)
+    writes: set[str] = field(default_factory=set)
+    elements: set[str] = field(default_factory=set)
+
+
+def routes_of(registry: Registry, job: JobSeen) -> dict[tuple[str, str], Route]:
+    """Every (source system, target system) pair the job joined, dataset or column level."""
+    read: dict[str, set[str]] = {}
+    for namespace, name in job.inputs:
+        system = registry.system_of_namespace(namespace)
+        if system is not None:
+            read.setdefault(system, set()).add(f"{namespace}/{name}")
+    written: dict[str, set[str]] = {}
+    for namespace, name in job.outputs:
+        system = registry.system_of_namespace(namespace)
+        if system is not None:
+            written.setdefault(system, set()).add(f"{namespace}/{name}")
+    routes: dict[tuple[str, str], Route] = {}
+    for source, reads in read.items():
+        for target, writes in written.items():
+            if source != target:
+                routes[(source, target)] = Route(source, target, set(reads), set(writes))
+    for flow in job.flows:
+        origin = registry.system_of_namespace(flow.source_namespace)
+        into = registry.system_of_namespace(flow.target_namespace)
+        if origin is None or into is None or origin == into:
+            continue
+        route = routes.setdefault((origin, into), Route(origin, into))
+        route.reads.add(f"{flow.source_namespace}/{flow.source_dataset}")
+        route.writes.add(f"{flow.target_namespace}/{flow.target_dataset}")
+        element = registry.element_at(into, flow.target_dataset, flow.target_field)
+        if element is not None:
+            route.elements.add(element)
+    return routes
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedRoute:
+    """Systems joined by OpenLineage jobs, for the system map: ``declared`` when every job
+    seen on the route runs an integration declared between the two systems."""
+
+    source: str
+    target: str
+    jobs: tuple[str, ...]
+    declared: bool
+
+
+def observed_routes(conn: Connection, registry: Registry) -> list[ObservedRoute]:
+    """Every route between two mapped systems that OpenLineage jobs moved data on."""
+    if not registry.maps_openlineage:
+        return []
+    found: dict[tuple[str, str], tuple[set[str], bool]] = {}
+    for job in observe(conn).jobs.values():
+        claimed = {(i.source, i.target) for i in registry.integrations_of_job(job.job)}
+        for key in routes_of(registry, job):
+            jobs, declared = found.get(key, (set(), True))
+            jobs.add(job.job)
+            found[key] = (jobs, declared and key in claimed)
+    return [
+        ObservedRoute(source, target, tuple(sorted(jobs)), declared)
+        for (source, target), (jobs, declared) in sorted(found.items())
+    ]

@@ -7,7 +7,7 @@ the schemas made from them.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -60,6 +60,30 @@ class RootCauseAnswer(_Shape):
     message: str
 
 
+class ObservedInputAnswer(_Shape):
+    namespace: str
+    dataset: str
+    system: str | None = Field(description="The system the namespace is mapped to, if any.")
+    fields: list[str]
+    elements: list[str] = Field(description="The elements the registry maps those fields to.")
+
+
+class ObservedFeedAnswer(_Shape):
+    """An OpenLineage job writing a place the trace could not explain further."""
+
+    system: str
+    element: str
+    dataset: str
+    field: str
+    job: str = Field(description="namespace/name")
+    level: Literal["field", "dataset"] = Field(
+        description="field: the job's column lineage names this field; dataset: it only says "
+        "the job wrote the dataset."
+    )
+    last_run: dict[str, Any] | None = Field(description="id, state, at, error")
+    inputs: list[ObservedInputAnswer]
+
+
 class TraceAnswer(_Shape):
     """A value's path back to its origin (``lineage trace --format json``)."""
 
@@ -70,6 +94,11 @@ class TraceAnswer(_Shape):
     root_cause: RootCauseAnswer | None = Field(
         description="The earliest event where the value went wrong; null when every hop "
         "checks out and the origin is a declared write."
+    )
+    observed: list[ObservedFeedAnswer] = Field(
+        default_factory=list,
+        description="OpenLineage jobs that write the places the trace reached but could not "
+        "explain (from the registry's OpenLineage mapping): where to look next.",
     )
 
 
