@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
+from flask.testing import FlaskClient
 from golden_scenarios import hop, load, write
 
 from lineage.cli import main
@@ -227,3 +228,23 @@ def test_demo_golden_record_judges_the_shop_order_it_was_made_from(
     assert shop["direction"] == "upstream"
     assert shop["yields"] == total["golden_value"]
     assert "no declared integration path" not in json.dumps(record)
+
+
+def test_golden_page_and_api_show_what_an_upstream_copy_yields(
+    store: Store, client: FlaskClient
+) -> None:
+    events, _truth = chain_events()
+    events.append(write("Sys5", TOTAL, "R5", "12.34", 60, "w-sys5"))
+    load(store, events, chain_registry())
+    page = client.get("/golden?system=Sys10&record=R10")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    shown = yields_at_sor("12.34", 5)
+    assert f'<small>yields</small> <code class="value">{shown}</code> <small>in Sys10' in html
+    answer = client.get("/api/v1/golden?system=Sys10&record=R10").get_json()
+    sys5 = next(c for c in answer["elements"][0]["copies"] if c["system"] == "Sys5")
+    assert (sys5["status"], sys5["direction"], sys5["yields"]) == (
+        "divergent",
+        "upstream",
+        yields_at_sor("12.34", 5),
+    )
