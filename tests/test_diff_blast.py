@@ -234,7 +234,6 @@ def test_every_blast_statement_is_an_index_search_on_sqlite(tmp_path: Path) -> N
             "_HOPS",
             "_HOPS_COUNT",
             "_VALUES",
-            "_VALUES_COUNT",
         )
     }
     params = {
@@ -249,6 +248,11 @@ def test_every_blast_statement_is_an_index_search_on_sqlite(tmp_path: Path) -> N
     with sqlite3.connect(path) as conn:
         for name, sql in statements.items():
             plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
-            scans = [step for step in plan if step.startswith("SCAN") and "INDEX" not in step]
+            # a table read whole; the window count's own rows (a subquery) may be scanned
+            scans = [
+                step
+                for step in plan
+                if step.startswith("SCAN") and "INDEX" not in step and "subquery" not in step
+            ]
             assert not scans, (name, plan)
             assert any("USING" in step and "INDEX" in step for step in plan), (name, plan)
