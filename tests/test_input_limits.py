@@ -310,3 +310,35 @@ def test_expr_over_a_huge_exponent_fails_the_hop_at_once_instead_of_computing(
     scan = runner.invoke(main, ["scan", "--format", "json", "--db", db_url])
     codes = {(f["code"], f["subject"]["event"]) for f in json.loads(scan.stdout)["findings"]}
     assert ("unexplained-transformation", "h-big") in codes
+
+
+# --- questions: the same values in query parameters -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("/api/v1/trace?system=CRM%00&element=e&record=1", "NUL"),
+        ("/api/v1/golden?system=CRM&record=1%00", "NUL"),
+        ("/api/v1/findings?system=%00", "NUL"),
+        ("/api/v1/findings?as_of=0001-01-01T00:00:00%2B14:00", "years 1 to 9999"),
+        ("/api/v1/trace?system=a&element=b&record=c&as_of=9999-12-31T23:59:59-14:00", "9999"),
+        ("/trace?system=CRM%00&element=e&record=1", "NUL"),
+        ("/findings?as_of=9999-12-31T23:59:59-14:00", "years 1 to 9999"),
+    ],
+)
+def test_a_question_with_a_nul_or_a_time_out_of_range_is_a_400_saying_why(
+    client: FlaskClient, url: str, says: str
+) -> None:
+    response = client.get(url)
+    assert response.status_code == 400
+    assert says in response.get_data(as_text=True)
+
+
+def test_as_of_out_of_range_on_the_command_line_is_a_usage_error(
+    runner: CliRunner, db: str
+) -> None:
+    result = runner.invoke(main, ["scan", "--as-of", "0001-01-01T00:00:00+14:00", "--db", db])
+    assert result.exit_code == 2
+    assert "outside years 1 to 9999" in result.stderr
+    assert "Traceback" not in result.output

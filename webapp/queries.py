@@ -37,14 +37,26 @@ class _Query(BaseModel):
     @classmethod
     def _blank_is_missing(cls, data: Any) -> Any:
         if isinstance(data, dict):
+            for key, value in data.items():
+                for text in value if isinstance(value, list) else [value]:
+                    if isinstance(text, str) and "\x00" in text:
+                        # no store holds one (PostgreSQL cannot): nothing to look up
+                        raise ValueError(f"{key} holds a NUL character (%00): remove it")
             return {key: value for key, value in data.items() if value not in ("", [])}
         return data
 
 
 def _utc(moment: dt.datetime | None) -> dt.datetime | None:
-    if moment is not None and moment.tzinfo is None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
         return moment.replace(tzinfo=dt.UTC)
-    return moment
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError(
+            f"{moment.isoformat()} is outside years 1 to 9999 once in UTC; give a time in range"
+        ) from None
 
 
 class AsOf(_Query):

@@ -96,7 +96,12 @@ class MomentType(click.ParamType[dt.datetime]):
         except ValueError:
             reason = f"{text!r} is not a time in ISO 8601 form, like 2026-11-20T09:00:00Z"
             self.fail(reason, param, ctx)
-        return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=dt.UTC)
+        try:
+            return moment.astimezone(dt.UTC)
+        except OverflowError:
+            self.fail(f"{text!r} is outside years 1 to 9999 once in UTC", param, ctx)
 
 
 MOMENT = MomentType()
