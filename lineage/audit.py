@@ -11,7 +11,8 @@ Each declared integration gets six answers, ``yes``, ``partial`` or ``no``:
   a fault; a foundation integration without one is ``no``.
 - ``audit_trail``: hops were recorded on it in the period: for every element it carries
   (``yes``), for some (``partial``), for none (``no``).
-- ``deliveries``: of its hops in the period, none failed, were lost or duplicated (``yes``),
+- ``deliveries``: of its hops (and runs of its OpenLineage jobs) in the period, none failed,
+  were lost or duplicated (``yes``; a FAIL or ABORT run is a failed one),
   some (``partial``, with the rate in ``details``), all (``no``). No hop in the period is
   ``no``: nothing shows that it delivers, and ``details`` says so (never ``yes`` without
   evidence).
@@ -34,6 +35,7 @@ from sqlalchemy import func, select
 
 from .detect.deliveries import duplicate_delivery, failed_or_lost_delivery
 from .detect.run import scan_context
+from .interop.observed import runs_by_integration
 from .model.registry import Integration, Level, Registry
 from .store import Store
 from .store.schema import events, iso, to_us
@@ -73,6 +75,8 @@ class _Traffic:
     hops: int = 0
     elements: set[str] = field(default_factory=set)
     bad: int = 0
+    runs: int = 0  # runs of its OpenLineage jobs
+    failed_runs: int = 0
 
 
 @dataclass(slots=True)
@@ -139,6 +143,10 @@ def audit_report(
                 traffic[name].bad += max(1, len(evidence.get("targets", [])) - 1)
             else:
                 traffic[name].bad += 1
+        jobs_ran = runs_by_integration(ctx.conn, registry, since=since, until=ctx.as_of)
+        for name, (runs, failed) in jobs_ran.items():
+            if name in traffic:
+                traffic[name].runs, traffic[name].failed_runs = runs, failed
         moment = ctx.as_of
     rows = [_row(i, registry, traffic[i.name], period) for i in registry.integrations]
     return AuditReport(rows, moment, period)
@@ -186,16 +194,23 @@ def _row(integ: Integration, registry: Registry, seen: _Traffic, period: dt.time
             else f"no hops recorded in the last {window} for {', '.join(silent)}"
         )
 
-    if seen.hops == 0:
+    # a run of one of its OpenLineage jobs is a delivery too; FAIL and ABORT runs are bad ones
+    done, bad = seen.hops + seen.runs, seen.bad + seen.failed_runs
+    what = "hops" if not seen.runs else "hops and job runs" if seen.hops else "job runs"
+    if done == 0:
         answers["deliveries"] = "no"
-        details["deliveries"] = f"no hops recorded in the last {window}: nothing shows it delivers"
-    elif seen.bad == 0:
+        details["deliveries"] = (
+            f"no hops recorded in the last {window}"
+            + (" and none of its OpenLineage jobs ran" if integ.openlineage_jobs else "")
+            + ": nothing shows it delivers"
+        )
+    elif bad == 0:
         answers["deliveries"] = "yes"
     else:
-        answers["deliveries"] = "no" if seen.bad >= seen.hops else "partial"
-        rate = 100.0 * seen.bad / seen.hops if seen.hops else 100.0
+        answers["deliveries"] = "no" if bad >= done else "partial"
+        rate = 100.0 * bad / done
         details["deliveries"] = (
-            f"{seen.bad} of {seen.hops} hops in the last {window} failed, were lost or "
+            f"{bad} of {done} {what} in the last {window} failed, were lost or "
             f"duplicated ({rate:.1f}%)"
         )
     return row

@@ -302,3 +302,35 @@ def test_without_column_lineage_the_feed_is_marked_dataset_level(tmp_path: Path)
     assert feed["level"] == "dataset"
     assert feed["last_run"]["state"] == "FAIL"
     assert feed["inputs"][0]["fields"] == ["street"]  # the fields the registry maps there
+
+
+def audited(runner: CliRunner, db: str) -> dict[str, Any]:
+    result = runner.invoke(
+        main, ["audit", "--format", "json", "--db", db, "--as-of", "2026-11-21T00:00:00"]
+    )
+    assert result.exit_code == 0, result.output
+    [row] = json.loads(result.stdout)["integrations"]
+    return dict(row)
+
+
+def test_the_audit_counts_job_runs_as_deliveries(tmp_path: Path) -> None:
+    runner, db = world(
+        tmp_path,
+        SYSTEMS + INTEGRATION,
+        airflow_event(1, "START"),
+        airflow_event(1, "COMPLETE", minute=5),
+        airflow_event(2, "START", minute=10),
+        airflow_event(2, "FAIL", minute=11),
+    )
+    row = audited(runner, db)
+    assert row["answers"]["deliveries"] == "partial"
+    assert row["details"]["deliveries"].startswith("1 of 2 job runs in the last 7d failed")
+
+
+def test_the_audit_answers_no_when_its_jobs_never_ran(tmp_path: Path) -> None:
+    other = airflow_event(1, "COMPLETE")
+    other["job"]["name"] = "unrelated.task"
+    runner, db = world(tmp_path, SYSTEMS + INTEGRATION, other)
+    row = audited(runner, db)
+    assert row["answers"]["deliveries"] == "no"
+    assert "none of its OpenLineage jobs ran" in row["details"]["deliveries"]

@@ -408,3 +408,23 @@ def observed_routes(conn: Connection, registry: Registry) -> list[ObservedRoute]
         ObservedRoute(source, target, tuple(sorted(jobs)), declared)
         for (source, target), (jobs, declared) in sorted(found.items())
     ]
+
+
+def runs_by_integration(
+    conn: Connection, registry: Registry, *, since: int, until: int
+) -> dict[str, tuple[int, int]]:
+    """Per integration, the runs of its OpenLineage jobs last seen in ``(since, until]`` and
+    how many of them ended FAIL or ABORT (microseconds since the epoch)."""
+    if not any(i.openlineage_jobs for i in registry.integrations):
+        return {}
+    counted: dict[str, tuple[int, int]] = {}
+    for job in observe(conn, as_of=until).jobs.values():
+        claimed = registry.integrations_of_job(job.job)
+        if not claimed:
+            continue
+        runs = [run for run in job.runs.values() if run.at > since]
+        failed = sum(1 for run in runs if run.state in FAILED_STATES)
+        for integration in claimed:
+            total, bad = counted.get(integration.name, (0, 0))
+            counted[integration.name] = (total + len(runs), bad + failed)
+    return counted
