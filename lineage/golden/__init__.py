@@ -21,8 +21,8 @@ For each element of a business record:
   declared path *to* the system of record, and what it yields there is compared with the
   golden value (``agrees``), an earlier golden value (``stale``), or neither (``divergent``,
   with the value it yields). Which way a system stands is decided from the declarations
-  alone (:mod:`lineage.golden.graph`), and the comparison is one pure function
-  (:func:`lineage.golden.comparison.verdict`).
+  alone (:mod:`lineage.golden.graph`), and the verdict is the rules core's
+  (:func:`lineage.rules.copy_verdict`).
 
 When the declarations give no way to compute the expectation (no declared path joins the two
 systems in either direction, several paths that disagree, a transform that combines several
@@ -32,8 +32,6 @@ guess.
 
 from __future__ import annotations
 
-from .comparison import Verdict as Verdict
-from .comparison import verdict as verdict
 from .graph import DeclaredGraph as DeclaredGraph
 from .graph import Direction as Direction
 from .graph import declared_graph as declared_graph
@@ -65,11 +63,9 @@ __all__ = [
     "Judge",
     "Status",
     "Step",
-    "Verdict",
     "as_micros",
     "declared_graph",
     "golden",
     "golden_record",
     "judged_copies",
-    "verdict",
 ]

@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 
 from ..errors import NotFoundError
 from ..model.registry import Cardinality, Element, Registry
+from ..rules import copy_verdict
 from ..store import Store
 from ..store.conflicts import linked_keys_many, versions_many
 from ..store.records import (
@@ -27,7 +28,6 @@ from ..store.records import (
 )
 from ..store.schema import as_micros, iso
 from ..verify import HopVerifier
-from .comparison import verdict as compare
 from .graph import DeclaredGraph, Direction, declared_graph
 from .paths import DeclaredPaths, Expectation, Path
 from .record import Copy, GoldenElement, GoldenRecord, Status
@@ -256,11 +256,12 @@ class Judge:
                     tried.append(earlier)
                     yield was.norm
 
-        status, number = compare(value_norm, expected.norm, earlier_yields())
+        # copy_verdict stops at the first earlier value that matches: the last one tried
+        status = copy_verdict(value_norm, expected.norm, earlier_yields())
         if status == "agrees":
             return verdict("agrees", None, expected)
-        if status == "stale" and number is not None:
-            earlier = tried[number]
+        if status == "stale":
+            earlier = tried[-1]
             return verdict(
                 "stale",
                 f"{_show(copy.value)} is what the earlier golden value "
@@ -307,12 +308,12 @@ class Judge:
                 yield self.verifier.normalize(element, earlier.value)
 
         truth = self.verifier.normalize(element, golden.value)
-        status, number = compare(yields.norm, truth, earlier_norms())
+        status = copy_verdict(yields.norm, truth, earlier_norms())
         via = " then ".join(str(step) for step in yields.path or ())
         if status == "agrees":
             return verdict("agrees", None, yields, upstream=yields)
-        if status == "stale" and number is not None:
-            earlier = earlier_values[number]
+        if status == "stale":
+            earlier = earlier_values[-1]
             return verdict(
                 "stale",
                 f"{_show(copy.value)} yields {_show(yields.value)} in {sor} through {via}: "
