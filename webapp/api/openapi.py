@@ -230,7 +230,8 @@ def _operation(
             parameter = {
                 "name": name,
                 "in": "query",
-                "required": name in required,
+                # a page without parameters is its empty form
+                "required": api and name in required,
                 "schema": schema,
             }
             if "description" in prop:

@@ -18,6 +18,7 @@ from lineage.detect.run import UNOWNED
 from lineage.model.findings import Finding, summarize
 from lineage.report import place
 
+from ..api.openapi import operation
 from ..queries import SCAN_CODES, FindingsQuery, read_query
 from ..questions import ask_scan, filters, registry
 from .common import page_errors
@@ -79,6 +80,9 @@ def _asked() -> dict[str, Any]:
 
 
 @bp.get("/findings")
+@operation(
+    "The findings page, filterable", query=FindingsQuery, response=str, media_type="text/html"
+)
 def index() -> tuple[str, int]:
     """The runtime findings, with the owner to talk to, filterable."""
     status = 200

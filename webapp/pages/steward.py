@@ -19,6 +19,7 @@ from lineage.golden import GoldenRecord
 from lineage.render import to_svg
 from lineage.valuegraph import GraphEdge, GraphNode, ImpactResult, TraceResult, ValueGraph
 
+from ..api.openapi import operation
 from ..queries import PlaceQuery, RecordQuery, given, read_query
 from ..questions import ask_golden, ask_impact, ask_trace, registry
 from .common import inline_svg, page_errors
@@ -104,18 +105,39 @@ def _golden_parts(result: GoldenRecord) -> dict[str, Any]:
 
 
 @bp.get("/trace")
+@operation(
+    "The trace page (the form alone without parameters)",
+    query=PlaceQuery,
+    response=str,
+    media_type="text/html",
+    errors={404: "Nothing is recorded at that place (the form, saying so)."},
+)
 def trace() -> tuple[str, int]:
     """A value's path back to its origin, the culprit hop red, the owner to talk to."""
     return _answer("steward/trace.html", PlaceQuery, ask_trace, _trace_parts)
 
 
 @bp.get("/impact")
+@operation(
+    "The impact page (the form alone without parameters)",
+    query=PlaceQuery,
+    response=str,
+    media_type="text/html",
+    errors={404: "Nothing is recorded at that place (the form, saying so)."},
+)
 def impact() -> tuple[str, int]:
     """Everything downstream of a value, with the places reached per system."""
     return _answer("steward/impact.html", PlaceQuery, ask_impact, _impact_parts)
 
 
 @bp.get("/golden")
+@operation(
+    "The golden record page (the form alone without parameters)",
+    query=RecordQuery,
+    response=str,
+    media_type="text/html",
+    errors={404: "No such record is known (the form, saying so)."},
+)
 def golden() -> tuple[str, int]:
     """The golden record of a business record and each copy's agreement with it."""
     return _answer("steward/golden.html", RecordQuery, ask_golden, _golden_parts)
