@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -259,7 +260,9 @@ def _loaded_store(db_url: str, folder: Path) -> None:
 def _hold_write_lock(db_url: str) -> tuple[object, object]:
     """Take the store's write lock from outside lineage: SQLite's, or the writers' lock."""
     if db_url.startswith("sqlite"):
-        conn: object = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+        conn: object = sqlite3.connect(
+            db_url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False
+        )
         conn.execute("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
         return conn, conn.execute  # type: ignore[attr-defined]
     pg = psycopg.connect(db_url)
@@ -360,3 +363,23 @@ def test_an_ingest_during_a_bulk_load_waits_for_it_and_succeeds(tmp_path: Path) 
     assert during.returncode == 0, during.stderr
     assert "1 accepted" in during.stdout
     assert "200000 accepted" in out
+
+
+def test_an_http_write_waits_for_a_held_write_lock_instead_of_503(db_url: str) -> None:
+    from webapp import create_app  # noqa: PLC0415
+
+    app = create_app({"TESTING": True, "DATABASE_URL": db_url, "API_TOKEN": None})
+    try:
+        app.extensions["lineage"].store()
+        held, _ = _hold_write_lock(db_url)
+        releaser = threading.Timer(2, _release, (held,))
+        releaser.start()
+        started = time.monotonic()
+        response = app.test_client().post("/api/v1/events", json=write_event(record="http"))
+        took = time.monotonic() - started
+        releaser.join()
+    finally:
+        app.extensions["lineage"].close()
+    assert response.status_code == 200, response.json
+    assert response.json["accepted"] == 1
+    assert took >= 1.5  # it really waited for the lock
