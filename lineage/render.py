@@ -9,6 +9,7 @@ no value can inject markup into the SVG or break the DOT.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -108,7 +109,8 @@ def trace_text(result: TraceResult) -> str:
         f"{subject.system}/{subject.element}/{subject.record} holds {_shown(subject.value)}{when}",
         "",
     ]
-    marks = {n.id: OK if _node_ok(result, n) else BAD for n in result.nodes}
+    flagged = result.flagged()
+    marks = {n.id: OK if _node_ok(result, n) and n.id not in flagged else BAD for n in result.nodes}
     notes: dict[str, str] = {}
     for origin in result.origin:
         notes[origin] = " (origin)"
@@ -119,16 +121,29 @@ def trace_text(result: TraceResult) -> str:
         )
     lines += _rows(result, marks, notes)
     lines.append("")
-    if root is None:
+    if root is None and not result.findings:
         origin = ", ".join(result.origin)
         lines.append(f"{OK} every step checks out back to the origin ({origin})")
-    else:
+    elif root is not None:
         lines.append(f"{BAD} root cause: {root.code} at {root.event or 'an untraced input'}")
         lines.append(f"  {printable(root.message, 400)}")
         lines.append(f"  owner to talk to: {root.owner or '(no owner declared)'}")
     for feed in result.observed:
         lines.append(f"↖ {printable(feed.text(), 600)}")
+    lines += _findings_lines(result)
     return "\n".join(lines) + "\n"
+
+
+def _findings_lines(graph: ValueGraph) -> list[str]:
+    """The open findings on what an answer shows, one block each (none: nothing)."""
+    if not graph.findings:
+        return []
+    count = len(graph.findings)
+    lines = ["", f"{BAD} {count} open finding{'s' if count != 1 else ''} on what this shows:"]
+    for finding in graph.findings:
+        lines.append(f"  {finding.severity.value:<7} {finding.code}  owner {finding.owner or '-'}")
+        lines.append(f"          {printable(finding.message, 400)}")
+    return lines
 
 
 def impact_text(result: ImpactResult) -> str:
@@ -144,7 +159,10 @@ def impact_text(result: ImpactResult) -> str:
         + (f": {per_system}" if per_system else ""),
         "",
     ]
-    marks = {n.id: (OK if _node_ok(result, n) else BAD) for n in result.nodes}
+    flagged = result.flagged()
+    marks = {
+        n.id: (OK if _node_ok(result, n) and n.id not in flagged else BAD) for n in result.nodes
+    }
     marks[result.subject_id] = "●"
     lines += _rows(result, marks, {result.subject_id: " (this value)"})
     unverified = [e for e in result.edges if not e.verified]
@@ -153,6 +171,7 @@ def impact_text(result: ImpactResult) -> str:
         lines.append(
             f"{BAD} {len(unverified)} step(s) did not verify; trace their outputs to see why"
         )
+    lines += _findings_lines(result)
     return "\n".join(lines) + "\n"
 
 
@@ -222,11 +241,21 @@ def to_dot(graph: ValueGraph) -> str:
     culprit = graph.culprit
     subject = graph.subject_node
     origin = set(graph.origin) if isinstance(graph, TraceResult) else set()
+    flagged = graph.flagged()
+    codes: dict[str, list[str]] = {}
+    for finding in graph.findings:
+        for node_id in ValueGraph.flagged(dataclasses.replace(graph, findings=(finding,))):
+            codes.setdefault(node_id, []).append(finding.code)
     lines = ["digraph lineage {", _HEADER.rstrip("\n")]
     for node in graph.nodes:
-        attrs = [f"label={_node_label(node)}", f"tooltip={_q(node.event or node.kind)}"]
+        tip = node.event or node.kind
+        if node.id in codes:
+            tip += ": " + ", ".join(dict.fromkeys(codes[node.id]))
+        attrs = [f"label={_node_label(node)}", f"tooltip={_q(tip)}"]
         if node.id == culprit:
             attrs += [f'color="{RED}"', 'fillcolor="#ffebee"', "penwidth=2.5"]
+        elif node.id in flagged:  # an open finding on it (marked, not the culprit)
+            attrs += [f'color="{AMBER}"', 'fillcolor="#fff3e0"', "penwidth=2.5"]
         elif node.id in origin:
             attrs += [f'color="{GREEN}"', 'fillcolor="#e8f5e9"']
         if node.kind == "untraced":

@@ -174,7 +174,7 @@ class TraceJudge:
                 Problem(
                     code="rule-violation",
                     event=row.event_id,
-                    owner=self.owner_of(row),
+                    owner=self.element_owner(row.element, row.system),
                     message=(
                         f"{row.system}/{row.element}/{row.record} holds {_quote(row.value)}: "
                         + "; ".join(broken)

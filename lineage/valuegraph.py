@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from .model.findings import Finding
 from .store.queries import PlaceKey
 from .store.schema import iso
 
@@ -124,6 +125,8 @@ class ValueGraph:
         edges: steps between them.
         subject_id: the node standing for the subject's value.
         as_of: the moment asked about (ISO 8601), None for now.
+        findings: the open findings on what it shows (:func:`lineage.answers.with_findings`),
+            in the shape ``lineage scan`` reports them.
     """
 
     subject: Subject
@@ -131,6 +134,7 @@ class ValueGraph:
     edges: tuple[GraphEdge, ...]
     subject_id: str
     as_of: str | None = None
+    findings: tuple[Finding, ...] = ()
 
     def node(self, node_id: str) -> GraphNode:
         return next(n for n in self.nodes if n.id == node_id)
@@ -150,6 +154,25 @@ class ValueGraph:
             "subject": self.subject.to_json(),
             "nodes": [n.to_json() for n in self.nodes],
             "edges": [e.to_json() for e in self.edges],
+        }
+
+    def findings_json(self) -> list[dict[str, Any]]:
+        """The open findings in the shape ``lineage scan --format json`` gives them."""
+        return [f.model_dump(mode="json") for f in self.findings]
+
+    def flagged(self) -> set[str]:
+        """The ids of the nodes an open finding is on (by event, else by place)."""
+        events = {f.subject.event for f in self.findings if f.subject.event}
+        places = {
+            (f.subject.system, f.subject.element, f.subject.record)
+            for f in self.findings
+            if f.subject.event is None
+        }
+        return {
+            n.id
+            for n in self.nodes
+            if (n.event is not None and n.event in events)
+            or (n.system, n.element, n.record) in places
         }
 
 
@@ -181,6 +204,7 @@ class TraceResult(ValueGraph):
         data["root_cause"] = self.root_cause.to_json() if self.root_cause else None
         if self.observed:  # only where the registry maps OpenLineage and a job feeds a dead end
             data["observed"] = [feed.to_json() for feed in self.observed]
+        data["findings"] = self.findings_json()
         return data
 
 
@@ -197,4 +221,5 @@ class ImpactResult(ValueGraph):
     def to_json(self) -> dict[str, Any]:
         data = ValueGraph.to_json(self)
         data["counts"] = dict(self.counts)
+        data["findings"] = self.findings_json()
         return data

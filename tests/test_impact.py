@@ -43,7 +43,7 @@ def test_impact_follows_the_value_through_every_copy(store: Store) -> None:
     record(store, *order_chain())
     result = impact(store, "ERP", "order.total", "40017")
     data = result.to_json()
-    assert list(data) == ["subject", "nodes", "edges", "counts"]
+    assert list(data) == ["subject", "nodes", "edges", "counts", "findings"]  # §11 findings
     assert data["subject"]["value"] == "50.00"
     assert [(n["id"], n["event"]) for n in data["nodes"]] == [
         ("n0", "w-erp"),

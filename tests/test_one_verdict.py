@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from lineage import rules
 from lineage.cli import main
+from lineage.model.findings import Finding
 
 # the integrations carrying the planted failed, lost and duplicated hops
 BAD_DELIVERIES = {"shop-to-crm-signups", "erp-to-bank-collections", "shop-to-erp-orders"}
@@ -93,3 +95,47 @@ def test_hop_h0308_has_one_owner_in_scan_and_trace(runner: CliRunner, demo: str)
     )
     owners = {e["owner"] for e in trace["edges"] if e["event"] == "h-0308"}
     assert owners == {finding["owner"]} == {"walter@example.com"}
+
+
+REPRODUCTIONS = [
+    # (place, the finding scan reports on it, its owner)
+    (("Bank", "payment.amount", "DD-40019"), "lost-delivery", "tina@example.com"),
+    (("Portal", "order.total", "PO-40017"), "conflicting-truth", "pat@example.com"),
+    (("ERP", "order.total", "40022"), "duplicate-delivery", "erin@example.com"),
+]
+
+
+@pytest.mark.parametrize(("place", "code", "owner"), REPRODUCTIONS)
+def test_trace_never_says_every_step_checks_out_over_an_open_finding(
+    runner: CliRunner, demo: str, place: tuple[str, str, str], code: str, owner: str
+) -> None:
+    text = run(runner, demo, "trace", *place)
+    assert text.exit_code == 0
+    assert "every step checks out" not in text.stdout
+    assert "open finding" in text.stdout and code in text.stdout and owner in text.stdout
+    document = as_json(run(runner, demo, "trace", *place, "--format", "json"))
+    shown = {(f["code"], f["owner"]) for f in document["findings"]}
+    assert (code, owner) in shown
+    dot = run(runner, demo, "trace", *place, "--format", "dot").stdout
+    assert code in dot  # the marked node's tooltip names it
+
+
+def test_every_finding_scan_reports_is_shown_by_its_subjects_answer_with_the_same_owner(
+    runner: CliRunner, demo: str
+) -> None:
+    """The cross-check: scan, trace and the "see it with" command tell the same truth."""
+    findings = as_json(run(runner, demo, "scan", "--format", "json"))["findings"]
+    assert findings
+    for finding in findings:
+        subject = finding["subject"]
+        command = shlex.split(rules.see_it_with(Finding.model_validate(finding)))
+        shown = run(runner, demo, *command[1:])
+        assert shown.exit_code in (0, 1), (command, shown.output)
+        if command[1] != "trace":
+            assert subject["system"] in shown.stdout
+            continue
+        place = (subject["system"], subject["element"], subject["record"])
+        answer = as_json(run(runner, demo, "trace", *place, "--format", "json"))
+        owners = {f["owner"] for f in answer["findings"] if f["code"] == finding["code"]}
+        assert owners == {finding["owner"]}, (finding["code"], place, answer["findings"])
+        assert "every step checks out" not in run(runner, demo, "trace", *place).stdout

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from sqlalchemy import func, select
 
+from lineage.answers import with_findings
 from lineage.detect.run import Filters, ScanResult, scan_report
 from lineage.errors import NotFoundError
 from lineage.golden import GoldenRecord, golden
@@ -35,12 +36,16 @@ def registry() -> Registry:
 
 def ask_trace(query: PlaceQuery) -> TraceResult:
     """The trace of the value at the query's place (NotFoundError when none is recorded)."""
-    return trace(tracker().store(), query.system, query.element, query.record, as_of=query.as_of)
+    store = tracker().store()
+    result = trace(store, query.system, query.element, query.record, as_of=query.as_of)
+    return with_findings(store, result, as_of=query.as_of)
 
 
 def ask_impact(query: PlaceQuery) -> ImpactResult:
     """Everything downstream of the value at the query's place."""
-    return impact(tracker().store(), query.system, query.element, query.record, as_of=query.as_of)
+    store = tracker().store()
+    result = impact(store, query.system, query.element, query.record, as_of=query.as_of)
+    return with_findings(store, result, as_of=query.as_of)
 
 
 def ask_golden(query: RecordQuery) -> GoldenRecord:

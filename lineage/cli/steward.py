@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from ..answers import with_findings
 from ..impact import impact
 from ..render import to_dot, to_svg, to_text
 from ..trace import trace
@@ -83,7 +84,7 @@ def trace_command(
     try:
         with explained(store, system, element):
             graph = trace(store, system, element, record, as_of=as_of)
-        _emit(graph, output)
+        _emit(with_findings(store, graph, as_of=as_of), output)
     finally:
         store.close()
 
@@ -108,7 +109,7 @@ def impact_command(
     try:
         with explained(store, system, element):
             graph = impact(store, system, element, record, as_of=as_of)
-        _emit(graph, output)
+        _emit(with_findings(store, graph, as_of=as_of), output)
     finally:
         store.close()
 

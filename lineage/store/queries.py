@@ -383,3 +383,58 @@ def downstream_hops(
             )
         )
     return found
+
+
+class HopFacts(NamedTuple):
+    """What a shown hop's open findings are judged from: its statuses and its siblings."""
+
+    #: hop id -> (status, at, seq) of every status recorded for it (the first is the hop's own)
+    statuses: dict[str, list[tuple[str, int, int]]]
+    #: hop id -> the live hops of the same integration that read one of its input places and
+    #: delivered the same element to another record of the same system: (id, record, at)
+    siblings: dict[str, list[tuple[str, str, int]]]
+
+
+_HOP_ROWS = text(
+    "SELECT e.event_id, e.status, e.at, e.seq FROM events e "
+    "WHERE e.kind = 'hop' AND e.event_id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
+
+_HOP_STATUS_ROWS = text(
+    "SELECT hs.event_id, hs.status, hs.at, hs.seq FROM hop_status hs "
+    "WHERE hs.event_id IN :ids AND hs.at <= :horizon ORDER BY hs.seq"
+).bindparams(bindparam("ids", expanding=True))
+
+# other hops out of a shown hop's input places, by the same integration into the same system
+# and element but another record; failed ones (as recorded on arrival or since) excluded
+_SIBLINGS = text(
+    "SELECT mine.event_id AS hop, oe.event_id, oe.record, oe.at FROM hop_inputs mine "  # noqa: S608
+    "JOIN events me ON me.event_id = mine.event_id "
+    "JOIN hop_inputs other ON other.system = mine.system AND other.element = mine.element "
+    "AND other.record = mine.record AND other.event_id <> mine.event_id "
+    "JOIN events oe ON oe.event_id = other.event_id "
+    "WHERE mine.event_id IN :ids AND oe.kind = 'hop' AND oe.integration = me.integration "
+    "AND oe.system = me.system AND oe.element = me.element AND oe.record <> me.record "
+    f"AND oe.at <= :horizon AND {LIVE.format(e='oe')} "
+    "ORDER BY oe.at, oe.seq"
+).bindparams(bindparam("ids", expanding=True))
+
+
+def hop_facts(conn: Connection, hop_ids: Sequence[str], horizon: int | None) -> HopFacts:
+    """The statuses and delivery siblings of the hops an answer shows, in three indexed
+    statements whatever their number (never one per step)."""
+    if not hop_ids:
+        return HopFacts({}, {})
+    ids = list(dict.fromkeys(hop_ids))
+    bound = bounded(horizon)
+    statuses: dict[str, list[tuple[str, int, int]]] = {}
+    for event_id, status, at, _seq in conn.execute(_HOP_ROWS, {"ids": ids}):
+        statuses[event_id] = [(status or "delivered", int(at), -1)]
+    for event_id, status, at, seq in conn.execute(_HOP_STATUS_ROWS, {"ids": ids, "horizon": bound}):
+        statuses.setdefault(event_id, []).append((status, int(at), int(seq)))
+    siblings: dict[str, list[tuple[str, str, int]]] = {}
+    for hop, event_id, record, at in conn.execute(_SIBLINGS, {"ids": ids, "horizon": bound}):
+        found = siblings.setdefault(hop, [])
+        if all(event_id != known for known, _, _ in found):
+            found.append((event_id, record, int(at)))
+    return HopFacts(statuses, siblings)

@@ -1,0 +1,160 @@
+"""The open findings on what an answer shows: no answer says "every step checks out" while a
+finding is open on a place, hop or record it shows.
+
+:func:`with_findings` takes a trace or impact graph and returns it with ``findings``: the
+problems the walk already judged on each node (untraced value, competing origin,
+unexplained transformation, broken chain, rule violation, undeclared integration), plus
+what the walk alone cannot see, judged by :mod:`lineage.rules` from a constant number of
+indexed statements whatever the graph's size (never one per step):
+
+- a shown hop still ``sent`` past its integration's timeout (``lost-delivery``), judged as of
+  the store's clock unless a moment is given;
+- a shown hop whose input place a one-to-one integration also delivered to another record
+  (``duplicate-delivery``);
+- a shown place in a system or of an element the registry in force does not declare
+  (``unknown-system``, ``unknown-element``);
+- the subject's value against its golden value (``conflicting-truth``: stale or divergent),
+  judged by :class:`lineage.golden.Judge`, the judge ``lineage scan`` uses.
+
+Every finding has the shape ``lineage scan`` reports (DESIGN.md §5), its owner from
+:func:`lineage.rules.owner`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any, TypeVar
+
+from . import rules
+from .detect.conflicting_truth import finding as truth_finding
+from .golden import Judge
+from .model.findings import Finding
+from .model.registry import Cardinality, Registry
+from .store.database import Store
+from .store.queries import HopFacts, clock, current_event, hop_facts
+from .store.schema import as_micros, iso
+from .store.walks import read_connection
+from .valuegraph import GraphNode, ValueGraph
+
+__all__ = ["findings_on", "with_findings"]
+
+G = TypeVar("G", bound=ValueGraph)
+
+
+def with_findings(store: Store, graph: G, *, as_of: dt.datetime | int | None = None) -> G:
+    """``graph`` with the open findings on what it shows (see the module docstring)."""
+    return dataclasses.replace(graph, findings=findings_on(store, graph, as_of=as_of))
+
+
+def findings_on(
+    store: Store, graph: ValueGraph, *, as_of: dt.datetime | int | None = None
+) -> tuple[Finding, ...]:
+    """The open findings on the places and hops ``graph`` shows, most severe first."""
+    horizon = as_micros(as_of)
+    hops = [n for n in graph.nodes if n.kind == "hop" and n.event is not None]
+    with read_connection(store) as conn:
+        registry = store.registry(conn)
+        moment = rules.judged_at(horizon, clock(conn) if horizon is None else None, 0)
+        facts = hop_facts(conn, [n.event for n in hops if n.event], horizon)
+        subject = graph.subject
+        current = current_event(conn, subject.system, subject.element, subject.record, horizon)
+        truth = None
+        if current is not None:
+            copy = Judge(conn, registry, horizon).judge_place(current)
+            element = registry.element(current.element)
+            if copy is not None and copy.status in ("stale", "divergent") and element:
+                truth = truth_finding(copy, element.system_of_record or "")
+    found: dict[tuple[str, str | None, str, str, str], Finding] = {}
+
+    def keep(finding: Finding) -> None:
+        s = finding.subject
+        key = (finding.code, s.event, s.system or "", s.element or "", s.record or "")
+        found.setdefault(key, finding)
+
+    integrations = {e.target: e.integration for e in graph.edges if e.kind == "hop"}
+    for node in graph.nodes:
+        for problem in node.problems:
+            keep(_on(node, problem.code, problem.message, problem.owner,
+                     integrations.get(node.id), problem.event))  # fmt: skip
+        for finding in _unknown(registry, node, integrations.get(node.id)):
+            keep(finding)
+    for node in hops:
+        for finding in _deliveries(registry, node, integrations.get(node.id), facts, moment):
+            keep(finding)
+    if truth is not None:
+        keep(truth)
+    return tuple(sorted(found.values(), key=lambda f: (f.severity.rank, f.code, f.message)))
+
+
+def _unknown(registry: Registry, node: GraphNode, integration: str | None) -> list[Finding]:
+    found = []
+    event = node.event or "?"
+    kind = node.kind if node.kind != "untraced" else "hop input"
+    via = f" (on {integration})" if integration else ""
+    who = rules.owner(registry, integration=integration, element=node.element, system=node.system)
+    if registry.systems and registry.system(node.system) is None:
+        text = rules.message("unknown-system", kind=kind, event=event, system=node.system, via=via)
+        found.append(_on(node, "unknown-system", text, who, integration, node.event))
+    if registry.elements and registry.element(node.element) is None:
+        text = rules.message(
+            "unknown-element", kind=kind, event=event, element=node.element, via=via
+        )
+        found.append(_on(node, "unknown-element", text, who, integration, node.event))
+    return found
+
+
+def _deliveries(
+    registry: Registry, node: GraphNode, integration: str | None, facts: HopFacts, moment: int
+) -> list[Finding]:
+    found = []
+    hop = node.event or ""
+    who = rules.hop_owner(registry, integration, node.element, node.system)
+    via = integration or "no declared integration"
+    now = rules.current_status(facts.statuses.get(hop, []), as_of=moment)
+    if now is not None and node.at_us is not None:
+        timeout = rules.timeout_us(registry, integration)
+        overdue = rules.overdue_us(now[0], node.at_us, timeout, moment)
+        if overdue > 0:
+            text = rules.message("lost-delivery", event=hop, via=via, sent_at=node.at,
+                                 element=node.element, system=node.system, record=node.record,
+                                 timeout=_duration(timeout), as_of=iso(moment))  # fmt: skip
+            evidence: dict[str, Any] = {"hop": hop, "sent_at": node.at, "as_of": iso(moment)}
+            found.append(_on(node, "lost-delivery", text, who, integration, hop, evidence))
+    declared = registry.integration(integration) if integration else None
+    siblings = facts.siblings.get(hop, [])
+    if declared is not None and declared.cardinality == Cardinality.ONE_TO_ONE and siblings:
+        targets = dict.fromkeys([node.record, *(record for _, record, _ in siblings)])
+        text = (
+            f"{integration} is one-to-one but delivered the source record of hop {hop} to "
+            f"{len(targets)} {node.system} records: {', '.join(targets)}"
+        )
+        evidence = {
+            "targets": list(targets),
+            "events": [hop, *(e for e, _, _ in siblings)],
+        }
+        found.append(_on(node, "duplicate-delivery", text, who, integration, hop, evidence))
+    return found
+
+
+def _on(  # noqa: PLR0917 - the parts of one finding, in the order of the contract
+    node: GraphNode,
+    code: str,
+    text: str,
+    who: str | None,
+    integration: str | None,
+    event: str | None,
+    evidence: dict[str, Any] | None = None,
+) -> Finding:
+    """A finding on the place ``node`` shows."""
+    return Finding.of(code, text, owner=who, evidence=evidence, system=node.system,
+                      element=node.element, record=node.record, integration=integration,
+                      event=event)  # fmt: skip
+
+
+def _duration(micros: int) -> str:
+    seconds = micros // 1_000_000
+    for unit, size in (("d", 86_400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
