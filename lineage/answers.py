@@ -28,16 +28,21 @@ from typing import Any, TypeVar
 
 from . import rules
 from .detect.conflicting_truth import finding as truth_finding
-from .golden import Judge
+from .errors import NotFoundError
+from .golden import GoldenRecord, Judge
 from .model.findings import Finding
 from .model.registry import Cardinality, Registry
 from .store.database import Store
 from .store.queries import HopFacts, clock, current_event, hop_facts
 from .store.schema import as_micros, iso
 from .store.walks import read_connection
+from .trace import trace
 from .valuegraph import GraphNode, ValueGraph
 
-__all__ = ["findings_on", "with_findings"]
+__all__ = ["MAX_GOLDEN_PLACES", "findings_on", "golden_findings", "with_findings"]
+
+MAX_GOLDEN_PLACES = 50
+"""Places of one golden record whose open findings are looked up (nearest first)."""
 
 G = TypeVar("G", bound=ValueGraph)
 
@@ -48,9 +53,17 @@ def with_findings(store: Store, graph: G, *, as_of: dt.datetime | int | None = N
 
 
 def findings_on(
-    store: Store, graph: ValueGraph, *, as_of: dt.datetime | int | None = None
+    store: Store,
+    graph: ValueGraph,
+    *,
+    as_of: dt.datetime | int | None = None,
+    truth: bool = True,
 ) -> tuple[Finding, ...]:
-    """The open findings on the places and hops ``graph`` shows, most severe first."""
+    """The open findings on the places and hops ``graph`` shows, most severe first.
+
+    Args:
+        truth: judge the subject's value against its golden value too.
+    """
     horizon = as_micros(as_of)
     hops = [n for n in graph.nodes if n.kind == "hop" and n.event is not None]
     with read_connection(store) as conn:
@@ -59,12 +72,12 @@ def findings_on(
         facts = hop_facts(conn, [n.event for n in hops if n.event], horizon)
         subject = graph.subject
         current = current_event(conn, subject.system, subject.element, subject.record, horizon)
-        truth = None
-        if current is not None:
+        stands = None
+        if truth and current is not None:
             copy = Judge(conn, registry, horizon).judge_place(current)
             element = registry.element(current.element)
             if copy is not None and copy.status in ("stale", "divergent") and element:
-                truth = truth_finding(copy, element.system_of_record or "")
+                stands = truth_finding(copy, element.system_of_record or "")
     found: dict[tuple[str, str | None, str, str, str], Finding] = {}
 
     def keep(finding: Finding) -> None:
@@ -82,8 +95,8 @@ def findings_on(
     for node in hops:
         for finding in _deliveries(registry, node, integrations.get(node.id), facts, moment):
             keep(finding)
-    if truth is not None:
-        keep(truth)
+    if stands is not None:
+        keep(stands)
     return tuple(sorted(found.values(), key=lambda f: (f.severity.rank, f.code, f.message)))
 
 
@@ -158,3 +171,38 @@ def _duration(micros: int) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def golden_findings(
+    store: Store, record: GoldenRecord, *, as_of: dt.datetime | int | None = None
+) -> tuple[Finding, ...]:
+    """The open findings on the places a golden record shows: each stale or divergent copy
+    (``conflicting-truth``, as ``lineage scan`` reports it), and whatever is open on the
+    golden values' and the copies' places (a duplicate or lost delivery into them, a rule
+    violation, an unknown name), found as their traces find them."""
+    found: dict[tuple[str, str | None, str, str, str], Finding] = {}
+    places: list[tuple[str, str, str]] = []
+    for element in record.elements:
+        if element.system_of_record and element.record is not None:
+            places.append((element.system_of_record, element.element, element.record))
+        for copy in element.copies:
+            places.append((copy.system, element.element, copy.record))
+            if copy.status in ("stale", "divergent") and element.system_of_record:
+                finding = truth_finding(copy, element.system_of_record)
+                found[_key(finding)] = finding
+    shown = set(places)
+    for place in list(dict.fromkeys(places))[:MAX_GOLDEN_PLACES]:
+        try:
+            graph = trace(store, *place, as_of=as_of)
+        except NotFoundError:
+            continue
+        for finding in findings_on(store, graph, as_of=as_of, truth=False):
+            s = finding.subject
+            if (s.system, s.element, s.record) in shown:
+                found.setdefault(_key(finding), finding)
+    return tuple(sorted(found.values(), key=lambda f: (f.severity.rank, f.code, f.message)))
+
+
+def _key(finding: Finding) -> tuple[str, str | None, str, str, str]:
+    s = finding.subject
+    return (finding.code, s.event, s.system or "", s.element or "", s.record or "")

@@ -18,6 +18,7 @@ from typing import Any
 import pygraphviz
 
 from .errors import LineageError
+from .model.findings import Finding
 from .model.registry import Registry
 from .valuegraph import GraphEdge, GraphNode, ImpactResult, TraceResult, ValueGraph
 
@@ -136,11 +137,16 @@ def trace_text(result: TraceResult) -> str:
 
 def _findings_lines(graph: ValueGraph) -> list[str]:
     """The open findings on what an answer shows, one block each (none: nothing)."""
-    if not graph.findings:
+    return findings_text(graph.findings)
+
+
+def findings_text(findings: Sequence[Finding]) -> list[str]:
+    """Lines listing the open findings on what an answer shows (none: no line)."""
+    if not findings:
         return []
-    count = len(graph.findings)
+    count = len(findings)
     lines = ["", f"{BAD} {count} open finding{'s' if count != 1 else ''} on what this shows:"]
-    for finding in graph.findings:
+    for finding in findings:
         lines.append(f"  {finding.severity.value:<7} {finding.code}  owner {finding.owner or '-'}")
         lines.append(f"          {printable(finding.message, 400)}")
     return lines

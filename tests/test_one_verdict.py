@@ -139,3 +139,17 @@ def test_every_finding_scan_reports_is_shown_by_its_subjects_answer_with_the_sam
         owners = {f["owner"] for f in answer["findings"] if f["code"] == finding["code"]}
         assert owners == {finding["owner"]}, (finding["code"], place, answer["findings"])
         assert "every step checks out" not in run(runner, demo, "trace", *place).stdout
+
+
+def test_golden_of_order_40022_shows_its_duplicate_delivery(runner: CliRunner, demo: str) -> None:
+    text = run(runner, demo, "golden", "ERP", "40022")
+    assert text.exit_code == 0
+    assert "duplicate-delivery" in text.stdout and "erin@example.com" in text.stdout
+    document = as_json(run(runner, demo, "golden", "ERP", "40022", "--format", "json"))
+    shown = {(f["code"], f["owner"], f["subject"]["record"]) for f in document["findings"]}
+    assert ("duplicate-delivery", "erin@example.com", "40022") in shown
+    # the stale copy of order 40017 is reported as scan reports it, with its owner
+    stale = as_json(run(runner, demo, "golden", "ERP", "40017", "--format", "json"))
+    assert ("conflicting-truth", "pat@example.com") in {
+        (f["code"], f["owner"]) for f in stale["findings"]
+    }

@@ -11,9 +11,10 @@ from typing import IO, Any
 
 import click
 
+from ..answers import golden_findings
 from ..golden import GoldenRecord, golden
 from ..interop.export import FORMATS, Place, export
-from ..render import printable
+from ..render import findings_text, printable
 from .known import explained
 from .options import as_of_option, db_option, open_db
 
@@ -139,12 +140,16 @@ def golden_command(
     try:
         with explained(store, system):
             result = golden(store, system, record, as_of=as_of)
+        findings = golden_findings(store, result, as_of=as_of)
     finally:
         store.close()
     if fmt == "json":
-        click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        document = {**result.to_json(), "findings": [f.model_dump(mode="json") for f in findings]}
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:
         click.echo(golden_text(result), nl=False)
+        for line in findings_text(findings):
+            click.echo(line)
 
 
 @click.command("export")

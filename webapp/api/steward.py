@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
+from lineage.answers import golden_findings
 from lineage.model.findings import summarize
 from lineage.report import finding_json
 
 from ..queries import FindingsQuery, PlaceQuery, RecordQuery, read_query
 from ..questions import ask_golden, ask_impact, ask_scan, ask_trace, filters
+from ..tracker import tracker
 from . import bp
 from .answers import FindingsAnswer, GoldenAnswer, ImpactAnswer, TraceAnswer
 from .openapi import operation
@@ -53,7 +55,10 @@ def get_impact() -> Response:
     "status is agrees, stale, divergent or unknown.",
 )
 def get_golden() -> Response:
-    return jsonify(ask_golden(read_query(RecordQuery)).to_json())
+    query = read_query(RecordQuery)
+    record = ask_golden(query)
+    findings = golden_findings(tracker().store(), record, as_of=query.as_of)
+    return jsonify({**record.to_json(), "findings": [f.model_dump(mode="json") for f in findings]})
 
 
 @bp.get("/findings")
