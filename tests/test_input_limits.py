@@ -342,3 +342,18 @@ def test_as_of_out_of_range_on_the_command_line_is_a_usage_error(
     assert result.exit_code == 2
     assert "outside years 1 to 9999" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_the_readme_shows_what_ingest_answers_for_the_poison_example(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = "$ lineage ingest tests/cases/ingest/poison.jsonl --db sqlite:///poison.db\n"
+    shown = readme[readme.index(command) + len(command) :].split("```", 1)[0].splitlines()
+    monkeypatch.chdir(ROOT)
+    db = f"sqlite:///{tmp_path / 'poison.db'}"
+    result = runner.invoke(main, ["ingest", "tests/cases/ingest/poison.jsonl", "--db", db])
+    assert result.exit_code == 1
+    rejected = [line for line in result.stderr.splitlines() if not line.startswith("lineage:")]
+    assert rejected == shown[:-1]
+    assert result.stdout.strip() == shown[-1]

@@ -105,13 +105,25 @@ class IngestResult:
         }
 
 
+# What the JSON parser's terse messages mean for whoever sent the event.
+_JSON_CLUES = (
+    ("recursion limit exceeded", "nested deeper than the parser's 200 levels"),
+    ("hex escape", "an unpaired UTF-16 surrogate such as \\ud800 is not text"),
+    ("invalid unicode code point", "the line is not UTF-8"),
+)
+
+
 def validation_reason(exc: ValidationError) -> str:
     """A pydantic error as one short line: ``hop.output.value: Input should be ...``."""
     errors = exc.errors(include_url=False)
     parts = []
     for error in errors[:3]:
         loc = ".".join(str(p) for p in error["loc"])
-        parts.append(f"{loc}: {error['msg']}" if loc else str(error["msg"]))
+        message = str(error["msg"])
+        for clue, meaning in _JSON_CLUES:
+            if clue in message:
+                message += f" ({meaning})"
+        parts.append(f"{loc}: {message}" if loc else message)
     more = len(errors) - 3
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
