@@ -86,8 +86,10 @@ ORDER BY e.element, e.system, e.record
 
 # The same question for PostgreSQL, set-based throughout: the source of every current hop
 # is looked up by a hash join with the current values (one probe per hop costs too much
-# over a million hops), the value before a snapshot by LEAD, the forwarded upstream places
-# by a hash join too (a NOT EXISTS under the OR would be run once per place). Run with
+# over a million hops), the value before a snapshot by LEAD. The same join (links, made
+# once) says which upstream places were forwarded: their current event is the source of a
+# current verified declared hop towards the system of record that read it unchanged (a NOT
+# EXISTS under the OR would run once per place; a second join cost a third more). Run with
 # nested loops off (the planner misjudges how few rows "rn = 1" leaves and would loop over
 # the CTE).
 _CANDIDATES_POSTGRES = """
@@ -105,28 +107,27 @@ ranked AS (
     WINDOW w AS (PARTITION BY x.system, x.element, x.record ORDER BY x.at DESC, x.seq DESC)
 ),
 cur AS MATERIALIZED (SELECT * FROM ranked WHERE rn = 1),
-moved AS (
-    SELECT DISTINCT i.event_id FROM cur h
+links AS MATERIALIZED (
+    SELECT h.event_id AS hop, src.event_id AS src_event,
+           src.value_norm IS DISTINCT FROM i.value_norm AS differs,
+           (h.verified IS TRUE AND h.declared IS TRUE AND i.element = h.element
+            AND t.side IS NOT NULL) AS fwd
+    FROM cur h
     JOIN hop_inputs i ON i.event_id = h.event_id
     LEFT JOIN cur src ON src.system = i.system AND src.element = i.element
                      AND src.record = i.record
-    WHERE h.kind = 'hop' AND src.value_norm IS DISTINCT FROM i.value_norm
+    LEFT JOIN comp t ON t.element = h.element AND t.system = h.system AND t.side <> 'down'
+    WHERE h.kind = 'hop'
 ),
-forwarded AS (
-    SELECT DISTINCT i.system, i.element, i.record, COALESCE(i.value_norm, '\x1f<null>') AS norm
-    FROM cur h
-    JOIN comp t ON t.element = h.element AND t.system = h.system AND t.side <> 'down'
-    JOIN hop_inputs i ON i.event_id = h.event_id AND i.element = h.element
-    WHERE h.kind = 'hop' AND h.verified IS TRUE AND h.declared IS TRUE
-)
+moved AS (SELECT DISTINCT hop AS event_id FROM links WHERE differs),
+forwarded AS (SELECT DISTINCT src_event FROM links WHERE fwd AND NOT differs)
 SELECT {columns}
 FROM cur c
 JOIN comp ON comp.element = c.element AND comp.system = c.system AND comp.side <> 'sor'
 JOIN events e ON e.event_id = c.event_id
 LEFT JOIN moved m ON m.event_id = c.event_id
-LEFT JOIN forwarded f ON f.system = c.system AND f.element = c.element AND f.record = c.record
-                     AND f.norm = COALESCE(c.value_norm, '\x1f<null>')
-WHERE (comp.side = 'up' AND f.system IS NULL)
+LEFT JOIN forwarded f ON f.src_event = c.event_id
+WHERE (comp.side = 'up' AND f.src_event IS NULL)
    OR (comp.side = 'down' AND (
        c.kind = 'write'
        OR (c.kind = 'snapshot' AND c.before IS DISTINCT FROM c.value_norm)
