@@ -249,8 +249,11 @@ def test_openlineage_export_of_the_demo_validates_against_2_0_2(
     registry: Registry[Any] = Registry().with_resources(
         [(core["$id"], Resource.from_contents(core)), (facet["$id"], Resource.from_contents(facet))]
     )
+    # the whole spec: RunEvent, JobEvent or DatasetEvent (oneOf)
     validator = jsonschema.Draft202012Validator(
-        {"$ref": core["$id"] + "#/$defs/RunEvent"}, registry=registry
+        {"$ref": core["$id"]},
+        registry=registry,
+        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
     )
     result = runner.invoke(main, ["export", "openlineage", "--db", demo_db])
     assert result.exit_code == 0, result.output
