@@ -13,10 +13,17 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from scan_world import clean_chain, load, record, us
+from test_detect_run import defects
 
 from lineage import rules
+from lineage.answers import with_findings
 from lineage.cli import main
+from lineage.detect.run import scan_report
 from lineage.model.findings import Finding
+from lineage.render import to_text
+from lineage.store import Store
+from lineage.trace import trace
 
 # the integrations carrying the planted failed, lost and duplicated hops
 BAD_DELIVERIES = {"shop-to-crm-signups", "erp-to-bank-collections", "shop-to-erp-orders"}
@@ -153,3 +160,27 @@ def test_golden_of_order_40022_shows_its_duplicate_delivery(runner: CliRunner, d
     assert ("conflicting-truth", "pat@example.com") in {
         (f["code"], f["owner"]) for f in stale["findings"]
     }
+
+
+def test_the_planted_runtime_cases_are_shown_by_their_traces_with_the_same_owners(
+    store: Store,
+) -> None:
+    """The cross-check over the runtime cases the detector tests keep (scan_world)."""
+    load(store)
+    record(store, *clean_chain(), *defects())
+    findings = scan_report(store, as_of=us(24 * 60)).findings
+    assert {f.code for f in findings} >= {"lost-delivery", "duplicate-delivery", "rule-violation"}
+    checked = 0
+    for finding in findings:
+        subject = finding.subject
+        command = rules.see_it_with(finding)
+        if not command.startswith("lineage trace"):
+            continue
+        assert subject.system and subject.element and subject.record
+        graph = trace(store, subject.system, subject.element, subject.record, as_of=us(24 * 60))
+        shown = with_findings(store, graph, as_of=us(24 * 60))
+        owners = {f.owner for f in shown.findings if f.code == finding.code}
+        assert owners == {finding.owner}, (finding.code, subject, shown.findings)
+        assert "every step checks out" not in to_text(shown)
+        checked += 1
+    assert checked >= 5
