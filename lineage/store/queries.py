@@ -30,11 +30,6 @@ FOREVER = 2**62
 #: Stands for NULL in null-safe comparisons of canonical values (never a canonical value).
 NULL_MARK = "\x1f<null>\x1f"
 
-_EVENT_COLUMNS = (
-    "e.seq, e.event_id, e.kind, e.at, e.system, e.element, e.record, e.value, e.value_norm, "
-    "e.integration, e.declared, e.transform, e.expected_norm, e.verified, e.status, e.error, "
-    "e.actor"
-)
 
 # The SQL below is assembled from module constants only (S608 is silenced for that reason);
 # every value travels as a bound parameter.
@@ -151,6 +146,12 @@ class InputRow(NamedTuple):
     @property
     def place(self) -> PlaceKey:
         return PlaceKey(self.system, self.element, self.record)
+
+
+EVENT_ROW_COLUMNS: tuple[str, ...] = EventRow._fields
+"""The columns of ``events`` every question reads, once, in :class:`EventRow` order."""
+
+_EVENT_COLUMNS = ", ".join(f"e.{column}" for column in EVENT_ROW_COLUMNS)
 
 
 def bounded(as_of: int | None) -> int:

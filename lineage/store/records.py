@@ -39,7 +39,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..model.registry import Cardinality, Registry
 from . import queries
-from .queries import FOREVER, LIVE, EventRow
+from .queries import EVENT_ROW_COLUMNS, FOREVER, LIVE, EventRow
 from .schema import events, hop_inputs, hop_status, registry_versions
 
 MAX_LINKED_KEYS = 500
@@ -71,25 +71,7 @@ class RecordLinks:
         return [key for key in self.keys if key[0] == system]
 
 
-_EVENT_COLUMNS = (
-    events.c.seq,
-    events.c.event_id,
-    events.c.kind,
-    events.c.at,
-    events.c.system,
-    events.c.element,
-    events.c.record,
-    events.c.value,
-    events.c.value_norm,
-    events.c.integration,
-    events.c.declared,
-    events.c.transform,
-    events.c.expected_norm,
-    events.c.verified,
-    events.c.status,
-    events.c.error,
-    events.c.actor,
-)
+_EVENT_COLUMNS = tuple(events.c[column] for column in EVENT_ROW_COLUMNS)
 
 
 def bound(as_of: int | None) -> int:
@@ -128,11 +110,7 @@ def held(as_of: int | None, *, table: Any = events) -> ColumnElement[bool]:
 # (S608 is silenced for the module constants they are assembled from). They are called once
 # per copy a scan judges, so they must cost an index probe and nothing more.
 
-EVENT_SQL_COLUMNS = (
-    "e.seq, e.event_id, e.kind, e.at, e.system, e.element, e.record, e.value, e.value_norm, "
-    "e.integration, e.declared, e.transform, e.expected_norm, e.verified, e.status, e.error, "
-    "e.actor"
-)
+EVENT_SQL_COLUMNS = ", ".join(f"e.{column}" for column in EVENT_ROW_COLUMNS)
 
 # A hop counts unless its latest status known at :as_of is "failed": queries.py's rule, with
 # the moment named as these lookups name it.

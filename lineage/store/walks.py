@@ -14,16 +14,21 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Connection
 
-from .queries import FOREVER, LIVE, NULL_MARK, EventRow, InputRow, PlaceLike, bounded
+from .queries import (
+    EVENT_ROW_COLUMNS,
+    FOREVER,
+    LIVE,
+    NULL_MARK,
+    EventRow,
+    InputRow,
+    PlaceLike,
+    bounded,
+)
 
 if TYPE_CHECKING:
     from .database import Store
 
-_P = (
-    "seq", "event_id", "kind", "at", "system", "element", "record", "value", "value_norm",
-    "integration", "declared", "transform", "expected_norm", "verified", "status", "error",
-    "actor",
-)  # fmt: skip
+_P = EVENT_ROW_COLUMNS
 _COLUMNS_OF = {alias: ", ".join(f"{alias}.{c}" for c in _P) for alias in ("e", "p", "h")}
 _WALK_P = ", ".join(f"p_{c}" for c in _P)
 _REACH_H = ", ".join(f"h_{c}" for c in _P)
