@@ -16,11 +16,13 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import click
 import jsonschema
 import pytest
 from lxml import etree
 from sqlalchemy import inspect
 
+from lineage.cli import main
 from lineage.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,6 +72,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 # --- a store that does not exist --------------------------------------------------------------
+
+
+def test_every_command_is_judged_as_reading_or_writing() -> None:
+    # A new command is added here: reading ones must refuse a missing store (below).
+    writing = {"load", "ingest", "demo", "serve"}
+    no_store = {"check", "diff"}  # --db is optional; covered by the diff test below
+    commands = set(main.list_commands(click.Context(main)))
+    assert commands - writing - no_store == {command[0] for command in READING}
 
 
 @pytest.mark.parametrize("command", READING, ids=lambda c: c[0])
