@@ -60,8 +60,7 @@ def test_every_registry_code_has_a_positive_and_a_negative_case() -> None:
     registry_codes = {
         code
         for code, info in CODES.items()
-        if info.registry
-        and code not in ("expired-waiver", "unused-waiver", "unreadable-registry")
+        if info.registry and code not in ("expired-waiver", "unused-waiver", "unreadable-registry")
     }
     assert registry_codes <= positive
     assert registry_codes <= negative
