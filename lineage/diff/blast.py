@@ -38,6 +38,9 @@ _UNKNOWN = {
     "integration-removed": "how many recorded hops become undeclared",
     "carry-removed": "how many recorded hops become undeclared",
     "integration-renamed": "how many recorded hops use the old name",
+    "rule-tightened": "how many recorded values the new rules would reject",
+    "rule-loosened": "how many recorded values the new rules would accept",
+    "type-changed": "how many recorded values the new type would reject",
 }
 
 
