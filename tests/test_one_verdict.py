@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from flask.testing import FlaskClient
 from scan_world import clean_chain, load, record, us
 from test_detect_run import defects
 
@@ -184,3 +185,15 @@ def test_the_planted_runtime_cases_are_shown_by_their_traces_with_the_same_owner
         assert "every step checks out" not in to_text(shown)
         checked += 1
     assert checked >= 5
+
+
+def test_the_pages_show_the_open_findings_of_trace_and_golden(
+    runner: CliRunner, demo: str, client: FlaskClient
+) -> None:
+    page = client.get("/trace?system=Bank&element=payment.amount&record=DD-40019")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Every step checks out" not in text
+    assert "lost-delivery" in text and "tina@example.com" in text
+    golden = client.get("/golden?system=ERP&record=40022").get_data(as_text=True)
+    assert "open finding" in golden and "duplicate-delivery" in golden

@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, render_template, request
 from werkzeug.exceptions import BadRequest
 
+from lineage.answers import golden_findings
 from lineage.errors import InputError, NotFoundError, TransformError
 from lineage.golden import GoldenRecord
 from lineage.render import to_svg
@@ -22,6 +23,7 @@ from lineage.valuegraph import GraphEdge, GraphNode, ImpactResult, TraceResult, 
 from ..api.openapi import operation
 from ..queries import PlaceQuery, RecordQuery, given, read_query
 from ..questions import ask_golden, ask_impact, ask_trace, registry
+from ..tracker import tracker
 from .common import inline_svg, page_errors
 
 bp = Blueprint("steward", __name__, template_folder="templates")
@@ -101,7 +103,9 @@ def _impact_parts(result: ImpactResult) -> dict[str, Any]:
 
 
 def _golden_parts(result: GoldenRecord) -> dict[str, Any]:
-    return {"counts": result.counts()}
+    moment = read_query(RecordQuery).as_of
+    shown = golden_findings(tracker().store(), result, as_of=moment)
+    return {"counts": result.counts(), "findings": shown}
 
 
 @bp.get("/trace")
