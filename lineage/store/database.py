@@ -301,7 +301,7 @@ def open_store(
         event.listen(engine, "connect", _sqlite_pragmas)
     if migrate:
         try:
-            _migrate(engine, busy)
+            _migrate_patiently(engine, busy)
         except OperationalError as exc:
             engine.dispose()
             locked = busy_error(exc, busy)
@@ -316,6 +316,29 @@ def open_store(
     if engine.dialect.name == "postgresql":
         reader = create_engine(resolved, isolation_level="AUTOCOMMIT", **kwargs)
     return Store(engine, reader, busy_timeout=busy)
+
+
+def _migrate_patiently(engine: Engine, busy_timeout: float) -> None:
+    """:func:`_migrate`, tried again while the busy timeout lasts when SQLite answers "locked".
+
+    SQLite's busy handler does not wait where waiting could deadlock (a connection that read
+    asks to write while another holds or awaits the lock, or a new file switching to WAL while
+    another opener does): it answers "database is locked" at once. Seen with four processes
+    opening one new store together on a busy machine. The migration is one transaction, so
+    trying it again from the start is safe.
+    """
+    started = time.monotonic()
+    while True:
+        try:
+            _migrate(engine, busy_timeout)
+            return
+        except OperationalError as exc:
+            if busy_error(exc, busy_timeout) is None:
+                raise
+            if time.monotonic() - started >= busy_timeout:
+                raise
+            engine.dispose()  # connections that may hold a stale snapshot or lock
+            time.sleep(0.05)
 
 
 def _migrate(engine: Engine, busy_timeout: float) -> None:
