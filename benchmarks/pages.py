@@ -1,4 +1,4 @@
-"""Benchmark: the web pages and read endpoints on a big store (DESIGN.md §10).
+"""Benchmark: the web pages and read endpoints on a big store (README, Performance).
 
 Target: the trace page of a 20-hop chain, with its SVG, under 150 ms at 1,000,000 hops.
 

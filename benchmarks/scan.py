@@ -9,7 +9,7 @@ failed, lost and duplicate deliveries, values breaking rules).
 The physical limit: ONE query that finds stale copies over the same data, the latest event of
 every place by ``ROW_NUMBER() OVER (PARTITION BY system, element, record ...)`` joined to
 the inputs of the hops that delivered them and the latest value at those inputs' places.
-The target (DESIGN.md §10): the full scan (every registered detector) within 2.5x of it, and
+The target (README, Performance): the full scan (every registered detector) within 2.5x of it, and
 peak RSS under 400 MB. Each backend is measured in a fresh child process, so its peak RSS is
 the scan's own.
 

@@ -16,7 +16,7 @@ Measured on a sample of chains spread over the store (``--samples``), each quest
   query run raw.
 - ``lineage.render.to_svg`` of the traced graph (Graphviz in-process).
 
-Targets (DESIGN.md §10): trace under 2 ms, impact under 10 ms.
+Targets (README, Performance): trace under 2 ms, impact under 10 ms.
 
 Usage (from the repository root)::
 

@@ -16,7 +16,7 @@ indexed statements whatever the graph's size (never one per step):
 - the subject's value against its golden value (``conflicting-truth``: stale or divergent),
   judged by :class:`lineage.golden.Judge`, the judge ``lineage scan`` uses.
 
-Every finding has the shape ``lineage scan`` reports (DESIGN.md §5), its owner from
+Every finding has the shape ``lineage scan`` reports (docs/CONTRACT.md §3-4), its owner from
 :func:`lineage.rules.owner`.
 """
 

@@ -17,7 +17,7 @@ Each declared integration gets six answers, ``yes``, ``partial`` or ``no``:
   ``no``: nothing shows that it delivers, and ``details`` says so (never ``yes`` without
   evidence).
 
-The period ends at the store's clock, the time of the latest event recorded (DESIGN.md §11),
+The period ends at the store's clock, the time of the latest event recorded (CONTRACT.md §8),
 unless a moment is given: the answer is the same whatever day it is asked, and says the
 moment it judged as of.
 
@@ -239,7 +239,7 @@ def _duration_text(delta: dt.timedelta) -> str:
 
 
 def audit_json(rows: Sequence[AuditRow], report: AuditReport | None = None) -> dict[str, Any]:
-    """``{"integrations": [{"integration", "owner", "answers", "debt", ...}]}`` (DESIGN.md §5).
+    """``{"integrations": [{"integration", "owner", "answers", "debt", ...}]}`` (CONTRACT.md §3-4).
 
     Each row also carries ``level`` and ``details`` (why an answer is not ``yes``); with the
     ``report``, the document says the moment judged (``as_of``) and ``period_seconds``.

@@ -1,4 +1,4 @@
-"""Recording events from Python: ``lineage.Recorder`` (DESIGN.md §5, "Python recording API").
+"""Recording events from Python: ``lineage.Recorder`` (docs/CONTRACT.md §7).
 
 An integration job records what it does in three calls, and never waits on the tracker::
 

@@ -1,4 +1,4 @@
-"""Findings as text, JSON, JUnit XML, SARIF 2.1.0, GitHub workflow commands (DESIGN.md §5)
+"""Findings as text, JSON, JUnit XML, SARIF 2.1.0, GitHub workflow commands (docs/CONTRACT.md §3-4)
 and Markdown for pull-request comments.
 
 Used by ``lineage check`` (registry findings, located by file and line) and ``lineage scan``
@@ -113,7 +113,7 @@ def _one_line(text: str) -> str:
 
 
 def finding_json(finding: Finding) -> dict[str, Any]:
-    """The JSON shape of one finding (DESIGN.md §5): subject with all five keys."""
+    """The JSON shape of one finding (docs/CONTRACT.md §3-4): subject with all five keys."""
     return finding.model_dump(mode="json")
 
 

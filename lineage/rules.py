@@ -252,7 +252,7 @@ def copy_verdict(copy_norm: str | None, expected_norm: str | None,
 
 
 def severity_of(code: str) -> Severity:
-    """The severity every finding of ``code`` has (DESIGN.md §5)."""
+    """The severity every finding of ``code`` has (docs/CONTRACT.md §3-4)."""
     return CODES[code].severity
 
 

@@ -48,7 +48,7 @@ class StoreStats:
     unmapped: Unmapped = field(default_factory=lambda: Unmapped([], []))
 
     def as_dict(self) -> dict[str, Any]:
-        """The JSON shape of ``lineage stats --format json`` (DESIGN.md §6)."""
+        """The JSON shape of ``lineage stats --format json`` (docs/CONTRACT.md §5)."""
         return {
             "systems": self.systems,
             "elements": self.elements,

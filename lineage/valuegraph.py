@@ -1,7 +1,7 @@
 """The answer shape of the steward's questions: a small graph of value versions.
 
 :func:`lineage.trace.trace` and :func:`lineage.impact.impact` return these; the renderers
-draw them and ``to_json()`` gives the contract JSON (DESIGN.md §5). The graph's parts
+draw them and ``to_json()`` gives the contract JSON (docs/CONTRACT.md §3-4). The graph's parts
 (problems, nodes, edges) are named tuples, not frozen dataclasses: a trace builds a few dozen
 of them and answers in about a millisecond, and a frozen dataclass costs five times as much to
 make (4 us, not 0.8, on the benchmark machine). A node keeps its moment as integer
@@ -149,7 +149,7 @@ class ValueGraph:
         return None
 
     def to_json(self) -> dict[str, Any]:
-        """The contract JSON shape (DESIGN.md §5) as plain data."""
+        """The contract JSON shape (docs/CONTRACT.md §3-4) as plain data."""
         return {
             "subject": self.subject.to_json(),
             "nodes": [n.to_json() for n in self.nodes],

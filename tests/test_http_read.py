@@ -1,4 +1,4 @@
-"""The read side of the HTTP API: trace, impact, golden, findings and the graphs (DESIGN.md §7).
+"""The read side of the HTTP API: trace, impact, golden, findings and the graphs (CONTRACT.md §6).
 
 Each JSON answer is the command line's ``--format json`` document; bad parameters are 400 JSON,
 a place with no value 404 JSON, never a 5xx; SVG and DOT escape every user string.

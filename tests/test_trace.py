@@ -38,7 +38,7 @@ def test_clean_chain_reaches_the_origin_with_every_hop_verified(store: Store) ->
     record(store, *order_chain())
     result = trace(store, "Portal", "order.total", "P-9")
     data = result.to_json()
-    # "findings" (DESIGN.md §11): the open findings on what it shows, filled by the answers
+    # "findings" (docs/CONTRACT.md §8): the open findings on what it shows, filled by the answers
     assert list(data) == ["subject", "nodes", "edges", "origin", "root_cause", "findings"]
     assert data["subject"] == {
         "system": "Portal",

@@ -1,5 +1,5 @@
 """``lineage diff BASE HEAD [-- PATH...]``: the semantic changes between two registries,
-with their blast radius when a store is given (DESIGN.md §11)."""
+with their blast radius when a store is given (docs/CONTRACT.md §8)."""
 
 from __future__ import annotations
 

@@ -127,7 +127,7 @@ def serve(
     channel_timeout: int,
     db: str | None,
 ) -> None:
-    """Serve the web UI and the HTTP API (DESIGN.md §7).
+    """Serve the web UI and the HTTP API (docs/CONTRACT.md §6).
 
     Answers only requests whose Host is localhost, 127.0.0.1, ::1, --host or one in
     $LINEAGE_ALLOWED_HOSTS (names separated by commas; * for any). Without

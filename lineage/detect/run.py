@@ -161,7 +161,7 @@ def scan(
     owners: Collection[str] = (),
     codes: Collection[str] = (),
 ) -> list[Finding]:
-    """Every runtime finding in ``store`` (DESIGN.md §5), after waivers and filters, sorted.
+    """Every runtime finding in ``store`` (CONTRACT.md §3-4), after waivers and filters, sorted.
 
     Args:
         store: the store to scan.

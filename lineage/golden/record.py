@@ -138,7 +138,7 @@ class GoldenRecord:
     complete: bool = True
 
     def to_json(self) -> dict[str, Any]:
-        """The contract JSON shape (DESIGN.md §5), with ``reason``, ``linked`` and more added."""
+        """The contract JSON shape (CONTRACT.md §4), with ``reason``, ``linked`` and more added."""
         return {
             "system": self.system,
             "record": self.record,

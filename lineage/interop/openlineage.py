@@ -1,6 +1,6 @@
 """OpenLineage in: RunEvents become observed flows between dataset fields.
 
-The mapping (DESIGN.md §4):
+The mapping (docs/CONTRACT.md §2):
 
 - a dataset's ``namespace`` is the **system** (``hive://localhost:9083``, ``bigquery``);
 - a dataset's ``name`` and a field make the **element** ``<dataset name>.<field>``

@@ -1,4 +1,4 @@
-"""Runtime events (DESIGN.md §4): writes, hops and snapshots, as sent by integrations.
+"""Runtime events (docs/CONTRACT.md §2): writes, hops and snapshots, as sent by integrations.
 
 Values travel as JSON strings or numbers; the engine keeps them as text exactly as sent (a
 number keeps its JSON spelling) and compares them by the element's declared type.

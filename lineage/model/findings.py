@@ -1,4 +1,4 @@
-"""Findings: what the registry checks and the runtime detectors report (DESIGN.md §5).
+"""Findings: what the registry checks and the runtime detectors report (docs/CONTRACT.md §3-4).
 
 Codes are stable and listed once in :data:`CODES` with their severity and a description
 (the SARIF rules and the docs are generated from it). Add codes, never rename them.

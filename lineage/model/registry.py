@@ -1,4 +1,4 @@
-"""The registry: systems, elements and integrations as declared in YAML (DESIGN.md §3).
+"""The registry: systems, elements and integrations as declared in YAML (docs/CONTRACT.md §1).
 
 Every declaration remembers where it was written (:class:`Location`) so that a finding can
 name the file and line. Models are frozen values; the loader builds them, nothing mutates them.

@@ -31,7 +31,7 @@ def check_registry_waived(
 
 
 def check_registry(registry: Registry, *, today: dt.date | None = None) -> list[Finding]:
-    """Every registry finding (DESIGN.md §5) after waivers, sorted by severity, file and line.
+    """Every registry finding (CONTRACT.md §3-4) after waivers, sorted by severity, file and line.
 
     Args:
         registry: the merged declarations, as :func:`load_registry` reads them.

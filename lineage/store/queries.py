@@ -48,7 +48,7 @@ def clock(conn: Connection) -> int | None:
     """The store's clock: the time of the latest event recorded (None for an empty store).
 
     Every time-relative judgement (delivery timeouts, audit windows) is measured from it
-    unless a moment is given (DESIGN.md §11). One step at the right edge of ``ix_events_at``.
+    unless a moment is given (docs/CONTRACT.md §8). One step at the right edge of ``ix_events_at``.
     """
     found = conn.execute(text("SELECT MAX(at) FROM events")).scalar()
     return int(found) if found is not None else None

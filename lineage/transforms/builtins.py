@@ -1,4 +1,4 @@
-"""The built-in transforms (DESIGN.md §3), as catalogue entries.
+"""The built-in transforms (docs/CONTRACT.md §1), as catalogue entries.
 
 Arithmetic is exact decimal arithmetic (never float) in a private context of 50 significant
 digits; rounding is always half up (``round(2)`` of ``10.005`` is ``10.01``).

@@ -168,7 +168,7 @@ class Catalogue:
             return "*" * (len(value) - keep) + value[-keep:]
 
     Args:
-        builtins: start with the built-in transforms (DESIGN.md §3).
+        builtins: start with the built-in transforms (docs/CONTRACT.md §1).
     """
 
     def __init__(self, *, builtins: bool = True) -> None:

@@ -1,4 +1,4 @@
-"""Element rules (DESIGN.md §3): which of them a value breaks, in words a steward reads.
+"""Element rules (docs/CONTRACT.md §1): which of them a value breaks, in words a steward reads.
 
 Besides the declared rules, a value that does not parse as its element's type is a violation
 (``'abc' is not a decimal``). ``min``/``max`` compare numerically, ``pattern`` is searched

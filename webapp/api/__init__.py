@@ -1,4 +1,4 @@
-"""The JSON API under ``/api/v1`` (DESIGN.md §7). One module per area registers its views on
+"""The JSON API under ``/api/v1`` (docs/CONTRACT.md §6). One module per area registers its views on
 :data:`bp`; each view states its OpenAPI operation with :func:`~webapp.api.openapi.operation`.
 """
 

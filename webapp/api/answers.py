@@ -1,4 +1,4 @@
-"""The JSON shapes of the read endpoints (DESIGN.md §5), as pydantic models.
+"""The JSON shapes of the read endpoints (docs/CONTRACT.md §3-4), as pydantic models.
 
 The views answer with the engine's own ``to_json()`` (the CLI's ``--format json``); these
 models describe that shape in the OpenAPI document, and the tests check the answers against

@@ -1,4 +1,4 @@
-"""``POST /api/v1/events``: runtime events (DESIGN.md §4), one or a list."""
+"""``POST /api/v1/events``: runtime events (docs/CONTRACT.md §2), one or a list."""
 
 from __future__ import annotations
 

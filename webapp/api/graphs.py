@@ -1,4 +1,4 @@
-"""Diagrams as SVG or Graphviz DOT under ``/api/v1/graph/`` (DESIGN.md §7).
+"""Diagrams as SVG or Graphviz DOT under ``/api/v1/graph/`` (docs/CONTRACT.md §6).
 
 One route per format (``trace.svg``, ``trace.dot``, ...), so each has its own media type and
 its own operation in the OpenAPI document. Every user string in them is escaped by

@@ -1,4 +1,4 @@
-"""The steward's questions as JSON: trace, impact, golden record and findings (DESIGN.md §7).
+"""The steward's questions as JSON: trace, impact, golden record and findings (docs/CONTRACT.md §6).
 
 Each answers with the same JSON as the command line's ``--format json``.
 """

@@ -1,4 +1,4 @@
-"""The HTML pages, one blueprint per area (DESIGN.md §7).
+"""The HTML pages, one blueprint per area (docs/CONTRACT.md §6).
 
 - :data:`bp` (``pages``): the system map at ``/`` and one element's page ``/elements/<element>``;
 - :mod:`.steward` (``steward``): ``/trace``, ``/impact``, ``/golden``;

@@ -1,6 +1,6 @@
 """events by time: the store's clock and time windows are index steps
 
-The store's clock is the time of the latest event recorded (DESIGN.md §11): every
+The store's clock is the time of the latest event recorded (docs/CONTRACT.md §8): every
 time-relative judgement measures from it. Without an index led by ``at`` finding it read the
 event table whole. Events arrive mostly in time order, so the index grows at its right edge
 and costs little on ingest.
