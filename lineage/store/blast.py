@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NamedTuple
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, TextClause, text
 
 from .database import Store
 from .queries import FOREVER, LIVE, InputRow, inputs_of
@@ -42,15 +42,6 @@ class Held(NamedTuple):
     values: int
 
 
-class HopRow(NamedTuple):
-    """One recorded hop's output, as re-running a transform over it needs."""
-
-    event_id: str
-    at: int
-    record: str
-    value: str | None
-
-
 class ValueRow(NamedTuple):
     """One value recorded at a place (a write, a hop's output or a snapshot)."""
 
@@ -58,6 +49,10 @@ class ValueRow(NamedTuple):
     at: int
     record: str
     value: str | None
+
+
+#: One recorded hop's output, as re-running a transform over it needs: a value at its place.
+HopRow = ValueRow
 
 
 _CLOCK = text("SELECT MAX(at) FROM events")
@@ -121,14 +116,15 @@ def values_in(
     Returns:
         ``(how many there are, the latest ``limit`` of them, newest first)``.
     """
-    params = {
-        "system": system,
-        "element": element,
-        "since": since,
-        "until": until,
-        "horizon": FOREVER,
-    }
-    rows = conn.execute(_VALUES, {**params, "limit": limit}).all()
+    params = {"system": system, "element": element, "since": since, "until": until}
+    return _latest(conn, _VALUES, params, limit)
+
+
+def _latest(
+    conn: Connection, statement: TextClause, params: dict[str, object], limit: int
+) -> tuple[int, list[ValueRow]]:
+    """Run a window statement that counts its rows (``total``) beside the latest ``limit``."""
+    rows = conn.execute(statement, {**params, "horizon": FOREVER, "limit": limit}).all()
     if not rows:
         return 0, []
     return int(rows[0].total), [ValueRow(r.event_id, int(r.at), r.record, r.value) for r in rows]
@@ -165,33 +161,27 @@ def hops_of(
     Returns:
         ``(how many there are, the latest ``limit`` of them, newest first)``.
     """
-    params = {
-        "element": element,
-        "system": system,
-        "integration": integration,
-        "since": since,
-        "until": until,
-        "horizon": FOREVER,
-    }
-    rows = conn.execute(_HOPS, {**params, "limit": limit}).all()
-    if not rows:
-        return 0, []
-    return int(rows[0].total), [HopRow(r.event_id, int(r.at), r.record, r.value) for r in rows]
+    return _latest(conn, _HOPS, _hop_window(integration, system, element, since, until), limit)
 
 
 def hops_on_integration(
     conn: Connection, integration: str, system: str, element: str, *, since: int, until: int
 ) -> int:
     """How many hops of ``integration`` delivered ``element`` into ``system`` in the window."""
-    params = {
-        "element": element,
-        "system": system,
+    params = {**_hop_window(integration, system, element, since, until), "horizon": FOREVER}
+    return int(conn.execute(_HOPS_COUNT, params).scalar_one())
+
+
+def _hop_window(
+    integration: str, system: str, element: str, since: int, until: int
+) -> dict[str, object]:
+    return {
         "integration": integration,
+        "system": system,
+        "element": element,
         "since": since,
         "until": until,
-        "horizon": FOREVER,
     }
-    return int(conn.execute(_HOPS_COUNT, params).scalar_one())
 
 
 def hop_inputs(conn: Connection, hop_ids: list[str]) -> dict[str, list[InputRow]]:
