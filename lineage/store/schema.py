@@ -1,7 +1,11 @@
 """The store's tables (SQLAlchemy Core). Alembic migrations own their creation and changes.
 
-Append-only: rows are inserted, never updated or deleted. A hop's later status is a new row
-in ``hop_status``; a re-loaded registry is a new row in ``registry_versions``.
+The record of what happened is append-only: events, hop inputs, hop statuses, OpenLineage
+events and registry versions are inserted, never updated or deleted. A hop's later status is a
+new row in ``hop_status``; a re-loaded registry is a new row in ``registry_versions``. What the
+engine *judges* of that record is state (migration 0007): ``findings`` (each occurrence of a
+finding, opened, seen again, resolved), ``findings_outbox`` (what to tell the webhook) and
+``detection_state`` (how far incremental detection has judged).
 
 Times are integers, microseconds since the Unix epoch (UTC): they sort and compare the same
 on SQLite and PostgreSQL and make the as-of lookups plain indexed range scans.
@@ -162,6 +166,89 @@ observed_flows = Table(
 )
 Index("ix_observed_flows_target", observed_flows.c.target_system, observed_flows.c.target_element)
 Index("ix_observed_flows_source", observed_flows.c.source_system, observed_flows.c.source_element)
+
+# Findings as state (migration 0007_findings_state). One row per occurrence of a finding: a
+# fingerprint (code and subject) is open while ``resolved_at`` is null, and at most one
+# occurrence of it is open at a time (``ux_findings_open``). Times are the store's clock.
+findings = Table(
+    "findings",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("fingerprint", String(), nullable=False),
+    Column("occurrence", Integer, nullable=False),  # 1, then 2 when reopened, ...
+    Column("code", String(), nullable=False),
+    Column("severity", String(), nullable=False),
+    Column("system", String()),
+    Column("element", String()),
+    Column("record", String()),
+    Column("integration", String()),
+    Column("event", String()),
+    Column("owner", String()),
+    Column("message", Text, nullable=False),
+    Column("evidence", Text, nullable=False),  # JSON object
+    Column("first_seen_at", BigInteger, nullable=False),
+    Column("first_seen_event", String()),
+    Column("last_seen_at", BigInteger, nullable=False),
+    Column("last_seen_event", String()),
+    Column("resolved_at", BigInteger),
+    Column("resolved_by", String()),  # the event id whose arrival made it untrue
+    Column("registry_version", Integer),  # registry_versions.id judged under
+)
+Index(
+    "ux_findings_fingerprint_occurrence", findings.c.fingerprint, findings.c.occurrence, unique=True
+)
+_OPEN_FINDING = findings.c.resolved_at.is_(None)
+Index(
+    "ux_findings_open",
+    findings.c.fingerprint,
+    unique=True,
+    sqlite_where=_OPEN_FINDING,
+    postgresql_where=_OPEN_FINDING,
+)
+Index("ix_findings_code", findings.c.code, findings.c.resolved_at)
+Index("ix_findings_owner", findings.c.owner, findings.c.resolved_at)
+Index("ix_findings_place", findings.c.system, findings.c.element, findings.c.record)
+Index("ix_findings_integration", findings.c.integration)
+Index("ix_findings_event", findings.c.event)
+Index("ix_findings_first_seen", findings.c.first_seen_at)
+Index("ix_findings_resolved", findings.c.resolved_at)
+
+findings_outbox = Table(
+    "findings_outbox",
+    metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("finding_id", BigInteger, nullable=False),
+    Column("event", String(), nullable=False),  # opened | resolved
+    Column("payload", Text, nullable=False),  # the JSON document to POST
+    Column("created_at", BigInteger, nullable=False),  # wall clock
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", BigInteger, nullable=False),  # wall clock
+    Column("delivered_at", BigInteger),
+    Column("last_error", Text),
+)
+_PENDING = findings_outbox.c.delivered_at.is_(None)
+Index(
+    "ix_findings_outbox_pending",
+    findings_outbox.c.next_attempt_at,
+    sqlite_where=_PENDING,
+    postgresql_where=_PENDING,
+)
+
+detection_state = Table(
+    "detection_state",
+    metadata,
+    Column("id", Integer, primary_key=True),  # always 1
+    Column("events_seq", BigInteger, nullable=False),  # last events.seq judged
+    Column("status_seq", BigInteger, nullable=False),  # last hop_status.seq judged
+    Column("openlineage_seq", BigInteger, nullable=False),  # last openlineage_events.seq
+    Column("clock", BigInteger),  # the store's clock when last judged
+    Column("registry_version", Integer),  # registry_versions.id judged under
+    Column("judged_at", BigInteger, nullable=False),  # wall clock
+)
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
