@@ -170,7 +170,12 @@ def test_pages_need_no_inline_script_or_style(client: FlaskClient) -> None:
     # The policy allows no inline code: a page that needed it would break in the browser.
     for path in ("/", "/findings", "/trace", "/golden", "/impact"):
         body = client.get(path).get_data(as_text=True)
-        assert "<script" not in body
+        # scripts only as files of the tracker's own, never inline
+        scripts = re.findall(r"<script\b[^>]*>(.*?)</script>", body, re.S)
+        assert len(scripts) == body.count("<script")
+        assert all(code == "" for code in scripts)
+        for source in re.findall(r"<script\b([^>]*)>", body):
+            assert re.search(r'\ssrc="/static/[^"]+\.js"', source), source
         assert "<style" not in body
         assert not re.search(r"\son[a-z]+=", body)
         assert " style=" not in body

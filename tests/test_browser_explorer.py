@@ -1,0 +1,181 @@
+"""The explorer in a real browser: diagrams that pan, zoom and fit, nodes that are links,
+search from every page. Debian's Chromium driven by Playwright, on the demo company.
+
+Without Chromium or Playwright these tests skip with the reason; ``LINEAGE_REQUIRE_BROWSER=1``
+(as in CI) turns that skip into a failure. No browser is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from live_server import serving
+
+from lineage.demo import load_demo
+from lineage.store import open_store
+from webapp import create_app
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TRACE = "/trace?system=BI&element=order.total&record=R-17"
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("LINEAGE_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"LINEAGE_REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Chromium, launched once for the session (skips, or fails in CI, without it)."""
+    try:
+        from playwright.sync_api import Error, sync_playwright  # noqa: PLC0415
+    except ImportError as exc:
+        _unavailable(f"Python playwright is not installed: {exc}")
+    if not CHROMIUM.exists():
+        _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        try:
+            launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        except Error as exc:
+            _unavailable(f"Chromium at {CHROMIUM} does not start: {str(exc).splitlines()[0]}")
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The web app on an SQLite store holding the demo company, served on 127.0.0.1."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'lineage.db'}"
+    store = open_store(url)
+    try:
+        load_demo(store)
+    finally:
+        store.close()
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "API_TOKEN": None})
+    try:
+        with serving(app) as base:
+            yield base
+    finally:
+        app.extensions["lineage"].close()
+
+
+def _open(browser: Any, demo_url: str, width: int, height: int = 900) -> Any:
+    context = browser.new_context(base_url=demo_url, viewport={"width": width, "height": height})
+    context.set_default_timeout(15_000)
+    return context
+
+
+@pytest.fixture
+def page(browser: Any, demo_url: str) -> Iterator[Any]:
+    """A fresh browser page, 1,280 px wide, whose relative URLs go to the demo server."""
+    context = _open(browser, demo_url, 1280)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def _box(locator: Any) -> dict[str, float]:
+    box: dict[str, float] | None = locator.bounding_box()
+    assert box is not None
+    return box
+
+
+def _eventually(check: Any, timeout: float = 5.0) -> None:
+    """Wait for ``check()`` to hold: zooming by the buttons is animated."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("the diagram did not settle as expected")
+        time.sleep(0.05)
+
+
+def _inside(inner: dict[str, float], outer: dict[str, float], slack: float = 4.0) -> bool:
+    return (
+        inner["x"] >= outer["x"] - slack
+        and inner["y"] >= outer["y"] - slack
+        and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + slack
+        and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + slack
+    )
+
+
+@pytest.mark.parametrize("width", [800, 1400, 2560])
+def test_the_system_map_fits_its_box_on_load(browser: Any, demo_url: str, width: int) -> None:
+    from playwright.sync_api import expect  # noqa: PLC0415
+
+    context = _open(browser, demo_url, width)
+    try:
+        page = context.new_page()
+        page.goto("/")
+        canvas = page.locator("figure.diagram .canvas")
+        expect(canvas).to_have_class(re.compile(r"\bzoomable\b"))
+        drawing = _box(canvas.locator("svg g.graph"))
+        box = _box(canvas)
+        assert _inside(drawing, box), (drawing, box)
+        # every one of the eight systems is on screen, none cut off
+        for node in canvas.locator("g.node").all():
+            assert _inside(_box(node), box)
+        # and the box itself is within the window
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    finally:
+        context.close()
+
+
+def test_a_diagram_zooms_pans_and_fits_again(page: Any) -> None:
+    from playwright.sync_api import expect  # noqa: PLC0415
+
+    page.goto(TRACE)
+    figure = page.locator("figure.diagram")
+    canvas = figure.locator(".canvas")
+    expect(canvas).to_have_class(re.compile(r"\bzoomable\b"))
+    node = canvas.locator("g.node").first
+    before = _box(node)
+
+    figure.get_by_role("button", name="Zoom in").click()
+    _eventually(lambda: _box(node)["width"] > before["width"] * 1.2)
+    time.sleep(0.4)
+    zoomed = _box(node)
+
+    # drag the background: the drawing follows the mouse
+    box = _box(canvas)
+    page.mouse.move(box["x"] + 5, box["y"] + box["height"] - 5)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 105, box["y"] + box["height"] - 45, steps=5)
+    page.mouse.up()
+    dragged = _box(node)
+    assert dragged["x"] - zoomed["x"] == pytest.approx(100, abs=3)
+    assert dragged["y"] - zoomed["y"] == pytest.approx(-40, abs=3)
+
+    # the wheel zooms, the keyboard pans and zooms out
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -200)
+    _eventually(lambda: _box(node)["width"] > dragged["width"] * 1.05)
+    wheeled = _box(node)
+    canvas.focus()
+    page.keyboard.press("ArrowLeft")
+    _eventually(lambda: _box(node)["x"] > wheeled["x"] + 20)
+    page.keyboard.press("-")
+    _eventually(lambda: _box(node)["width"] < wheeled["width"] * 0.9)
+
+    figure.get_by_role("button", name="Fit to screen").click()
+    _eventually(lambda: abs(_box(node)["width"] - before["width"]) < before["width"] * 0.02)
+    assert _inside(_box(canvas.locator("svg g.graph")), _box(canvas))
