@@ -268,7 +268,7 @@ _TEMPLATES = {
     "failed-delivery": "hop {event} on {via} failed to deliver {element} to {system} record "
     "{record}: {reason}",
     "lost-delivery": "hop {event} on {via} was sent at {sent_at} and neither delivered "
-    "{element} to {system} record {record} nor failed within {timeout} (judged as of {as_of})",
+    "{element} to {system} record {record} nor failed within {timeout}",
 }
 
 

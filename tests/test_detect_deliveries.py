@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scan_world import clean_chain, found, hop, load, record
+from scan_world import at, clean_chain, found, hop, load, record
 
 from lineage.store import Store
 
@@ -65,7 +65,8 @@ def test_a_hop_sent_past_its_integration_timeout_is_lost(store: Store) -> None:
     (finding,) = found(store, "lost-delivery", as_of=30 + 121)  # erp-to-bi: timeout 2h
     assert finding.subject.event == "h-9"
     assert finding.evidence["timeout_seconds"] == 7200
-    assert finding.evidence["overdue_seconds"] == 60
+    assert finding.evidence["due_at"] == at(30 + 120)
+    assert "as of" not in finding.message  # the same finding whenever it is judged
     assert "within 2h" in finding.message
 
 

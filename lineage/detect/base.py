@@ -12,6 +12,7 @@ from ..model.findings import Finding
 from ..model.registry import Registry
 from ..store import Store
 from ..verify import HopVerifier
+from .scope import Scope
 
 
 @dataclass(slots=True)
@@ -27,6 +28,9 @@ class ScanContext:
         verifier: re-runs transforms and normalizes values by element type.
         shared: what detectors compute once per scan and share (see
             :func:`lineage.detect.common.failed_hops`).
+        scope: what changed since the last judgement (:mod:`lineage.detect.scope`), or None
+            for the whole store. A detector may look only at what it covers; the scan keeps
+            only the findings it covers either way.
     """
 
     store: Store
@@ -35,6 +39,7 @@ class ScanContext:
     conn: Connection
     verifier: HopVerifier
     shared: dict[str, Any] = field(default_factory=dict)
+    scope: Scope | None = None
 
 
 Detector = Callable[[ScanContext], Iterable[Finding]]

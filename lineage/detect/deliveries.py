@@ -116,15 +116,15 @@ def failed_or_lost_delivery(ctx: ScanContext) -> Iterator[Finding]:
                 system=row.system,
                 record=row.record,
                 timeout=_duration_text(timedelta(microseconds=timeout)),
-                as_of=when(ctx.as_of),
             ),
             owner=owner,
+            # nothing here names the moment judged: a later judgement that finds the hop
+            # still lost finds the same finding (the scope contract)
             evidence={
                 "hop": row.event_id,
                 "sent_at": when(row.at),
                 "timeout_seconds": timeout // 1_000_000,
-                "overdue_seconds": overdue // 1_000_000,
-                "as_of": when(ctx.as_of),
+                "due_at": when(row.at + timeout),
             },
             **place,
         )

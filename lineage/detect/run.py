@@ -24,6 +24,7 @@ from ..verify import HopVerifier
 from . import DETECTORS
 from .base import Detector, ScanContext
 from .common import drop_shared, failed_hops
+from .scope import Scope, covers
 
 RUNTIME_CODES: frozenset[str] = frozenset(code for code, info in CODES.items() if info.runtime)
 """The codes ``lineage scan`` reports; waivers of other codes are left to ``lineage check``."""
@@ -83,11 +84,19 @@ def now_us() -> int:
 
 
 @contextmanager
-def scan_context(store: Store, as_of: int | None = None) -> Iterator[ScanContext]:
+def scan_context(
+    store: Store, as_of: int | None = None, *, scope: Scope | None = None
+) -> Iterator[ScanContext]:
     """A :class:`ScanContext` on one connection, read in one snapshot where the backend can.
 
     On PostgreSQL the detectors share one ``REPEATABLE READ`` transaction, so events that
     arrive during the scan cannot make two detectors disagree.
+
+    Args:
+        store: the store to judge.
+        as_of: the moment judged (default the store's clock).
+        scope: judge only what changed (:func:`lineage.detect.scope.changes_since`); None
+            judges the whole store.
     """
     registry = store.registry()
     with store.engine.connect() as conn:
@@ -102,6 +111,7 @@ def scan_context(store: Store, as_of: int | None = None) -> Iterator[ScanContext
                 as_of=moment,
                 conn=read,
                 verifier=HopVerifier(registry),
+                scope=scope,
             )
             failed_hops(ctx)  # while the connection is fresh (plain cursors run DDL)
             yield ctx
@@ -110,9 +120,18 @@ def scan_context(store: Store, as_of: int | None = None) -> Iterator[ScanContext
 
 
 def detect(ctx: ScanContext, detectors: Sequence[Detector] | None = None) -> Iterator[Finding]:
-    """Every finding of ``detectors`` (default: all registered), unwaived, unsorted."""
+    """Every finding of ``detectors`` (default: all registered), unwaived, unsorted.
+
+    With ``ctx.scope`` set, only the findings it covers (:func:`lineage.detect.scope.covers`):
+    exactly those a full run would report that the scope covers.
+    """
+    scope = ctx.scope
+    if scope is not None and scope.empty:
+        return
     for detector in DETECTORS if detectors is None else detectors:
-        yield from detector(ctx)
+        for finding in detector(ctx):
+            if scope is None or covers(scope, finding):
+                yield finding
 
 
 def scan_report(

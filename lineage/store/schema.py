@@ -130,6 +130,8 @@ hop_status = Table(
     Column("recorded_at", BigInteger, nullable=False),
 )
 Index("ix_hop_status_event", hop_status.c.event_id, hop_status.c.seq)
+# statuses dated after the clock count once it passes them (migration 0008_scope_indexes)
+Index("ix_hop_status_at", hop_status.c.at)
 
 openlineage_events = Table(
     "openlineage_events",
@@ -148,6 +150,7 @@ openlineage_events = Table(
     Column("recorded_at", BigInteger, nullable=False),
 )
 Index("ix_openlineage_events_digest", openlineage_events.c.digest, unique=True)
+Index("ix_openlineage_events_time", openlineage_events.c.event_time)
 
 observed_flows = Table(
     "observed_flows",

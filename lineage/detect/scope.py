@@ -1,0 +1,277 @@
+"""What a judgement must look at again: the scope of incremental detection.
+
+A :class:`Scope` names what changed since the last judgement (its watermark in
+``detection_state``): the places new events wrote or read, the hops whose status changed or
+whose delivery timeout the store clock passed, the integrations and routes new hops
+travelled, the OpenLineage jobs that ran. :func:`changes_since` computes it from the store
+with statements whose cost grows with the batch, not with the store; it answers None when
+everything must be judged again (no judgement yet, or another registry in force).
+
+:func:`covers` says, without I/O, whether a finding is one the scope may have changed. The
+contract (docs/CONTRACT.md, the scope contract) that ``tests/test_detect_scope.py`` holds
+every detector to: the findings of a run with ``ScanContext.scope = S`` are exactly the
+findings of a full run that ``covers(S, f)``, message and evidence included; and a finding
+the scope does not cover is unchanged by the batch. Grouped findings (counts, samples) are
+covered by their group key and recomputed whole for that group.
+
+Example:
+    >>> from lineage.store import open_store
+    >>> store = open_store("sqlite://")
+    >>> with store.engine.connect() as conn:
+    ...     changes_since(store, conn=conn) is None  # nothing judged yet: judge everything
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection
+
+from ..model.findings import Finding
+from ..model.registry import Registry
+from ..rules import timeout_us
+from ..store import Store
+from ..store.detection.scope import (
+    Touched,
+    Watermark,
+    jobs_touched,
+    maybe_timed_out,
+    new_events,
+    status_changed,
+    stored_watermark,
+    watermark_now,
+)
+
+__all__ = ["Place", "Scope", "Watermark", "changes_since", "covers", "watermark_now"]
+
+Place = tuple[str, str, str]
+"""``(system, element, record)``."""
+
+Route = tuple[str | None, str, str]
+"""``(source system, target system, element)`` of a hop that named no integration."""
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What changed between two watermarks, as keys the detectors and :func:`covers` use.
+
+    Attributes:
+        since: the watermark of the last judgement.
+        until: the watermark this scope reaches (store it once judged).
+        places: places new events wrote or read, and those of hops whose status changed.
+        events: new events, hops whose status changed, hops newly past their timeout.
+        integrations: integration names new hops travelled on.
+        routes: ``(source, target, element)`` of new hops that travelled on none.
+        jobs: OpenLineage jobs (``namespace/name``) with new events.
+        systems: every system of ``places``; elements: every element of ``places``;
+        pairs: every ``(system, element)`` of ``places``.
+    """
+
+    since: Watermark
+    until: Watermark
+    places: frozenset[Place] = frozenset()
+    events: frozenset[str] = frozenset()
+    integrations: frozenset[str] = frozenset()
+    routes: frozenset[Route] = frozenset()
+    jobs: frozenset[str] = frozenset()
+    systems: frozenset[str] = field(default=frozenset(), init=False)
+    elements: frozenset[str] = field(default=frozenset(), init=False)
+    pairs: frozenset[tuple[str, str]] = field(default=frozenset(), init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "systems", frozenset(s for s, _, _ in self.places))
+        object.__setattr__(self, "elements", frozenset(e for _, e, _ in self.places))
+        object.__setattr__(self, "pairs", frozenset((s, e) for s, e, _ in self.places))
+
+    @property
+    def empty(self) -> bool:
+        """Nothing changed: a scoped judgement finds nothing to look at."""
+        return not (self.places or self.events or self.jobs)
+
+
+def changes_since(
+    store: Store,
+    *,
+    conn: Connection | None = None,
+    since: Watermark | None = None,
+    until: Watermark | None = None,
+    registry: Registry | None = None,
+) -> Scope | None:
+    """What changed after ``since`` up to ``until``, or None when everything must be judged.
+
+    Args:
+        store: the store.
+        conn: read on this connection (the one the judgement runs on, so both see one
+            snapshot); default a connection of its own.
+        since: the last judgement's watermark; default the one stored in
+            ``detection_state``.
+        until: how far to look; default the store now (:func:`watermark_now`).
+        registry: the registry in force (default read from the store).
+
+    Returns:
+        None when there was no judgement yet, the registry in force changed, or the store
+        had no clock then (nothing recorded): judge everything. Else the :class:`Scope`.
+    """
+    if conn is None:
+        with store.engine.connect() as own:
+            return changes_since(store, conn=own, since=since, until=until, registry=registry)
+    last = since if since is not None else stored_watermark(conn)
+    upto = until if until is not None else watermark_now(conn)
+    if last is None or last.clock is None or upto.clock is None:
+        return None
+    if last.registry_version != upto.registry_version or upto.clock < last.clock:
+        return None
+    in_force = registry if registry is not None else store.registry(conn)
+    places: set[Place] = set()
+    events: set[str] = set()
+    integrations: set[str] = set()
+    routes: set[Route] = set()
+    for row in new_events(conn, last, upto):
+        _add(row, places, events)
+        if row.kind == "hop":
+            if row.integration:
+                integrations.add(row.integration)
+            else:
+                routes.add((row.source, row.system, row.element))
+    for row in status_changed(conn, last, upto):
+        _add(row, places, events)
+    events.update(_timed_out(conn, in_force, last.clock, upto.clock))
+    return Scope(
+        since=last,
+        until=upto,
+        places=frozenset(places),
+        events=frozenset(events),
+        integrations=frozenset(integrations),
+        routes=frozenset(routes),
+        jobs=frozenset(jobs_touched(conn, last, upto)),
+    )
+
+
+def _add(row: Touched, places: set[Place], events: set[str]) -> None:
+    events.add(row.event_id)
+    places.add((row.system, row.element, row.record))
+    if row.in_system is not None and row.in_element is not None and row.in_record is not None:
+        places.add((row.in_system, row.in_element, row.in_record))
+
+
+def _timed_out(conn: Connection, registry: Registry, since_clock: int, clock: int) -> set[str]:
+    """Hops whose timeout ran out at a moment in ``(since_clock, clock]``: lost now (when
+    still ``sent``), not lost when last judged (see :func:`lineage.rules.overdue_us`)."""
+    if clock <= since_clock:
+        return set()
+    timeouts = [timeout_us(registry, None)]
+    timeouts += [timeout_us(registry, i.name) for i in registry.integrations]
+    shortest, longest = min(timeouts), max(timeouts)
+    found: set[str] = set()
+    for event_id, at, integration in maybe_timed_out(conn, since_clock, clock, shortest, longest):
+        due = at + timeout_us(registry, integration)
+        # overdue at a moment m means m - at - timeout > 0, i.e. m > due
+        if since_clock <= due < clock:
+            found.add(event_id)
+    return found
+
+
+def covers(scope: Scope, finding: Finding) -> bool:
+    """Whether ``finding`` is one that what ``scope`` names may have made, changed or undone.
+
+    Pure: it reads the finding's code, subject and evidence only. Codes no detector
+    reports (waivers) are never covered.
+    """
+    judge = _COVERS.get(finding.code)
+    return judge is not None and judge(scope, finding)
+
+
+def _place(finding: Finding) -> Place | None:
+    s = finding.subject
+    if s.system is None or s.element is None or s.record is None:
+        return None
+    return (s.system, s.element, s.record)
+
+
+def _at_place(scope: Scope, finding: Finding) -> bool:
+    return _place(finding) in scope.places
+
+
+def _hop(scope: Scope, finding: Finding) -> bool:
+    return finding.subject.event in scope.events
+
+
+def _job(scope: Scope, finding: Finding) -> bool:
+    return finding.evidence.get("job") in scope.jobs
+
+
+def _evidence_place(value: object) -> Place | None:
+    if not isinstance(value, dict):
+        return None
+    parts = (value.get("system"), value.get("element"), value.get("record"))
+    if not all(isinstance(p, str) for p in parts):
+        return None
+    return (str(parts[0]), str(parts[1]), str(parts[2]))
+
+
+def _competing_origin(scope: Scope, finding: Finding) -> bool:
+    return (finding.subject.system, finding.subject.element) in scope.pairs
+
+
+def _broken_chain(scope: Scope, finding: Finding) -> bool:
+    # the hop itself, or what its input's place held (a late event there changes it)
+    return _hop(scope, finding) or _evidence_place(finding.evidence.get("input")) in scope.places
+
+
+def _undeclared(scope: Scope, finding: Finding) -> bool:
+    if "job" in finding.evidence:
+        return _job(scope, finding)
+    name = finding.subject.integration
+    if name is not None:
+        return name in scope.integrations
+    sources = finding.evidence.get("sources") or ["?"]
+    source = None if sources[0] == "?" else sources[0]
+    route = (source, finding.subject.system or "", finding.subject.element or "")
+    return route in scope.routes
+
+
+def _delivery(scope: Scope, finding: Finding) -> bool:
+    return _job(scope, finding) if "job" in finding.evidence else _hop(scope, finding)
+
+
+def _duplicate(scope: Scope, finding: Finding) -> bool:
+    return _evidence_place(finding.evidence.get("source")) in scope.places
+
+
+def _unknown_system(scope: Scope, finding: Finding) -> bool:
+    return finding.subject.system in scope.systems
+
+
+def _unknown_element(scope: Scope, finding: Finding) -> bool:
+    return finding.subject.element in scope.elements
+
+
+def _conflicting_truth(scope: Scope, finding: Finding) -> bool:
+    # A copy's verdict follows its golden record across systems and record links: until
+    # conflicting-truth narrows its own scope, any change may have moved any verdict.
+    return not scope.empty
+
+
+_COVERS = {
+    "competing-origin": _competing_origin,
+    "untraced-value": _at_place,
+    "unexplained-transformation": _hop,
+    "undeclared-integration": _undeclared,
+    "broken-chain": _broken_chain,
+    "failed-delivery": _delivery,
+    "lost-delivery": _hop,
+    "duplicate-delivery": _duplicate,
+    "rule-violation": _at_place,
+    "unknown-system": _unknown_system,
+    "unknown-element": _unknown_element,
+    "conflicting-truth": _conflicting_truth,
+}
+
+
+def covered(scope: Scope | None, findings: Iterable[Finding]) -> Iterable[Finding]:
+    """``findings`` that ``scope`` covers (all of them for None: the whole store)."""
+    if scope is None:
+        return findings
+    return (f for f in findings if covers(scope, f))

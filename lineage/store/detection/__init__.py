@@ -1,0 +1,2 @@
+"""The detectors' SQL: one module per detector (and the scope of a judgement), each answering
+with plain rows or dataclasses, so that :mod:`lineage.detect` needs no SQL of its own."""
