@@ -193,6 +193,28 @@ def test_an_unknown_element_is_a_404_page_saying_so(world: FlaskClient) -> None:
     assert "Not found" in html
 
 
+def test_an_unknown_page_is_a_styled_404_page_and_an_unknown_api_path_stays_json(
+    client: FlaskClient,
+) -> None:
+    html = page(client, "/no/such/page", 404)
+    assert 'href="/static/lineage.css"' in html
+    text = text_of(html)
+    assert "Error 404 Page not found" in text
+    for where in ("The system map", "The findings", "Trace a value"):
+        assert where in text
+    api = client.get("/api/v1/no-such-thing")
+    assert api.status_code == 404
+    assert api.is_json and "not found" in api.get_json()["error"].lower()
+
+
+def test_a_refused_method_on_a_page_is_a_styled_405_page_with_allow(client: FlaskClient) -> None:
+    response = client.post("/findings")
+    assert response.status_code == 405
+    assert response.mimetype == "text/html"
+    assert "Allow" in response.headers and "GET" in response.headers["Allow"]
+    assert "Error 405" in text_of(response.get_data(as_text=True))
+
+
 # --- trace -------------------------------------------------------------------------------------
 
 
@@ -248,7 +270,7 @@ def test_a_trace_with_a_missing_parameter_is_a_400_page_with_the_form_kept(
 
 def test_a_trace_of_a_place_with_no_value_is_a_404_page(world: FlaskClient) -> None:
     html = page(world, "/trace?system=BI&element=order.total&record=R-404", 404)
-    assert "no value recorded for BI/order.total/R-404" in html
+    assert "no value recorded for BI/order.total/R-404" in text_of(html)
 
 
 def test_a_trace_with_a_bad_time_is_a_400_page(world: FlaskClient) -> None:

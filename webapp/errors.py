@@ -1,11 +1,13 @@
-"""Errors as answers: JSON ``{"error": "..."}`` under ``/api``, plain pages elsewhere.
+"""Errors as answers: JSON ``{"error": "..."}`` under ``/api``, styled pages elsewhere.
 
-A failing database is a 503 (try again later), never a 500 with a traceback.
+A browser asking for a page that does not exist, or sending parameters a page cannot read,
+gets a page in the site's look saying what went wrong and where to go instead; a failing
+database is a 503 (try again later), never a 500 with a traceback.
 """
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, render_template, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -27,18 +29,44 @@ def json_error(message: str, status: int, headers: list[tuple[str, str]] | None 
     return response
 
 
+TITLES = {
+    400: "This page cannot read that request",
+    403: "Not allowed",
+    404: "Page not found",
+    405: "Not something this page does",
+    413: "Too large",
+    503: "The store is unavailable",
+}
+"""Headings of the error pages, by status; others use the status's own name."""
+
+
+def error_page(status: int, message: str, headers: list[tuple[str, str]] | None = None) -> Response:
+    """An HTML page in the site's look saying what went wrong (``pages/error.html``)."""
+    body = render_template(
+        "pages/error.html",
+        title=TITLES.get(status, "Something went wrong"),
+        message=message,
+        status=status,
+    )
+    response = Response(body, status, mimetype="text/html")
+    for name, value in headers or ():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
 def register(app: Flask) -> None:
     """Install the error handlers on ``app``."""
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> Response | HTTPException:
-        if not _is_api():
-            return exc
+    def http_error(exc: HTTPException) -> Response:
         if isinstance(exc, InternalServerError) and exc.original_exception is not None:
             app.logger.error(
                 "unexpected error on %s", request.path, exc_info=exc.original_exception
             )
         message = exc.description or exc.name
+        if not _is_api():
+            return error_page(exc.code or 500, message, exc.get_headers())
         return json_error(message, exc.code or 500, exc.get_headers())
 
     @app.errorhandler(StoreError)
@@ -49,7 +77,7 @@ def register(app: Flask) -> None:
         message = f"the store is unavailable, try again later: {first}"
         if _is_api():
             return json_error(message, 503, [("Retry-After", "5")])
-        return Response(message, 503, mimetype="text/plain")
+        return error_page(503, message, [("Retry-After", "5")])
 
     @app.errorhandler(LineageError)
     def engine_error(exc: LineageError) -> Response:
@@ -57,4 +85,4 @@ def register(app: Flask) -> None:
         status = 400 if isinstance(exc, InputError) else status
         if _is_api():
             return json_error(str(exc), status)
-        return Response(str(exc), status, mimetype="text/plain")
+        return error_page(status, str(exc))

@@ -20,6 +20,7 @@ from lineage.model.registry import Carry, Element, Integration
 
 from ..questions import element_flow, known_element, registry, system_map
 from .common import inline_svg, page_errors
+from .text import nobreak
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 page_errors(bp)
@@ -102,5 +103,6 @@ def register(app: Flask) -> None:
     """Register every page blueprint on ``app``."""
     from . import findings, openlineage, steward  # noqa: PLC0415 - they import helpers here
 
+    app.add_template_filter(nobreak)
     for blueprint in (bp, steward.bp, findings.bp, openlineage.bp):
         app.register_blueprint(blueprint)

@@ -11,7 +11,7 @@ from lineage.errors import InputError, NotFoundError, TransformError
 
 def error_page(title: str, message: str, status: int) -> tuple[str, int]:
     """A page saying what went wrong and what to do."""
-    return render_template("pages/error.html", title=title, message=message), status
+    return render_template("pages/error.html", title=title, message=message, status=status), status
 
 
 def page_errors(bp: Blueprint) -> None:
