@@ -36,6 +36,7 @@ READING = [
     ["impact", "ERP", "customer.address", "10233"],
     ["golden", "ERP", "40017"],
     ["export", "prov"],
+    ["webhook", "--status"],
 ]
 
 

@@ -32,6 +32,7 @@ COMMAND_MODULES: dict[str, str] = {
     "audit": "scan",
     "serve": "serve",
     "demo": "demo",
+    "webhook": "webhook",
 }
 
 

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import os
 import socket
 from typing import Any
 
 import click
 
 from ..errors import LineageError
+from ..webhook import DeliveryThread, WebhookSettings
 from .options import db_option
 
 
@@ -147,6 +149,7 @@ def serve(
             f"refusing to serve on {host} without a token: anyone on the network could write "
             "events. Set LINEAGE_API_TOKEN, or serve on 127.0.0.1"
         )
+    settings_ = WebhookSettings.from_environ(os.environ)  # a bad one: exit 2 before serving
     check_port_free(host, port)
     store = app.extensions["lineage"].store()  # fail now, not on the first request
     _enough_descriptors(connection_limit)
@@ -167,12 +170,18 @@ def serve(
     bound = server.effective_port
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"lineage: serving http://{shown}:{bound}/ (store {store.engine.url!r})", err=True)
+    deliverer = None
+    if settings_ is not None:
+        deliverer = DeliveryThread(store, settings_).start()
+        click.echo(f"lineage: telling findings opened and resolved to {settings_.shown}", err=True)
     try:
         server.run()
     except KeyboardInterrupt:
         click.echo("lineage: stopped", err=True)
     finally:
         server.close()
+        if deliverer is not None:
+            deliverer.stop(timeout=settings_.timeout if settings_ else None)
 
 
 COMMANDS: list[click.Command] = [serve]

@@ -17,6 +17,7 @@ from ..registry import load_registry
 from ..stats import count_store
 from ..store.writer import IngestResult, Rejection, ingest_lines
 from .options import db_option, open_db
+from .webhook import tell_after_ingest
 
 STDIN = "-"
 _PROGRESS_EVERY = 4096  # lines between progress bar updates
@@ -135,6 +136,7 @@ def ingest(files: tuple[str, ...], fmt: str, db: str | None) -> None:
             result = ingest_lines(store, lines, on_reject=progress.report, keep_rejections=0)
     names = ", ".join("<stdin>" if name == STDIN else name for name in files)
     click.echo(f"ingested {names}: {result.summary()}")
+    tell_after_ingest(db)  # the findings this ingest opened or resolved, best effort
     if result.rejected_count:
         sys.exit(1)
 
