@@ -331,3 +331,125 @@ def see_it_on(finding: Finding) -> str | None:
     if subject.element:
         return f"/elements/{subject.element}"
     return "/findings"
+
+
+# -- detector messages ----------------------------------------------------------------
+# What each runtime finding says, from the facts its detector found. None names the moment
+# judged: a finding judged again later, unchanged, says the same (the scope contract).
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' if count != 1 else ''}"
+
+
+def competing_origin_message(element: str, system: str, writes: int, origin: str) -> str:
+    """``competing-origin``: ``element`` written ``writes`` times in ``system``.
+
+    >>> competing_origin_message("order.total", "BI", 2, "ERP")
+    'order.total is written in BI (2 writes), but its system of origin is ERP'
+    """
+    return (
+        f"{element} is written in {system} ({_plural(writes, 'write')}), but its system of "
+        f"origin is {origin}"
+    )
+
+
+def untraced_snapshot_message(
+    place: tuple[str, str, str],
+    value: str | None,
+    *,
+    snapshots: int,
+    held: tuple[str, str | None, str | None] | None,
+) -> str:
+    """``untraced-value`` of a snapshot at ``place`` (system, element, record); ``held`` is the
+    latest write or hop there ``(event id, ISO time, value)``, None when nothing put a value
+    there."""
+    system, element, record = place
+    if held is None:
+        why = "no write or hop ever put a value there"
+    else:
+        why = f"the latest write or hop there ({held[0]} at {held[1]}) left {_shown(held[2])}"
+    more = f" (seen in {snapshots} snapshots)" if snapshots > 1 else ""
+    return f"{system} holds {element} = {_shown(value)} for record {record}{more}, but {why}"
+
+
+def untraced_input_message(
+    event: str, place: tuple[str, str, str], value: str | None, *, hops: int
+) -> str:
+    """``untraced-value`` of a hop input: ``hops`` hops read a place nothing was recorded at."""
+    system, element, record = place
+    later = hops - 1
+    more = f" (and {_plural(later, 'later hop')})" if later else ""
+    return (
+        f"hop {event} read {element} = {_shown(value)} from {system} record {record}{more}, "
+        "where no write, hop or snapshot was ever recorded before it"
+    )
+
+
+def unexplained_transformation_message(
+    event: str,
+    integration: str | None,
+    place: tuple[str, str, str],
+    value: str | None,
+    *,
+    transform: str | None,
+    inputs: Iterable[str | None],
+    expected: str | None,
+) -> str:
+    """``unexplained-transformation``: what a hop delivered to ``place`` (system, element,
+    record) against what its transform gives."""
+    system, element, record = place
+    values = ", ".join(_shown(v) for v in inputs)
+    return (
+        f"hop {event} on {integration or 'no declared integration'} delivered {element} = "
+        f"{_shown(value)} to {system} record {record}, but {transform} of [{values}] gives "
+        f"{_shown(expected)}"
+    )
+
+
+def undeclared_hops_message(hops: int, integration: str | None, declared: bool, route: str) -> str:
+    """``undeclared-integration`` of recorded hops (``route``: sources -> targets, elements);
+    ``declared``: the registry in force declares ``integration`` (for another route)."""
+    counted = _plural(hops, "hop")
+    if integration is None:
+        return f"{counted} travelled on no declared integration ({route})"
+    if not declared:
+        return f"{counted} name integration {integration!r}, which is not declared ({route})"
+    return f"{counted} on {integration} travelled a route it does not declare ({route})"
+
+
+def broken_chain_message(
+    event: str,
+    integration: str | None,
+    source: tuple[str, str, str],
+    carried: str | None,
+    held: tuple[str, str | None, str | None],
+) -> str:
+    """``broken-chain``: a hop carried ``carried`` from ``source`` (system, element, record),
+    which held another value then (``held``: event id, ISO time, value)."""
+    system, element, record = source
+    return (
+        f"hop {event} on {integration or 'no declared integration'} carried {element} = "
+        f"{_shown(carried)} from {system} record {record}, but {system} held "
+        f"{_shown(held[2])} then ({held[0]} at {held[1]})"
+    )
+
+
+def duplicate_delivery_message(
+    integration: str, source: tuple[str, str, str], system: str, targets: Iterable[str]
+) -> str:
+    """``duplicate-delivery``: a one-to-one integration delivered one source record to several
+    target records."""
+    listed = list(targets)
+    src_system, src_element, src_record = source
+    return (
+        f"{integration} is one-to-one but delivered {src_system} record {src_record} "
+        f"({src_element}) to {len(listed)} {system} records: {', '.join(listed)}"
+    )
+
+
+def rule_violation_message(
+    system: str, element: str, record: str, value: str | None, reasons: Iterable[str]
+) -> str:
+    """``rule-violation``: the value a place holds breaks its element's rules."""
+    return f"{system} holds {element} = {_shown(value)} for record {record}: {'; '.join(reasons)}"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from scan_world import clean_chain, found, hop, load, record, run, snapshot, us, write
 
-from lineage.detect.broken_chain import disagreeing_inputs
 from lineage.detect.run import scan_context
 from lineage.store import Store
+from lineage.store.detection.broken_chain import disagreeing_inputs
 
 
 def test_a_clean_chain_gives_no_finding_at_all(store: Store) -> None:
@@ -216,9 +216,7 @@ def test_probes_and_intervals_find_the_same_disagreeing_inputs(store: Store) -> 
     )
     with scan_context(store, us(24 * 60)) as ctx:
         answers = [
-            sorted(
-                row.event_id for row in ctx.conn.execute(disagreeing_inputs(ctx, intervals=flag))
-            )
+            sorted(row.event_id for row in disagreeing_inputs(ctx.conn, ctx.as_of, intervals=flag))
             for flag in (False, True)
         ]
     assert answers[0] == answers[1] == ["bad-1", "bad-2"]

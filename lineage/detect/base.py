@@ -6,11 +6,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection
-
 from ..model.findings import Finding
 from ..model.registry import Registry
 from ..store import Store
+from ..store.detection import Connection
 from ..verify import HopVerifier
 from .scope import Scope
 
@@ -26,8 +25,7 @@ class ScanContext:
             ignored; a hop still ``sent`` past its timeout at that moment is lost).
         conn: a connection detectors share (read-only use).
         verifier: re-runs transforms and normalizes values by element type.
-        shared: what detectors compute once per scan and share (see
-            :func:`lineage.detect.common.failed_hops`).
+        shared: what detectors compute once per scan and share.
         scope: what changed since the last judgement (:mod:`lineage.detect.scope`), or None
             for the whole store. A detector may look only at what it covers; the scan keeps
             only the findings it covers either way.

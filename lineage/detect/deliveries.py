@@ -1,6 +1,7 @@
 """Deliveries that went wrong: ``failed-delivery``, ``lost-delivery``, ``duplicate-delivery``.
 
-A hop's status is its latest status as of the scan (see :mod:`lineage.detect.common`).
+A hop's status is its latest status as of the scan (statements:
+:mod:`lineage.store.detection.deliveries`).
 Failed and lost hops are read through the partial index on undelivered hops plus the small
 ``hop_status`` table; duplicates are one grouped query over the hops of one-to-one
 integrations.
@@ -12,64 +13,17 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, not_, select, union_all
-
 from ..model.findings import Finding
 from ..model.registry import Cardinality
-from ..rules import hop_owner, message, overdue_us, timeout_us
-from ..store.schema import UNDELIVERED, events, hop_inputs
+from ..rules import duplicate_delivery_message, hop_owner, message, overdue_us, timeout_us
+from ..store.detection.deliveries import duplicated_sources, unfinished_hops
 from .base import ScanContext
-from .common import (
-    FAILED,
-    HOP,
-    SAMPLES,
-    SENT,
-    failed_hops,
-    latest_status,
-    stream,
-    when,
-)
-
-
-def _current(ctx: ScanContext) -> Select[Any]:
-    """Hops whose status as of the scan is ``failed`` or ``sent``, with that status."""
-    later = latest_status(ctx)
-    columns = (
-        events.c.event_id,
-        events.c.at,
-        events.c.integration,
-        events.c.system,
-        events.c.element,
-        events.c.record,
-        events.c.value,
-    )
-    sent_undelivered = (
-        select(
-            *columns,
-            func.coalesce(later.c.status, events.c.status).label("current"),
-            case((later.c.status.is_(None), events.c.error), else_=later.c.error).label("error"),
-            func.coalesce(later.c.at, events.c.at).label("status_at"),
-        )
-        .select_from(events.outerjoin(later, later.c.event_id == events.c.event_id))
-        .where(UNDELIVERED, events.c.kind == HOP, events.c.at <= ctx.as_of)
-    )
-    sent_delivered = (
-        select(
-            *columns,
-            later.c.status.label("current"),
-            later.c.error.label("error"),
-            later.c.at.label("status_at"),
-        )
-        .select_from(later.join(events, events.c.event_id == later.c.event_id))
-        .where(not_(UNDELIVERED), events.c.at <= ctx.as_of)
-    )
-    both = union_all(sent_undelivered, sent_delivered).subquery("current")
-    return select(both).where(both.c.current.in_([FAILED, SENT]))
+from .common import SAMPLES, when
 
 
 def failed_or_lost_delivery(ctx: ScanContext) -> Iterator[Finding]:
     """``failed-delivery`` and ``lost-delivery`` (a hop still sent past its timeout)."""
-    for row in stream(ctx, _current(ctx)):
+    for row in unfinished_hops(ctx.conn, ctx.as_of, scoped=ctx.scope is not None):
         via = row.integration or "no declared integration"
         owner = hop_owner(ctx.registry, row.integration, row.element, row.system)
         place = {
@@ -145,75 +99,10 @@ def duplicate_delivery(ctx: ScanContext) -> Iterator[Finding]:
     )
     if not one_to_one:
         return
-    failed = failed_hops(ctx)
-    # Only a source place read by two hops or more can be duplicated: found on the covering
-    # index ix_hop_inputs_place alone, before any hop is joined.
-    shared = (
-        select(hop_inputs.c.system, hop_inputs.c.element, hop_inputs.c.record)
-        .group_by(hop_inputs.c.system, hop_inputs.c.element, hop_inputs.c.record)
-        .having(func.count() > 1)
-        .subquery("shared")
-    )
-    read = hop_inputs.alias("read")
-    joined = shared.join(
-        read,
-        and_(
-            read.c.system == shared.c.system,
-            read.c.element == shared.c.element,
-            read.c.record == shared.c.record,
-        ),
-    ).join(events, events.c.event_id == read.c.event_id)
-    key = (
-        events.c.integration,
-        read.c.system,
-        read.c.element,
-        read.c.record,
-        events.c.system,
-        events.c.element,
-    )
-    live = (
-        events.c.kind == HOP,
-        events.c.integration.in_(one_to_one),
-        events.c.at <= ctx.as_of,
-        not_(events.c.seq.in_(failed)),
-    )
-    groups = (
-        select(*(c.label(f"k{n}") for n, c in enumerate(key)))
-        .select_from(joined)
-        .where(*live)
-        .group_by(*key)
-        .having(func.min(events.c.record) != func.max(events.c.record))
-        .subquery("duplicated")
-    )
-    again = hop_inputs.alias("again")
-    detail = (
-        select(
-            *(groups.c[f"k{n}"] for n in range(len(key))),
-            events.c.event_id,
-            events.c.at,
-            events.c.record,
-        )
-        .select_from(
-            groups.join(
-                again,
-                and_(
-                    again.c.system == groups.c.k1,
-                    again.c.element == groups.c.k2,
-                    again.c.record == groups.c.k3,
-                ),
-            ).join(events, events.c.event_id == again.c.event_id)
-        )
-        .where(
-            *live,
-            events.c.integration == groups.c.k0,
-            events.c.system == groups.c.k4,
-            events.c.element == groups.c.k5,
-        )
-        .order_by(*(groups.c[f"k{n}"] for n in range(len(key))), events.c.at, events.c.seq)
-    )
+    detail = duplicated_sources(ctx.conn, ctx.as_of, one_to_one, scoped=ctx.scope is not None)
     current: tuple[Any, ...] | None = None
     rows: list[Any] = []
-    for row in stream(ctx, detail):
+    for row in detail:
         group = tuple(row[:6])
         if group != current and rows:
             yield _duplicate(ctx, rows)
@@ -230,11 +119,10 @@ def _duplicate(ctx: ScanContext, rows: list[Any]) -> Finding:
     for row in rows:
         targets.setdefault(row.record, row.event_id)
     last = rows[-1]
-    listed = ", ".join(targets)
+    source = (src_system, src_element, src_record)
     return Finding.of(
         "duplicate-delivery",
-        f"{integration} is one-to-one but delivered {src_system} record {src_record} "
-        f"({src_element}) to {len(targets)} {system} records: {listed}",
+        duplicate_delivery_message(integration, source, system, targets),
         owner=hop_owner(ctx.registry, integration, element, system),
         element=element,
         system=system,

@@ -12,18 +12,17 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection
-
 from ..model.findings import CODES, Finding
 from ..registry import apply_waivers
 from ..rules import judged_at
 from ..store import Store
+from ..store.detection import Connection
+from ..store.detection.common import prepare, release
 from ..store.queries import clock
 from ..store.schema import from_us
 from ..verify import HopVerifier
 from . import DETECTORS
 from .base import Detector, ScanContext
-from .common import drop_shared, failed_hops
 from .scope import Scope, covers
 
 RUNTIME_CODES: frozenset[str] = frozenset(code for code, info in CODES.items() if info.runtime)
@@ -113,10 +112,14 @@ def scan_context(
                 verifier=HopVerifier(registry),
                 scope=scope,
             )
-            failed_hops(ctx)  # while the connection is fresh (plain cursors run DDL)
+            # while the connection is fresh (plain cursors run DDL)
+            if scope is None:
+                prepare(read, moment)
+            else:
+                prepare(read, moment, places=scope.places, event_ids=scope.events)
             yield ctx
-            # only on success: after an error the rollback takes the temporary table along
-            drop_shared(ctx)
+            # only on success: after an error the rollback takes the temporary tables along
+            release(read)
 
 
 def detect(ctx: ScanContext, detectors: Sequence[Detector] | None = None) -> Iterator[Finding]:

@@ -27,12 +27,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection
-
 from ..model.findings import Finding
 from ..model.registry import Registry
 from ..rules import timeout_us
 from ..store import Store
+from ..store.detection import Connection
 from ..store.detection.scope import (
     Touched,
     Watermark,

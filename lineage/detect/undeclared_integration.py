@@ -4,8 +4,10 @@ The writer matched each hop against the registry when it arrived (``declared``);
 in force decides now (:func:`lineage.rules.declared_route`): a hop undeclared on arrival whose
 route a later registry declares is no longer reported, and a hop declared on arrival on a
 route the registry in force no longer declares is. Undeclared hops are grouped per
-integration name when the hop gave one, else per route (source system,
-target system, element): one finding per group with the count and a few example hops.
+integration name when the hop gave one, else per route (source system, target system,
+element): one finding per group with the count and a few example hops. A scoped judgement
+recomputes the groups its scope names, each whole (statements:
+:mod:`lineage.store.detection.undeclared_integration`).
 """
 
 from __future__ import annotations
@@ -14,14 +16,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, select, true
-
 from ..model.findings import Finding
 from ..model.registry import Registry
-from ..rules import declared_route, hop_owner
-from ..store.schema import UNDECLARED, events, hop_inputs, registry_versions
+from ..rules import declared_route, hop_owner, undeclared_hops_message
+from ..store.detection.common import inputs_of
+from ..store.detection.undeclared_integration import (
+    declared_hops_on,
+    earlier_registries,
+    undeclared_hops,
+)
 from .base import ScanContext
-from .common import HOP, SAMPLES, batches, inputs_of, stream, when
+from .common import SAMPLES, batches, when
 
 
 @dataclass(slots=True)
@@ -36,13 +41,21 @@ class _Group:
     samples: list[tuple[int, str, str, str, str]] = field(default_factory=list)
 
 
-def _judged_now(ctx: ScanContext, undeclared: Select[Any], source: Any) -> Iterator[Any]:
+def _judged_now(ctx: ScanContext) -> Iterator[Any]:
     """The hops the registry in force does not declare: those undeclared on arrival that it
     still does not declare, then those declared on arrival on a route it no longer declares.
     """
     registry = ctx.registry
-    for chunk in batches(stream(ctx, undeclared), 500):
-        inputs = inputs_of(ctx, [row.event_id for row in chunk])
+    scope = ctx.scope
+    if scope is None:
+        rows = undeclared_hops(ctx.conn, ctx.as_of)
+    else:
+        targets = {(target, element) for _, target, element in scope.routes}
+        rows = undeclared_hops(
+            ctx.conn, ctx.as_of, integrations=scope.integrations, targets=targets
+        )
+    for chunk in batches(rows, 500):
+        inputs = inputs_of(ctx.conn, [row.event_id for row in chunk])
         for row in chunk:
             read = inputs.get(row.event_id, [])
             route = declared_route(
@@ -56,35 +69,16 @@ def _judged_now(ctx: ScanContext, undeclared: Select[Any], source: Any) -> Itera
             if route is None:
                 yield row
     for name, target, element in _withdrawn_routes(ctx):
-        yield from ctx.conn.execute(
-            select(
-                events.c.event_id,
-                events.c.at,
-                events.c.integration,
-                events.c.system,
-                events.c.element,
-                events.c.record,
-                source.label("source"),
-            ).where(
-                events.c.element == element,
-                events.c.system == target,
-                events.c.kind == HOP,
-                events.c.integration == name,
-                events.c.declared == true(),
-                events.c.at <= ctx.as_of,
-            )
-        )
+        if scope is None or name in scope.integrations:
+            yield from declared_hops_on(ctx.conn, ctx.as_of, name, target, element)
 
 
 def _withdrawn_routes(ctx: ScanContext) -> list[tuple[str, str, str]]:
     """Routes (integration, target, element) an earlier registry declared and the registry in
     force does not: hops recorded on them as declared are undeclared now."""
-    documents = ctx.conn.execute(
-        select(registry_versions.c.document).order_by(registry_versions.c.id.desc()).offset(1)
-    ).scalars()
     current = ctx.registry
     withdrawn: set[tuple[str, str, str]] = set()
-    for document in documents:
+    for document in earlier_registries(ctx.conn):
         earlier = Registry.model_validate_json(document)
         for integ in earlier.integrations:
             now = current.integration(integ.name)
@@ -101,23 +95,8 @@ def _withdrawn_routes(ctx: ScanContext) -> list[tuple[str, str, str]]:
 
 def undeclared_integration(ctx: ScanContext) -> Iterator[Finding]:
     """Hops on an integration the registry does not declare for their route."""
-    source = (
-        select(func.min(hop_inputs.c.system))
-        .where(hop_inputs.c.event_id == events.c.event_id)
-        .correlate(events)
-        .scalar_subquery()
-    )
-    query = select(
-        events.c.event_id,
-        events.c.at,
-        events.c.integration,
-        events.c.system,
-        events.c.element,
-        events.c.record,
-        source.label("source"),
-    ).where(UNDECLARED, events.c.kind == HOP, events.c.at <= ctx.as_of)
     groups: dict[tuple[str | None, ...], _Group] = {}
-    for row in _judged_now(ctx, query, source):
+    for row in _judged_now(ctx):
         key: tuple[str | None, ...] = (
             (row.integration,) if row.integration else (None, row.source, row.system, row.element)
         )
@@ -141,19 +120,13 @@ def undeclared_integration(ctx: ScanContext) -> Iterator[Finding]:
             f"{'+'.join(sorted(group.sources))} -> {'+'.join(sorted(group.targets))}, "
             f"{', '.join(sorted(group.elements))}"
         )
-        hops = f"{group.count} hop{'s' if group.count != 1 else ''}"
         name = group.integration
-        if name is None:
-            message = f"{hops} travelled on no declared integration ({route})"
-        elif ctx.registry.integration(name) is None:
-            message = f"{hops} name integration {name!r}, which is not declared ({route})"
-        else:
-            message = f"{hops} on {name} travelled a route it does not declare ({route})"
+        declared = name is not None and ctx.registry.integration(name) is not None
         target = next(iter(group.targets)) if len(group.targets) == 1 else None
         element = next(iter(group.elements)) if len(group.elements) == 1 else None
         yield Finding.of(
             "undeclared-integration",
-            message,
+            undeclared_hops_message(group.count, name, declared, route),
             owner=hop_owner(ctx.registry, name, samples[0][4], samples[0][2]),
             element=element,
             system=target,

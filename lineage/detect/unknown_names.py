@@ -7,7 +7,9 @@ finding per unknown name, with the count of events naming it and a few examples.
 event names them (the place it leaves a value in, or a hop's input) does not matter.
 
 The names recorded are read grouped from the covering indexes ``ix_events_element_system``
-and ``ix_hop_inputs_place``; only the few unknown ones are looked at event by event. A store
+and ``ix_hop_inputs_place``; only the few unknown ones are looked at event by event
+(statements: :mod:`lineage.store.detection.unknown_names`). A scoped judgement looks only at
+the unknown names its scope's places name, each counted whole. A store
 whose registry declares no system at all (nothing loaded yet) is not judged for systems, nor
 one declaring no element for elements: there is nothing to judge against.
 """
@@ -18,11 +20,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
-
 from ..model.findings import Finding
 from ..rules import message, owner
-from ..store.schema import events, hop_inputs
+from ..store.detection.unknown_names import named_pairs, naming_at, pairs_naming, reading_from
 from .base import ScanContext
 from .common import SAMPLES, when
 
@@ -44,13 +44,27 @@ def unknown_names(ctx: ScanContext) -> Iterator[Finding]:
         return
     systems: dict[str, _Unknown] = {}
     elements: dict[str, _Unknown] = {}
-    for table, side in ((events, "places"), (hop_inputs, "inputs")):
-        named = select(table.c.system, table.c.element).group_by(table.c.system, table.c.element)
-        for system, element in ctx.conn.execute(named):
-            if judge_systems and registry.system(system) is None:
-                getattr(systems.setdefault(system, _Unknown()), side).append((system, element))
-            if judge_elements and registry.element(element) is None:
-                getattr(elements.setdefault(element, _Unknown()), side).append((system, element))
+    scope = ctx.scope
+    if scope is None:
+        places, inputs = named_pairs(ctx.conn)
+        for side, pairs in (("places", places), ("inputs", inputs)):
+            for system, element in pairs:
+                if judge_systems and registry.system(system) is None:
+                    getattr(systems.setdefault(system, _Unknown()), side).append((system, element))
+                if judge_elements and registry.element(element) is None:
+                    getattr(elements.setdefault(element, _Unknown()), side).append(
+                        (system, element)
+                    )
+    else:
+        # the groups the scope names, each whole: every pair naming the unknown name
+        for name in sorted(scope.systems) if judge_systems else ():
+            if registry.system(name) is None:
+                places, inputs = pairs_naming(ctx.conn, system=name)
+                systems[name] = _Unknown(places, inputs)
+        for name in sorted(scope.elements) if judge_elements else ():
+            if registry.element(name) is None:
+                places, inputs = pairs_naming(ctx.conn, element=name)
+                elements[name] = _Unknown(places, inputs)
     for name, found in sorted(systems.items()):
         finding = _finding(ctx, "unknown-system", name, found)
         if finding is not None:
@@ -65,50 +79,11 @@ def _samples(ctx: ScanContext, found: _Unknown) -> tuple[int, list[Any]]:
     """How many events (by the scan's moment) name it, and the earliest few."""
     count = 0
     samples: list[Any] = []
-    source = (
-        select(func.min(hop_inputs.c.system))
-        .where(hop_inputs.c.event_id == events.c.event_id)
-        .correlate(events)
-        .scalar_subquery()
-    )
-    columns = (
-        events.c.at,
-        events.c.seq,
-        events.c.event_id,
-        events.c.kind,
-        events.c.system,
-        events.c.element,
-        events.c.record,
-        events.c.integration,
-    )
-    for system, element in found.places:
-        where = (events.c.system == system, events.c.element == element, events.c.at <= ctx.as_of)
-        count += ctx.conn.execute(select(func.count()).where(*where)).scalar_one()
-        rows = ctx.conn.execute(
-            select(*columns, source.label("source"))
-            .where(*where)
-            .order_by(events.c.at, events.c.seq)
-            .limit(SAMPLES)
-        )
-        samples.extend(rows)
-    for system, element in found.inputs:
-        joined = hop_inputs.join(events, events.c.event_id == hop_inputs.c.event_id)
-        where = (
-            hop_inputs.c.system == system,
-            hop_inputs.c.element == element,
-            events.c.at <= ctx.as_of,
-        )
-        count += ctx.conn.execute(
-            select(func.count()).select_from(joined).where(*where)
-        ).scalar_one()
-        rows = ctx.conn.execute(
-            select(*columns, hop_inputs.c.system.label("source"))
-            .select_from(joined)
-            .where(*where)
-            .order_by(events.c.at, events.c.seq)
-            .limit(SAMPLES)
-        )
-        samples.extend(rows)
+    for side, look in ((found.places, naming_at), (found.inputs, reading_from)):
+        for system, element in side:
+            counted, rows = look(ctx.conn, system, element, ctx.as_of, SAMPLES)
+            count += counted
+            samples.extend(rows)
     samples.sort(key=lambda row: (row.at, row.seq))
     return count, samples[:SAMPLES]
 

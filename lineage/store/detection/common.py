@@ -1,0 +1,316 @@
+"""What the detectors' statements share: the as-of view of hop statuses, the per-scan
+temporary tables (failed hops, the scope's keys), look-ups of what a place held.
+
+Two rules hold in every detector (the same as in :mod:`lineage.store.queries`):
+
+- "Latest" means the greatest ``(at, seq)``: among events at the same moment the one recorded
+  last wins. Events after the scan's ``as_of`` do not exist.
+- A hop's status is its latest ``hop_status`` row at or before ``as_of`` (by ``seq``), else
+  the status it was sent with. A hop whose status is ``failed`` never left its value
+  anywhere: it explains nothing and is skipped when asking what a place held. This is the
+  live-hop predicate of every detector: :data:`FAILED` holds the failed hops of the scan,
+  and :func:`holds_value` is "a hop counts unless it failed by the moment judged".
+
+A scoped judgement (:mod:`lineage.detect.scope`) puts the scope's keys in two more temporary
+tables, :data:`SCOPE_PLACES` and :data:`SCOPE_EVENTS`, that the detectors' statements join
+through the events' indexes: a scoped statement reads what the batch touched, not the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ColumnElement,
+    Connection,
+    MetaData,
+    Row,
+    Select,
+    String,
+    Subquery,
+    Table,
+    and_,
+    case,
+    func,
+    insert,
+    literal_column,
+    not_,
+    select,
+    text,
+    tuple_,
+)
+from sqlalchemy.schema import CreateTable, DropTable
+from sqlalchemy.sql.expression import FromClause
+
+from ..schema import UNDELIVERED, events, hop_inputs, hop_status
+
+STREAM_BATCH = 2000
+"""Rows fetched at a time from a streamed query (a server-side cursor on PostgreSQL)."""
+
+# Fixed literals (never user values) so that the partial indexes' predicates match the
+# queries' terms exactly, bound parameters would not.
+HOP: ColumnElement[str] = literal_column("'hop'")
+WRITE: ColumnElement[str] = literal_column("'write'")
+SNAPSHOT: ColumnElement[str] = literal_column("'snapshot'")
+FAILED_STATUS: ColumnElement[str] = literal_column("'failed'")
+SENT_STATUS: ColumnElement[str] = literal_column("'sent'")
+
+_temporary = MetaData()
+
+FAILED_TABLE = Table(
+    "lineage_scan_failed_hops",
+    _temporary,
+    Column("seq", BigInteger, primary_key=True),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+"""A temporary table (one connection, one scan) of the hops failed as of the scan.
+
+Sequence numbers rather than ids, because ``seq`` is in every index of ``events`` (SQLite's
+rowid): checking a candidate against this set needs no look-up in the table. A subquery in
+its place would be evaluated again inside every correlated look-up on PostgreSQL.
+"""
+
+SCOPE_PLACES = Table(
+    "lineage_scan_scope_places",
+    _temporary,
+    Column("system", String, primary_key=True),
+    Column("element", String, primary_key=True),
+    Column("record", String, primary_key=True),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+"""The places a scoped scan judges (:attr:`lineage.detect.scope.Scope.places`)."""
+
+SCOPE_EVENTS = Table(
+    "lineage_scan_scope_events",
+    _temporary,
+    Column("event_id", String, primary_key=True),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+"""The events a scoped scan judges (:attr:`lineage.detect.scope.Scope.events`)."""
+
+FAILED: Select[Any] = select(FAILED_TABLE.c.seq)
+"""The ``seq`` of every hop failed as of the scan (after :func:`prepare`)."""
+
+_TABLES = (FAILED_TABLE, SCOPE_PLACES, SCOPE_EVENTS)
+
+
+def prepare(
+    conn: Connection,
+    as_of: int,
+    *,
+    places: Iterable[tuple[str, str, str]] | None = None,
+    event_ids: Iterable[str] | None = None,
+) -> None:
+    """Create this scan's temporary tables: the failed hops, and the scope's keys when given.
+
+    Run first thing on a fresh connection (plain cursors run DDL). PostgreSQL drops the
+    tables when the scan's transaction ends; :func:`release` drops them on SQLite.
+    """
+    for table in _TABLES:
+        conn.execute(DropTable(table, if_exists=True))
+    conn.execute(CreateTable(FAILED_TABLE))
+    conn.execute(insert(FAILED_TABLE).from_select(["seq"], _failed_query(as_of)))
+    if places is None or event_ids is None:
+        return
+    conn.execute(CreateTable(SCOPE_PLACES))
+    conn.execute(CreateTable(SCOPE_EVENTS))
+    rows = [{"system": s, "element": e, "record": r} for s, e, r in places]
+    for start in range(0, len(rows), 1000):
+        conn.execute(insert(SCOPE_PLACES), rows[start : start + 1000])
+    ids = [{"event_id": i} for i in event_ids]
+    for start in range(0, len(ids), 1000):
+        conn.execute(insert(SCOPE_EVENTS), ids[start : start + 1000])
+    if conn.dialect.name == "postgresql":  # sizes for the planner: drive from the scope
+        conn.execute(text(f"ANALYZE {SCOPE_PLACES.name}, {SCOPE_EVENTS.name}"))
+
+
+def release(conn: Connection) -> None:
+    """Drop what :func:`prepare` created (PostgreSQL drops them at commit itself)."""
+    if conn.dialect.name != "postgresql":
+        for table in _TABLES:
+            conn.execute(DropTable(table, if_exists=True))
+
+
+def latest_status(as_of: int, *, scoped: bool = False) -> Subquery:
+    """The latest ``hop_status`` row at or before ``as_of`` of each hop that has one (only
+    those of :data:`SCOPE_EVENTS` when ``scoped``). Columns: ``event_id``, ``status``,
+    ``error``, ``at``."""
+    rank = func.row_number().over(
+        partition_by=hop_status.c.event_id, order_by=hop_status.c.seq.desc()
+    )
+    ranked = select(
+        hop_status.c.event_id,
+        hop_status.c.status,
+        hop_status.c.error,
+        hop_status.c.at,
+        rank.label("rank"),
+    ).where(hop_status.c.at <= as_of)
+    if scoped:
+        ranked = ranked.where(hop_status.c.event_id.in_(select(SCOPE_EVENTS.c.event_id)))
+    inner = ranked.subquery("ranked_status")
+    return (
+        select(inner.c.event_id, inner.c.status, inner.c.error, inner.c.at)
+        .where(inner.c.rank == 1)
+        .subquery("latest_status")
+    )
+
+
+def _failed_query(as_of: int) -> Select[Any]:
+    """Hops failed as of the scan: through the partial index on undelivered hops and the
+    (small) ``hop_status`` table; never the whole event table."""
+    later = latest_status(as_of)
+    relabelled = (
+        select(events.c.seq)
+        .select_from(later.join(events, events.c.event_id == later.c.event_id))
+        .where(later.c.status == FAILED_STATUS)
+    )
+    sent_failed = select(events.c.seq).where(
+        UNDELIVERED,
+        events.c.status == FAILED_STATUS,
+        events.c.at <= as_of,
+        not_(events.c.event_id.in_(select(later.c.event_id))),
+    )
+    return relabelled.union_all(sent_failed)  # type: ignore[return-value]
+
+
+def holds_value(table: FromClause) -> ColumnElement[bool]:
+    """Rows of ``table`` (an events alias) that leave a value: writes, snapshots, live hops
+    (a hop counts unless it failed by the moment judged)."""
+    return not_(table.c.seq.in_(FAILED))
+
+
+def explains_value(table: FromClause) -> ColumnElement[bool]:
+    """Rows that explain a value (writes and live hops; a snapshot only observes)."""
+    return and_(table.c.kind != SNAPSHOT, holds_value(table))
+
+
+def in_scope_places(table: FromClause) -> ColumnElement[bool]:
+    """Rows of ``table`` (anything with system, element, record) at a place of the scope.
+
+    A row-value ``IN`` of the (small, analyzed) scope table: both planners drive it from the
+    scope's places into the place index of ``table``.
+    """
+    place = tuple_(table.c.system, table.c.element, table.c.record)
+    return place.in_(select(SCOPE_PLACES.c.system, SCOPE_PLACES.c.element, SCOPE_PLACES.c.record))
+
+
+def in_scope_events(column: ColumnElement[Any]) -> ColumnElement[bool]:
+    """``column`` (an event id) is one of the scope's events."""
+    return column.in_(select(SCOPE_EVENTS.c.event_id))
+
+
+def stream(conn: Connection, stmt: Select[Any]) -> Iterator[Row[Any]]:
+    """Run ``stmt`` and yield its rows a batch at a time, never the whole result at once."""
+    result = conn.execute(stmt.execution_options(yield_per=STREAM_BATCH))
+    try:
+        yield from result
+    finally:
+        result.close()
+
+
+def inputs_of(conn: Connection, event_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """The inputs of a few hops, by hop id, in position order (for evidence)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for start in range(0, len(event_ids), 500):
+        chunk = list(event_ids[start : start + 500])
+        rows = conn.execute(
+            select(
+                hop_inputs.c.event_id,
+                hop_inputs.c.system,
+                hop_inputs.c.element,
+                hop_inputs.c.record,
+                hop_inputs.c.value,
+            )
+            .where(hop_inputs.c.event_id.in_(chunk))
+            .order_by(hop_inputs.c.event_id, hop_inputs.c.position)
+        )
+        for row in rows:
+            found.setdefault(row.event_id, []).append(
+                {
+                    "system": row.system,
+                    "element": row.element,
+                    "record": row.record,
+                    "value": row.value,
+                }
+            )
+    return found
+
+
+def _holder_terms(
+    src: FromClause,
+    place: tuple[Any, Any, Any],
+    at: Any,
+    *,
+    explaining: bool,
+    exclude_seq: Any = None,
+) -> list[ColumnElement[bool]]:
+    system, element, record = place
+    terms = [
+        src.c.system == system,
+        src.c.element == element,
+        src.c.record == record,
+        src.c.at <= at,
+        explains_value(src) if explaining else holds_value(src),
+    ]
+    if exclude_seq is not None:
+        terms.append(src.c.seq != exclude_seq)
+    return terms
+
+
+def agrees_with_holder(
+    place: tuple[Any, Any, Any],
+    at: Any,
+    value_norm: Any,
+    *,
+    explaining: bool = False,
+    exclude_seq: Any = None,
+    correlate: Sequence[FromClause] = (),
+) -> Any:
+    """A correlated look-up: 1 when the latest event holding a value at ``place`` at or
+    before ``at`` holds ``value_norm``, 0 when it holds another, NULL when there is none.
+
+    One index probe of ``ix_events_place_at`` per row, answered from the index alone on
+    SQLite. Returning the verdict rather than the event keeps the look-up to one mention
+    (a join back to the event would make PostgreSQL hash the whole table, and SQLite repeat
+    the look-up for every mention of a flattened column); the few rows that do not agree
+    are detailed afterwards with :func:`holder`.
+
+    Args:
+        explaining: consider only writes and live hops (a snapshot only observes).
+    """
+    src = events.alias("src")
+    agrees = case((src.c.value_norm.is_not_distinct_from(value_norm), 1), else_=0)
+    return (
+        select(agrees)
+        .where(*_holder_terms(src, place, at, explaining=explaining, exclude_seq=exclude_seq))
+        .order_by(src.c.at.desc(), src.c.seq.desc())
+        .limit(1)
+        .correlate(*correlate)
+        .scalar_subquery()
+    )
+
+
+def holder(
+    conn: Connection,
+    place: tuple[str, str, str],
+    at: int,
+    *,
+    explaining: bool = False,
+    exclude_seq: int | None = None,
+) -> Any:
+    """The latest event holding a value at ``place`` at or before ``at`` (see
+    :func:`agrees_with_holder`): ``seq, event_id, kind, at, value``, or None."""
+    src = events.alias("src")
+    terms = _holder_terms(src, place, at, explaining=explaining, exclude_seq=exclude_seq)
+    return conn.execute(
+        select(src.c.seq, src.c.event_id, src.c.kind, src.c.at, src.c.value)
+        .where(*terms)
+        .order_by(src.c.at.desc(), src.c.seq.desc())
+        .limit(1)
+    ).first()

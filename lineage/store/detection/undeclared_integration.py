@@ -1,0 +1,80 @@
+"""``undeclared-integration``'s statements: the hops recorded as undeclared (the partial index
+on undeclared hops), those recorded as declared on a route since withdrawn, and the earlier
+registry versions that say which routes were withdrawn. In a scoped judgement only the groups
+the scope names are read: hops naming one of its integrations, or naming none and reaching
+one of its routes' (target, element)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, false, func, or_, select, true
+
+from ..schema import UNDECLARED, events, hop_inputs, registry_versions
+from .common import HOP, stream
+
+_SOURCE = (
+    select(func.min(hop_inputs.c.system))
+    .where(hop_inputs.c.event_id == events.c.event_id)
+    .correlate(events)
+    .scalar_subquery()
+)
+_COLUMNS = (
+    events.c.event_id,
+    events.c.at,
+    events.c.integration,
+    events.c.system,
+    events.c.element,
+    events.c.record,
+    _SOURCE.label("source"),
+)
+
+
+def undeclared_hops(
+    conn: Connection,
+    as_of: int,
+    *,
+    integrations: Collection[str] | None = None,
+    targets: Collection[tuple[str, str]] | None = None,
+) -> Iterator[Row[Any]]:
+    """Rows ``event_id, at, integration, system, element, record, source`` of the hops
+    recorded as travelling on no declared integration; with ``integrations`` and ``targets``
+    only the hops naming one of those integrations, or naming none and reaching one of those
+    (system, element) pairs."""
+    query = select(*_COLUMNS).where(UNDECLARED, events.c.kind == HOP, events.c.at <= as_of)
+    if integrations is not None or targets is not None:
+        named = events.c.integration.in_(sorted(integrations or ()))
+        unnamed = [
+            and_(events.c.system == system, events.c.element == element)
+            for system, element in sorted(targets or ())
+        ]
+        reaching = or_(false(), *unnamed)
+        query = query.where(or_(named, and_(events.c.integration.is_(None), reaching)))
+    return stream(conn, query)
+
+
+def declared_hops_on(
+    conn: Connection, as_of: int, integration: str, target: str, element: str
+) -> list[Row[Any]]:
+    """The hops recorded as declared on ``integration`` into ``target`` carrying ``element``
+    (same columns as :func:`undeclared_hops`)."""
+    return list(
+        conn.execute(
+            select(*_COLUMNS).where(
+                events.c.element == element,
+                events.c.system == target,
+                events.c.kind == HOP,
+                events.c.integration == integration,
+                events.c.declared == true(),
+                events.c.at <= as_of,
+            )
+        )
+    )
+
+
+def earlier_registries(conn: Connection) -> Iterator[str]:
+    """The documents of every registry version but the latest, newest first."""
+    yield from conn.execute(
+        select(registry_versions.c.document).order_by(registry_versions.c.id.desc()).offset(1)
+    ).scalars()

@@ -1,0 +1,97 @@
+"""``unknown-system`` and ``unknown-element``'s statements: the (system, element) pairs
+recorded, read grouped from the covering indexes ``ix_events_element_system`` and
+``ix_hop_inputs_place`` (in a scoped judgement: only the pairs naming the scope's unknown
+names), and for an unknown name the count and the earliest events naming it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from ..schema import events, hop_inputs
+
+Pair = tuple[str, str]
+"""``(system, element)``."""
+
+
+def named_pairs(conn: Connection) -> tuple[list[Pair], list[Pair]]:
+    """Every (system, element) pair events leave values in, and every one hops read from."""
+    found: list[list[Pair]] = []
+    for table in (events, hop_inputs):
+        named = select(table.c.system, table.c.element).group_by(table.c.system, table.c.element)
+        found.append([(row.system, row.element) for row in conn.execute(named)])
+    return found[0], found[1]
+
+
+def pairs_naming(
+    conn: Connection, *, system: str | None = None, element: str | None = None
+) -> tuple[list[Pair], list[Pair]]:
+    """The pairs of :func:`named_pairs` with this ``system`` (or this ``element``)."""
+    found: list[list[Pair]] = []
+    for table in (events, hop_inputs):
+        named = select(table.c.system, table.c.element)
+        if system is not None:
+            named = named.where(table.c.system == system)
+        if element is not None:
+            named = named.where(table.c.element == element)
+        named = named.group_by(table.c.system, table.c.element)
+        found.append([(row.system, row.element) for row in conn.execute(named)])
+    return found[0], found[1]
+
+
+_SOURCE = (
+    select(func.min(hop_inputs.c.system))
+    .where(hop_inputs.c.event_id == events.c.event_id)
+    .correlate(events)
+    .scalar_subquery()
+)
+_COLUMNS = (
+    events.c.at,
+    events.c.seq,
+    events.c.event_id,
+    events.c.kind,
+    events.c.system,
+    events.c.element,
+    events.c.record,
+    events.c.integration,
+)
+
+
+def naming_at(
+    conn: Connection, system: str, element: str, as_of: int, samples: int
+) -> tuple[int, list[Any]]:
+    """How many events by ``as_of`` leave a value at (system, element), and the earliest
+    ``samples`` of them (``at, seq, event_id, kind, system, element, record, integration,
+    source``)."""
+    where = (events.c.system == system, events.c.element == element, events.c.at <= as_of)
+    count = conn.execute(select(func.count()).where(*where)).scalar_one()
+    rows = conn.execute(
+        select(*_COLUMNS, _SOURCE.label("source"))
+        .where(*where)
+        .order_by(events.c.at, events.c.seq)
+        .limit(samples)
+    ).all()
+    return int(count), list(rows)
+
+
+def reading_from(
+    conn: Connection, system: str, element: str, as_of: int, samples: int
+) -> tuple[int, list[Any]]:
+    """How many hops by ``as_of`` read from (system, element), and the earliest ``samples``
+    of them (columns of :func:`naming_at`, ``source`` the system read)."""
+    joined = hop_inputs.join(events, events.c.event_id == hop_inputs.c.event_id)
+    where = (
+        hop_inputs.c.system == system,
+        hop_inputs.c.element == element,
+        events.c.at <= as_of,
+    )
+    count = conn.execute(select(func.count()).select_from(joined).where(*where)).scalar_one()
+    rows = conn.execute(
+        select(*_COLUMNS, hop_inputs.c.system.label("source"))
+        .select_from(joined)
+        .where(*where)
+        .order_by(events.c.at, events.c.seq)
+        .limit(samples)
+    ).all()
+    return int(count), list(rows)
