@@ -47,7 +47,7 @@ def _seen(job: JobSeen) -> dict[str, object]:
     return {
         "job": job.job,
         "events": job.events,
-        "runs": len(job.runs),
+        "runs": job.runs,
         "first_at": when(job.first),
         "last_at": when(job.last),
     }

@@ -30,7 +30,7 @@ from ..errors import InputError, NotFoundError
 from ..model.registry import Registry
 from ..store.database import Store
 from ..store.schema import iso, openlineage_events, to_us
-from .openlineage import AnyEvent, Dataset, DatasetEvent, parse_event
+from .ol_events import AnyEvent, Dataset, DatasetEvent, parse_event
 
 DECLARED_NAMESPACE = "registry"
 """The job namespace of the registry's declared integrations."""

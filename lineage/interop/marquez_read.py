@@ -47,7 +47,7 @@ from .marquez_shapes import (
     SearchResultList,
     VersionId,
 )
-from .openlineage import Dataset, DatasetEvent, RunEvent, parse_event
+from .ol_events import Dataset, DatasetEvent, RunEvent, parse_event
 
 VERSIONS = uuid.UUID("9b0c6f57-3c55-4bc4-a0e5-1b6d3c8d4e21")
 """Dataset and job versions are UUID5 in this namespace of what makes them."""

@@ -1,22 +1,27 @@
-"""What OpenLineage jobs were seen doing, gathered from the stored events in one pass.
+"""What OpenLineage jobs were seen doing, read from the summary tables (migration 0008).
 
 The detectors judge it against the registry's mapping (:mod:`lineage.detect.observed_flows`)
-and ``lineage stats`` lists what the mapping does not cover yet (:func:`unmapped`). Only
-jobs, datasets and runs are kept (registry-sized), never the events themselves.
+and ``lineage stats`` lists what the mapping does not cover yet (:func:`unmapped`). The
+summaries are kept as events are stored, so these answers read jobs, their datasets, their
+column-lineage edges and their failed runs (registry-sized), never the events. Only a
+question about the past (``as_of`` before the latest OpenLineage event) reads the events up
+to that moment, once.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
+from ..model.ol_summary import RunSum
 from ..model.registry import Registry
-from ..store.schema import iso, openlineage_events
-from .openlineage import DatasetEvent, RunEvent, parse_event
+from ..store import openlineage as summaries
+from ..store.schema import iso
+from .ol_events import DatasetEvent, RunEvent, parse_event
 
 FAILED_STATES = ("FAIL", "ABORT")
 """Run states that mean the run did not deliver."""
@@ -48,7 +53,8 @@ class RunSeen:
 
 @dataclass(slots=True)
 class JobSeen:
-    """One job (``namespace/name``) over all its events up to the moment judged."""
+    """One job (``namespace/name``) over all its events up to the moment judged: how many
+    events and runs, its datasets and column lineage, its failed runs (oldest first)."""
 
     job: str
     events: int = 0
@@ -57,16 +63,12 @@ class JobSeen:
     inputs: set[tuple[str, str]] = field(default_factory=set)
     outputs: set[tuple[str, str]] = field(default_factory=set)
     flows: set[FieldFlow] = field(default_factory=set)
-    runs: dict[str, RunSeen] = field(default_factory=dict)
+    runs: int = 0
+    failed: list[RunSeen] = field(default_factory=list)
 
     def failed_runs(self) -> list[RunSeen]:
         """Runs whose latest state is FAIL or ABORT, oldest first."""
-        failed = [run for run in self.runs.values() if run.state in FAILED_STATES]
-        return sorted(failed, key=lambda run: (run.at, run.seq))
-
-    def last_run(self) -> RunSeen | None:
-        """The run seen last (None for a job known only from JobEvents)."""
-        return max(self.runs.values(), key=lambda run: (run.at, run.seq), default=None)
+        return sorted(self.failed, key=lambda run: (run.at, run.seq))
 
 
 @dataclass(slots=True)
@@ -77,17 +79,9 @@ class Observed:
     namespaces: dict[str, int] = field(default_factory=dict)
 
 
-def _rows(conn: Connection, as_of: int | None) -> Iterator[tuple[int, int, str]]:
-    o = openlineage_events
-    query = select(o.c.seq, o.c.event_time, o.c.payload).order_by(o.c.seq)
-    if as_of is not None:
-        query = query.where(o.c.event_time <= as_of)
-    for row in conn.execution_options(yield_per=500).execute(query):
-        yield int(row.seq), int(row.event_time), str(row.payload)
-
-
 def observe(conn: Connection, *, as_of: int | None = None) -> Observed:
-    """Read every stored OpenLineage event (up to ``as_of``, microseconds) once.
+    """Every job seen and every dataset namespace, as of ``as_of`` (microseconds; default:
+    everything stored), from the summary tables.
 
     Example:
         >>> from lineage.store import open_store
@@ -95,8 +89,42 @@ def observe(conn: Connection, *, as_of: int | None = None) -> Observed:
         ...     observe(conn).jobs
         {}
     """
+    clock = summaries.openlineage_clock(conn)
+    if as_of is not None and clock is not None and as_of < clock:
+        return _observe_events(conn, as_of)
     seen = Observed()
-    for seq, at, payload in _rows(conn, as_of):
+    for summary in summaries.job_rows(conn):
+        name = f"{summary.namespace}/{summary.name}"
+        seen.jobs[name] = JobSeen(
+            name, summary.events, summary.first, summary.last, runs=summary.runs
+        )
+    for row in summaries.all_job_io(conn):
+        job = seen.jobs.get(f"{row.owner[0]}/{row.owner[1]}")
+        if job is not None:
+            (job.inputs if row.io == "in" else job.outputs).add(row.dataset)
+    for edge in summaries.output_edges(conn):
+        job = seen.jobs.get(edge.job)
+        if job is not None:
+            job.flows.add(FieldFlow(*edge.source, *edge.target))
+    for run in summaries.runs_in_states(conn, FAILED_STATES):
+        job = seen.jobs.get(f"{run.job_namespace}/{run.job_name}")
+        if job is not None:
+            job.failed.append(_run_seen(run))
+    seen.namespaces = {
+        n.name: n.dataset_mentions for n in summaries.namespace_rows(conn) if n.dataset_mentions
+    }
+    return seen
+
+
+def _run_seen(run: RunSum) -> RunSeen:
+    return RunSeen(run.run_id, run.state, run.last, run.last_seq, run.error, run.language)
+
+
+def _observe_events(conn: Connection, as_of: int) -> Observed:
+    """:func:`observe` of the past: the events up to ``as_of`` read once, in recording order."""
+    seen = Observed()
+    runs: dict[str, dict[str, RunSeen]] = {}
+    for seq, at, payload in summaries.stored_events_until(conn, as_of):
         try:
             event = parse_event(json.loads(payload))
         except (ValueError, ValidationError):  # pragma: no cover - stored events were valid
@@ -130,7 +158,11 @@ def observe(conn: Connection, *, as_of: int | None = None) -> Observed:
                         )
                     )
         if isinstance(event, RunEvent) and event.run is not None:
-            _run(job, event, at, seq)
+            _run(runs.setdefault(name, {}), event, at, seq)
+    for name, job_runs in runs.items():
+        job = seen.jobs[name]
+        job.runs = len(job_runs)
+        job.failed = [run for run in job_runs.values() if run.state in FAILED_STATES]
     return seen
 
 
@@ -138,14 +170,14 @@ def _count(seen: Observed, namespace: str) -> None:
     seen.namespaces[namespace] = seen.namespaces.get(namespace, 0) + 1
 
 
-def _run(job: JobSeen, event: RunEvent, at: int, seq: int) -> None:
+def _run(runs: dict[str, RunSeen], event: RunEvent, at: int, seq: int) -> None:
     assert event.run is not None
     run_id = event.run.run_id
     state = event.event_type.value if event.event_type else None
     error = event.run.facets.error_message
-    known = job.runs.get(run_id)
+    known = runs.get(run_id)
     if known is None or (at, seq) >= (known.at, known.seq):
-        job.runs[run_id] = RunSeen(
+        runs[run_id] = RunSeen(
             run_id,
             state,
             at,
@@ -177,17 +209,17 @@ class Unmapped:
 
 
 def unmapped(conn: Connection, registry: Registry) -> Unmapped:
-    """The namespaces and jobs seen that the registry does not map, most seen first."""
-    seen = observe(conn)
+    """The namespaces and jobs seen that the registry does not map, most seen first (one
+    read of the namespace and job summaries)."""
     namespaces = [
-        (namespace, count)
-        for namespace, count in seen.namespaces.items()
-        if registry.system_of_namespace(namespace) is None
+        (n.name, n.dataset_mentions)
+        for n in summaries.namespace_rows(conn)
+        if n.dataset_mentions and registry.system_of_namespace(n.name) is None
     ]
     jobs = [
-        (name, job.events)
-        for name, job in seen.jobs.items()
-        if not registry.integrations_of_job(name)
+        (name, j.events)
+        for j in summaries.job_rows(conn)
+        if not registry.integrations_of_job(name := f"{j.namespace}/{j.name}")
     ]
     order = lambda item: (-item[1], item[0])  # noqa: E731 - a sort key, named for reuse
     return Unmapped(sorted(namespaces, key=order), sorted(jobs, key=order))
@@ -273,18 +305,52 @@ def feeds_into(
                 wanted.setdefault((system, held.dataset), []).append((element, held.field, system))
     if not wanted:
         return ()
-    seen = observe(conn)
+    keys = [
+        (namespace.name, dataset)
+        for namespace in summaries.namespace_rows(conn)
+        for system, dataset in wanted
+        if registry.system_of_namespace(namespace.name) == system
+    ]
+    writers = sorted({row.owner for row in summaries.io_of_datasets(conn, keys) if row.io == "out"})
+    jobs = _jobs_seen(conn, writers)
+    latest = summaries.latest_runs(conn, writers)
     feeds: list[ObservedFeed] = []
-    for job in sorted(seen.jobs.values(), key=lambda j: j.job):
+    for key, job in sorted(jobs.items()):
+        last = latest.get(key)
         for namespace, name in sorted(job.outputs):
             into = registry.system_of_namespace(namespace) or ""
             for element, field_name, _ in wanted.get((into, name), ()):
-                feeds.append(_feed(registry, job, (namespace, name, field_name), element=element))
+                feeds.append(
+                    _feed(
+                        registry,
+                        job,
+                        (namespace, name, field_name),
+                        element=element,
+                        last=None if last is None else _run_seen(last),
+                    )
+                )
     return tuple(feeds)
 
 
+def _jobs_seen(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], JobSeen]:
+    """These jobs with their datasets and column lineage (no counts)."""
+    jobs = {key: JobSeen(f"{key[0]}/{key[1]}") for key in keys}
+    for row in summaries.io_of_jobs(conn, keys):
+        job = jobs[row.owner]
+        (job.inputs if row.io == "in" else job.outputs).add(row.dataset)
+    by_name = {job.job: job for job in jobs.values()}
+    for edge in summaries.output_edges(conn, list(by_name)):
+        by_name[edge.job].flows.add(FieldFlow(*edge.source, *edge.target))
+    return jobs
+
+
 def _feed(
-    registry: Registry, job: JobSeen, where: tuple[str, str, str], *, element: str
+    registry: Registry,
+    job: JobSeen,
+    where: tuple[str, str, str],
+    *,
+    element: str,
+    last: RunSeen | None,
 ) -> ObservedFeed:
     namespace, dataset, field_name = where
     system = registry.system_of_namespace(namespace) or namespace
@@ -308,7 +374,6 @@ def _feed(
             source_system = registry.system_of_namespace(source_ns)
             mapped = sorted(registry.fields_of(source_system, source_ds)) if source_system else []
             inputs.append(_input(registry, source_ns, source_ds, mapped))
-    last = job.last_run()
     return ObservedFeed(
         system,
         element,
@@ -414,17 +479,21 @@ def runs_by_integration(
     conn: Connection, registry: Registry, *, since: int, until: int
 ) -> dict[str, tuple[int, int]]:
     """Per integration, the runs of its OpenLineage jobs last seen in ``(since, until]`` and
-    how many of them ended FAIL or ABORT (microseconds since the epoch)."""
+    how many of them ended FAIL or ABORT (microseconds since the epoch).
+
+    A run's latest event up to ``until`` falls in the window exactly when it has an event in
+    the window, so the window's events (an index range on their time) are all it reads.
+    """
     if not any(i.openlineage_jobs for i in registry.integrations):
         return {}
+    latest: dict[str, tuple[int, int, str, str | None]] = {}
+    for run_id, job, at, seq, state in summaries.run_events_between(conn, since, until):
+        known = latest.get(run_id)
+        if known is None or (at, seq) >= known[:2]:
+            latest[run_id] = (at, seq, job, state)
     counted: dict[str, tuple[int, int]] = {}
-    for job in observe(conn, as_of=until).jobs.values():
-        claimed = registry.integrations_of_job(job.job)
-        if not claimed:
-            continue
-        runs = [run for run in job.runs.values() if run.at > since]
-        failed = sum(1 for run in runs if run.state in FAILED_STATES)
-        for integration in claimed:
+    for _, _, job, state in latest.values():
+        for integration in registry.integrations_of_job(job):
             total, bad = counted.get(integration.name, (0, 0))
-            counted[integration.name] = (total + len(runs), bad + failed)
+            counted[integration.name] = (total + 1, bad + (state in FAILED_STATES))
     return counted

@@ -152,6 +152,140 @@ openlineage_events = Table(
 Index("ix_openlineage_events_digest", openlineage_events.c.digest, unique=True)
 Index("ix_openlineage_events_time", openlineage_events.c.event_time)
 
+# What the OpenLineage events say, summed up as they are stored (migration 0009): every
+# OpenLineage answer (observed-flow findings, the unmapped list, Marquez's read API) is an
+# indexed query of these instead of a pass over every event. Maintained by
+# ``lineage/store/openlineage.py`` in the transaction that stores the events; facets and
+# fields are JSON (merged: a later event's facet replaces an earlier one of the same name).
+ol_namespaces = Table(
+    "ol_namespaces",
+    metadata,
+    Column("name", String(), primary_key=True),
+    Column("first_at", BigInteger),
+    Column("last_at", BigInteger),
+    Column("dataset_mentions", BigInteger, nullable=False),  # inputs/outputs naming it
+    Column("job_events", BigInteger, nullable=False),  # events of jobs in it
+)
+
+ol_jobs = Table(
+    "ol_jobs",
+    metadata,
+    Column("namespace", String(), primary_key=True),
+    Column("name", String(), primary_key=True),
+    Column("first_at", BigInteger, nullable=False),
+    Column("last_at", BigInteger, nullable=False),
+    Column("events", BigInteger, nullable=False),
+    Column("runs", BigInteger, nullable=False),
+    Column("description", Text),
+    Column("parent", String()),
+    Column("facets", Text, nullable=False),
+)
+
+ol_datasets = Table(
+    "ol_datasets",
+    metadata,
+    Column("namespace", String(), primary_key=True),
+    Column("name", String(), primary_key=True),
+    Column("first_at", BigInteger),  # null: named only as a column-lineage source
+    Column("last_at", BigInteger),
+    Column("mentions", BigInteger, nullable=False),
+    Column("description", Text),
+    Column("facets", Text, nullable=False),
+    Column("fields", Text, nullable=False),  # JSON [[name, type, description, from schema]]
+    Column("current_version", String()),  # ol_dataset_versions.version of the latest
+    Column("last_modified_at", BigInteger),
+)
+
+ol_dataset_versions = Table(
+    "ol_dataset_versions",
+    metadata,
+    Column("namespace", String(), primary_key=True),
+    Column("name", String(), primary_key=True),
+    Column("version", String(), primary_key=True),  # the run that wrote it, else its time
+    Column("at", BigInteger, nullable=False),
+    Column("run_id", String()),
+)
+Index(
+    "ix_ol_dataset_versions_at",
+    ol_dataset_versions.c.namespace,
+    ol_dataset_versions.c.name,
+    ol_dataset_versions.c.at,
+)
+
+ol_job_io = Table(
+    "ol_job_io",
+    metadata,
+    Column("job_namespace", String(), primary_key=True),
+    Column("job_name", String(), primary_key=True),
+    Column("io", String(), primary_key=True),  # in | out
+    Column("namespace", String(), primary_key=True),
+    Column("name", String(), primary_key=True),
+)
+Index("ix_ol_job_io_dataset", ol_job_io.c.namespace, ol_job_io.c.name)
+
+ol_runs = Table(
+    "ol_runs",
+    metadata,
+    # a run belongs to its job: producers that template run ids (dbt-ol's test expectations)
+    # give many jobs the same one
+    Column("job_namespace", String(), primary_key=True),
+    Column("job_name", String(), primary_key=True),
+    Column("run_id", String(), primary_key=True),
+    Column("first_at", BigInteger, nullable=False),
+    Column("last_at", BigInteger, nullable=False),  # the latest event (by time, then seq)
+    Column("last_seq", BigInteger, nullable=False),
+    Column("state", String()),  # the latest event's eventType
+    Column("ended_state", String()),  # the latest COMPLETE, FAIL or ABORT
+    Column("ended_at", BigInteger),
+    Column("ended_seq", BigInteger),
+    Column("started_at", BigInteger),  # the earliest START or RUNNING
+    Column("error", Text),  # the errorMessage facet's message
+    Column("language", String()),
+    Column("facets", Text, nullable=False),
+    Column("events", BigInteger, nullable=False),
+)
+Index("ix_ol_runs_job", ol_runs.c.job_namespace, ol_runs.c.job_name, ol_runs.c.last_at)
+Index("ix_ol_runs_state", ol_runs.c.state, ol_runs.c.job_namespace, ol_runs.c.job_name)
+Index("ix_ol_runs_id", ol_runs.c.run_id)
+
+ol_run_io = Table(
+    "ol_run_io",
+    metadata,
+    Column("run_id", String(), primary_key=True),
+    Column("io", String(), primary_key=True),
+    Column("namespace", String(), primary_key=True),
+    Column("name", String(), primary_key=True),
+)
+
+ol_field_edges = Table(
+    "ol_field_edges",
+    metadata,
+    Column("key", String(), primary_key=True),  # digest of every other column
+    Column("job", String(), nullable=False),  # namespace/name; '' for a DatasetEvent
+    Column("output", Boolean, nullable=False),  # reported on a job's output dataset
+    Column("source_namespace", String(), nullable=False),
+    Column("source_dataset", String(), nullable=False),
+    Column("source_field", String(), nullable=False),
+    Column("target_namespace", String(), nullable=False),
+    Column("target_dataset", String(), nullable=False),
+    Column("target_field", String(), nullable=False),
+    Column("description", Text),
+    Column("kind", String()),
+)
+Index(
+    "ix_ol_field_edges_target",
+    ol_field_edges.c.target_namespace,
+    ol_field_edges.c.target_dataset,
+    ol_field_edges.c.target_field,
+)
+Index(
+    "ix_ol_field_edges_source",
+    ol_field_edges.c.source_namespace,
+    ol_field_edges.c.source_dataset,
+    ol_field_edges.c.source_field,
+)
+Index("ix_ol_field_edges_job", ol_field_edges.c.job)
+
 observed_flows = Table(
     "observed_flows",
     metadata,

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lineage.interop.marquez import DEFAULT_DEPTH, MAX_DEPTH, LineageGraph
 from lineage.interop.observed import unmapped
-from lineage.interop.openlineage import AnyEvent, ingest_openlineage_data
+from lineage.interop.ol_events import AnyEvent
+from lineage.interop.openlineage import ingest_openlineage_data
 from lineage.store.writer import Rejection
 
 from ..tracker import tracker
