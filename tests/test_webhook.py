@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -22,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from lineage.cli import main
-from lineage.store import Store
+from lineage.store import Store, open_store
 from lineage.store.outbox import backlog, enqueue
 from lineage.webhook import DeliveryThread, WebhookError, WebhookSettings, deliver, slack_text
 
@@ -300,3 +301,25 @@ def test_lineage_serve_tells_the_webhook_in_the_background(
         _out, err = server.communicate(timeout=30)
     assert [doc["_key"] for doc in receiver.accepted()] == ["1"], err.decode()
     assert "telling findings opened and resolved to http://127.0.0.1" in err.decode()
+
+
+def test_an_idle_deliverer_does_not_wait_for_a_writer_holding_sqlite(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    open_store(url).close()
+    impatient = open_store(url, busy_timeout=0.2)
+    writer = sqlite3.connect(tmp_path / "busy.db", isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # a bulk load holds the write lock
+        report = deliver(impatient, WebhookSettings(receiver.url))  # nothing due: no lock
+        assert (report.delivered, report.failed) == (0, 0)
+        writer.execute(
+            "INSERT INTO findings_outbox (finding_id, event, payload, created_at, "
+            "attempts, next_attempt_at) VALUES (1, 'opened', '{}', 0, 0, 0)"
+        )
+        writer.execute("COMMIT")
+        assert deliver(impatient, WebhookSettings(receiver.url)).delivered == 1
+    finally:
+        writer.close()
+        impatient.close()

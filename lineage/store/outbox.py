@@ -89,6 +89,12 @@ ORDER BY seq
 LIMIT :limit
 """
 
+ANY_DUE = """
+SELECT 1 FROM findings_outbox
+WHERE delivered_at IS NULL AND next_attempt_at <= :due_by AND seq > :after
+LIMIT 1
+"""
+
 DUE_POSTGRES = """
 SELECT seq, finding_id, event, payload, attempts FROM findings_outbox
 WHERE delivered_at IS NULL AND next_attempt_at <= :due_by AND seq > :after
@@ -113,6 +119,13 @@ def claim(
         StoreError: the database failed, or another writer held SQLite's lock past the
             busy timeout.
     """
+    params = {"due_by": due_by, "after": after, "limit": limit}
+    if store.dialect == "sqlite":
+        # a look without the lock first: an idle deliverer polling an empty outbox never
+        # takes SQLite's one write lock from the writers
+        with _errors(store), store.engine.connect() as conn:
+            if conn.execute(text(ANY_DUE), params).first() is None:
+                return []
     with _errors(store), store.engine.connect() as conn, conn.begin():
         if store.dialect == "sqlite":
             lock_for_writing(conn, OUTBOX_LOCK, store.busy_timeout)
@@ -121,7 +134,7 @@ def claim(
             due = DUE_POSTGRES
         rows = [
             OutboxRow(int(r.seq), int(r.finding_id), str(r.event), str(r.payload), int(r.attempts))
-            for r in conn.execute(text(due), {"due_by": due_by, "after": after, "limit": limit})
+            for r in conn.execute(text(due), params)
         ]
         if rows:
             conn.execute(text(LEASE), [{"until": lease_until, "seq": row.seq} for row in rows])
