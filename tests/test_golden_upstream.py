@@ -15,6 +15,7 @@ from typing import Any
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 from golden_scenarios import hop, load, write
+from sqlalchemy import event as sqlalchemy_event
 
 from lineage.cli import main
 from lineage.detect import ScanContext
@@ -154,6 +155,29 @@ def test_system_of_record_changed_leaves_every_copy_up_and_down_stale(store: Sto
     reported = scan(store)
     assert set(reported) == {(f"Sys{i}", f"R{i}") for i in range(CHAIN + 1) if i != SOR}
     assert {e["status"] for e in reported.values()} == {"stale"}
+
+
+def test_scan_walks_a_wrong_value_down_and_up_the_chain_in_a_few_statements(
+    store: Store,
+) -> None:
+    # the truth changed in Sys10: all 20 copies are stale, 10 levels up and 10 down
+    events, _truth = chain_events()
+    events.append(write("Sys10", TOTAL, "R10", "999.00", 60, "w-sor"))
+    load(store, events, chain_registry())
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    sqlalchemy_event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        reported = scan(store)
+    finally:
+        sqlalchemy_event.remove(store.engine, "before_cursor_execute", count)
+    assert len(reported) == CHAIN
+    # one recursive statement finds what the wrong copies reach, whatever the levels
+    assert sum("RECURSIVE" in s and "way" in s for s in statements) == 1
+    assert len(statements) < CHAIN, statements  # one a level each way would be 30 and more
 
 
 def test_scan_and_golden_tell_the_same_verdict_of_every_copy(store: Store) -> None:

@@ -29,11 +29,14 @@ from collections.abc import Iterator, Sequence
 from ..golden import Copy, Judge
 from ..golden.graph import declared_graph
 from ..model.findings import Finding
-from ..store.conflicts import BATCH, conflict_candidates, consumers_many, suppliers_many
+from ..store.conflicts import Closure, conflict_candidates, fed_closure
 from ..store.queries import EventRow
 from .base import ScanContext
 
 CODE = "conflicting-truth"
+
+BATCH = 1000
+"""Candidates judged together: one walk of what they stand for, a few batched lookups."""
 
 _Place = tuple[str, str, str]
 _SIDE = {"downstream": "down", "upstream": "up"}
@@ -45,9 +48,11 @@ def conflicting_truth(ctx: ScanContext) -> Iterator[Finding]:
         e.name: e.system_of_record for e in ctx.registry.elements if e.system_of_record
     }
     graph = declared_graph(ctx.registry)
-    sides = [(element, system, _SIDE[side]) for element, system, side in graph.comparable()]
+    comparable = graph.comparable()
+    sides = [(element, system, _SIDE[side]) for element, system, side in comparable]
     if not sides:
         return
+    upstream = [(element, system) for element, system, side in comparable if side == "upstream"]
     sides += [(element, system, "sor") for element, system in systems_of_record.items()]
     judge = Judge(ctx.conn, ctx.registry, ctx.as_of)
     judged: set[_Place] = set()
@@ -55,21 +60,28 @@ def conflicting_truth(ctx: ScanContext) -> Iterator[Finding]:
     for candidate in conflict_candidates(ctx.conn, sides, as_of=ctx.as_of):
         batch.append(candidate)
         if len(batch) >= BATCH:
-            yield from _judge_batch(ctx, judge, batch, judged, systems_of_record)
+            yield from _judge_batch(ctx, judge, batch, judged, systems_of_record, upstream)
             batch = []
     if batch:
-        yield from _judge_batch(ctx, judge, batch, judged, systems_of_record)
+        yield from _judge_batch(ctx, judge, batch, judged, systems_of_record, upstream)
 
 
-def _judge_batch(
+def _judge_batch(  # noqa: PLR0917 - one batch of the scan and what it needs
     ctx: ScanContext,
     judge: Judge,
     batch: Sequence[EventRow],
     judged: set[_Place],
     systems_of_record: dict[str, str],
+    upstream: Sequence[tuple[str, str]],
 ) -> Iterator[Finding]:
     """Judge a batch of candidates, then level by level what their wrong values stand for:
-    the places they fed, and (upstream of the system of record) the places that fed them."""
+    the places they fed, and (upstream of the system of record) the places that fed them.
+
+    What the wrong candidates can reach comes from one recursive statement
+    (:func:`~lineage.store.conflicts.fed_closure`); the levels are walked in memory, going
+    on only from the places found wrong. A candidate an earlier batch judged already is
+    neither judged nor walked from again."""
+    reach: Closure | None = None
     # (copy, golden event when known from the copy of the same record it is linked to)
     frontier: list[tuple[EventRow, EventRow | None]] = [(c, None) for c in batch]
     while frontier:
@@ -80,32 +92,34 @@ def _judge_batch(
                 judged.add(where)
                 fresh.append((place, golden))
         judge.prepare([place for place, golden in fresh if golden is None])
-        movers: list[tuple[EventRow, EventRow | None]] = []
-        upstream: list[tuple[EventRow, EventRow | None]] = []
+        wrong: list[tuple[EventRow, Copy]] = []
         for place, golden in fresh:
             copy = judge.judge_place(place, golden=golden)
             if copy is None or copy.status == "agrees":
                 continue
             if copy.status in ("stale", "divergent"):
                 yield finding(copy, systems_of_record[place.element])
-            movers.append((place, copy.golden_event))
-            if copy.direction == "upstream" and place.kind == "hop":
-                upstream.append((place, copy.golden_event))
-        fed = consumers_many(
-            ctx.conn, [(p.system, p.element, p.record) for p, _ in movers], as_of=ctx.as_of
-        )
-        feeding = suppliers_many(ctx.conn, [p.event_id for p, _ in upstream], as_of=ctx.as_of)
-        frontier = [
+            wrong.append((place, copy))
+        if not wrong:
+            return
+        if reach is None:
+            reach = fed_closure(ctx.conn, [place for place, _ in wrong], upstream, as_of=ctx.as_of)
+        fed: list[tuple[EventRow, EventRow | None]] = []
+        feeding: list[tuple[EventRow, EventRow | None]] = []
+        for place, copy in wrong:
+            where = (place.system, place.element, place.record)
             # a consumer of the same element is the same business record: same golden value
-            (consumer, golden if consumer.element == place.element else None)
-            for (place, golden), consumers in zip(movers, fed, strict=True)
-            for consumer in consumers
-        ] + [
-            (supplier, golden)
-            for (place, golden), suppliers in zip(upstream, feeding, strict=True)
-            for supplier in suppliers
-            if supplier.element == place.element
-        ]
+            fed += [
+                (consumer, copy.golden_event if consumer.element == place.element else None)
+                for consumer in reach.fed.get(where, ())
+            ]
+            if copy.direction == "upstream" and place.kind == "hop":
+                feeding += [
+                    (supplier, copy.golden_event)
+                    for supplier in reach.fed_by.get(where, ())
+                    if supplier.element == place.element
+                ]
+        frontier = fed + feeding
 
 
 def finding(copy: Copy, system_of_record: str) -> Finding:

@@ -9,10 +9,12 @@ silenced for that reason); a batch is a ``VALUES`` list of at most :data:`BATCH`
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, TextClause, text
 
 from .queries import EventRow
 from .records import EVENT_SQL_COLUMNS, LIVE_SQL, SINGLE_RECORD_SQL, bound
@@ -378,84 +380,154 @@ def versions_many(
     return found
 
 
-# Hops that read each place and whose output is still the current value of its own place.
-_CONSUMERS_MANY = """
-WITH places(n, system, element, record) AS (VALUES {places})
-SELECT DISTINCT p.n AS place_n, {columns}
-FROM places p
-JOIN hop_inputs i ON i.system = p.system AND i.element = p.element AND i.record = p.record
-JOIN events e ON e.event_id = i.event_id
-WHERE e.at <= :as_of AND {live}
-  AND NOT EXISTS (SELECT 1 FROM events n WHERE n.system = e.system
-      AND n.element = e.element AND n.record = e.record AND n.at <= :as_of
-      AND (n.at > e.at OR (n.at = e.at AND n.seq > e.seq)) AND {live_n})
-ORDER BY place_n, e.system, e.element, e.record
+# What a batch of wrong copies stands for, in one recursive statement (see fed_closure).
+# Seeds and the upstream sides travel as two JSON parameters, so the statement text is
+# constant and compiled once. Each row is one edge: a place (psystem, pelement, precord), how
+# it was left ('down': a hop that read it; 'up': a place its current hop read, same element,
+# only from a place upstream of the system of record) and the current event reached. UNION
+# keeps each edge once, so the walk ends on loops. SQLite takes one recursive term per way;
+# PostgreSQL allows one reference to the walk in its recursive term, so both ways go in one
+# LATERAL subquery.
+# A place's current event is found by one backward step of the place index: {current}
+# (event e is current at its own place) going down, {current_of_input} (e is the current
+# event of the place input i read) going up.
+_NEWEST_AT = """(SELECT n.event_id FROM events n WHERE n.system = {p}.system
+          AND n.element = {p}.element AND n.record = {p}.record AND n.at <= :as_of
+          AND {live_n} ORDER BY n.at DESC, n.seq DESC LIMIT 1)"""
+_CLOSURE_SQLITE = """
+WITH RECURSIVE
+seeds(system, element, record, event_id, kind) AS (
+    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
+    FROM json_each(:seeds)),
+up_sides(element, system) AS (
+    SELECT value ->> 0, value ->> 1 FROM json_each(:up_sides)),
+walk(psystem, pelement, precord, way, event_id, system, element, record, kind) AS (
+    SELECT NULL, NULL, NULL, 'seed', event_id, system, element, record, kind FROM seeds
+  UNION
+    SELECT w.system, w.element, w.record, 'down', e.event_id, e.system, e.element, e.record,
+           e.kind
+    FROM walk w CROSS JOIN hop_inputs i ON i.system = w.system AND i.element = w.element
+        AND i.record = w.record
+    CROSS JOIN events e ON e.event_id = i.event_id
+    WHERE {current}
+  UNION
+    SELECT w.system, w.element, w.record, 'up', e.event_id, e.system, e.element, e.record,
+           e.kind
+    FROM walk w CROSS JOIN hop_inputs i ON i.event_id = w.event_id
+    CROSS JOIN events e ON {current_of_input}
+    WHERE w.kind = 'hop' AND i.element = w.element
+      AND EXISTS (SELECT 1 FROM up_sides u WHERE u.element = w.element AND u.system = w.system)
+)
+SELECT DISTINCT w.psystem, w.pelement, w.precord, w.way, {columns}
+FROM walk w JOIN events e ON e.event_id = w.event_id
+WHERE w.way <> 'seed'
+ORDER BY w.psystem, w.pelement, w.precord, w.way, e.system, e.element, e.record
+"""
+_CLOSURE_POSTGRES = """
+WITH RECURSIVE
+seeds(system, element, record, event_id, kind) AS (
+    SELECT CAST(v ->> 0 AS varchar), CAST(v ->> 1 AS varchar), CAST(v ->> 2 AS varchar),
+           CAST(v ->> 3 AS varchar), CAST(v ->> 4 AS varchar)
+    FROM jsonb_array_elements(CAST(:seeds AS jsonb)) v),
+up_sides(element, system) AS (
+    SELECT v ->> 0, v ->> 1 FROM jsonb_array_elements(CAST(:up_sides AS jsonb)) v),
+walk(psystem, pelement, precord, way, event_id, system, element, record, kind) AS (
+    SELECT CAST(NULL AS varchar), CAST(NULL AS varchar), CAST(NULL AS varchar),
+           CAST('seed' AS varchar), event_id, system, element, record, kind FROM seeds
+  UNION
+    SELECT w.system, w.element, w.record, s.way, s.event_id, s.system, s.element, s.record,
+           s.kind
+    FROM walk w CROSS JOIN LATERAL (
+        SELECT CAST('down' AS varchar) AS way, e.event_id, e.system, e.element, e.record,
+               e.kind
+        FROM hop_inputs i JOIN events e ON e.event_id = i.event_id
+        WHERE i.system = w.system AND i.element = w.element AND i.record = w.record
+          AND {current}
+      UNION ALL
+        SELECT CAST('up' AS varchar), e.event_id, e.system, e.element, e.record, e.kind
+        FROM hop_inputs i JOIN events e ON {current_of_input}
+        WHERE i.event_id = w.event_id AND w.kind = 'hop' AND i.element = w.element
+          AND EXISTS (SELECT 1 FROM up_sides u
+                      WHERE u.element = w.element AND u.system = w.system)
+    ) s
+)
+SELECT DISTINCT w.psystem, w.pelement, w.precord, w.way, {columns}
+FROM walk w CROSS JOIN LATERAL (SELECT * FROM events x WHERE x.event_id = w.event_id LIMIT 1) e
+-- LIMIT 1 keeps the lookup a probe per row: joined plainly, the planner hashes all events
+WHERE w.way <> 'seed'
+ORDER BY w.psystem, w.pelement, w.precord, w.way, e.system, e.element, e.record
 """
 
 
-def consumers_many(
-    conn: Connection, places: Sequence[Place], *, as_of: int | None = None
-) -> list[list[EventRow]]:
-    """For each place, the current events of the places it fed (batched
-    :func:`lineage.store.records.consumers`)."""
-    found: list[list[EventRow]] = [[] for _ in places]
-    offset = 0
-    for chunk in _chunks(places):
-        params: dict[str, Any] = {"as_of": bound(as_of)}
-        query = _CONSUMERS_MANY.format(
-            places=_values(chunk, params),
+def _closure_sql(template: str) -> TextClause:
+    live_n = LIVE_SQL.format(e="n")
+    return text(
+        template.format(
+            current="e.event_id = " + _NEWEST_AT.format(p="e", live_n=live_n),
+            current_of_input="e.event_id = " + _NEWEST_AT.format(p="i", live_n=live_n),
             columns=EVENT_SQL_COLUMNS,
-            live=LIVE_SQL.format(e="e"),
-            live_n=LIVE_SQL.format(e="n"),
         )
-        for row in conn.execute(text(query), params):
-            found[offset + int(row.place_n)].append(EventRow.from_row(row))
-        offset += len(chunk)
-    return found
+    )
 
 
-# The current events of the places each hop read (for an upstream copy found wrong: the
-# places that fed it stand or fall with it).
-_SUPPLIERS_MANY = """
-WITH hops(n, event_id) AS (VALUES {hops})
-SELECT DISTINCT h.n AS hop_n, {columns}
-FROM hops h
-JOIN hop_inputs i ON i.event_id = h.event_id
-JOIN events e ON e.system = i.system AND e.element = i.element AND e.record = i.record
-WHERE e.at <= :as_of AND {live}
-  AND NOT EXISTS (SELECT 1 FROM events n WHERE n.system = e.system
-      AND n.element = e.element AND n.record = e.record AND n.at <= :as_of
-      AND (n.at > e.at OR (n.at = e.at AND n.seq > e.seq)) AND {live_n})
-ORDER BY hop_n, e.system, e.element, e.record
-"""
+_CLOSURE = {"sqlite": _closure_sql(_CLOSURE_SQLITE), "postgresql": _closure_sql(_CLOSURE_POSTGRES)}
 
 
-def suppliers_many(
-    conn: Connection, hops: Sequence[str], *, as_of: int | None = None
-) -> list[list[EventRow]]:
-    """For each hop event id, the current events of the places it read (its inputs')."""
-    found: list[list[EventRow]] = [[] for _ in hops]
-    offset = 0
-    for chunk in _chunks(hops):
-        params: dict[str, Any] = {"as_of": bound(as_of)}
-        query = _SUPPLIERS_MANY.format(
-            hops=_values([(event_id,) for event_id in chunk], params),
-            columns=EVENT_SQL_COLUMNS,
-            live=LIVE_SQL.format(e="e"),
-            live_n=LIVE_SQL.format(e="n"),
-        )
-        for row in conn.execute(text(query), params):
-            found[offset + int(row.hop_n)].append(EventRow.from_row(row))
-        offset += len(chunk)
-    return found
+@dataclass(frozen=True, slots=True)
+class Closure:
+    """What a batch of copies stands for: for every place reached, the current events of
+    the places it fed (``fed``) and, for a place upstream of the system of record whose
+    current event is a hop, of the places of the same element that hop read (``fed_by``).
+    Each list is sorted by place."""
+
+    fed: dict[Place, list[EventRow]]
+    fed_by: dict[Place, list[EventRow]]
+
+
+def fed_closure(
+    conn: Connection,
+    seeds: Sequence[EventRow],
+    upstream: Sequence[tuple[str, str]],
+    *,
+    as_of: int | None = None,
+) -> Closure:
+    """Everything ``seeds`` (current events of their places) reach, in one recursive
+    statement (the seeds travel as one JSON parameter: no limit on a batch). Downstream, the
+    places their values fed, hop by hop (the hops that read a place and are still the
+    current value of their own place); from a place whose system is upstream of its
+    element's system of record (``upstream``: ``(element, system)`` rows), the places of
+    the same element its current hop read.
+
+    The scan judges the reached places level by level in memory, going on only from the
+    wrong ones; the statement walks from every place it reaches, so it may answer more than
+    is judged, never less.
+    """
+    fed: dict[Place, list[EventRow]] = {}
+    fed_by: dict[Place, list[EventRow]] = {}
+    if not seeds:
+        return Closure(fed, fed_by)
+    params = {
+        "seeds": json.dumps([[s.system, s.element, s.record, s.event_id, s.kind] for s in seeds]),
+        "up_sides": json.dumps([list(side) for side in upstream]),
+        "as_of": bound(as_of),
+    }
+    statement = _CLOSURE["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+    known: dict[str, EventRow] = {}
+    for row in conn.execute(statement, params):
+        into = fed if row.way == "down" else fed_by
+        event = known.get(row.event_id)
+        if event is None:
+            event = known[row.event_id] = EventRow.from_row(row)
+        into.setdefault((row.psystem, row.pelement, row.precord), []).append(event)
+    return Closure(fed, fed_by)
 
 
 __all__ = [
     "BATCH",
+    "Closure",
     "Place",
     "conflict_candidates",
-    "consumers_many",
+    "fed_closure",
     "linked_keys_many",
-    "suppliers_many",
     "versions_many",
 ]
