@@ -35,6 +35,7 @@ from ..store.detection import Connection
 from ..store.detection.scope import (
     Touched,
     Watermark,
+    events_by_id,
     jobs_touched,
     maybe_timed_out,
     new_events,
@@ -59,7 +60,8 @@ class Scope:
     Attributes:
         since: the watermark of the last judgement.
         until: the watermark this scope reaches (store it once judged).
-        places: places new events wrote or read, and those of hops whose status changed.
+        places: places new events wrote or read, and those of hops whose status changed or
+            whose timeout ran out.
         events: new events, hops whose status changed, hops newly past their timeout.
         integrations: integration names new hops travelled on.
         routes: ``(source, target, element)`` of new hops that travelled on none.
@@ -136,7 +138,10 @@ def changes_since(
                 routes.add((row.source, row.system, row.element))
     for row in status_changed(conn, last, upto):
         _add(row, places, events)
-    events.update(_timed_out(conn, in_force, last.clock, upto.clock))
+    # a hop newly lost: its places too, so that what the judgement asks of them (what its
+    # input's place held) is read with the same rule as the batch's places
+    for row in events_by_id(conn, _timed_out(conn, in_force, last.clock, upto.clock)):
+        _add(row, places, events)
     return Scope(
         since=last,
         until=upto,

@@ -21,16 +21,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, and_, func, or_, select
+from sqlalchemy import Connection, Row, Select, and_, func, or_, select, union
 
 from ..schema import events, hop_inputs
 from .common import (
     FAILED,
     HOP,
+    SCOPE_EVENTS,
+    SCOPE_PLACES,
     agrees_with_holder,
     holds_value,
-    in_scope_events,
-    in_scope_places,
     stream,
 )
 
@@ -51,7 +51,10 @@ def disagreeing_inputs(
 
 
 def _statement(as_of: int, *, scoped: bool, intervals: bool) -> Select[Any]:
+    if scoped:
+        return _scoped_statement(as_of)
     hop = events.alias("hop")
+    inputs: Any = hop_inputs
     columns = (
         hop.c.seq,
         hop.c.event_id,
@@ -60,24 +63,22 @@ def _statement(as_of: int, *, scoped: bool, intervals: bool) -> Select[Any]:
         hop.c.system,
         hop.c.element,
         hop.c.record,
-        hop_inputs.c.position,
-        hop_inputs.c.system.label("in_system"),
-        hop_inputs.c.element.label("in_element"),
-        hop_inputs.c.record.label("in_record"),
-        hop_inputs.c.value.label("in_value"),
+        inputs.c.position,
+        inputs.c.system.label("in_system"),
+        inputs.c.element.label("in_element"),
+        inputs.c.record.label("in_record"),
+        inputs.c.value.label("in_value"),
     )
-    joined = hop_inputs.join(hop, hop.c.event_id == hop_inputs.c.event_id)
+    joined = inputs.join(hop, hop.c.event_id == inputs.c.event_id)
     live = [hop.c.kind == HOP, hop.c.at <= as_of, hop.c.seq.not_in(FAILED)]
-    if scoped:
-        live.append(or_(in_scope_events(hop_inputs.c.event_id), in_scope_places(hop_inputs)))
     if not intervals:
-        place = (hop_inputs.c.system, hop_inputs.c.element, hop_inputs.c.record)
+        place = (inputs.c.system, inputs.c.element, inputs.c.record)
         agrees = agrees_with_holder(
             place,
             hop.c.at,
-            hop_inputs.c.value_norm,
+            inputs.c.value_norm,
             exclude_seq=hop.c.seq,
-            correlate=(hop, hop_inputs),
+            correlate=(hop, inputs),
         )
         return select(*columns).select_from(joined).where(*live, agrees.is_distinct_from(1))
     src = events.alias("src")
@@ -98,9 +99,9 @@ def _statement(as_of: int, *, scoped: bool, intervals: bool) -> Select[Any]:
         .subquery("held")
     )
     current = and_(
-        held.c.system == hop_inputs.c.system,
-        held.c.element == hop_inputs.c.element,
-        held.c.record == hop_inputs.c.record,
+        held.c.system == inputs.c.system,
+        held.c.element == inputs.c.element,
+        held.c.record == inputs.c.record,
         held.c.seq != hop.c.seq,
         held.c.at <= hop.c.at,
         # current until a later event, the hop itself (reading its own place) aside
@@ -111,6 +112,56 @@ def _statement(as_of: int, *, scoped: bool, intervals: bool) -> Select[Any]:
         .select_from(joined.outerjoin(held, current))
         .where(
             *live,
-            or_(held.c.seq.is_(None), held.c.value_norm.is_distinct_from(hop_inputs.c.value_norm)),
+            or_(held.c.seq.is_(None), held.c.value_norm.is_distinct_from(inputs.c.value_norm)),
         )
     )
+
+
+def _scoped_statement(as_of: int) -> Select[Any]:
+    """The probes formulation over the inputs of the scope's hops and those read at the
+    scope's places: two small unions, each driven from its scope table through the indexes
+    (hop inputs by event or place, then the hop by id), then one probe per input."""
+    branches = []
+    for drive in ("events", "places"):
+        hop = events.alias("hop")
+        columns = (
+            hop.c.seq,
+            hop.c.event_id,
+            hop.c.at,
+            hop.c.integration,
+            hop.c.system,
+            hop.c.element,
+            hop.c.record,
+            hop_inputs.c.position,
+            hop_inputs.c.system.label("in_system"),
+            hop_inputs.c.element.label("in_element"),
+            hop_inputs.c.record.label("in_record"),
+            hop_inputs.c.value.label("in_value"),
+            hop_inputs.c.value_norm.label("in_norm"),
+        )
+        if drive == "events":
+            source = SCOPE_EVENTS.join(hop_inputs, hop_inputs.c.event_id == SCOPE_EVENTS.c.event_id)
+        else:
+            source = SCOPE_PLACES.join(
+                hop_inputs,
+                and_(
+                    hop_inputs.c.system == SCOPE_PLACES.c.system,
+                    hop_inputs.c.element == SCOPE_PLACES.c.element,
+                    hop_inputs.c.record == SCOPE_PLACES.c.record,
+                ),
+            )
+        branches.append(
+            select(*columns)
+            .select_from(source.join(hop, hop.c.event_id == hop_inputs.c.event_id))
+            .where(hop.c.kind == HOP, hop.c.at <= as_of, hop.c.seq.not_in(FAILED))
+        )
+    read = union(*branches).subquery("read")
+    agrees = agrees_with_holder(
+        (read.c.in_system, read.c.in_element, read.c.in_record),
+        read.c.at,
+        read.c.in_norm,
+        exclude_seq=read.c.seq,
+        correlate=(read,),
+    )
+    wanted = [c for c in read.c if c.name != "in_norm"]
+    return select(*wanted).where(agrees.is_distinct_from(1))

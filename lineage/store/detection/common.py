@@ -14,6 +14,7 @@ Two rules hold in every detector (the same as in :mod:`lineage.store.queries`):
 A scoped judgement (:mod:`lineage.detect.scope`) puts the scope's keys in two more temporary
 tables, :data:`SCOPE_PLACES` and :data:`SCOPE_EVENTS`, that the detectors' statements join
 through the events' indexes: a scoped statement reads what the batch touched, not the store.
+Its :data:`FAILED` holds only the failed hops among those its statements can ask about.
 """
 
 from __future__ import annotations
@@ -115,8 +116,8 @@ def prepare(
     for table in _TABLES:
         conn.execute(DropTable(table, if_exists=True))
     conn.execute(CreateTable(FAILED_TABLE))
-    conn.execute(insert(FAILED_TABLE).from_select(["seq"], _failed_query(as_of)))
     if places is None or event_ids is None:
+        conn.execute(insert(FAILED_TABLE).from_select(["seq"], _failed_query(as_of)))
         return
     conn.execute(CreateTable(SCOPE_PLACES))
     conn.execute(CreateTable(SCOPE_EVENTS))
@@ -127,7 +128,36 @@ def prepare(
     for start in range(0, len(ids), 1000):
         conn.execute(insert(SCOPE_EVENTS), ids[start : start + 1000])
     if conn.dialect.name == "postgresql":  # sizes for the planner: drive from the scope
-        conn.execute(text(f"ANALYZE {SCOPE_PLACES.name}, {SCOPE_EVENTS.name}"))
+        conn.execute(_ANALYZE_SCOPE)
+    conn.execute(_SCOPED_FAILED, {"as_of": as_of})
+
+
+_ANALYZE_SCOPE = text("ANALYZE lineage_scan_scope_places, lineage_scan_scope_events")
+
+# The failed hops a scoped judgement can ask about: the hops that left a value at one of the
+# scope's places, those that read one, and the scope's own; each judged by the rule of
+# _failed_query (its latest status by then, else the status it was sent with). The scope's
+# places include every place its hops read, so this is every hop whose liveness a scoped
+# statement looks up, found through the place and id indexes, never the whole store. Each
+# scope table is an IN list: both planners drive the index look-ups from it (joined, SQLite
+# read the events table whole and probed the scope).
+_SCOPED_FAILED = text(
+    "INSERT INTO lineage_scan_failed_hops (seq) "
+    "SELECT c.seq FROM ("
+    "SELECT e.seq, e.event_id, e.status FROM events e "
+    "WHERE (e.system, e.element, e.record) IN "
+    "(SELECT system, element, record FROM lineage_scan_scope_places) "
+    "AND e.kind = 'hop' AND e.at <= :as_of "
+    "UNION SELECT e.seq, e.event_id, e.status FROM events e "
+    "WHERE e.event_id IN (SELECT i.event_id FROM hop_inputs i "
+    "WHERE (i.system, i.element, i.record) IN "
+    "(SELECT system, element, record FROM lineage_scan_scope_places)) AND e.at <= :as_of "
+    "UNION SELECT e.seq, e.event_id, e.status FROM events e "
+    "WHERE e.event_id IN (SELECT event_id FROM lineage_scan_scope_events) "
+    "AND e.kind = 'hop' AND e.at <= :as_of"
+    ") c WHERE COALESCE((SELECT hs.status FROM hop_status hs WHERE hs.event_id = c.event_id "
+    "AND hs.at <= :as_of ORDER BY hs.seq DESC LIMIT 1), c.status) = 'failed'"
+)
 
 
 def release(conn: Connection) -> None:

@@ -60,15 +60,22 @@ def competing_writes(
     ).all()
     found: list[WriteGroup] = []
     for group in groups:
-        rows = conn.execute(
-            select(events.c.event_id, events.c.record, events.c.actor)
+        # the group's writes first (OFFSET 0 fences them), then the earliest: ordered and
+        # limited at once, PostgreSQL walks ix_events_at from the first event of the store
+        group_rows = (
+            select(events.c.event_id, events.c.record, events.c.actor, events.c.at, events.c.seq)
             .where(
                 events.c.element == element,
                 events.c.system == group.system,
                 events.c.kind == WRITE,
                 events.c.at <= as_of,
             )
-            .order_by(events.c.at, events.c.seq)
+            .offset(0)
+            .subquery("group_rows")
+        )
+        rows = conn.execute(
+            select(group_rows.c.event_id, group_rows.c.record, group_rows.c.actor)
+            .order_by(group_rows.c.at, group_rows.c.seq)
             .limit(samples)
         ).all()
         found.append(

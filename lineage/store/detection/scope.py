@@ -11,10 +11,10 @@ Every statement is one whole SQL text with bound parameters.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, text
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +156,21 @@ def status_changed(conn: Connection, since: Watermark, until: Watermark) -> Iter
         "clock": until.clock,
     }
     yield from _touched(iter(conn.execute(_STATUS_CHANGED, params)))
+
+
+_BY_ID = text(
+    "SELECT e.event_id, e.kind, e.system, e.element, e.record, e.integration, "
+    "NULL AS source, i.system AS in_system, i.element AS in_element, i.record AS in_record "
+    "FROM events e LEFT JOIN hop_inputs i ON i.event_id = e.event_id "
+    "WHERE e.event_id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
+
+
+def events_by_id(conn: Connection, event_ids: Iterable[str]) -> Iterator[Touched]:
+    """The events ``event_ids`` (one row per hop input), in chunks of 500 ids."""
+    ids = sorted(event_ids)
+    for start in range(0, len(ids), 500):
+        yield from _touched(iter(conn.execute(_BY_ID, {"ids": ids[start : start + 500]})))
 
 
 def maybe_timed_out(

@@ -66,12 +66,10 @@ def naming_at(
     source``)."""
     where = (events.c.system == system, events.c.element == element, events.c.at <= as_of)
     count = conn.execute(select(func.count()).where(*where)).scalar_one()
-    rows = conn.execute(
-        select(*_COLUMNS, _SOURCE.label("source"))
-        .where(*where)
-        .order_by(events.c.at, events.c.seq)
-        .limit(samples)
-    ).all()
+    # fenced (OFFSET 0) so that PostgreSQL reads the pair's events through its index rather
+    # than walking ix_events_at in time order from the store's first event
+    fenced = select(*_COLUMNS, _SOURCE.label("source")).where(*where).offset(0).subquery("named")
+    rows = conn.execute(select(fenced).order_by(fenced.c.at, fenced.c.seq).limit(samples)).all()
     return int(count), list(rows)
 
 
@@ -87,11 +85,12 @@ def reading_from(
         events.c.at <= as_of,
     )
     count = conn.execute(select(func.count()).select_from(joined).where(*where)).scalar_one()
-    rows = conn.execute(
+    fenced = (
         select(*_COLUMNS, hop_inputs.c.system.label("source"))
         .select_from(joined)
         .where(*where)
-        .order_by(events.c.at, events.c.seq)
-        .limit(samples)
-    ).all()
+        .offset(0)
+        .subquery("reading")
+    )
+    rows = conn.execute(select(fenced).order_by(fenced.c.at, fenced.c.seq).limit(samples)).all()
     return int(count), list(rows)
