@@ -27,10 +27,10 @@ from ..schema import events, hop_inputs
 from .common import (
     FAILED,
     HOP,
-    SCOPE_EVENTS,
-    SCOPE_PLACES,
     agrees_with_holder,
     holds_value,
+    in_scope_events,
+    in_scope_places,
     stream,
 )
 
@@ -119,7 +119,7 @@ def _statement(as_of: int, *, scoped: bool, intervals: bool) -> Select[Any]:
 
 def _scoped_statement(as_of: int) -> Select[Any]:
     """The probes formulation over the inputs of the scope's hops and those read at the
-    scope's places: two small unions, each driven from its scope table through the indexes
+    scope's places: a union of two, each driven from its scope table through the indexes
     (hop inputs by event or place, then the hop by id), then one probe per input."""
     branches = []
     for drive in ("events", "places"):
@@ -139,21 +139,17 @@ def _scoped_statement(as_of: int) -> Select[Any]:
             hop_inputs.c.value.label("in_value"),
             hop_inputs.c.value_norm.label("in_norm"),
         )
-        if drive == "events":
-            source = SCOPE_EVENTS.join(hop_inputs, hop_inputs.c.event_id == SCOPE_EVENTS.c.event_id)
-        else:
-            source = SCOPE_PLACES.join(
-                hop_inputs,
-                and_(
-                    hop_inputs.c.system == SCOPE_PLACES.c.system,
-                    hop_inputs.c.element == SCOPE_PLACES.c.element,
-                    hop_inputs.c.record == SCOPE_PLACES.c.record,
-                ),
-            )
+        # IN lists of the scope tables: both planners drive the index look-ups from them
+        # (joined, SQLite walked every hop by time and every input)
+        wanted = (
+            in_scope_events(hop_inputs.c.event_id)
+            if drive == "events"
+            else in_scope_places(hop_inputs)
+        )
         branches.append(
             select(*columns)
-            .select_from(source.join(hop, hop.c.event_id == hop_inputs.c.event_id))
-            .where(hop.c.kind == HOP, hop.c.at <= as_of, hop.c.seq.not_in(FAILED))
+            .select_from(hop_inputs.join(hop, hop.c.event_id == hop_inputs.c.event_id))
+            .where(wanted, hop.c.kind == HOP, hop.c.at <= as_of, hop.c.seq.not_in(FAILED))
         )
     read = union(*branches).subquery("read")
     agrees = agrees_with_holder(
@@ -163,5 +159,5 @@ def _scoped_statement(as_of: int) -> Select[Any]:
         exclude_seq=read.c.seq,
         correlate=(read,),
     )
-    wanted = [c for c in read.c if c.name != "in_norm"]
-    return select(*wanted).where(agrees.is_distinct_from(1))
+    shown = [c for c in read.c if c.name != "in_norm"]
+    return select(*shown).where(agrees.is_distinct_from(1))
