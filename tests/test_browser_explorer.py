@@ -179,3 +179,39 @@ def test_a_diagram_zooms_pans_and_fits_again(page: Any) -> None:
     figure.get_by_role("button", name="Fit to screen").click()
     _eventually(lambda: abs(_box(node)["width"] - before["width"]) < before["width"] * 0.02)
     assert _inside(_box(canvas.locator("svg g.graph")), _box(canvas))
+
+
+def test_searching_a_record_key_from_the_home_page_lands_on_its_trace(page: Any) -> None:
+    from playwright.sync_api import expect  # noqa: PLC0415
+
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/api/v1/find" in r.url else None)
+    page.goto("/")
+    box = page.get_by_role("combobox", name="Search")
+    box.press_sequentially("R-17", delay=30)
+    suggestions = page.get_by_role("listbox", name="Suggestions")
+    expect(suggestions).to_be_visible()
+    # typed quickly, asked once (debounced), not once a key (a loaded machine may pause)
+    page.wait_for_timeout(300)
+    assert 1 <= len(asked) < 4, asked
+    assert asked[-1].endswith("q=R-17")
+    choice = suggestions.get_by_role("option").filter(has_text="BI · order.total")
+    expect(choice).to_have_count(1)
+    choice.click()
+    expect(page).to_have_url(re.compile(r"/trace\?system=BI&element=order\.total&record=R-17$"))
+    expect(page.locator("figure svg")).to_contain_text("115.20")
+
+
+def test_the_search_box_keys_choose_a_suggestion(page: Any) -> None:
+    from playwright.sync_api import expect  # noqa: PLC0415
+
+    page.goto("/findings")
+    box = page.get_by_role("combobox", name="Search")
+    box.fill("erp-to-bi")
+    expect(page.get_by_role("listbox", name="Suggestions").get_by_role("option")).not_to_have_count(
+        0
+    )
+    box.press("ArrowDown")
+    box.press("Enter")
+    expect(page).to_have_url(re.compile(r"/integrations/erp-to-bi-sales$"))
+    expect(page.get_by_role("heading", name="erp-to-bi-sales", level=1)).to_be_visible()

@@ -53,7 +53,7 @@ def test_every_http_route_is_documented(client: FlaskClient) -> None:
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     for path, operations in paths.items():
         if not path.startswith("/api/"):
-            shown = path.replace("{element}", "<element>")
+            shown = re.sub(r"\{(\w+)\}", r"<\1>", path)
             assert f"`{shown}" in section, path
             continue
         documented = re.sub(r"\{(\w+)\}", r"<\1>", path)

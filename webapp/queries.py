@@ -112,6 +112,15 @@ class FindingsQuery(AsOf):
         return value
 
 
+class SearchQuery(_Query):
+    """Text to find: a name of the registry or the start of a record key."""
+
+    q: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="What to find, e.g. R-17, order or bianca."
+    )
+    limit: int = Field(default=10, ge=1, le=50, description="At most this many hits (1-50).")
+
+
 LIST_FIELDS = ("system", "element", "owner", "code")
 Q = TypeVar("Q", bound=_Query)
 

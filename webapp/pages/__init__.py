@@ -3,7 +3,9 @@
 - :data:`bp` (``pages``): the system map at ``/`` and one element's page ``/elements/<element>``;
 - :mod:`.steward` (``steward``): ``/trace``, ``/impact``, ``/golden``;
 - :mod:`.findings` (``findings``): ``/findings``;
-- :mod:`.openlineage` (``openlineage``): ``/openlineage``, what the mapping does not cover.
+- :mod:`.openlineage` (``openlineage``): ``/openlineage``, what the mapping does not cover;
+- :mod:`.explore` (``explore``): ``/systems/<name>``, ``/integrations/<name>``, ``/records``,
+  ``/elements`` and ``/search``.
 
 Templates extend ``base.html``; every value is autoescaped. Diagrams come from
 :mod:`lineage.render`, which escapes every user string in its SVG, so they are inlined as
@@ -101,8 +103,8 @@ def element(element: str) -> str:
 
 def register(app: Flask) -> None:
     """Register every page blueprint on ``app``."""
-    from . import findings, openlineage, steward  # noqa: PLC0415 - they import helpers here
+    from . import explore, findings, openlineage, steward  # noqa: PLC0415 - they import helpers here
 
     app.add_template_filter(nobreak)
-    for blueprint in (bp, steward.bp, findings.bp, openlineage.bp):
+    for blueprint in (bp, steward.bp, findings.bp, openlineage.bp, explore.bp):
         app.register_blueprint(blueprint)

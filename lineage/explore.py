@@ -1,0 +1,333 @@
+"""The explorer's answers: one system, one integration, a page of records, and search.
+
+Each answer reads the registry in force and a bounded number of indexed statements
+(:mod:`lineage.store.explore`): none reads the event table whole, so each stays fast at
+millions of events.
+
+- :func:`system_view`: what a system holds (by declaration and as recorded), what it is the
+  system of record for, the integrations in and out, its open findings.
+- :func:`integration_view`: an integration as declared (each carry's transform, owner,
+  timeout) beside what is recorded about it (its open findings).
+- :func:`records_page`: the record keys of one element in one system, a page at a time, each
+  with its current value and its verdict against the golden record (:class:`~lineage.golden.Judge`).
+- :func:`search`: systems, elements, integrations and owners of the registry whose name
+  starts with or contains the text, and record keys that start with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .errors import NotFoundError
+from .golden import Judge
+from .model.registry import Element, Integration, Registry, System
+from .store.database import Store
+from .store.explore import (
+    StoredFinding,
+    elements_of_record,
+    elements_recorded,
+    keys_by_prefix,
+    open_findings_of_integration,
+    open_findings_of_system,
+    record_keys_after,
+)
+from .store.queries import current_event
+from .store.schema import as_micros
+from .store.walks import read_connection
+
+__all__ = [
+    "PAGE_SIZE",
+    "Hit",
+    "IntegrationView",
+    "RecordRow",
+    "RecordsPage",
+    "SystemView",
+    "integration_view",
+    "records_page",
+    "search",
+    "system_view",
+]
+
+PAGE_SIZE = 25
+"""Record keys on one page of the records browser."""
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """An element a system holds, and why: ``record``, ``origin``, ``copy``, ``recorded``."""
+
+    element: str
+    roles: tuple[str, ...]
+    recorded: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SystemView:
+    """One system as declared and as recorded.
+
+    Attributes:
+        name: the system's name.
+        declared: its declaration (None: an integration or an event names it, nobody declares it).
+        holds: each element it holds, by declaration or as recorded, sorted by name.
+        truths: the elements it is the system of record for.
+        incoming: the declared integrations delivering into it.
+        outgoing: the declared integrations reading from it.
+        findings: the stored open findings about it (``lineage scan`` stores them).
+    """
+
+    name: str
+    declared: System | None
+    holds: tuple[Holding, ...]
+    truths: tuple[Element, ...]
+    incoming: tuple[Integration, ...]
+    outgoing: tuple[Integration, ...]
+    findings: tuple[StoredFinding, ...]
+
+
+def system_view(store: Store, name: str) -> SystemView:
+    """What one system holds, is the truth of, receives and sends, and its open findings.
+
+    Raises:
+        NotFoundError: the registry does not name the system and nothing is recorded in it.
+    """
+    registry = store.registry()
+    with read_connection(store) as conn:
+        recorded = elements_recorded(conn, name)
+        findings = open_findings_of_system(conn, name)
+    declared = registry.system(name)
+    incoming = tuple(i for i in registry.integrations if i.target == name)
+    outgoing = tuple(i for i in registry.integrations if i.source == name)
+    if declared is None and not incoming and not outgoing and not recorded:
+        raise NotFoundError(
+            f"the registry declares no system {name!r} and nothing is recorded in it: check "
+            "the name (the system map lists every system)"
+        )
+    roles: dict[str, list[str]] = {}
+    for element in registry.elements:
+        if element.system_of_record == name:
+            roles.setdefault(element.name, []).append("system of record")
+        if element.system_of_origin == name:
+            roles.setdefault(element.name, []).append("system of origin")
+    for integration in incoming:
+        for carry in integration.carries:
+            entry = roles.setdefault(carry.element, [])
+            if not entry:
+                entry.append("copy")
+    for element_name in recorded:
+        roles.setdefault(element_name, [])
+    held = set(recorded)
+    holds = tuple(
+        Holding(element, tuple(found) or ("recorded, not declared",), element in held)
+        for element, found in sorted(roles.items())
+    )
+    truths = tuple(e for e in registry.elements if e.system_of_record == name)
+    return SystemView(name, declared, holds, truths, incoming, outgoing, tuple(findings))
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationView:
+    """One integration as declared, with its open findings."""
+
+    declared: Integration
+    source: System | None
+    target: System | None
+    elements: tuple[Element | None, ...]
+    findings: tuple[StoredFinding, ...]
+
+
+def integration_view(store: Store, name: str) -> IntegrationView:
+    """An integration's declaration (carries, transforms, owner, timeout) and open findings.
+
+    Raises:
+        NotFoundError: the registry declares no integration of that name.
+    """
+    registry = store.registry()
+    declared = registry.integration(name)
+    if declared is None:
+        raise NotFoundError(
+            f"the registry declares no integration {name!r}: check the name (the system map "
+            "lists every integration)"
+        )
+    with read_connection(store) as conn:
+        findings = open_findings_of_integration(conn, name)
+    return IntegrationView(
+        declared,
+        registry.system(declared.source),
+        registry.system(declared.target),
+        tuple(registry.element(c.element) for c in declared.carries),
+        tuple(findings),
+    )
+
+
+Verdict = Literal["truth", "agrees", "stale", "divergent", "unknown", "no system of record"]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRow:
+    """One record key of a records page: its current value and its verdict."""
+
+    record: str
+    value: str | None
+    at: int | None
+    verdict: Verdict
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordsPage:
+    """A page of the records holding one element in one system.
+
+    ``after`` is the key this page starts after (None: the first page); ``next_after`` the key
+    to ask for the next page with (None: this is the last).
+    """
+
+    system: str
+    element: str
+    after: str | None
+    rows: tuple[RecordRow, ...]
+    next_after: str | None
+
+
+def records_page(
+    store: Store,
+    system: str,
+    element: str,
+    *,
+    after: str | None = None,
+    limit: int = PAGE_SIZE,
+    as_of: dt.datetime | int | None = None,
+) -> RecordsPage:
+    """The record keys holding ``element`` in ``system`` after ``after``, ``limit`` of them,
+    each with its value and its verdict against the golden record.
+
+    The verdict is the golden record's (:meth:`lineage.golden.Judge.judge_place`): ``truth``
+    in the element's system of record, else ``agrees``, ``stale``, ``divergent`` or
+    ``unknown``; ``no system of record`` when the element declares none.
+    """
+    registry = store.registry()
+    moment = as_micros(as_of)
+    declared = registry.element(element)
+    sor = declared.system_of_record if declared else None
+    with read_connection(store) as conn:
+        keys = record_keys_after(conn, system, element, after, limit + 1)
+        shown = keys[:limit]
+        events = [current_event(conn, system, element, key, moment) for key in shown]
+        judge = Judge(conn, registry, moment)
+        present = [e for e in events if e is not None]
+        if sor is not None and system != sor:
+            judge.prepare(present)
+        rows: list[RecordRow] = []
+        for key, event in zip(shown, events, strict=True):
+            if event is None:
+                rows.append(RecordRow(key, None, None, "unknown", "nothing recorded by then"))
+                continue
+            verdict: Verdict
+            reason: str | None = None
+            if sor is None:
+                verdict = "no system of record"
+            elif system == sor:
+                verdict = "truth"
+            else:
+                judged = judge.judge_place(event)
+                verdict = judged.status if judged else "unknown"
+                reason = judged.reason if judged else None
+            rows.append(RecordRow(key, event.value, event.at, verdict, reason))
+    next_after = shown[-1] if len(keys) > limit else None
+    return RecordsPage(system, element, after, tuple(rows), next_after)
+
+
+HitKind = Literal["system", "element", "integration", "owner", "record"]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One search result: what it is and the names that locate its page.
+
+    ``label`` is the matched name (a record key for a record); ``detail`` says where it is,
+    for people; ``system``/``element``/``record`` place a record key.
+    """
+
+    kind: HitKind
+    label: str
+    detail: str
+    system: str | None = None
+    element: str | None = None
+    record: str | None = None
+    score: int = field(default=0, compare=False)
+
+
+def _rank(name: str, text: str) -> int | None:
+    """0 an exact match, 1 a prefix, 2 a word prefix, 3 contains; None no match (any case)."""
+    lowered, wanted = name.lower(), text.lower()
+    if lowered == wanted:
+        return 0
+    if lowered.startswith(wanted):
+        return 1
+    for separator in (".", "-", "_", " ", "@"):
+        if any(part.startswith(wanted) for part in lowered.split(separator)[1:]):
+            return 2
+    return 3 if wanted in lowered else None
+
+
+def _registry_hits(registry: Registry, text: str) -> list[Hit]:
+    hits: list[Hit] = []
+    for system in registry.systems:
+        rank = _rank(system.name, text)
+        if rank is not None:
+            hits.append(Hit("system", system.name, system.owner or "system", score=rank))
+    for element in registry.elements:
+        rank = _rank(element.name, text)
+        if rank is not None:
+            where = (
+                f"system of record {element.system_of_record}" if element.system_of_record else ""
+            )
+            hits.append(Hit("element", element.name, where or "element", score=rank))
+    for integration in registry.integrations:
+        rank = _rank(integration.name, text)
+        if rank is not None:
+            route = f"{integration.source} → {integration.target}"
+            hits.append(Hit("integration", integration.name, route, score=rank))
+    owners: dict[str, int] = {}
+    named: list[System | Element | Integration] = [
+        *registry.systems,
+        *registry.elements,
+        *registry.integrations,
+    ]
+    for who in (item.owner for item in named):
+        if who:
+            owners[who] = owners.get(who, 0) + 1
+    for owner, count in owners.items():
+        rank = _rank(owner, text)
+        if rank is not None:
+            hits.append(Hit("owner", owner, f"owns {count}", score=rank))
+    return hits
+
+
+def search(store: Store, text: str, *, limit: int = 10) -> list[Hit]:
+    """Registry names matching ``text`` (exact, prefix, word prefix, then contains; any case)
+    and record keys starting with it (exact case), at most ``limit``, best first.
+
+    Record keys are found by prefix in each system the registry declares (one index range
+    each, :func:`lineage.store.explore.keys_by_prefix`), each with the elements recorded for
+    it, so that a hit places a value to trace.
+    """
+    text = text.strip()
+    if not text:
+        return []
+    registry = store.registry()
+    hits = sorted(_registry_hits(registry, text), key=lambda h: (h.score, h.kind, h.label))
+    records: list[Hit] = []
+    with read_connection(store) as conn:
+        for system in sorted(s.name for s in registry.systems):
+            for key in keys_by_prefix(conn, system, text, limit):
+                for element in elements_of_record(conn, system, key, limit=3):
+                    rank = 0 if key == text else 1
+                    detail = f"{system} · {element}"
+                    records.append(Hit("record", key, detail, system, element, key, score=rank))
+    records.sort(key=lambda h: (h.score, len(h.label), h.label, h.system or "", h.element or ""))
+    exact = [h for h in records if h.score == 0]
+    rest = [h for h in records if h.score != 0]
+    merged = [*exact, *hits, *rest] if exact else [*hits, *rest]
+    return merged[:limit]

@@ -1,0 +1,270 @@
+"""The explorer's pages and search, on SQLite and PostgreSQL: a system's page, an
+integration's page, the records browser with each record's verdict, the index of elements,
+and ``GET /api/v1/find`` with the search page behind the box on every page.
+
+The small company of ``web_world`` (ERP owns ``order.total``; BI's copy R-9 diverges, the
+Portal's P-9 is stale) carries ``<script>`` in its user strings: no page lets one through.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import insert
+from steward_scenarios import hop, record, write
+from web_world import BI_OWNER, HOSTILE_RECORD, REGISTRY, SCRIPT, load
+
+from lineage.store.schema import findings
+
+
+@pytest.fixture
+def world(app: Flask, client: FlaskClient) -> FlaskClient:
+    """The client of an app whose store holds the small company of ``web_world``."""
+    load(app.extensions["lineage"].store())
+    return client
+
+
+def page(client: FlaskClient, url: str, status: int = 200) -> str:
+    response = client.get(url)
+    assert response.status_code == status, response.get_data(as_text=True)[:2000]
+    assert response.mimetype == "text/html"
+    body = response.get_data(as_text=True)
+    assert SCRIPT not in body
+    return body
+
+
+def rows(body: str, caption: str) -> list[str]:
+    """The rows of the table with ``caption``, as text without tags."""
+    table = body.split(f"<caption>{caption}</caption>", 1)[1].split("</table>", 1)[0]
+    found = re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)[1:]
+    return [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in found]
+
+
+def test_a_system_page_says_what_it_holds_is_the_truth_of_and_what_flows_in_and_out(
+    world: FlaskClient,
+) -> None:
+    body = page(world, "/systems/ERP")
+    assert "<h1>ERP</h1>" in body
+    facts = body.split('<dl class="facts">', 1)[1].split("</dl>", 1)[0]
+    assert 'href="/elements/order.total"' in facts  # the system of record for order.total
+    held = rows(body, "Elements ERP holds")
+    assert any(r.startswith("order.total system of record") for r in held), held
+    assert any(r.startswith("customer.address copy browse the records") for r in held), held
+    flows = rows(body, "Integrations in and out of ERP")
+    assert flows == [
+        "crm-to-erp in CRM → ERP customer.address dave@example.com",
+        "erp-to-bi out ERP → BI order.total bi@example.com",
+    ]
+    assert 'href="/integrations/erp-to-bi"' in body
+    assert 'href="/records?system=ERP&amp;element=customer.address"' in body
+    assert "No open finding is stored about ERP" in body
+
+
+def test_an_unknown_system_or_integration_is_a_404_page(world: FlaskClient) -> None:
+    assert "declares no system &#39;Nowhere&#39;" in page(world, "/systems/Nowhere", 404)
+    assert "declares no integration &#39;nope&#39;" in page(world, "/integrations/nope", 404)
+
+
+def test_stored_open_findings_show_on_their_system_and_integration(
+    app: Flask, world: FlaskClient
+) -> None:
+    store = app.extensions["lineage"].store()
+    common = {
+        "severity": "error",
+        "first_seen_at": 1,
+        "last_seen_at": 1,
+        "evidence": json.dumps({}),
+        "resolved_at": None,
+    }
+    with store.engine.begin() as conn:
+        conn.execute(
+            insert(findings),
+            [
+                {
+                    **common,
+                    "fingerprint": "f1",
+                    "occurrence": 1,
+                    "code": "unexplained-transformation",
+                    "system": "BI",
+                    "element": "order.total",
+                    "record": "R-9",
+                    "integration": "erp-to-bi",
+                    "owner": BI_OWNER,
+                    "message": "BI holds 100.00 where multiply(1.2) makes 96.00",
+                },
+                {  # resolved: not shown
+                    **common,
+                    "fingerprint": "f2",
+                    "occurrence": 1,
+                    "code": "lost-delivery",
+                    "system": "BI",
+                    "element": "order.total",
+                    "record": "R-8",
+                    "integration": "erp-to-bi",
+                    "owner": BI_OWNER,
+                    "message": "resolved long ago",
+                    "resolved_at": 2,
+                },
+            ],
+        )
+    for url, caption in (
+        ("/systems/BI", "Open findings about BI"),
+        ("/integrations/erp-to-bi", "Open findings about erp-to-bi"),
+    ):
+        body = page(world, url)
+        shown = rows(body, caption)
+        assert len(shown) == 1, shown
+        assert "unexplained-transformation" in shown[0]
+        assert "where multiply(1.2) makes 96.00" in shown[0]
+        assert 'href="/trace?system=BI&amp;element=order.total&amp;record=R-9"' in body
+
+
+def test_an_integration_page_shows_each_carry_with_its_transform_and_owner(
+    world: FlaskClient,
+) -> None:
+    body = page(world, "/integrations/erp-to-bi")
+    assert "<h1>erp-to-bi</h1>" in body
+    assert "Sales reports" in body
+    carried = rows(body, "Elements erp-to-bi carries, each with its transform")
+    assert carried == ["order.total multiply(1.2) ERP browse"]
+    assert 'href="mailto:bi@example.com"' in body
+    assert 'href="/systems/ERP"' in body and 'href="/systems/BI"' in body
+    hostile = page(world, "/integrations/crm-to-erp")
+    assert "Invoices go to the current address &lt;script&gt;" in hostile
+
+
+def test_the_records_browser_gives_each_record_its_verdict(world: FlaskClient) -> None:
+    bi = rows(page(world, "/records?system=BI&element=order.total"), "Records")
+    assert len(bi) == 1
+    assert bi[0].startswith("R-9 100.00 ✗ divergent")
+    portal = rows(page(world, "/records?system=Portal&element=order.total"), "Records")
+    assert portal[0].startswith("P-9 60.00 ! stale")
+    truth = rows(page(world, "/records?system=ERP&element=order.total"), "Records")
+    assert truth[0].startswith("40017 80.00 truth")
+    hostile = page(world, "/records?system=CRM&element=customer.address")
+    assert "C-&lt;b&gt;1&lt;/b&gt;" in hostile
+
+
+def test_the_records_browser_pages_in_key_order(app: Flask, world: FlaskClient) -> None:
+    store = app.extensions["lineage"].store()
+    keys = [f"K-{n:03d}" for n in range(30)]
+    record(
+        store,
+        *(write(f"w-{key}", "ERP", "order.total", key, "1.00", 40) for key in keys),
+        registry=REGISTRY,
+    )
+    first = page(world, "/records?system=ERP&element=order.total")
+    shown = [r.split()[0] for r in rows(first, "Records")]
+    assert shown == ["40017", *keys[:24]]
+    assert '<a rel="next" href="/records?system=ERP&amp;element=order.total&amp;after=K-023">' in (
+        first
+    )
+    second = page(world, "/records?system=ERP&element=order.total&after=K-023")
+    assert [r.split()[0] for r in rows(second, "Records after K-023")] == keys[24:]
+    assert 'rel="next"' not in second
+    assert "First page" in second
+
+
+def test_the_records_browser_needs_a_system_and_an_element(world: FlaskClient) -> None:
+    assert "element is required" in page(world, "/records?system=BI", 400)
+
+
+def test_the_elements_index_lists_every_element_with_its_system_of_record(
+    world: FlaskClient,
+) -> None:
+    body = page(world, "/elements")
+    listed = rows(body, "Every element")
+    assert [r.split()[0] for r in listed] == ["customer.address", "order.total"]
+    assert listed[1].startswith("order.total decimal ERP ERP controller@example.com")
+    assert 'href="/systems/ERP"' in body
+
+
+def test_every_page_has_the_search_box(world: FlaskClient) -> None:
+    for url in ("/", "/elements", "/systems/ERP", "/findings", "/trace"):
+        body = page(world, url)
+        assert '<form class="site-search" role="search" method="get" action="/search">' in body
+        assert 'data-suggest="/api/v1/find"' in body
+
+
+def test_find_answers_registry_names_and_record_keys_with_their_pages(
+    world: FlaskClient,
+) -> None:
+    answer = world.get("/api/v1/find?q=R-").get_json()
+    assert answer["query"] == "R-"
+    assert answer["hits"] == [
+        {
+            "kind": "record",
+            "label": "R-9",
+            "detail": "BI · order.total",
+            "url": "/trace?system=BI&element=order.total&record=R-9",
+            "system": "BI",
+            "element": "order.total",
+            "record": "R-9",
+        }
+    ]
+    found = world.get("/api/v1/find?q=erp").get_json()["hits"]
+    assert [(h["kind"], h["label"]) for h in found][:2] == [
+        ("system", "ERP"),
+        ("integration", "erp-to-bi"),
+    ]
+    assert ("integration", "crm-to-erp") in [(h["kind"], h["label"]) for h in found]
+    assert found[0]["url"] == "/systems/ERP"
+    owner = world.get("/api/v1/find?q=portal@").get_json()["hits"]
+    assert owner[0]["kind"] == "owner"
+    assert owner[0]["url"] == "/findings?owner=portal@example.com"
+    element = world.get("/api/v1/find?q=TOTAL").get_json()["hits"]
+    assert element[0] == {**element[0], "kind": "element", "url": "/elements/order.total"}
+
+
+def test_find_keeps_to_its_limit_and_refuses_an_empty_query(app: Flask, world: FlaskClient) -> None:
+    store = app.extensions["lineage"].store()
+    record(
+        store,
+        *(write(f"w-{n}", "BI", "order.total", f"R-{n:03d}", "1.00", 40) for n in range(20)),
+        registry=REGISTRY,
+    )
+    assert len(world.get("/api/v1/find?q=R-&limit=5").get_json()["hits"]) == 5
+    assert len(world.get("/api/v1/find?q=R-").get_json()["hits"]) == 10
+    for bad in ("/api/v1/find", "/api/v1/find?q=", "/api/v1/find?q=x&limit=0"):
+        response = world.get(bad)
+        assert response.status_code == 400
+        assert response.get_json()["error"].startswith("bad query parameters")
+
+
+def test_the_search_page_opens_an_exact_match_and_lists_the_rest(world: FlaskClient) -> None:
+    response = world.get("/search?q=R-9")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/trace?system=BI&element=order.total&record=R-9"
+    assert world.get("/search?q=bi-to-portal").headers["Location"] == "/integrations/bi-to-portal"
+    listed = page(world, "/search?q=order")
+    assert rows(listed, "What “order” finds")[0].startswith("order.total element")
+    nothing = page(world, "/search?q=" + HOSTILE_RECORD.replace("C-", "X-"))
+    assert "Nothing matches" in nothing
+
+
+def test_a_record_key_found_by_prefix_carries_a_hostile_key_escaped(
+    world: FlaskClient,
+) -> None:
+    hits = world.get("/api/v1/find?q=C-").get_json()["hits"]
+    assert [h["record"] for h in hits] == [HOSTILE_RECORD]
+    assert "C-&lt;b&gt;1&lt;/b&gt;" in page(world, "/search?q=C-")
+
+
+def test_hops_recorded_for_new_keys_are_found_at_once(app: Flask, world: FlaskClient) -> None:
+    store = app.extensions["lineage"].store()
+    record(
+        store,
+        hop(
+            "h-new",
+            [("ERP", "order.total", "40017", "80.00")],
+            ("BI", "order.total", "Z-1", "96.00"),
+            50,
+        ),
+        registry=REGISTRY,
+    )
+    hits = world.get("/api/v1/find?q=Z-1").get_json()["hits"]
+    assert hits[0]["url"] == "/trace?system=BI&element=order.total&record=Z-1"

@@ -1,0 +1,61 @@
+"""Where each thing the explorer shows lives: one URL builder per kind, used by the pages, the
+search API and the diagrams' node links alike."""
+
+from __future__ import annotations
+
+from flask import url_for
+
+from lineage.explore import Hit
+
+
+def system_url(name: str) -> str:
+    """The system's page."""
+    return url_for("explore.system", name=name)
+
+
+def element_url(name: str) -> str:
+    """The element's page."""
+    return url_for("pages.element", element=name)
+
+
+def integration_url(name: str) -> str:
+    """The integration's page."""
+    return url_for("explore.integration", name=name)
+
+
+def owner_url(owner: str) -> str:
+    """What one owner must act on: the findings kept to that owner."""
+    return url_for("findings.index", owner=owner)
+
+
+def records_url(system: str, element: str, after: str | None = None) -> str:
+    """A page of the records holding ``element`` in ``system``."""
+    return url_for("explore.records", system=system, element=element, after=after or None)
+
+
+def trace_url(system: str, element: str, record: str) -> str:
+    """The trace of the value at a place."""
+    return url_for("steward.trace", system=system, element=element, record=record)
+
+
+def impact_url(system: str, element: str, record: str) -> str:
+    """Everything downstream of the value at a place."""
+    return url_for("steward.impact", system=system, element=element, record=record)
+
+
+def golden_url(system: str, record: str) -> str:
+    """The golden record of the business record known in ``system`` as ``record``."""
+    return url_for("steward.golden", system=system, record=record)
+
+
+def hit_url(hit: Hit) -> str:
+    """The page a search hit lands on: a record key lands on its trace."""
+    if hit.kind == "record" and hit.system and hit.element and hit.record:
+        return trace_url(hit.system, hit.element, hit.record)
+    if hit.kind == "system":
+        return system_url(hit.label)
+    if hit.kind == "element":
+        return element_url(hit.label)
+    if hit.kind == "integration":
+        return integration_url(hit.label)
+    return owner_url(hit.label)
