@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -27,6 +28,15 @@ POSTGRES_ADMIN = os.environ.get(
 )
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "lineage" / "fixtures" / "demo"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def _postgres_unavailable() -> str | None:
@@ -103,3 +113,29 @@ def app(db_url: str) -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright, launched once for the session: every browser
+    test module shares it (Playwright's sync API runs one instance per process). Skips
+    without it, or fails when ``LINEAGE_REQUIRE_BROWSER=1`` (as in CI); never downloads one.
+    """
+    try:
+        from playwright.sync_api import Error, sync_playwright  # noqa: PLC0415
+    except ImportError as exc:
+        _require("LINEAGE_REQUIRE_BROWSER", f"Python playwright is not installed: {exc}")
+    if not CHROMIUM.exists():
+        _require("LINEAGE_REQUIRE_BROWSER", f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        try:
+            launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        except Error as exc:
+            _require(
+                "LINEAGE_REQUIRE_BROWSER",
+                f"Chromium at {CHROMIUM} does not start: {str(exc).splitlines()[0]}",
+            )
+        try:
+            yield launched
+        finally:
+            launched.close()

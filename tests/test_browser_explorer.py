@@ -1,17 +1,16 @@
 """The explorer in a real browser: diagrams that pan, zoom and fit, nodes that are links,
 search from every page. Debian's Chromium driven by Playwright, on the demo company.
 
-Without Chromium or Playwright these tests skip with the reason; ``LINEAGE_REQUIRE_BROWSER=1``
-(as in CI) turns that skip into a failure. No browser is ever downloaded.
+The ``browser`` fixture (tests/conftest.py) is one Chromium for the session: without Chromium or
+Playwright these tests skip with the reason; ``LINEAGE_REQUIRE_BROWSER=1`` (as in CI) turns
+that skip into a failure. No browser is ever downloaded.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,42 +22,7 @@ from webapp import create_app
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TRACE = "/trace?system=BI&element=order.total&record=R-17"
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("LINEAGE_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"LINEAGE_REQUIRE_BROWSER=1 but {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Chromium, launched once for the session (skips, or fails in CI, without it)."""
-    try:
-        from playwright.sync_api import Error, sync_playwright  # noqa: PLC0415
-    except ImportError as exc:
-        _unavailable(f"Python playwright is not installed: {exc}")
-    if not CHROMIUM.exists():
-        _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        try:
-            launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        except Error as exc:
-            _unavailable(f"Chromium at {CHROMIUM} does not start: {str(exc).splitlines()[0]}")
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @pytest.fixture(scope="module")
