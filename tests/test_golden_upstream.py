@@ -20,6 +20,8 @@ from sqlalchemy import event as sqlalchemy_event
 from lineage.cli import main
 from lineage.detect import ScanContext
 from lineage.detect.conflicting_truth import conflicting_truth
+from lineage.detect.run import detect, scan_context
+from lineage.detect.scope import changes_since, watermark_now
 from lineage.golden import golden
 from lineage.model.registry import Carry, Element, Integration, Registry, System
 from lineage.store import Store
@@ -178,6 +180,43 @@ def test_scan_walks_a_wrong_value_down_and_up_the_chain_in_a_few_statements(
     # one recursive statement finds what the wrong copies reach, whatever the levels
     assert sum("RECURSIVE" in s and "way" in s for s in statements) == 1
     assert len(statements) < CHAIN, statements  # one a level each way would be 30 and more
+
+
+def test_incremental_judgement_rejudges_the_copies_of_the_golden_record_a_batch_changed(
+    store: Store,
+) -> None:
+    events, _truth = chain_events()
+    other, _ = chain_events("20.00", start=100)  # a second order on the same chain
+    other = [_rekeyed(event) for event in other]
+    other.append(write("Sys14", TOTAL, "Q14", "1.00", 150, "w-q14"))  # divergent, known
+    load(store, events + other, chain_registry())
+    with store.engine.connect() as conn:
+        since = watermark_now(conn)
+    # the truth of the first order changes in Sys10: every copy of it is stale now
+    load(store, [write("Sys10", TOTAL, "R10", "999.00", 160, "w-sor")], chain_registry())
+    scope = changes_since(store, since=since)
+    assert scope is not None and scope.places == {("Sys10", TOTAL, "R10")}
+    with scan_context(store, scope=scope) as ctx:
+        scoped = list(detect(ctx, [conflicting_truth]))
+    with scan_context(store) as ctx:
+        full = list(detect(ctx, [conflicting_truth]))
+    # the first order's copies, judged again; the second order's divergent copy is not (it
+    # did not change, and a full scan still reports it)
+    assert {(f.subject.system, f.subject.record) for f in scoped} == {
+        (f"Sys{i}", f"R{i}") for i in range(CHAIN + 1) if i != SOR
+    }
+    assert ("Sys14", "Q14") in {(f.subject.system, f.subject.record) for f in full}
+    assert sorted(f.model_dump_json() for f in scoped) == sorted(
+        f.model_dump_json() for f in full if f.subject.record != "Q14"
+    )
+    # a judgement of nothing new judges nothing
+    with scan_context(store, scope=changes_since(store, since=scope.until)) as ctx:
+        assert list(detect(ctx, [conflicting_truth])) == []
+
+
+def _rekeyed(event: dict[str, Any]) -> dict[str, Any]:
+    """The event about order ``R<i>`` as one about order ``Q<i>``."""
+    return json.loads(json.dumps(event).replace('"R', '"Q'))
 
 
 def test_scan_and_golden_tell_the_same_verdict_of_every_copy(store: Store) -> None:

@@ -29,9 +29,10 @@ from collections.abc import Iterator, Sequence
 from ..golden import Copy, Judge
 from ..golden.graph import declared_graph
 from ..model.findings import Finding
-from ..store.conflicts import Closure, conflict_candidates, fed_closure
+from ..store.conflicts import Closure, conflict_candidates, fed_closure, linked_places
 from ..store.queries import EventRow
 from .base import ScanContext
+from .scope import Scope
 
 CODE = "conflicting-truth"
 
@@ -55,6 +56,9 @@ def conflicting_truth(ctx: ScanContext) -> Iterator[Finding]:
     upstream = [(element, system) for element, system, side in comparable if side == "upstream"]
     sides += [(element, system, "sor") for element, system in systems_of_record.items()]
     judge = Judge(ctx.conn, ctx.registry, ctx.as_of)
+    if ctx.scope is not None:
+        yield from _judge_scope(ctx, judge, ctx.scope, systems_of_record)
+        return
     judged: set[_Place] = set()
     batch: list[EventRow] = []
     for candidate in conflict_candidates(ctx.conn, sides, as_of=ctx.as_of):
@@ -120,6 +124,43 @@ def _judge_batch(  # noqa: PLR0917 - one batch of the scan and what it needs
                     if supplier.element == place.element
                 ]
         frontier = fed + feeding
+
+
+def _judge_scope(
+    ctx: ScanContext, judge: Judge, scope: Scope, systems_of_record: dict[str, str]
+) -> Iterator[Finding]:
+    """Incremental: judge again every copy a change in ``scope`` can have moved.
+
+    A copy's verdict depends on its own value and on the golden value (and the earlier
+    ones) at the key of the system of record it is linked to; :func:`covers` therefore
+    covers a finding when the scope touched the copy's key or that golden key. The copies
+    judged are the places at every key the touched keys are joined to by hops (one
+    recursive statement, :func:`~lineage.store.conflicts.linked_places`); each is judged
+    whole, as a full scan's first look at a candidate judges it."""
+    keys = sorted({(system, record) for system, _element, record in scope.places})
+    graph = declared_graph(ctx.registry)
+    places = [
+        place
+        for place in linked_places(ctx.conn, keys, as_of=ctx.as_of)
+        if place.element in systems_of_record
+        and graph.direction(place.element, place.system) is not None
+    ]
+    for start in range(0, len(places), BATCH):
+        chunk = places[start : start + BATCH]
+        judge.prepare(chunk)
+        for place in chunk:
+            copy = judge.judge_place(place)
+            if copy is not None and copy.status in ("stale", "divergent"):
+                yield finding(copy, systems_of_record[place.element])
+
+
+def covers(scope: Scope, found: Finding) -> bool:
+    """Whether a ``conflicting-truth`` finding is one ``scope`` may have changed: the scope
+    touched (any element at) the copy's key or the key holding its golden value. Pure."""
+    keys = {(system, record) for system, _element, record in scope.places}
+    evidence = found.evidence
+    golden = (evidence.get("system_of_record"), evidence.get("golden_record"))
+    return (found.subject.system, found.subject.record) in keys or golden in keys
 
 
 def finding(copy: Copy, system_of_record: str) -> Finding:

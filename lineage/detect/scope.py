@@ -253,9 +253,10 @@ def _unknown_element(scope: Scope, finding: Finding) -> bool:
 
 
 def _conflicting_truth(scope: Scope, finding: Finding) -> bool:
-    # A copy's verdict follows its golden record across systems and record links: until
-    # conflicting-truth narrows its own scope, any change may have moved any verdict.
-    return not scope.empty
+    # the copy's key or its golden value's key (lineage.detect.conflicting_truth.covers)
+    from .conflicting_truth import covers as truth_covers  # noqa: PLC0415 - it imports us
+
+    return truth_covers(scope, finding)
 
 
 _COVERS = {

@@ -37,8 +37,8 @@ _PLANNER_SETTINGS = ("jit", "enable_nestloop")
 # starts from the place's readers (index on the input place): left free, SQLite drives it
 # from every event of the element.
 # Which value a place holds follows the full rule (status updates included, looked up only
-# for the hops that have some); the probes of a source's or a snapshot's previous value take
-# a hop's first status as final, so a hop whose delivery was later reported failed can hide
+# for the hops that have some); the probe of a source's value takes a hop's first status as
+# final, so a hop whose delivery was later reported failed can hide
 # a candidate behind it (the judgement of each candidate applies the full rule).
 _CANDIDATES = """
 WITH comp(element, system, side) AS (VALUES {comp}),
@@ -68,11 +68,7 @@ WHERE c.rn = 1 AND ((comp.side = 'up' AND NOT EXISTS (
               AND (n.at > h.at OR (n.at = h.at AND n.seq > h.seq)) AND {live_n})))
   OR (comp.side = 'down' AND (
     c.kind = 'write'
-    OR (c.kind = 'snapshot' AND COALESCE((
-        SELECT p.value_norm FROM events p
-        WHERE p.system = c.system AND p.element = c.element AND p.record = c.record
-          AND p.at <= c.at AND p.seq <> c.seq AND NOT (p.kind = 'hop' AND p.status = 'failed')
-        ORDER BY p.at DESC, p.seq DESC LIMIT 1), '\x1f<none>') IS NOT c.value_norm)
+    OR c.kind = 'snapshot'
     OR (c.kind = 'hop' AND (c.verified IS NOT TRUE OR c.declared IS NOT TRUE OR EXISTS (
         SELECT 1 FROM hop_inputs i WHERE i.event_id = c.event_id AND (
             SELECT v.value_norm FROM events v
@@ -88,7 +84,7 @@ ORDER BY e.element, e.system, e.record
 
 # The same question for PostgreSQL, set-based throughout: the source of every current hop
 # is looked up by a hash join with the current values (one probe per hop costs too much
-# over a million hops), the value before a snapshot by LEAD. The same join (links, made
+# over a million hops). The same join (links, made
 # once) says which upstream places were forwarded: their current event is the source of a
 # current verified declared hop towards the system of record that read it unchanged (a NOT
 # EXISTS under the OR would run once per place; a second join cost a third more). Run with
@@ -98,8 +94,7 @@ _CANDIDATES_POSTGRES = """
 WITH comp(element, system, side) AS (VALUES {comp}),
 ranked AS (
     SELECT x.event_id, x.kind, x.system, x.element, x.record, x.value_norm, x.verified,
-           x.declared, ROW_NUMBER() OVER w AS rn,
-           LEAD(x.value_norm, 1, '\x1f<none>') OVER w AS before
+           x.declared, ROW_NUMBER() OVER w AS rn
     FROM events x
     WHERE x.at <= :as_of AND NOT (x.kind = 'hop' AND (CASE
         WHEN x.event_id IN (SELECT event_id FROM hop_status WHERE at <= :as_of)
@@ -132,7 +127,7 @@ LEFT JOIN forwarded f ON f.src_event = c.event_id
 WHERE (comp.side = 'up' AND f.src_event IS NULL)
    OR (comp.side = 'down' AND (
        c.kind = 'write'
-       OR (c.kind = 'snapshot' AND c.before IS DISTINCT FROM c.value_norm)
+       OR c.kind = 'snapshot'
        OR (c.kind = 'hop' AND (c.verified IS NOT TRUE OR c.declared IS NOT TRUE
                                OR m.event_id IS NOT NULL))))
 ORDER BY c.element, c.system, c.record
@@ -158,7 +153,8 @@ def conflict_candidates(
     with ``ROW_NUMBER()`` over the place) is:
 
     - a write (a copy edited in place),
-    - a snapshot that differs from the value held before it (or has none before it),
+    - a snapshot (what was observed there: even one confirming the value before it may
+      confirm a stale one),
     - a hop that did not verify, or travelled on no declared path, or whose input is no
       longer the value its source place holds.
 
@@ -522,6 +518,86 @@ def fed_closure(
     return Closure(fed, fed_by)
 
 
+# The copies a change can re-judge (see linked_places): every key joined to the seed keys by
+# single-record hops, either way, any element, then the current event of every place at
+# those keys. UNION keeps each key once, so the walk ends. PostgreSQL takes both ways in one
+# LATERAL subquery (one reference to the walk in its recursive term).
+_LINKED_PLACES_SQLITE = """
+WITH RECURSIVE
+seeds(system, record) AS (SELECT value ->> 0, value ->> 1 FROM json_each(:keys)),
+linked(system, record) AS (
+    SELECT system, record FROM seeds
+  UNION
+    SELECT i.system, i.record
+    FROM linked k CROSS JOIN events e ON e.system = k.system AND e.record = k.record
+    CROSS JOIN hop_inputs i ON i.event_id = e.event_id
+    WHERE e.kind = 'hop' AND e.at <= :as_of AND {single}
+  UNION
+    SELECT e.system, e.record
+    FROM linked k CROSS JOIN hop_inputs i ON i.system = k.system AND i.record = k.record
+    CROSS JOIN events e ON e.event_id = i.event_id
+    WHERE e.at <= :as_of AND {single}
+)
+SELECT {columns}
+FROM linked k CROSS JOIN events e ON e.system = k.system AND e.record = k.record
+WHERE {current}
+ORDER BY e.element, e.system, e.record
+"""
+_LINKED_PLACES_POSTGRES = """
+WITH RECURSIVE
+seeds(system, record) AS (
+    SELECT CAST(v ->> 0 AS varchar), CAST(v ->> 1 AS varchar)
+    FROM jsonb_array_elements(CAST(:keys AS jsonb)) v),
+linked(system, record) AS (
+    SELECT system, record FROM seeds
+  UNION
+    SELECT s.system, s.record FROM linked k CROSS JOIN LATERAL (
+        SELECT i.system, i.record FROM events e JOIN hop_inputs i ON i.event_id = e.event_id
+        WHERE e.system = k.system AND e.record = k.record AND e.kind = 'hop'
+          AND e.at <= :as_of AND {single}
+      UNION ALL
+        SELECT e.system, e.record FROM hop_inputs i JOIN events e ON e.event_id = i.event_id
+        WHERE i.system = k.system AND i.record = k.record AND e.at <= :as_of AND {single}
+    ) s
+)
+SELECT {columns}
+FROM linked k JOIN events e ON e.system = k.system AND e.record = k.record
+WHERE {current}
+ORDER BY e.element, e.system, e.record
+"""
+
+
+def _linked_places_sql(template: str) -> TextClause:
+    return text(
+        template.format(
+            single=SINGLE_RECORD_SQL.format(hop="e.event_id", system="i.system", record="i.record"),
+            current="e.event_id = " + _NEWEST_AT.format(p="e", live_n=LIVE_SQL.format(e="n")),
+            columns=EVENT_SQL_COLUMNS,
+        )
+    )
+
+
+_LINKED_PLACES = {
+    "sqlite": _linked_places_sql(_LINKED_PLACES_SQLITE),
+    "postgresql": _linked_places_sql(_LINKED_PLACES_POSTGRES),
+}
+
+
+def linked_places(
+    conn: Connection, keys: Sequence[tuple[str, str]], *, as_of: int | None = None
+) -> list[EventRow]:
+    """The current event of every place at ``keys`` (``(system, record)``) and at every key
+    joined to them by single-record hops, either way and through any element, in one
+    recursive statement: every copy whose verdict a change at those keys can move (the
+    copy's own key, or the key in the system of record holding its golden value), and more.
+    Sorted by element, system, record."""
+    if not keys:
+        return []
+    statement = _LINKED_PLACES["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+    params = {"keys": json.dumps([list(key) for key in keys]), "as_of": bound(as_of)}
+    return [EventRow.from_row(row) for row in conn.execute(statement, params)]
+
+
 __all__ = [
     "BATCH",
     "Closure",
@@ -529,5 +605,6 @@ __all__ = [
     "conflict_candidates",
     "fed_closure",
     "linked_keys_many",
+    "linked_places",
     "versions_many",
 ]
