@@ -79,11 +79,17 @@ def findings_on(
             if copy is not None and copy.status in ("stale", "divergent") and element:
                 stands = truth_finding(copy, element.system_of_record or "")
     found: dict[tuple[str, str | None, str, str, str], Finding] = {}
+    said: set[tuple[str, str, str, str, str]] = set()
 
     def keep(finding: Finding) -> None:
         s = finding.subject
         key = (finding.code, s.event, s.system or "", s.element or "", s.record or "")
-        found.setdefault(key, finding)
+        # one entry per problem: a snapshot that saw the value a write left breaks the same
+        # rule in the same words; the earlier event (nodes come oldest first) stands for both
+        words = (finding.code, s.system or "", s.element or "", s.record or "", finding.message)
+        if words not in said:
+            said.add(words)
+            found.setdefault(key, finding)
 
     integrations = {e.target: e.integration for e in graph.edges if e.kind == "hop"}
     for node in graph.nodes:

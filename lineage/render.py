@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 import pygraphviz
@@ -28,6 +30,7 @@ RED = "#c62828"
 AMBER = "#ef6c00"
 GREEN = "#2e7d32"
 MAX_VALUE = 40
+_DECIMAL = re.compile(r"-?\d+(?:\.(\d+))?")
 
 
 def printable(value: str | None, limit: int = MAX_VALUE) -> str:
@@ -212,21 +215,60 @@ def _q(value: str | None) -> str:
     return f'"{text}"'
 
 
+KIND_WORDS = {
+    "write": "written",
+    "hop": "delivered",
+    "snapshot": "seen by snapshot",
+    "untraced": "read, no trail",
+}
+"""How a node's label says what its value version is; ids (``n0``, ``h-0225``) are left to
+its tooltip."""
+
+
+def expected_value(node: GraphNode) -> str | None:
+    """The value ``node`` should hold by its checks (what its transform makes of its
+    inputs), when a problem on it says so; None otherwise.
+
+    A decimal is shown with as many places as the value held (``60`` beside ``65.00`` reads
+    ``60.00``) when that loses nothing.
+    """
+    expected = next((p.expected for p in node.problems if p.expected is not None), None)
+    held = _DECIMAL.fullmatch(node.value or "")
+    if expected is None or held is None or _DECIMAL.fullmatch(expected) is None:
+        return expected
+    places = len(held.group(1) or "")
+    shown = f"{Decimal(expected):.{places}f}"
+    return shown if Decimal(shown) == Decimal(expected) else expected
+
+
 def _node_label(node: GraphNode) -> str:
     value = "null" if node.value is None else f"{_h(node.value)}"
+    kind = KIND_WORDS.get(node.kind, node.kind)
+    should = expected_value(node)
+    held = f"<B>{value}</B>"
+    if should is not None:
+        held += f'<BR/><FONT POINT-SIZE="9">should be </FONT><B>{_h(should)}</B>'
     return (
-        f'<<FONT POINT-SIZE="9">{_h(node.kind)} · {_h(node.id)}</FONT><BR/>'
+        f'<<FONT POINT-SIZE="9">{_h(kind)}</FONT><BR/>'
         f"<B>{_h(node.system, 30)}</B><BR/>{_h(node.element)}<BR/>{_h(node.record, 30)}<BR/>"
-        f'<B>{value}</B><BR/><FONT POINT-SIZE="9">{_h(node.at or "no event")}</FONT>>'
+        f'{held}<BR/><FONT POINT-SIZE="9">{_h(node.at or "no event")}</FONT>>'
     )
 
 
-def _edge_label(edge: GraphEdge) -> str:
+def misread(edge: GraphEdge, source: GraphNode) -> bool:
+    """Whether a hop read a value other than the one its source held (a broken chain)."""
+    return not edge.verified and edge.read is not None and edge.read != source.value
+
+
+def _edge_label(edge: GraphEdge, source: GraphNode | None = None) -> str:
     if edge.integration is None and edge.transform is None:
         return '<<FONT POINT-SIZE="9">observed</FONT>>'
     transform = _h(edge.transform or "?")
     integration = _h(edge.integration or "(no integration)")
-    return f'<{transform}<BR/><FONT POINT-SIZE="9">{integration}</FONT>>'
+    read = ""
+    if source is not None and misread(edge, source):
+        read = f'<BR/><FONT POINT-SIZE="9">read </FONT><B>{_h(edge.read)}</B>'
+    return f'<{transform}<BR/><FONT POINT-SIZE="9">{integration}</FONT>{read}>'
 
 
 _HEADER = (
@@ -240,9 +282,12 @@ _HEADER = (
 def to_dot(graph: ValueGraph) -> str:
     """A trace or impact graph in Graphviz DOT.
 
-    Node labels show kind, system, element, record, value and time; edge labels the
-    transform and the integration. The culprit node and the unverified steps into it are red,
-    other unverified steps amber and dashed, origins green, the subject outlined bold.
+    Node labels show what the version is (written, delivered, seen by snapshot), system,
+    element, record, value (and the value it should hold, when a check knows it) and time;
+    ids go to the tooltip. Edge labels show the transform and the integration, and the value
+    a hop read when its source held another. The culprit node and the unverified steps into
+    it are red, other unverified steps amber and dashed, origins green, the subject outlined
+    bold.
     """
     culprit = graph.culprit
     subject = graph.subject_node
@@ -254,7 +299,7 @@ def to_dot(graph: ValueGraph) -> str:
             codes.setdefault(node_id, []).append(finding.code)
     lines = ["digraph lineage {", _HEADER.rstrip("\n")]
     for node in graph.nodes:
-        tip = node.event or node.kind
+        tip = f"{node.id} · {node.event or node.kind}"
         if node.id in codes:
             tip += ": " + ", ".join(dict.fromkeys(codes[node.id]))
         attrs = [f"label={_node_label(node)}", f"tooltip={_q(tip)}"]
@@ -269,8 +314,10 @@ def to_dot(graph: ValueGraph) -> str:
         if node.id == subject.id and node.id != culprit:
             attrs += ["penwidth=2.5"]
         lines.append(f"  {node.id} [{', '.join(attrs)}];")
+    by_id = {node.id: node for node in graph.nodes}
     for edge in graph.edges:
-        attrs = [f"label={_edge_label(edge)}", f"tooltip={_q(edge.event or '')}"]
+        label = _edge_label(edge, by_id.get(edge.source))
+        attrs = [f"label={label}", f"tooltip={_q(edge.event or '')}"]
         if not edge.verified:
             color = RED if edge.target == culprit else AMBER
             attrs += [f'color="{color}"', f'fontcolor="{color}"', 'style="dashed"', "penwidth=2"]

@@ -340,7 +340,7 @@ def _explain_hop(
             build.visit(key)
         build.edges.append(GraphEdge(key, hop.event_id, hop.event_id, check.integration,
                                      check.transform, bool(verified) and matches, owner, "hop",
-                                     hop_input.position))  # fmt: skip
+                                     hop_input.position, hop_input.value))  # fmt: skip
 
 
 def _via(hop: EventRow, check: HopCheck) -> str:
@@ -365,6 +365,7 @@ def _hop_problems(
                     f"{hop.record}, but {check.transform} of {read} gives "
                     f"{_quote(check.expected_norm)}"
                 ),
+                expected=check.expected_norm,
             )
         ]
     if not check.declared:

@@ -35,12 +35,17 @@ class Subject:
 
 
 class Problem(NamedTuple):
-    """Something wrong with one node: a finding code, the event, whom to ask, and why."""
+    """Something wrong with one node: a finding code, the event, whom to ask, and why.
+
+    ``expected`` is the value the node should hold, when the check knows it (what the
+    transform makes of the inputs for an unexplained transformation), else None.
+    """
 
     code: str
     event: str | None
     owner: str | None
     message: str
+    expected: str | None = None
 
 
 class GraphNode(NamedTuple):
@@ -82,7 +87,9 @@ class GraphEdge(NamedTuple):
     ``source`` and ``target`` are node ids (``from`` and ``to`` in JSON). ``event`` is the hop
     (or snapshot) at the target end; ``integration`` and ``transform`` are None for an
     observed step (``kind`` ``observed``); ``owner`` answers for the step; ``position`` is the
-    hop input it stands for (-1 for an observation).
+    hop input it stands for (-1 for an observation); ``read`` is the value the hop says it
+    read at that input (None for an observation), which differs from the source node's value
+    on a broken chain.
     """
 
     source: str
@@ -94,6 +101,7 @@ class GraphEdge(NamedTuple):
     owner: str | None
     kind: str = "hop"
     position: int = 0
+    read: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"from": self.source, "to": self.target, "event": self.event,

@@ -107,8 +107,10 @@ def test_the_findings_filter_keeps_only_the_chosen_code(page: Any) -> None:
     from playwright.sync_api import expect  # noqa: PLC0415
 
     page.goto("/findings")
-    rows = page.get_by_role("table", name="Findings").locator("tbody tr")
+    rows = page.locator("table.findings tr.finding")
     expect(rows).to_have_count(16)
+    walter = page.get_by_role("region", name=re.compile("^walter@example.com"))
+    expect(walter.get_by_role("heading", level=2)).to_contain_text("3 findings")
     page.get_by_label("Code", exact=True).select_option("rule-violation")
     page.get_by_role("button", name="Filter").click()
     expect(page).to_have_url(re.compile(r"code=rule-violation"))
@@ -116,6 +118,9 @@ def test_the_findings_filter_keeps_only_the_chosen_code(page: Any) -> None:
     for code in rows.locator("td:nth-child(2)").all_inner_texts():
         assert code == "rule-violation"
     expect(page.get_by_label("Code", exact=True)).to_have_value("rule-violation")
+    # a row's place opens the page that shows it
+    rows.first.get_by_role("link").first.click()
+    expect(page).to_have_url(re.compile(r"/trace\?system="))
 
 
 def test_a_golden_record_shows_a_stale_copy_in_words_and_colour(page: Any) -> None:

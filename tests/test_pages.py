@@ -263,7 +263,8 @@ def test_a_trace_draws_the_culprit_red_and_names_the_root_cause_and_its_owner(
     assert f'stroke="{RED}"' in svg
     text = text_of(html)
     assert "BI / order.total / R-9 holds 100.00" in text
-    assert "Root cause: unexplained-transformation at h-bi-2" in text
+    assert "Root cause: unexplained-transformation at BI / order.total / R-9" in text
+    assert "It holds 100.00 where it should hold 96.00 ." in text
     assert f"Owner to talk to: {BI_OWNER}" in text
     assert "multiply(1.2) of &#39;80.00&#39; gives &#39;96&#39;" in html
     rows = html[html.index('<table class="steps">') :]
@@ -344,8 +345,18 @@ def test_a_golden_record_form_without_a_record_is_a_400_page(world: FlaskClient)
 
 
 def findings_rows(html: str) -> list[str]:
+    if '<table class="findings">' not in html:
+        return []
     body = html[html.index('<table class="findings">') :]
     return re.findall(r"<td><code>([a-z-]+)</code></td>", body)
+
+
+def owner_groups(html: str) -> list[tuple[str, str]]:
+    """Each owner group's heading and its count line, in page order."""
+    found = re.findall(
+        r'<h2 id="owner-\d+">([^<]+?)\s*<small class="count">([^<]+)</small></h2>', html
+    )
+    return [(owner.strip(), " ".join(count.split())) for owner, count in found]
 
 
 def test_findings_list_every_finding_with_its_owner_and_where_to_look(
@@ -402,3 +413,64 @@ def test_the_demo_companys_impossible_figure_is_traced_to_bianca(
     assert "stale" in golden
     assert "divergent" in golden
     assert len(findings_rows(page(client, "/findings"))) == 16
+
+
+def test_the_findings_are_grouped_by_owner_then_code_each_with_its_count_and_digest(
+    app: Flask, client: FlaskClient
+) -> None:
+    load_demo(app.extensions["lineage"].store())
+    html = page(client, "/findings")
+    groups = owner_groups(html)
+    assert sum(int(count.split()[0]) for _, count in groups) == 16
+    assert len({owner for owner, _ in groups}) == len(groups)  # one group per owner
+    counts = dict(groups)
+    assert counts["walter@example.com"] == "3 findings · 3 errors"
+    assert counts["erin@example.com"] == "3 findings · 2 errors · 1 warning"
+    heading = re.search(r'<h2 id="owner-\d+">walter@example.com', html)
+    assert heading is not None
+    walter = html[heading.start() :]
+    walter = walter[: walter.index("</section>")]
+    assert re.findall(r'<tr class="code-head"><th scope="rowgroup" colspan="6"><code>([a-z-]+)'
+                      r"</code> <span class=\"muted\">· (\d+)</span>", walter) == [
+        ("rule-violation", "2"),
+        ("undeclared-integration", "1"),
+    ]  # fmt: skip
+    assert 'href="/findings?owner=walter@example.com">Digest of walter@example.com</a>' in walter
+    # every row's place is a link to the page that shows it
+    assert '<a href="/trace?system=WMS&amp;element=stock.on_hand&amp;record=SKU-1004">' in walter
+
+
+def test_every_findings_filter_is_a_list_of_values_that_exist(world: FlaskClient) -> None:
+    html = page(world, "/findings")
+    for name in ("code", "owner", "system", "element"):
+        assert f'<select id="{name}" name="{name}">' in html
+    element = html[html.index('<select id="element"') :]
+    element = element[: element.index("</select>")]
+    assert '<option value="order.total">order.total</option>' in element
+    assert "<input" not in element
+
+
+def test_a_broken_chain_row_shows_the_value_read_and_held_and_only_it_is_the_root_cause(
+    app: Flask, client: FlaskClient
+) -> None:
+    load_demo(app.extensions["lineage"].store())
+    html = page(client, "/trace?system=ERP&element=order.line_amount&record=40018-2")
+    rows = html[html.index('<table class="steps">') : html.index("</table>")].split("<tr")[2:]
+    quantity, unit_price = (text_of("<tr" + row) for row in rows)
+    assert quantity.startswith("✓ verified Shop / order.quantity")
+    assert "root cause" not in quantity
+    assert unit_price.startswith("✗ broken chain root cause Shop / order.unit_price / W-5008-2")
+    assert "held 9.45 read 10.50" in unit_price
+
+
+def test_the_wms_stock_trace_lists_its_rule_violation_once(app: Flask, client: FlaskClient) -> None:
+    load_demo(app.extensions["lineage"].store())
+    url = "/trace?system=WMS&element=stock.on_hand&record=SKU-1004"
+    text = text_of(page(client, url))
+    assert (
+        text.count("holds &#39;-3&#39;: -3 is below min 0")
+        + text.count("holds '-3': -3 is below min 0")
+        == 1
+    )
+    found = client.get("/api/v1" + url).get_json()["findings"]
+    assert [f["code"] for f in found] == ["rule-violation"]

@@ -80,13 +80,53 @@ def test_dot_labels_show_place_value_time_and_step(store: Store) -> None:
     assert edge.attr["color"] == "#c62828"
 
 
+def test_dot_labels_say_what_each_value_is_in_words_and_keep_ids_in_tooltips(
+    store: Store,
+) -> None:
+    record(store, *order_chain(bi_value="65.00"))
+    graph = pygraphviz.AGraph(string=to_dot(trace(store, "Portal", "order.total", "P-9")))
+    labels = {name: graph.get_node(name).attr["label"] for name in ("n0", "n1", "n2")}
+    assert labels["n0"].startswith('<FONT POINT-SIZE="9">written</FONT>')
+    assert labels["n1"].startswith('<FONT POINT-SIZE="9">delivered</FONT>')
+    for label in labels.values():
+        assert "n0" not in label and "n1" not in label and "h-bi" not in label
+    assert graph.get_node("n1").attr["tooltip"].startswith("n1 · h-bi")
+
+
+def test_the_culprit_node_shows_the_value_it_should_hold_beside_the_one_it_holds(
+    store: Store,
+) -> None:
+    record(store, *order_chain(bi_value="65.00"))
+    graph = pygraphviz.AGraph(string=to_dot(trace(store, "Portal", "order.total", "P-9")))
+    culprit = graph.get_node("n1").attr["label"]
+    assert "<B>65.00</B>" in culprit
+    assert "should be </FONT><B>60.00</B>" in culprit
+    assert "should be" not in graph.get_node("n2").attr["label"]
+
+
+def test_a_broken_chain_edge_shows_the_value_read_beside_the_one_held(store: Store) -> None:
+    chain = order_chain(bi_value="60.00")
+    chain[2] = hop(
+        "h-portal",
+        [("BI", "order.total", "R-9", "61.00")],
+        ("Portal", "order.total", "P-9", "61.00"),
+        10,
+    )
+    record(store, *chain)
+    graph = pygraphviz.AGraph(string=to_dot(trace(store, "Portal", "order.total", "P-9")))
+    assert "<B>60.00</B>" in graph.get_node("n1").attr["label"]  # what BI held
+    read = graph.get_edge("n1", "n2").attr["label"]
+    assert "read </FONT><B>61.00</B>" in read
+    assert "read" not in graph.get_edge("n0", "n1").attr["label"]
+
+
 def test_dot_escapes_markup_quotes_and_backslashes(hostile: Store) -> None:
     dot = to_dot(trace(hostile, "BI", "customer.address", QUOTED))
     assert SCRIPT not in dot
     assert "&lt;script&gt;" in dot
     graph = pygraphviz.AGraph(string=dot)  # still parses
     assert len(graph.nodes()) == 2
-    assert graph.get_node("n1").attr["tooltip"] == "h-&quot;x&quot;"
+    assert graph.get_node("n1").attr["tooltip"] == "n1 · h-&quot;x&quot;"
 
 
 def test_svg_contains_no_raw_script_and_shows_the_values(hostile: Store) -> None:

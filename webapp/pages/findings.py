@@ -22,6 +22,7 @@ from ..api.openapi import operation
 from ..queries import SCAN_CODES, FindingsQuery, read_query
 from ..questions import ask_scan, filters, registry
 from .common import page_errors
+from .grouping import by_owner
 
 bp = Blueprint("findings", __name__, template_folder="templates")
 page_errors(bp)
@@ -108,6 +109,7 @@ def index() -> tuple[str, int]:
         "form": {name: request.args.get(name, "") for name in FindingsQuery.model_fields},
         "error": error,
         "rows": rows,
+        "groups": by_owner(rows, declared),
         "total": len(findings),
         "summary": summarize([row.finding for row in rows]),
         "by_code": Counter(f.code for f in findings),

@@ -17,7 +17,7 @@ from werkzeug.exceptions import BadRequest
 from lineage.answers import golden_findings
 from lineage.errors import InputError, NotFoundError, TransformError
 from lineage.golden import GoldenRecord
-from lineage.render import to_svg
+from lineage.render import expected_value, misread, to_svg
 from lineage.valuegraph import GraphEdge, GraphNode, ImpactResult, TraceResult, ValueGraph
 
 from ..api.openapi import operation
@@ -32,21 +32,32 @@ page_errors(bp)
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One row of a graph's table: an edge with the nodes at its ends."""
+    """One row of a graph's table: an edge with the nodes at its ends.
+
+    ``culprit``: the step is where the root cause shows (an unverified step into the culprit
+    node); ``read``: the value the hop read when its source held another (a broken chain);
+    ``should``: the value the target should hold, when its check knows it.
+    """
 
     edge: GraphEdge
     source: GraphNode
     target: GraphNode
     culprit: bool
+    read: str | None = None
+    should: str | None = None
 
 
 def steps(graph: ValueGraph) -> list[Step]:
-    """The graph's edges in order, with their nodes; the steps into the culprit marked."""
+    """The graph's edges in order, with their nodes; the unverified steps into the culprit
+    marked (a verified input of the culprit hop is not where it went wrong)."""
     nodes = {node.id: node for node in graph.nodes}
-    return [
-        Step(edge, nodes[edge.source], nodes[edge.target], edge.target == graph.culprit)
-        for edge in graph.edges
-    ]
+    found = []
+    for edge in graph.edges:
+        source, target = nodes[edge.source], nodes[edge.target]
+        culprit = edge.target == graph.culprit and not edge.verified
+        read = edge.read if misread(edge, source) else None
+        found.append(Step(edge, source, target, culprit, read, expected_value(target)))
+    return found
 
 
 def _form_values(*names: str) -> dict[str, str]:
@@ -94,8 +105,20 @@ def _drawn(graph: ValueGraph) -> dict[str, Any]:
 
 
 def _trace_parts(result: TraceResult) -> dict[str, Any]:
-    problems = [p for node in result.nodes for p in node.problems]
-    return {**_drawn(result), "problems": problems}
+    root = result.root_cause
+    culprit = result.node(result.culprit) if result.culprit else None
+    # the root cause has its own box: the list below it holds every other finding once
+    others = [
+        f
+        for f in result.findings
+        if root is None or (f.code, f.subject.event) != (root.code, root.event)
+    ]
+    return {
+        **_drawn(result),
+        "culprit": culprit,
+        "should": expected_value(culprit) if culprit else None,
+        "findings": others,
+    }
 
 
 def _impact_parts(result: ImpactResult) -> dict[str, Any]:
