@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
-from scan_world import at, clean_chain, hop, load, record, registry, snapshot, write
+from scan_world import at, clean_chain, hop, load, record, registry, snapshot, waiver, write
 from test_detect_run import defects
 
 from lineage.demo import demo_registry, events_file_text
@@ -202,3 +202,24 @@ def test_a_hop_whose_timeout_the_clock_passes_is_in_the_scope(store: Store) -> N
     (lost,) = [f for f in _judge(store, scope) if f.code == "lost-delivery"]
     assert lost.subject.event == "h-9"
     assert lost.evidence["due_at"] == at(30 + 120)
+
+
+def test_a_new_registry_that_changes_only_waivers_rejudges_only_the_batch(store: Store) -> None:
+    load(store)
+    record(store, *clean_chain(), *defects())
+    before = _now(store)
+    full_before = _judge(store, None)
+    load(store, registry(waivers=(waiver("competing-origin", "2027-03-31", system="BI"),)))
+    record(store, write("ERP", "order.status", "40042", "lost", 200))
+    scope = changes_since(store, since=before)
+    assert (
+        scope is not None
+        and scope.events
+        and scope.until.registry_version != (before.registry_version)
+    )
+    full = _judge(store, None)
+    assert _texts(_judge(store, scope)) == _texts([f for f in full if covers(scope, f)])
+    assert [f for f in full if not covers(scope, f)] == [
+        f for f in full_before if not covers(scope, f)
+    ]
+    assert any(f.subject.record == "40042" for f in _judge(store, scope))

@@ -112,8 +112,10 @@ def changes_since(
         registry: the registry in force (default read from the store).
 
     Returns:
-        None when there was no judgement yet, the registry in force changed, or the store
-        had no clock then (nothing recorded): judge everything. Else the :class:`Scope`.
+        None when there was no judgement yet, the registry in force changed in what the
+        detectors read (a change of waivers alone, or of where declarations stand in their
+        files, changes no judgement), or the store had no clock then (nothing recorded):
+        judge everything. Else the :class:`Scope`.
     """
     if conn is None:
         with store.engine.connect() as own:
@@ -122,9 +124,15 @@ def changes_since(
     upto = until if until is not None else watermark_now(conn)
     if last is None or last.clock is None or upto.clock is None:
         return None
-    if last.registry_version != upto.registry_version or upto.clock < last.clock:
+    if upto.clock < last.clock:
         return None
-    in_force = registry if registry is not None else store.registry(conn)
+    if last.registry_version != upto.registry_version:
+        judged_under = store.registry_version(conn, last.registry_version)
+        in_force = store.registry_version(conn, upto.registry_version)  # read last: cached
+        if _judging(judged_under) != _judging(in_force):
+            return None
+    else:
+        in_force = registry if registry is not None else store.registry(conn)
     places: set[Place] = set()
     events: set[str] = set()
     integrations: set[str] = set()
@@ -151,6 +159,21 @@ def changes_since(
         routes=frozenset(routes),
         jobs=frozenset(jobs_touched(conn, last, upto)),
     )
+
+
+def _judging(registry: Registry) -> object:
+    """What of a registry the detectors read: everything but its waivers (applied to their
+    findings afterwards), the files it was read from and where each declaration stood in
+    them. Two registries alike in this judge every event alike."""
+
+    def strip(node: object) -> object:
+        if isinstance(node, dict):
+            return {k: strip(v) for k, v in node.items() if k != "location"}
+        if isinstance(node, list):
+            return [strip(v) for v in node]
+        return node
+
+    return strip(registry.model_dump(mode="json", exclude={"waivers", "files"}))
 
 
 def _add(row: Touched, places: set[Place], events: set[str]) -> None:
