@@ -11,12 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from ..errors import EventError, TransformError
 from ..limits import LIMITS, text_problem
-from ..model.events import Hop, Snapshot, Write, event_id
+from ..model.events import Hop, HopStatus, Snapshot, Write, event_id
 from ..model.registry import ElementType, Registry
 from ..transforms import TransformCall, parse_transform
 from ..transforms.values import NumberLimitError, canonical
@@ -159,6 +162,36 @@ def content_digest(event: AnyEvent) -> str:
     return _digest(parts, (value is None) + (extra is None), event.kind)
 
 
+# The fast path's structural check (RowMaker.prepare_json): what validation would accept.
+_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)")
+_HOP_KEYS = frozenset({"kind", "id", "at", "integration", "inputs", "output", "transform",
+                       "status", "error", "actor"})  # fmt: skip
+_PLACE_KEYS = frozenset({"system", "element", "record", "value"})
+_STATUSES = frozenset(status.value for status in HopStatus)
+
+
+def _optional_texts(*values: object) -> bool:
+    return all(value is None or type(value) is str for value in values)
+
+
+def _place(data: object) -> tuple[str, str, str, str | None] | None:
+    """A decoded place (an input or the output) as validation would keep it, or None when
+    only validation can judge it."""
+    if type(data) is not dict or not data.keys() <= _PLACE_KEYS:
+        return None
+    system, element, record = data.get("system"), data.get("element"), data.get("record")
+    if type(record) is int:
+        record = str(record)
+    if not (type(system) is str and system and type(element) is str and element
+            and type(record) is str and record):  # fmt: skip
+        return None
+    value = data.get("value")
+    if value is None or type(value) is str:
+        return system, element, record, value
+    # orjson reads integers past 64 bits as floats: floats are left to validation
+    return (system, element, record, str(value)) if type(value) is int else None
+
+
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
 
@@ -274,16 +307,15 @@ class RowMaker:
         return route if route is not None else self._route(hop, key)
 
     def _expect(
-        self, route: _Route, hop: Hop, out_norm: str | None
+        self, route: _Route, values: list[str | None], out_norm: str | None
     ) -> tuple[str | None, bool | None]:
-        """What the route's transform makes of the inputs, and whether the output is that."""
+        """What the route's transform makes of the input ``values``, and whether the output
+        is that."""
         call = route.call
         if call is None:
             return None, None
         try:
-            result = call.apply(
-                [i.value for i in hop.inputs], out_type=route.out_kind, lookups=self._lookups
-            )
+            result = call.apply(values, out_type=route.out_kind, lookups=self._lookups)
         except TransformError:
             return None, False
         # apply() gives the canonical text of a typed output already (normalize is
@@ -301,7 +333,7 @@ class RowMaker:
         route = self._route_of(hop)
         if out_norm is None:
             out_norm = self.normalize(hop.output.element, hop.output.value)
-        expected, verified = self._expect(route, hop, out_norm)
+        expected, verified = self._expect(route, [i.value for i in hop.inputs], out_norm)
         return route.integration, route.declared, route.transform, expected, verified
 
     def prepare(
@@ -331,9 +363,91 @@ class RowMaker:
         if eid is None:
             eid = event_id(event)
         out = event.output
-        inputs = event.inputs
-        integration_sent, transform_sent, actor = event.integration, event.transform, event.actor
-        system, element, record, value = out.system, out.element, out.record, out.value
+        made = self._hop_fields(
+            eid, error, event.integration, event.transform, event.actor, event.status.value,
+            (event.at - _EPOCH) // _MICROSECOND, (out.system, out.element, out.record, out.value),
+            [(i.system, i.element, i.record, i.value) for i in event.inputs],
+            event, now, source, line,
+        )  # fmt: skip
+        assert made is not None  # with the event at hand every route can be worked out
+        return made
+
+    def prepare_json(
+        self, text: str | bytes, now: int, source: str = "<input>", line: int | None = None
+    ) -> tuple[Any, ...] | None:
+        """:meth:`prepare_fields` of one JSON line without the event model, or None.
+
+        The fast path of a bulk load: a hop as integrations send it (an ``id``, string or
+        integer values, an ISO time with its zone, no unknown key) is checked structurally
+        on its decoded JSON and made into rows directly; anything else (a write or a
+        snapshot, a float value, a hop without an id, a route not seen yet, a line that does
+        not validate) answers None, and the caller takes the validated path, which gives the
+        same rows or the same rejection. ``tests/test_ingest_fast_path.py`` holds both equal.
+
+        Raises:
+            EventError: the hop cannot be stored as it is (the same reason as the slow path).
+        """
+        hop = b'"hop"' in text if isinstance(text, bytes) else '"hop"' in text
+        if not hop:
+            return None  # not a hop (or spelt unusually): not worth decoding twice
+        try:
+            data = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return None
+        if type(data) is not dict or data.get("kind") != "hop" or not data.keys() <= _HOP_KEYS:
+            return None
+        eid, at, inputs = data.get("id"), data.get("at"), data.get("inputs")
+        sent = data.get("status", "delivered")
+        integration, transform = data.get("integration"), data.get("transform")
+        error, actor = data.get("error"), data.get("actor")
+        if (
+            type(eid) is not str or not eid or type(at) is not str
+            or type(inputs) is not list or not inputs or type(sent) is not str
+            or sent not in _STATUSES or not _optional_texts(integration, transform, error, actor)
+            or not _TIME.fullmatch(at)
+        ):  # fmt: skip
+            return None
+        out = _place(data.get("output"))
+        if out is None:
+            return None
+        places = []
+        for item in inputs:
+            place = _place(item)
+            if place is None:
+                return None
+            places.append(place)
+        try:
+            moment = dt.datetime.fromisoformat(at).astimezone(dt.UTC)
+        except (ValueError, OverflowError):
+            return None
+        if len(eid) > _FAST_BYTES or not eid.isascii() or "\x00" in eid:
+            _check_text(eid, "id", True)
+        if error is not None:
+            _check_text(error, "error", False)
+        return self._hop_fields(
+            eid, error, integration, transform, actor, sent, (moment - _EPOCH) // _MICROSECOND,
+            out, places, None, now, source, line,
+        )  # fmt: skip
+
+    def _hop_fields(  # noqa: PLR0917 - once per hop of a bulk load: no keyword packing
+        self,
+        eid: str,
+        error: str | None,
+        integration_sent: str | None,
+        transform_sent: str | None,
+        actor: str | None,
+        status: str,
+        at: int,
+        out: tuple[str, str, str, str | None],
+        inputs: list[tuple[str, str, str, str | None]],
+        hop: Hop | None,
+        now: int,
+        source: str,
+        line: int | None,
+    ) -> tuple[Any, ...] | None:
+        """The fields of a hop's :class:`Prepared`; None when its route is not known yet and
+        ``hop`` (needed to work it out) is not given."""
+        system, element, record, value = out
         none = _NONE
         nones = (
             (integration_sent is None) + (transform_sent is None) + (actor is None)
@@ -347,29 +461,37 @@ class RowMaker:
         ]  # fmt: skip
         input_rows = []
         kinds = self._kinds
-        for position, source_value in enumerate(inputs):
-            in_element, in_value = source_value.element, source_value.value
+        for position, (in_system, in_element, in_record, in_value) in enumerate(inputs):
             if in_value is None:
                 nones += 1
-                parts += (source_value.system, in_element, source_value.record, none)
+                parts += (in_system, in_element, in_record, none)
                 in_norm = None
             else:
-                parts += (source_value.system, in_element, source_value.record, in_value)
+                parts += (in_system, in_element, in_record, in_value)
                 in_kind = kinds.get(in_element) or self.kind_of(in_element)
                 in_norm = in_value if in_kind is _STRING else self._canonical(in_kind, in_value)
-            input_rows.append((eid, position, source_value.system, in_element,
-                               source_value.record, in_value, in_norm))  # fmt: skip
+            input_rows.append((eid, position, in_system, in_element, in_record, in_value,
+                               in_norm))  # fmt: skip
         # Checked before the transform runs: no work on text that cannot be stored.
         digest = _digest(parts, nones, "hop", len(inputs))
-        route = self._route_of(event)
+        if len(inputs) == 1:
+            first = inputs[0]
+            key: tuple[Any, ...] = (integration_sent, system, element, transform_sent,
+                                    first[0], first[1])  # fmt: skip
+        else:
+            key = (integration_sent, system, element, transform_sent,
+                   *[(i[0], i[1]) for i in inputs])  # fmt: skip
+        route = self._routes.get(key)
+        if route is None:
+            if hop is None:
+                return None
+            route = self._route(hop, key)
         kind = route.out_kind
         if value is None:
             out_norm = None
         else:
             out_norm = value if kind is _STRING else self._canonical(kind, value)
-        expected, verified = self._expect(route, event, out_norm)
-        at = (event.at - _EPOCH) // _MICROSECOND
-        status = event.status.value
+        expected, verified = self._expect(route, [i[3] for i in inputs], out_norm)
         row = (
             eid, "hop", at, system, element, record, value, out_norm, route.integration,
             route.declared, route.transform, expected, verified, status, error, actor, digest,

@@ -267,6 +267,13 @@ class Writer:
     ) -> None:
         """Validate one JSON event and buffer it; a bad one becomes a :class:`Rejection`."""
         try:
+            made = self.rows.prepare_json(text, self._now, source, line)
+        except EventError:
+            made = None  # the validated path below rejects it, naming its id
+        if made is not None:  # a well-formed hop, made into rows without the model
+            self.add_prepared([Prepared(*made)])
+            return
+        try:
             parsed = EVENT_ADAPTER.validate_json(text)
         except ValidationError as exc:
             self._reject(Rejection(source, line, validation_reason(exc)))
