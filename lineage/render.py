@@ -13,7 +13,8 @@ import dataclasses
 import html
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -200,6 +201,34 @@ def _shown(value: str | None) -> str:
 # --- DOT ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Links:
+    """Where a diagram's nodes and edges lead (the web app's pages); a None leads nowhere.
+
+    Attributes:
+        place: the page of a value, from its system, element and record (its trace).
+        system: the page of a system, from its name.
+        integration: the page of an integration, from its name.
+
+    Each URL is drawn as the SVG node's or edge's link (``<a xlink:href>``), escaped.
+    """
+
+    place: Callable[[str, str, str], str] | None = None
+    system: Callable[[str], str] | None = None
+    integration: Callable[[str], str] | None = None
+
+
+NO_LINKS = Links()
+
+
+def _href(url: str | None) -> list[str]:
+    """A link's DOT attribute (none for None): entity-escaped, backslashes doubled."""
+    if not url:
+        return []
+    text = html.escape(url, quote=True).replace("\\", "\\\\")
+    return [f'href="{text}"']
+
+
 def _h(value: str | None, limit: int = MAX_VALUE) -> str:
     """A user string for inside an HTML-like DOT label."""
     return html.escape(printable(value, limit), quote=True)
@@ -279,7 +308,7 @@ _HEADER = (
 )
 
 
-def to_dot(graph: ValueGraph) -> str:
+def to_dot(graph: ValueGraph, links: Links = NO_LINKS) -> str:
     """A trace or impact graph in Graphviz DOT.
 
     Node labels show what the version is (written, delivered, seen by snapshot), system,
@@ -287,7 +316,8 @@ def to_dot(graph: ValueGraph) -> str:
     ids go to the tooltip. Edge labels show the transform and the integration, and the value
     a hop read when its source held another. The culprit node and the unverified steps into
     it are red, other unverified steps amber and dashed, origins green, the subject outlined
-    bold.
+    bold. With ``links``, each node links to its value's page and each edge to its
+    integration's.
     """
     culprit = graph.culprit
     subject = graph.subject_node
@@ -303,6 +333,8 @@ def to_dot(graph: ValueGraph) -> str:
         if node.id in codes:
             tip += ": " + ", ".join(dict.fromkeys(codes[node.id]))
         attrs = [f"label={_node_label(node)}", f"tooltip={_q(tip)}"]
+        if links.place is not None:
+            attrs += _href(links.place(node.system, node.element, node.record))
         if node.id == culprit:
             attrs += [f'color="{RED}"', 'fillcolor="#ffebee"', "penwidth=2.5"]
         elif node.id in flagged:  # an open finding on it (marked, not the culprit)
@@ -318,6 +350,8 @@ def to_dot(graph: ValueGraph) -> str:
     for edge in graph.edges:
         label = _edge_label(edge, by_id.get(edge.source))
         attrs = [f"label={label}", f"tooltip={_q(edge.event or '')}"]
+        if links.integration is not None and edge.integration:
+            attrs += _href(links.integration(edge.integration))
         if not edge.verified:
             color = RED if edge.target == culprit else AMBER
             attrs += [f'color="{color}"', f'fontcolor="{color}"', 'style="dashed"', "penwidth=2"]
@@ -343,9 +377,9 @@ def dot_to_svg(dot: str, *, standalone: bool = True) -> str:
     return svg
 
 
-def to_svg(graph: ValueGraph, *, standalone: bool = True) -> str:
+def to_svg(graph: ValueGraph, *, standalone: bool = True, links: Links = NO_LINKS) -> str:
     """A trace or impact graph as SVG (see :func:`to_dot`)."""
-    return dot_to_svg(to_dot(graph), standalone=standalone)
+    return dot_to_svg(to_dot(graph, links), standalone=standalone)
 
 
 # --- registry views -----------------------------------------------------------------------
@@ -358,7 +392,9 @@ def _lines(items: Iterable[str], limit: int = 6) -> str:
     return body + (f"<BR/>+{extra} more" if extra > 0 else "")
 
 
-def system_map_dot(registry: Registry, observed: Sequence[Any] = ()) -> str:
+def system_map_dot(
+    registry: Registry, observed: Sequence[Any] = (), links: Links = NO_LINKS
+) -> str:
     """The declared systems and the integrations between them, in DOT.
 
     Each system shows its owner and the elements it is the system of record for; each
@@ -388,6 +424,8 @@ def system_map_dot(registry: Registry, observed: Sequence[Any] = ()) -> str:
         if truths:
             label += f'<BR/><FONT POINT-SIZE="9">record of:<BR/>{_lines(truths)}</FONT>'
         attrs = [f"label=<{label}>", f"tooltip={_q((declared and declared.description) or name)}"]
+        if links.system is not None:
+            attrs += _href(links.system(name))
         if declared is None:
             attrs += [f'color="{RED}"', 'style="rounded,dashed"']
         lines.append(f"  {ids[name]} [{', '.join(attrs)}];")
@@ -397,6 +435,8 @@ def system_map_dot(registry: Registry, observed: Sequence[Any] = ()) -> str:
         if carried:
             label += f'<BR/><FONT POINT-SIZE="9">{_lines(carried)}</FONT>'
         attrs = [f"label=<{label}>", f"tooltip={_q(integration.purpose or integration.name)}"]
+        if links.integration is not None:
+            attrs += _href(links.integration(integration.name))
         lines.append(
             f"  {ids[integration.source]} -> {ids[integration.target]} [{', '.join(attrs)}];"
         )
@@ -418,7 +458,7 @@ def system_map_dot(registry: Registry, observed: Sequence[Any] = ()) -> str:
     return "\n".join(lines) + "\n"
 
 
-def element_flow_dot(registry: Registry, element: str) -> str:
+def element_flow_dot(registry: Registry, element: str, links: Links = NO_LINKS) -> str:
     """One element's declared flow: the systems it passes through and each carry's transform.
 
     The system of origin is green, the system of record outlined bold.
@@ -452,12 +492,16 @@ def element_flow_dot(registry: Registry, element: str) -> str:
             attrs += ["penwidth=2.5"]
         role = f'<BR/><FONT POINT-SIZE="9">{_h(", ".join(roles))}</FONT>' if roles else ""
         attrs.insert(0, f"label=<<B>{_h(name, 40)}</B>{role}>")
+        if links.system is not None:
+            attrs += _href(links.system(name))
         lines.append(f"  {ids[name]} [{', '.join(attrs)}];")
     for integration, carry in flows:
         label = f'{_h(carry.transform)}<BR/><FONT POINT-SIZE="9">{_h(integration.name)}</FONT>'
+        attrs = [f"label=<{label}>", f"tooltip={_q(integration.owner or '')}"]
+        if links.integration is not None:
+            attrs += _href(links.integration(integration.name))
         lines.append(
-            f"  {ids[integration.source]} -> {ids[integration.target]} "
-            f"[label=<{label}>, tooltip={_q(integration.owner or '')}];"
+            f"  {ids[integration.source]} -> {ids[integration.target]} [{', '.join(attrs)}];"
         )
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -73,6 +73,12 @@ def _eventually(check: Any, timeout: float = 5.0) -> None:
         time.sleep(0.05)
 
 
+def _svg_link(page: Any, *parts: str) -> Any:
+    """The diagram's links whose target contains every one of ``parts`` (SVG ``xlink:href``)."""
+    tests = " and ".join(f"contains(@*[local-name()='href'], '{part}')" for part in parts)
+    return page.locator(f"xpath=//figure//*[local-name()='a'][{tests}]")
+
+
 def _inside(inner: dict[str, float], outer: dict[str, float], slack: float = 4.0) -> bool:
     return (
         inner["x"] >= outer["x"] - slack
@@ -179,3 +185,61 @@ def test_the_search_box_keys_choose_a_suggestion(page: Any) -> None:
     box.press("Enter")
     expect(page).to_have_url(re.compile(r"/integrations/erp-to-bi-sales$"))
     expect(page.get_by_role("heading", name="erp-to-bi-sales", level=1)).to_be_visible()
+
+
+def test_a_finding_leads_to_its_trace_an_upstream_golden_record_and_the_owners_digest(
+    page: Any,
+) -> None:
+    from playwright.sync_api import expect  # noqa: PLC0415
+
+    page.goto("/findings")
+    row = page.get_by_role("row").filter(has_text="unexplained-transformation")
+    row.get_by_role("link", name=re.compile("trace", re.I)).first.click()
+    expect(page).to_have_url(re.compile(r"/trace\?system=BI&element=order\.total&record=R-17"))
+
+    # the upstream node: the ERP's order 40017, which BI's R-17 was computed from
+    upstream = _svg_link(page, "system=ERP&", "record=40017")
+    expect(upstream).to_have_count(1)
+    upstream.click()
+    menu = page.get_by_role("menu", name="ERP / order.total / 40017")
+    expect(menu).to_be_visible()
+    expect(menu.get_by_role("menuitem")).to_have_count(5)
+    menu.get_by_role("menuitem", name="Golden record of ERP 40017").click()
+    expect(page).to_have_url(re.compile(r"/golden\?system=ERP&record=40017$"))
+    expect(page.get_by_role("heading", name="Golden record of ERP 40017")).to_be_visible()
+    owner = "controller@example.com"
+    expect(page.locator("main")).to_contain_text(owner)
+
+    # the owner's digest: what that owner must act on, found from the search box
+    box = page.get_by_role("combobox", name="Search")
+    box.fill("controller@")
+    suggestions = page.get_by_role("listbox", name="Suggestions")
+    suggestions.get_by_role("option").filter(has_text=owner).click()
+    expect(page).to_have_url(re.compile(r"/findings\?owner=controller(@|%40)example\.com$"))
+
+
+def test_map_nodes_and_edges_lead_to_system_and_integration_pages(page: Any) -> None:
+    from playwright.sync_api import expect  # noqa: PLC0415
+
+    page.goto("/")
+    _svg_link(page, "/systems/ERP").first.click()
+    expect(page).to_have_url(re.compile(r"/systems/ERP$"))
+    expect(page.get_by_role("heading", name="ERP", level=1)).to_be_visible()
+    page.go_back()
+    edge = page.locator("figure.diagram svg g.edge").filter(has_text="erp-to-bi-sales")
+    edge.locator("text", has_text="erp-to-bi-sales").first.click()
+    expect(page).to_have_url(re.compile(r"/integrations/erp-to-bi-sales$"))
+
+
+def test_a_drag_that_ends_on_a_node_pans_instead_of_following_its_link(page: Any) -> None:
+    from playwright.sync_api import expect  # noqa: PLC0415
+
+    page.goto("/")
+    node = _svg_link(page, "/systems/ERP").first
+    box = _box(node)
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2 + 60, box["y"] + box["height"] / 2, steps=5)
+    page.mouse.up()
+    expect(page).to_have_url(re.compile(r"/$"))
+    assert _box(node)["x"] == pytest.approx(box["x"] + 60, abs=3)

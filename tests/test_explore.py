@@ -268,3 +268,19 @@ def test_hops_recorded_for_new_keys_are_found_at_once(app: Flask, world: FlaskCl
     )
     hits = world.get("/api/v1/find?q=Z-1").get_json()["hits"]
     assert hits[0]["url"] == "/trace?system=BI&element=order.total&record=Z-1"
+
+
+def test_diagram_nodes_link_to_their_pages_and_the_api_svg_stays_plain(world: FlaskClient) -> None:
+    trace = page(world, "/trace?system=ERP&element=customer.address&record=40017")
+    # the upstream value, with its hostile key, links to its trace, escaped
+    assert (
+        'xlink:href="/trace?system=CRM&amp;element=customer.address&amp;record=C-%3Cb%3E1%3C/b%3E"'
+        in trace
+    )
+    assert 'xlink:href="/integrations/crm-to-erp"' in trace
+    home = page(world, "/")
+    for target in ("/systems/ERP", "/systems/BI", "/integrations/erp-to-bi"):
+        assert f'xlink:href="{target}"' in home
+    assert 'xlink:href="/systems/ERP"' in page(world, "/elements/order.total")
+    svg = world.get("/api/v1/graph/system-map.svg").get_data(as_text=True)
+    assert "xlink:href" not in svg

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import url_for
 
 from lineage.explore import Hit
+from lineage.render import Links
 
 
 def system_url(name: str) -> str:
@@ -59,3 +60,9 @@ def hit_url(hit: Hit) -> str:
     if hit.kind == "integration":
         return integration_url(hit.label)
     return owner_url(hit.label)
+
+
+def diagram_links() -> Links:
+    """The links a page's diagrams carry: a value to its trace, a system and an integration
+    to their pages."""
+    return Links(place=trace_url, system=system_url, integration=integration_url)

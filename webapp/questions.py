@@ -21,10 +21,11 @@ from lineage.golden import GoldenRecord, golden
 from lineage.impact import ImpactResult, impact
 from lineage.interop.observed import observed_routes
 from lineage.model.registry import Carry, Element, Integration, Registry
-from lineage.render import dot_to_svg, element_flow_dot, system_map_dot
+from lineage.render import NO_LINKS, dot_to_svg, element_flow_dot, system_map_dot
 from lineage.store.schema import as_micros, openlineage_events
 from lineage.trace import TraceResult, trace
 
+from .links import diagram_links
 from .queries import FindingsQuery, PlaceQuery, RecordQuery
 from .tracker import tracker
 
@@ -108,15 +109,16 @@ def system_map(fmt: str) -> str:
     """The declared systems and integrations as ``svg``, ``inline`` (SVG without the XML
     prolog, for a page) or ``dot``; with the routes OpenLineage jobs were seen on when the
     registry maps OpenLineage (drawn again when new OpenLineage events arrive)."""
+    links = diagram_links() if fmt == "inline" else NO_LINKS
     if not registry().maps_openlineage:
-        return _drawn("map", "", system_map_dot, fmt)
+        return _drawn("map", "", lambda r: system_map_dot(r, links=links), fmt)
     store = tracker().store()
     with store.engine.connect() as conn:
         newest = conn.execute(select(func.max(openlineage_events.c.seq))).scalar()
 
     def drawn(current: Registry) -> str:
         with store.engine.connect() as conn:
-            return system_map_dot(current, observed_routes(conn, current))
+            return system_map_dot(current, observed_routes(conn, current), links)
 
     return _drawn("map", f"observed:{newest}", drawn, fmt)
 
@@ -146,4 +148,5 @@ def known_element(name: str) -> tuple[Element | None, list[tuple[Integration, Ca
 def element_flow(name: str, fmt: str) -> str:
     """An element's declared flow as ``svg``, ``inline`` or ``dot``; NotFoundError if unknown."""
     known_element(name)
-    return _drawn("element", name, lambda r: element_flow_dot(r, name), fmt)
+    links = diagram_links() if fmt == "inline" else NO_LINKS
+    return _drawn("element", name, lambda r: element_flow_dot(r, name, links), fmt)

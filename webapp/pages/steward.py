@@ -21,6 +21,7 @@ from lineage.render import expected_value, misread, to_svg
 from lineage.valuegraph import GraphEdge, GraphNode, ImpactResult, TraceResult, ValueGraph
 
 from ..api.openapi import operation
+from ..links import diagram_links
 from ..queries import PlaceQuery, RecordQuery, given, read_query
 from ..questions import ask_golden, ask_impact, ask_trace, registry
 from ..tracker import tracker
@@ -101,7 +102,8 @@ def _answer(
 
 
 def _drawn(graph: ValueGraph) -> dict[str, Any]:
-    return {"svg": inline_svg(to_svg(graph, standalone=False)), "steps": steps(graph)}
+    drawn = to_svg(graph, standalone=False, links=diagram_links())
+    return {"svg": inline_svg(drawn), "steps": steps(graph)}
 
 
 def _trace_parts(result: TraceResult) -> dict[str, Any]:

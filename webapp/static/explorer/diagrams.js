@@ -136,7 +136,94 @@
     }, true);
   }
 
+  /* A value node leads to its trace, and offers the value's impact, its golden record and
+   * the pages of its system and element: a click (or Enter) on it opens that short menu. */
+  function valueMenu(figure, link) {
+    var target = new URL(link.getAttribute("href") || link.getAttribute("xlink:href"), window.location.href);
+    var params = target.searchParams;
+    var system = params.get("system");
+    var element = params.get("element");
+    var record = params.get("record");
+    if (!/\/trace$/.test(target.pathname) || !system || !element || !record) {
+      return null;
+    }
+    var root = target.pathname.replace(/trace$/, "");
+    var golden = new URLSearchParams({ system: system, record: record });
+    var items = [
+      ["Trace this value", target.pathname + target.search],
+      ["Impact downstream", root + "impact" + target.search],
+      ["Golden record of " + system + " " + record, root + "golden?" + golden.toString()],
+      ["System " + system, root + "systems/" + encodeURIComponent(system)],
+      ["Element " + element, root + "elements/" + encodeURIComponent(element)],
+    ];
+    var menu = document.createElement("div");
+    menu.className = "node-menu";
+    menu.setAttribute("role", "menu");
+    menu.setAttribute("aria-label", system + " / " + element + " / " + record);
+    var title = document.createElement("p");
+    title.className = "node-menu-title";
+    title.textContent = system + " / " + element + " / " + record;
+    menu.appendChild(title);
+    items.forEach(function (item) {
+      var a = document.createElement("a");
+      a.setAttribute("role", "menuitem");
+      a.href = item[1];
+      a.textContent = item[0];
+      menu.appendChild(a);
+    });
+    return menu;
+  }
+
+  function closeMenus() {
+    document.querySelectorAll(".node-menu").forEach(function (menu) { menu.remove(); });
+  }
+
+  function openMenu(figure, link) {
+    closeMenus();
+    var menu = valueMenu(figure, link);
+    if (!menu) {
+      return false;
+    }
+    var box = link.getBoundingClientRect();
+    var frame = figure.getBoundingClientRect();
+    menu.style.left = Math.max(0, box.left - frame.left) + "px";
+    menu.style.top = (box.bottom - frame.top + 4) + "px";
+    figure.appendChild(menu);
+    menu.addEventListener("keydown", function (event) {
+      var entries = Array.prototype.slice.call(menu.querySelectorAll("[role=menuitem]"));
+      var at = entries.indexOf(document.activeElement);
+      if (event.key === "Escape") {
+        closeMenus();
+        link.focus();
+      } else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        var step = event.key === "ArrowDown" ? 1 : -1;
+        entries[(at + step + entries.length) % entries.length].focus();
+      } else {
+        return;
+      }
+      event.preventDefault();
+    });
+    menu.querySelector("[role=menuitem]").focus();
+    return true;
+  }
+
+  function valueLinks(figure) {
+    figure.addEventListener("click", function (event) {
+      var link = event.target.closest && event.target.closest("svg a");
+      if (link && figure.contains(link) && openMenu(figure, link)) {
+        event.preventDefault();
+      }
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest || !event.target.closest(".node-menu, svg a")) {
+      closeMenus();
+    }
+  });
+
   function attachAll() {
+    document.querySelectorAll("figure.diagram").forEach(valueLinks);
     document.querySelectorAll("figure.diagram").forEach(attach);
   }
 
