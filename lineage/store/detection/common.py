@@ -46,6 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.schema import CreateTable, DropTable
 from sqlalchemy.sql.expression import FromClause
 
+from ..queries import LIVE
 from ..schema import UNDELIVERED, events, hop_inputs, hop_status
 
 STREAM_BATCH = 2000
@@ -129,34 +130,34 @@ def prepare(
         conn.execute(insert(SCOPE_EVENTS), ids[start : start + 1000])
     if conn.dialect.name == "postgresql":  # sizes for the planner: drive from the scope
         conn.execute(_ANALYZE_SCOPE)
-    conn.execute(_SCOPED_FAILED, {"as_of": as_of})
+    conn.execute(_SCOPED_FAILED, {"horizon": as_of})
 
 
 _ANALYZE_SCOPE = text("ANALYZE lineage_scan_scope_places, lineage_scan_scope_events")
 
 # The failed hops a scoped judgement can ask about: the hops that left a value at one of the
-# scope's places, those that read one, and the scope's own; each judged by the rule of
-# _failed_query (its latest status by then, else the status it was sent with). The scope's
+# scope's places, those that read one, and the scope's own; each judged by the store's one
+# live-hop predicate (lineage.store.queries.LIVE: its latest status by then, else the status
+# it was sent with). The scope's
 # places include every place its hops read, so this is every hop whose liveness a scoped
 # statement looks up, found through the place and id indexes, never the whole store. Each
 # scope table is an IN list: both planners drive the index look-ups from it (joined, SQLite
 # read the events table whole and probed the scope).
 _SCOPED_FAILED = text(
-    "INSERT INTO lineage_scan_failed_hops (seq) "
+    "INSERT INTO lineage_scan_failed_hops (seq) "  # noqa: S608 - module constants only
     "SELECT c.seq FROM ("
-    "SELECT e.seq, e.event_id, e.status FROM events e "
+    "SELECT e.seq, e.event_id, e.kind, e.status, e.status_updated FROM events e "
     "WHERE (e.system, e.element, e.record) IN "
     "(SELECT system, element, record FROM lineage_scan_scope_places) "
-    "AND e.kind = 'hop' AND e.at <= :as_of "
-    "UNION SELECT e.seq, e.event_id, e.status FROM events e "
+    "AND e.kind = 'hop' AND e.at <= :horizon "
+    "UNION SELECT e.seq, e.event_id, e.kind, e.status, e.status_updated FROM events e "
     "WHERE e.event_id IN (SELECT i.event_id FROM hop_inputs i "
     "WHERE (i.system, i.element, i.record) IN "
-    "(SELECT system, element, record FROM lineage_scan_scope_places)) AND e.at <= :as_of "
-    "UNION SELECT e.seq, e.event_id, e.status FROM events e "
+    "(SELECT system, element, record FROM lineage_scan_scope_places)) AND e.at <= :horizon "
+    "UNION SELECT e.seq, e.event_id, e.kind, e.status, e.status_updated FROM events e "
     "WHERE e.event_id IN (SELECT event_id FROM lineage_scan_scope_events) "
-    "AND e.kind = 'hop' AND e.at <= :as_of"
-    ") c WHERE COALESCE((SELECT hs.status FROM hop_status hs WHERE hs.event_id = c.event_id "
-    "AND hs.at <= :as_of ORDER BY hs.seq DESC LIMIT 1), c.status) = 'failed'"
+    "AND e.kind = 'hop' AND e.at <= :horizon"
+    f") c WHERE NOT {LIVE.format(e='c')}"
 )
 
 
