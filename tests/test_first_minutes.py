@@ -32,6 +32,7 @@ READING = [
     ["scan"],
     ["digest"],
     ["audit"],
+    ["health"],
     ["trace", "BI", "order.total", "R-17"],
     ["impact", "ERP", "customer.address", "10233"],
     ["golden", "ERP", "40017"],

@@ -7,6 +7,7 @@ per registry version and kept for the app's life.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from lineage.answers import with_findings
 from lineage.detect.run import Filters, ScanResult, scan_report
 from lineage.errors import NotFoundError
 from lineage.golden import GoldenRecord, golden
+from lineage.health import Grouping, HealthReport, health
 from lineage.impact import ImpactResult, impact
 from lineage.interop.observed import observed_routes
 from lineage.model.registry import Carry, Element, Integration, Registry
@@ -52,6 +54,11 @@ def ask_impact(query: PlaceQuery) -> ImpactResult:
 def ask_golden(query: RecordQuery) -> GoldenRecord:
     """The golden record of the business record known in the query's system by its key."""
     return golden(tracker().store(), query.system, query.record, as_of=query.as_of)
+
+
+def ask_health(by: Grouping, days: int, as_of: dt.datetime | None = None) -> HealthReport:
+    """Health over time (``lineage health``): per day and group, hops and findings counted."""
+    return health(tracker().store(), by=by, days=days, as_of=as_of)
 
 
 def ask_scan(query: FindingsQuery) -> ScanResult:

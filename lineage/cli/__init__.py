@@ -30,6 +30,7 @@ COMMAND_MODULES: dict[str, str] = {
     "scan": "scan",
     "digest": "scan",
     "audit": "scan",
+    "health": "health",
     "serve": "serve",
     "demo": "demo",
     "webhook": "webhook",

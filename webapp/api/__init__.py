@@ -8,6 +8,25 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import events, explore, graphs, marquez, openapi, openlineage, steward  # noqa: E402  (views register on bp)
+from . import (  # noqa: E402  (views register on bp)
+    events,
+    explore,
+    graphs,
+    health,
+    marquez,
+    openapi,
+    openlineage,
+    steward,
+)
 
-__all__ = ["bp", "events", "explore", "graphs", "marquez", "openapi", "openlineage", "steward"]
+__all__ = [
+    "bp",
+    "events",
+    "explore",
+    "graphs",
+    "health",
+    "marquez",
+    "openapi",
+    "openlineage",
+    "steward",
+]

@@ -159,3 +159,31 @@ class FindingsAnswer(_Shape):
 
     findings: list[Finding]
     summary: Summary
+
+
+class DayHealthAnswer(_Shape):
+    """One day of one group (``lineage health``)."""
+
+    day: str = Field(description="The UTC day, e.g. 2026-11-20.")
+    delivered: int = Field(description="Hops reported delivered that day.")
+    failed: int = Field(description="Hops reported failed that day.")
+    lost: int = Field(description="Hops whose timeout ran out that day while still sent.")
+    opened: int = Field(description="Findings first seen that day.")
+    resolved: int = Field(description="Findings resolved that day.")
+    open: int = Field(description="Findings open at the end of the day.")
+
+
+class GroupHealthAnswer(_Shape):
+    name: str | None = Field(description="The integration, owner, system or element; null for "
+                             "the hops and findings that name none.")  # fmt: skip
+    days: list[DayHealthAnswer]
+
+
+class HealthAnswer(_Shape):
+    """Health over time (``lineage health --format json``)."""
+
+    by: Literal["integration", "owner", "system", "element"]
+    as_of: str | None = Field(description="The moment judged (ISO 8601); null: empty store.")
+    days: list[str]
+    groups: list[GroupHealthAnswer]
+    total: list[DayHealthAnswer] = Field(description="Every hop and finding, per day.")
