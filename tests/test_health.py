@@ -231,6 +231,11 @@ def test_the_health_endpoint_answers_the_command_json(store: Store, db_url: str)
         assert [d["open"] for d in document["total"]] == [2, 1, 2]
         earlier = client.get("/api/v1/health?days=2&as_of=2026-11-19T23:00:00").get_json()
         assert earlier["days"] == ["2026-11-18", "2026-11-19"]
+        # answers are kept while the store does not change, and never after it does
+        record(store, _bi("h-10", _hours(NOV_20, 9.75), status="failed", error="late"))
+        again = client.get("/api/v1/health?days=3&by=system").get_json()
+        bi = next(g for g in again["groups"] if g["name"] == "BI")
+        assert [d["failed"] for d in bi["days"]] == [1, 1, 2]
         for bad in ("days=0", "days=x", "by=colour", "as_of=yesterday"):
             refused = client.get(f"/api/v1/health?{bad}")
             assert refused.status_code == 400, bad

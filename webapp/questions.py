@@ -19,7 +19,7 @@ from lineage.answers import with_findings
 from lineage.detect.run import Filters, ScanResult, scan_report
 from lineage.errors import NotFoundError
 from lineage.golden import GoldenRecord, golden
-from lineage.health import Grouping, HealthReport, health
+from lineage.health import Grouping, HealthReport, change_marker, health
 from lineage.impact import ImpactResult, impact
 from lineage.interop.observed import observed_routes
 from lineage.model.registry import Carry, Element, Integration, Registry
@@ -56,9 +56,35 @@ def ask_golden(query: RecordQuery) -> GoldenRecord:
     return golden(tracker().store(), query.system, query.record, as_of=query.as_of)
 
 
-def ask_health(by: Grouping, days: int, as_of: dt.datetime | None = None) -> HealthReport:
-    """Health over time (``lineage health``): per day and group, hops and findings counted."""
-    return health(tracker().store(), by=by, days=days, as_of=as_of)
+@dataclass
+class _HealthCache:
+    """Recent health answers, kept while the store does not change (see
+    :func:`lineage.health.change_marker`): the pages draw several charts from one answer,
+    and a store of a million events takes seconds to count."""
+
+    size: int = 16
+    answers: dict[tuple[object, ...], HealthReport] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def ask_health(
+    by: Grouping, days: int, as_of: dt.datetime | None = None, *, hops: bool = True
+) -> HealthReport:
+    """Health over time (``lineage health``): per day and group, hops and findings counted
+    (the findings only when ``hops`` is False); the same answer again while nothing changed."""
+    store = tracker().store()
+    cache: _HealthCache = current_app.extensions.setdefault("lineage.health", _HealthCache())
+    key = (change_marker(store), by, days, as_of, hops)
+    with cache.lock:
+        known = cache.answers.get(key)
+    if known is not None:
+        return known
+    answer = health(store, by=by, days=days, as_of=as_of, hops=hops)
+    with cache.lock:
+        if len(cache.answers) >= cache.size:
+            cache.answers.pop(next(iter(cache.answers)))
+        cache.answers[key] = answer
+    return answer
 
 
 def ask_scan(query: FindingsQuery) -> ScanResult:

@@ -33,7 +33,14 @@ from sqlalchemy import (
     union_all,
 )
 
-from .schema import UNDELIVERED, events, findings, hop_status
+from .schema import (
+    UNDELIVERED,
+    detection_state,
+    events,
+    findings,
+    hop_status,
+    registry_versions,
+)
 
 DAY = 86_400_000_000
 """A day in microseconds (the store's unit of time)."""
@@ -73,19 +80,21 @@ class HopCount:
     system: str
     element: str
     count: int
+    outcome: str = "lost"
 
 
-def delivery_counts(
-    conn: Connection, window: Window, status: Literal["delivered", "failed"]
-) -> Iterator[HopCount]:
-    """Status records ``status`` per day of their event time, per hop integration and place.
+def delivery_counts(conn: Connection, window: Window) -> Iterator[HopCount]:
+    """Status records ``delivered`` and ``failed`` per day of their event time, per hop
+    integration and place (``outcome`` says which).
 
     A hop recorded as delivered counts on the day of its event; a hop sent and later reported
     delivered (or failed) counts on the day of that later status. A hop that failed and was
-    then delivered on a retry counts once on each day.
+    then delivered on a retry counts once on each day. One pass over the window's events
+    (``ix_events_at``) and one over its later statuses (``ix_hop_status_at``).
     """
     own = select(
         window.day_of(events.c.at),
+        events.c.status,
         events.c.integration,
         events.c.system,
         events.c.element,
@@ -93,11 +102,12 @@ def delivery_counts(
         events.c.at >= window.origin,
         events.c.at <= window.as_of,
         events.c.kind == "hop",
-        events.c.status == status,
+        events.c.status.in_(FINAL),
     )
     later = (
         select(
             window.day_of(hop_status.c.at),
+            hop_status.c.status,
             events.c.integration,
             events.c.system,
             events.c.element,
@@ -106,14 +116,14 @@ def delivery_counts(
         .where(
             hop_status.c.at >= window.origin,
             hop_status.c.at <= window.as_of,
-            hop_status.c.status == status,
+            hop_status.c.status.in_(FINAL),
         )
     )
     both = union_all(own, later).subquery("outcomes")
-    keys = (both.c.day, both.c.integration, both.c.system, both.c.element)
+    keys = (both.c.day, both.c.status, both.c.integration, both.c.system, both.c.element)
     statement = select(*keys, func.count()).group_by(*keys)
     for row in conn.execute(statement):
-        yield HopCount(int(row[0]), row[1], row[2], row[3], int(row[4]))
+        yield HopCount(int(row[0]), row[2], row[3], row[4], int(row[5]), row[1])
 
 
 def lost_counts(
@@ -220,6 +230,20 @@ def findings_open_before(
         yield FindingCount(-1, row[0], int(row[1]))
 
 
+def change_marker(conn: Connection) -> tuple[int | None, ...]:
+    """What moves whenever a health answer may change: the newest event, hop status, finding,
+    resolution, judgement and registry version (each one step at an index's edge)."""
+    statement = select(
+        select(func.max(events.c.seq)).scalar_subquery(),
+        select(func.max(hop_status.c.seq)).scalar_subquery(),
+        select(func.max(findings.c.id)).scalar_subquery(),
+        select(func.max(findings.c.resolved_at)).scalar_subquery(),
+        select(func.max(detection_state.c.judged_at)).scalar_subquery(),
+        select(func.max(registry_versions.c.id)).scalar_subquery(),
+    )
+    return tuple(conn.execute(statement).one())
+
+
 __all__ = [
     "DAY",
     "HOP_KEYS",
@@ -227,6 +251,7 @@ __all__ = [
     "FindingKey",
     "HopCount",
     "Window",
+    "change_marker",
     "delivery_counts",
     "findings_open_before",
     "findings_opened",

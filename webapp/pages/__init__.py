@@ -20,6 +20,7 @@ from flask import Blueprint, Flask, render_template
 
 from lineage.model.registry import Carry, Element, Integration
 
+from ..charts import DAYS, health_charts
 from ..questions import element_flow, known_element, registry, system_map
 from .common import inline_svg, page_errors
 from .text import nobreak
@@ -41,6 +42,9 @@ def index() -> str:
         registry=declared,
         truths={name: sorted(set(names)) for name, names in truths.items()},
         svg=inline_svg(system_map("inline")) if declared.systems or declared.integrations else None,
+        integration_health=health_charts("integration"),
+        system_health=health_charts("system"),
+        health_days=DAYS,
     )
 
 

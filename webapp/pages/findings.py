@@ -19,6 +19,7 @@ from lineage.model.findings import Finding, summarize
 from lineage.report import place
 
 from ..api.openapi import operation
+from ..charts import DAYS, findings_over_time
 from ..queries import SCAN_CODES, FindingsQuery, read_query
 from ..questions import ask_scan, filters, registry
 from .common import page_errors
@@ -118,5 +119,7 @@ def index() -> tuple[str, int]:
         "systems": sorted(systems),
         "elements": sorted({e.name for e in declared.elements}),
         "json_url": url_for("api.get_findings", **_asked()),
+        "over_time": findings_over_time(as_of=query.as_of if query else None),
+        "over_time_days": DAYS,
     }
     return render_template("findings/index.html", **context), status
