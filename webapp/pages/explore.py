@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from lineage.explore import PAGE_SIZE, integration_view, records_page, search, system_view
 
 from .. import links
+from ..charts import DAYS, integration_health, system_health
 from ..links import hit_url
 from ..queries import AsOf, Name, read_query
 from ..questions import registry
@@ -38,14 +39,16 @@ class RecordsQuery(AsOf):
 @bp.get("/systems/<name>")
 def system(name: str) -> str:
     """One system: what it holds and is the truth of, its integrations, its open findings."""
-    return render_template("explore/system.html", view=system_view(tracker().store(), name))
+    view = system_view(tracker().store(), name)
+    return render_template("explore/system.html", view=view, health=system_health(name), days=DAYS)
 
 
 @bp.get("/integrations/<name>")
 def integration(name: str) -> str:
     """One integration: declared carries and transforms, owner, open findings."""
     view = integration_view(tracker().store(), name)
-    return render_template("explore/integration.html", view=view)
+    chart = integration_health(name)
+    return render_template("explore/integration.html", view=view, health=chart, days=DAYS)
 
 
 @bp.get("/records")
