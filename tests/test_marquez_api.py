@@ -283,3 +283,44 @@ def test_search_and_events_in_marquez_shapes(served: tuple[Flask, str]) -> None:
     assert "no job" in missing.json()["error"]
     bad = requests.get(f"{url}/api/v1/column-lineage", params={"nodeId": "table:x"}, timeout=5)
     assert bad.status_code == 400
+
+
+def test_job_and_dataset_versions_run_facets_and_a_jobs_column_lineage(
+    served: tuple[Flask, str],
+) -> None:
+    _, url = served
+    sending = transport(url, None)
+    for event in events():
+        assert sending.emit(event).status_code == 201
+    client = marquez_client.MarquezClient(url)
+    name = "crm_sync.export_customers"
+
+    listed = client.list_dataset_versions(ERP, "public.customers")["versions"][0]
+    version = client.get_dataset_version(ERP, "public.customers", listed["version"])
+    valid("DatasetVersion", version)
+    assert version["version"] == listed["version"]
+    assert version["createdByRun"]["id"] == RUN_ID
+
+    job = client.get_job("airflow", name)
+    jobs_url = f"{url}/api/v1/namespaces/airflow/jobs/{name}/versions"
+    versions = requests.get(jobs_url, timeout=5).json()
+    valid("JobVersionList", versions)
+    assert [v["version"] for v in versions["versions"]] == [job["currentVersion"]]
+    one = requests.get(f"{jobs_url}/{job['currentVersion']}", timeout=5).json()
+    valid("JobVersion", one)
+    assert one["inputs"] == [{"namespace": CRM, "name": "public.contacts"}]
+    assert one["latestRun"]["id"] == RUN_ID
+    assert client.get_job_run(RUN_ID)["jobVersion"]["version"] == job["currentVersion"]
+    assert requests.get(f"{jobs_url}/not-a-version", timeout=5).status_code == 404
+
+    facets = requests.get(f"{url}/api/v1/jobs/runs/{RUN_ID}/facets", timeout=5).json()
+    # the spec types FacetsResult.facets as one CustomFacet; Marquez's server answers a map of
+    # them, by facet name, as here: each one is checked
+    assert facets["runId"] == RUN_ID
+    for facet in facets["facets"].values():
+        valid("CustomFacet", facet)
+
+    columns = client.get_column_lineage_by_job("airflow", name)
+    ids = {node["id"] for node in columns["graph"]}
+    assert f"datasetField:{ERP}:public.customers:address" in ids
+    assert f"datasetField:{CRM}:public.contacts:street" in ids

@@ -9,28 +9,25 @@ that read Marquez can read the tracker. Two sources make the graph:
   reading ``dataset:<source system>:<dataset>`` and writing ``dataset:<target system>:<dataset>``,
   where an element ``customer.address`` is the field ``address`` of the dataset ``customer``.
 
-The index keeps only jobs and datasets (registry-sized), never runs or values, and reads each
-stored event once: :meth:`LineageIndex.refresh` picks up the events stored since the last call.
+The observed part is read from the OpenLineage summary tables (migration 0009), one indexed
+lookup per level of the walk; the events themselves are never read.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import threading
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import Connection
 
 from ..errors import InputError, NotFoundError
 from ..model.registry import Registry
+from ..store import openlineage as summaries
 from ..store.database import Store
-from ..store.schema import iso, openlineage_events, to_us
-from .ol_events import AnyEvent, Dataset, DatasetEvent, parse_event
+from ..store.schema import iso
 
 DECLARED_NAMESPACE = "registry"
 """The job namespace of the registry's declared integrations."""
@@ -172,36 +169,17 @@ class _Graph:
 
 
 class LineageIndex:
-    """Jobs and datasets seen in OpenLineage events, kept up to date incrementally.
+    """Marquez's lineage graph, read from the OpenLineage summary tables (migration 0009).
 
-    One index per process is enough; it is safe to share between threads.
+    Nothing is kept in memory between requests: each graph is walked one level at a time,
+    each level one indexed lookup of the datasets its jobs read and wrote (or the jobs its
+    datasets met). Safe to share between threads.
 
     Example:
         >>> from lineage.store import open_store
         >>> index = LineageIndex()
         >>> graph = index.graph(open_store("sqlite://"), "dataset:CRM:customer")  # doctest: +SKIP
     """
-
-    def __init__(self) -> None:
-        self._observed = _Graph()
-        self._seq = 0
-        self._lock = threading.Lock()
-
-    def refresh(self, store: Store, *, chunk: int = 1000) -> None:
-        """Read the OpenLineage events stored since the last refresh."""
-        with self._lock, store.engine.connect() as conn:
-            while True:
-                rows = conn.execute(
-                    select(openlineage_events.c.seq, openlineage_events.c.payload)
-                    .where(openlineage_events.c.seq > self._seq)
-                    .order_by(openlineage_events.c.seq)
-                    .limit(chunk)
-                ).all()
-                for row in rows:
-                    _add_event(self._observed, parse_event(json.loads(row.payload)))
-                    self._seq = row.seq
-                if len(rows) < chunk:
-                    return
 
     def graph(self, store: Store, node_id: str, depth: int = DEFAULT_DEPTH) -> LineageGraph:
         """The lineage graph around ``node_id``: every node at most ``depth`` edges away.
@@ -214,10 +192,70 @@ class LineageIndex:
         check_node_id(node_id)
         if not 0 <= depth <= MAX_DEPTH:
             raise InputError(f"depth must be between 0 and {MAX_DEPTH}, got {depth}")
-        self.refresh(store)
-        with self._lock:
-            whole = _merged(self._observed, declared_graph(store.registry()))
-        return _around(whole, node_id, depth)
+        with store.engine.connect() as conn:
+            return _walk(conn, declared_graph(store.registry(conn)), node_id, depth)
+
+
+def _parse(node_id: str) -> tuple[str, tuple[str, str]]:
+    kind, _, rest = node_id.partition(":")
+    namespace, _, name = rest.rpartition(":")
+    return kind, (namespace, name)
+
+
+def _walk(conn: Connection, declared: _Graph, start: str, depth: int) -> LineageGraph:
+    kind, key = _parse(start)
+    known = start in declared.jobs or start in declared.datasets
+    if not known and kind == "job":
+        known = summaries.job_row(conn, *key) is not None
+    elif not known:
+        known = bool(summaries.dataset_rows(conn, [key]))
+    if not known:
+        raise NotFoundError(
+            f"no dataset or job {start!r} is known; node ids look like "
+            "dataset:<namespace>:<name> or job:<namespace>:<name>"
+        )
+    declared_outs, declared_ins = _edges(declared)
+    distance = {start: 0}
+    frontier = [start]
+    for level in range(1, depth + 1):
+        if not frontier:
+            break
+        jobs = [_parse(n)[1] for n in frontier if n.startswith("job:")]
+        datasets = [_parse(n)[1] for n in frontier if n.startswith("dataset:")]
+        neighbours: set[str] = set()
+        for row in summaries.io_of_jobs(conn, jobs):
+            neighbours.add(dataset_node(*row.dataset))
+        for row in summaries.io_of_datasets(conn, datasets):
+            neighbours.add(job_node(*row.owner))
+        for node in frontier:
+            neighbours |= declared_outs.get(node, set()) | declared_ins.get(node, set())
+        frontier = sorted(n for n in neighbours if n not in distance)
+        for node in frontier:
+            distance[node] = level
+    graph = _kept_graph(conn, declared, set(distance))
+    outs, ins = _edges(graph)
+    return LineageGraph(graph=[_node(graph, k, outs, ins, distance) for k in sorted(distance)])
+
+
+def _kept_graph(conn: Connection, declared: _Graph, kept: set[str]) -> _Graph:
+    """The observed jobs and datasets among ``kept`` (jobs with all their datasets), merged
+    with the declared ones."""
+    observed = _Graph()
+    jobs = [_parse(n)[1] for n in kept if n.startswith("job:") and n not in declared.jobs]
+    for summary in summaries.jobs_by_key(conn, jobs):
+        job = observed.job(summary.namespace, summary.name)
+        job.first, job.last, job.description = summary.first, summary.last, summary.description
+    for row in summaries.io_of_jobs(conn, jobs):
+        job = observed.job(*row.owner)
+        (job.inputs if row.io == "in" else job.outputs).add(row.dataset)
+    datasets = [_parse(n)[1] for n in kept if n.startswith("dataset:")]
+    for (namespace, name), found in summaries.dataset_rows(conn, datasets).items():
+        dataset = observed.dataset(namespace, name)
+        dataset.first, dataset.last = found.first, found.last
+        # a field column lineage names only as a source stays out (Marquez's Field needs a
+        # type it does not have); one a job wrote is shown
+        dataset.fields = {n: f.type for n, f in found.fields.items() if f.type or f.target}
+    return _merged(observed, declared)
 
 
 def check_node_id(node_id: str) -> None:
@@ -226,30 +264,6 @@ def check_node_id(node_id: str) -> None:
         raise InputError(
             f"nodeId {node_id!r} is not dataset:<namespace>:<name> or job:<namespace>:<name>"
         )
-
-
-def _add_event(graph: _Graph, event: AnyEvent) -> None:
-    at = to_us(event.utc_time)
-    if isinstance(event, DatasetEvent):
-        _add_dataset(graph, event.dataset, at)
-        return
-    job = graph.job(event.job.namespace, event.job.name)
-    job.first = at if job.first is None else min(job.first, at)
-    job.last = at if job.last is None else max(job.last, at)
-    for side, datasets in ((job.inputs, event.inputs), (job.outputs, event.outputs)):
-        for dataset in datasets:
-            side.add((dataset.namespace, dataset.name))
-            _add_dataset(graph, dataset, at)
-
-
-def _add_dataset(graph: _Graph, dataset: Dataset, at: int) -> None:
-    known = graph.dataset(dataset.namespace, dataset.name, at)
-    schema = dataset.facets.schema_
-    for declared in schema.fields if schema else ():
-        known.fields[declared.name] = declared.type
-    lineage = dataset.facets.column_lineage
-    for name in lineage.fields if lineage else ():
-        known.fields.setdefault(name, None)
 
 
 def declared_graph(registry: Registry) -> _Graph:
@@ -304,27 +318,6 @@ def _edges(graph: _Graph) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
             outs.setdefault(key, set()).add(target)
             ins.setdefault(target, set()).add(key)
     return outs, ins
-
-
-def _around(graph: _Graph, start: str, depth: int) -> LineageGraph:
-    if start not in graph.jobs and start not in graph.datasets:
-        raise NotFoundError(
-            f"no dataset or job {start!r} is known; node ids look like "
-            "dataset:<namespace>:<name> or job:<namespace>:<name>"
-        )
-    outs, ins = _edges(graph)
-    distance = {start: 0}
-    queue = deque([start])
-    while queue:
-        node = queue.popleft()
-        if distance[node] == depth:
-            continue
-        for neighbour in outs.get(node, set()) | ins.get(node, set()):
-            if neighbour not in distance:
-                distance[neighbour] = distance[node] + 1
-                queue.append(neighbour)
-    nodes = [_node(graph, key, outs, ins, distance) for key in sorted(distance)]
-    return LineageGraph(graph=nodes)
 
 
 def _time(micros: int | None) -> str | None:

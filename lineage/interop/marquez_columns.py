@@ -3,6 +3,7 @@ nodes, the columnLineage facets received and the registry's carries as edges."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -26,34 +27,38 @@ class FieldEdge:
 def column_lineage(
     cat: Catalogue, node_id: str, depth: int, downstream: bool
 ) -> ColumnLineageGraph:
-    """The field-level graph around a dataset, a dataset field or a job's datasets."""
+    """The field-level graph around a dataset, a dataset field or a job's datasets, walked
+    one level at a time (each level one indexed lookup of the edges into, and with
+    ``downstream`` out of, the fields reached)."""
     starts = _field_starts(cat, node_id)
-    ups: dict[tuple[str, str, str], set[FieldEdge]] = {}
-    downs: dict[tuple[str, str, str], set[FieldEdge]] = {}
-    for edge in cat.field_edges:
-        ups.setdefault(edge.target, set()).add(edge)
-        downs.setdefault(edge.source, set()).add(edge)
     kept: dict[tuple[str, str, str], int] = dict.fromkeys(starts, 0)
-    frontier = list(starts)
-    while frontier:
-        node = frontier.pop()
-        if kept[node] >= depth:
-            continue
-        nexts = [e.source for e in ups.get(node, ())]
+    edges: set[FieldEdge] = set()
+    frontier = set(starts)
+    level = 0
+    while frontier and level < depth:
+        found = cat.edges_into(frontier)
+        nexts = {e.source for e in found}
         if downstream:
-            nexts += [e.target for e in downs.get(node, ())]
-        for other in nexts:
-            if other not in kept:
-                kept[other] = kept[node] + 1
-                frontier.append(other)
+            out = cat.edges_from(frontier)
+            found |= out
+            nexts |= {e.target for e in out}
+        edges |= found
+        level += 1
+        frontier = {n for n in nexts if n not in kept}
+        for other in frontier:
+            kept[other] = level
+    edges = {e for e in edges if e.source in kept and e.target in kept}
+    ups: dict[tuple[str, str, str], list[FieldEdge]] = {}
+    downs: dict[tuple[str, str, str], list[FieldEdge]] = {}
+    for edge in edges:
+        ups.setdefault(edge.target, []).append(edge)
+        downs.setdefault(edge.source, []).append(edge)
+    types = cat.field_types({(k[0], k[1]) for k in kept})
     nodes = []
     for key in sorted(kept):
         namespace, dataset, name = key
-        known = cat.datasets.get((namespace, dataset))
-        incoming = sorted((e for e in ups.get(key, ()) if e.source in kept), key=lambda e: e.source)
-        outgoing = sorted(
-            (e for e in downs.get(key, ()) if e.target in kept), key=lambda e: e.target
-        )
+        incoming = sorted(ups.get(key, ()), key=_order)
+        outgoing = sorted(downs.get(key, ()), key=lambda e: (e.target, *_order(e)))
         nodes.append(
             FieldNode(
                 id=_field_id(key),
@@ -61,7 +66,7 @@ def column_lineage(
                     namespace=namespace,
                     dataset=dataset,
                     field=name,
-                    field_type=known.fields.get(name) if known else None,
+                    field_type=types.get(key),
                     input_fields=[
                         ColumnInputField(
                             namespace=e.source[0],
@@ -73,36 +78,42 @@ def column_lineage(
                         for e in incoming
                     ],
                 ),
-                in_edges=[
+                in_edges=_unique(
                     Edge(origin=_field_id(e.source), destination=_field_id(key)) for e in incoming
-                ],
-                out_edges=[
+                ),
+                out_edges=_unique(
                     Edge(origin=_field_id(key), destination=_field_id(e.target)) for e in outgoing
-                ],
+                ),
             )
         )
     return ColumnLineageGraph(graph=nodes)
 
 
+def _order(edge: FieldEdge) -> tuple[str, ...]:
+    return (*edge.source, edge.description or "", edge.kind or "")
+
+
+def _unique(edges: Iterable[Edge]) -> list[Edge]:
+    return list(dict.fromkeys(edges))
+
+
 def _field_starts(cat: Catalogue, node_id: str) -> list[tuple[str, str, str]]:
     kind, _, rest = node_id.partition(":")
-    fields = {e.source for e in cat.field_edges} | {e.target for e in cat.field_edges}
     if kind == "datasetField":
         namespace, dataset, name = _three(node_id, rest)
         return [(namespace, dataset, name)]
     if kind == "dataset":
         namespace, _, dataset = rest.rpartition(":")
-        known = cat.datasets.get((namespace, dataset))
-        if known is None:
+        fields = cat.dataset_fields(namespace, dataset)
+        if fields is None:
             raise NotFoundError(f"no dataset {node_id!r} is known")
-        names = set(known.fields) | {f[2] for f in fields if f[:2] == (namespace, dataset)}
-        return [(namespace, dataset, n) for n in sorted(names)]
+        return fields
     if kind == "job":
         namespace, _, name = rest.rpartition(":")
-        job = cat.jobs.get((namespace, name))
-        if job is None:
+        outputs = cat.job_output_fields(namespace, name)
+        if outputs is None:
             raise NotFoundError(f"no job {node_id!r} is known")
-        return sorted(f for f in fields if f[:2] in job.outputs)
+        return outputs
     raise InputError(
         f"nodeId {node_id!r} is not dataset:<namespace>:<name>, "
         "datasetField:<namespace>:<name>:<field> or job:<namespace>:<name>"

@@ -1,15 +1,15 @@
 """Marquez's read API, in Marquez's own JSON shapes (its ``spec/openapi.yml``).
 
 Enough of it that Marquez's clients (``marquez-python``, the web UI) read the tracker:
-namespaces; jobs and datasets per namespace, with dataset versions and job runs; runs by id;
-column lineage; search; the OpenLineage events received. Two sources, as for
+namespaces; jobs and datasets per namespace, with job and dataset versions and job runs;
+runs by id; column lineage; search; the OpenLineage events received. Two sources, as for
 ``GET /api/v1/lineage`` (:mod:`lineage.interop.marquez`): the OpenLineage events stored
-(observed), and the registry (declared: each system is a namespace holding its elements'
-datasets, each integration the job ``registry/<integration>``).
+(observed, read from the summary tables of migration 0009 by key or index range, never the
+events themselves), and the registry (declared: each system is a namespace holding its
+elements' datasets, each integration the job ``registry/<integration>``).
 
-A :class:`Catalogue` is built from one pass over the stored events; the web layer only serves
-its answers. Run states map as Marquez's do: START and RUNNING -> ``RUNNING``, COMPLETE ->
-``COMPLETED``, FAIL -> ``FAILED``, ABORT -> ``ABORTED``.
+Run states map as Marquez's do: START and RUNNING -> ``RUNNING``, COMPLETE -> ``COMPLETED``,
+FAIL -> ``FAILED``, ABORT -> ``ABORTED``; a run that ended keeps its end state.
 """
 
 from __future__ import annotations
@@ -19,11 +19,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
 from ..errors import NotFoundError
+from ..model.ol_summary import DatasetSum, FieldSum, JobSum, RunSum
 from ..model.registry import Registry
-from ..store.schema import iso, openlineage_events
+from ..store import openlineage as summaries
+from ..store.schema import iso
 from .marquez import DECLARED_NAMESPACE, declared_graph, split_element
 from .marquez_columns import FieldEdge, column_lineage
 from .marquez_shapes import (
@@ -37,6 +39,8 @@ from .marquez_shapes import (
     Id,
     Job,
     JobList,
+    JobVersion,
+    JobVersionList,
     LineageEventList,
     MarquezDataset,
     Namespace,
@@ -47,7 +51,6 @@ from .marquez_shapes import (
     SearchResultList,
     VersionId,
 )
-from .ol_events import Dataset, DatasetEvent, RunEvent, parse_event
 
 VERSIONS = uuid.UUID("9b0c6f57-3c55-4bc4-a0e5-1b6d3c8d4e21")
 """Dataset and job versions are UUID5 in this namespace of what makes them."""
@@ -61,207 +64,69 @@ _STATES = {
 }
 
 
-# -- the catalogue -------------------------------------------------------------------------
-
-
 @dataclass(slots=True)
-class _RunSeen:
-    run_id: str
-    namespace: str
-    job: str
-    first: int
-    last: int
-    state: str = "NEW"
-    started: int | None = None
-    ended: int | None = None
-    inputs: set[tuple[str, str]] = field(default_factory=set)
-    outputs: set[tuple[str, str]] = field(default_factory=set)
-    facets: dict[str, Any] = field(default_factory=dict)
+class _Declared:
+    """The registry as Marquez jobs, datasets and field edges (registry-sized, in memory)."""
+
+    jobs: dict[tuple[str, str], JobSum] = field(default_factory=dict)
+    job_io: dict[tuple[str, str], tuple[set[tuple[str, str]], set[tuple[str, str]]]] = field(
+        default_factory=dict
+    )
+    datasets: dict[tuple[str, str], DatasetSum] = field(default_factory=dict)
+    edges: set[FieldEdge] = field(default_factory=set)
 
 
-@dataclass(slots=True)
-class _DatasetSeen:
-    namespace: str
-    name: str
-    first: int | None = None
-    last: int | None = None
-    fields: dict[str, str | None] = field(default_factory=dict)
-    descriptions: dict[str, str | None] = field(default_factory=dict)
-    description: str | None = None
-    facets: dict[str, Any] = field(default_factory=dict)
-    versions: list[tuple[int, str | None]] = field(default_factory=list)  # (at, run id)
+def _declare(registry: Registry) -> _Declared:
+    found = _Declared()
+    graph = declared_graph(registry)
+    for job in graph.jobs.values():
+        key = (job.namespace, job.name)
+        found.jobs[key] = JobSum(job.namespace, job.name, 0, 0, description=job.description)
+        found.job_io[key] = (set(job.inputs), set(job.outputs))
+    for dataset in graph.datasets.values():
+        known = DatasetSum(dataset.namespace, dataset.name)
+        known.fields = {n: _field(t) for n, t in dataset.fields.items()}
+        found.datasets[(dataset.namespace, dataset.name)] = known
+    for integration in registry.integrations:
+        for carry in integration.carries:
+            out_dataset, out_field = split_element(carry.element)
+            for source in carry.input_elements:
+                in_dataset, in_field = split_element(source)
+                found.edges.add(
+                    FieldEdge(
+                        (integration.source, in_dataset, in_field),
+                        (integration.target, out_dataset, out_field),
+                        carry.transform,
+                        "DECLARED",
+                    )
+                )
+    return found
 
-    def seen(self, at: int | None) -> None:
-        if at is not None:
-            self.first = at if self.first is None else min(self.first, at)
-            self.last = at if self.last is None else max(self.last, at)
 
-
-@dataclass(slots=True)
-class _JobSeen:
-    namespace: str
-    name: str
-    first: int | None = None
-    last: int | None = None
-    inputs: set[tuple[str, str]] = field(default_factory=set)
-    outputs: set[tuple[str, str]] = field(default_factory=set)
-    description: str | None = None
-    parent: str | None = None
-    facets: dict[str, Any] = field(default_factory=dict)
-    runs: list[str] = field(default_factory=list)
+def _field(kind: str | None) -> FieldSum:
+    return FieldSum(kind, None, False)
 
 
 class Catalogue:
-    """Jobs, datasets and runs as Marquez describes them, observed and declared together."""
+    """Jobs, datasets and runs as Marquez describes them, observed and declared together.
 
-    def __init__(self, registry: Registry) -> None:
+    Each answer is a few indexed queries of the summary tables on ``conn``.
+    """
+
+    def __init__(self, conn: Connection, registry: Registry) -> None:
+        self.conn = conn
         self.registry = registry
-        self.jobs: dict[tuple[str, str], _JobSeen] = {}
-        self.datasets: dict[tuple[str, str], _DatasetSeen] = {}
-        self.runs: dict[str, _RunSeen] = {}
-        self.field_edges: set[FieldEdge] = set()
-        self._declare(registry)
+        self.declared = _declare(registry)
 
-    # building
-
-    def _dataset(self, namespace: str, name: str, at: int | None = None) -> _DatasetSeen:
-        found = self.datasets.get((namespace, name))
-        if found is None:
-            found = self.datasets[(namespace, name)] = _DatasetSeen(namespace, name)
-        found.seen(at)
-        return found
-
-    def _declare(self, registry: Registry) -> None:
-        graph = declared_graph(registry)
-        for job in graph.jobs.values():
-            seen = self.jobs[(job.namespace, job.name)] = _JobSeen(job.namespace, job.name)
-            seen.inputs, seen.outputs, seen.description = job.inputs, job.outputs, job.description
-        for dataset in graph.datasets.values():
-            self._dataset(dataset.namespace, dataset.name).fields.update(dataset.fields)
-        for integration in registry.integrations:
-            for carry in integration.carries:
-                out_dataset, out_field = split_element(carry.element)
-                for source in carry.input_elements:
-                    in_dataset, in_field = split_element(source)
-                    self.field_edges.add(
-                        FieldEdge(
-                            (integration.source, in_dataset, in_field),
-                            (integration.target, out_dataset, out_field),
-                            carry.transform,
-                            "DECLARED",
-                        )
-                    )
-
-    def add(self, at: int, payload: dict[str, Any]) -> None:
-        """Add one stored OpenLineage event (``at``: its time in microseconds)."""
-        event = parse_event(payload)
-        if isinstance(event, DatasetEvent):
-            self._add_dataset(event.dataset, at, None, payload.get("dataset", {}))
-            return
-        key = (event.job.namespace, event.job.name)
-        job = self.jobs.get(key)
-        if job is None:
-            job = self.jobs[key] = _JobSeen(*key)
-        job.first = at if job.first is None else min(job.first, at)
-        job.last = at if job.last is None else max(job.last, at)
-        job_facets = payload.get("job", {}).get("facets") or {}
-        job.facets.update(job_facets)
-        documentation = job_facets.get("documentation")
-        if isinstance(documentation, dict) and isinstance(documentation.get("description"), str):
-            job.description = documentation["description"]
-        run_id = event.run.run_id if isinstance(event, RunEvent) and event.run else None
-        parent = event.run.facets.parent if isinstance(event, RunEvent) and event.run else None
-        if parent is not None and parent.job is not None:
-            job.parent = parent.job.name
-        for side, datasets, raw in (
-            (job.inputs, event.inputs, payload.get("inputs") or []),
-            (job.outputs, event.outputs, payload.get("outputs") or []),
-        ):
-            for dataset, body in zip(datasets, raw, strict=False):
-                side.add((dataset.namespace, dataset.name))
-                writes = side is job.outputs
-                self._add_dataset(dataset, at, run_id if writes else None, body, versioned=writes)
-        if isinstance(event, RunEvent) and event.run is not None:
-            self._add_run(job, event, at, payload)
-
-    def _add_dataset(
-        self,
-        dataset: Dataset,
-        at: int,
-        run_id: str | None,
-        body: dict[str, Any],
-        *,
-        versioned: bool = True,
-    ) -> None:
-        known = self._dataset(dataset.namespace, dataset.name, at)
-        facets = body.get("facets") or {}
-        if isinstance(facets, dict):
-            known.facets.update(facets)
-            documentation = facets.get("documentation")
-            if isinstance(documentation, dict) and isinstance(
-                documentation.get("description"), str
-            ):
-                known.description = documentation["description"]
-        schema = dataset.facets.schema_
-        for declared in schema.fields if schema else ():
-            known.fields[declared.name] = declared.type
-            known.descriptions[declared.name] = declared.description
-        lineage = dataset.facets.column_lineage
-        for name, field_lineage in lineage.fields.items() if lineage else ():
-            known.fields.setdefault(name, None)
-            for source in field_lineage.input_fields:
-                first = source.transformations[0] if source.transformations else None
-                self.field_edges.add(
-                    FieldEdge(
-                        (source.namespace, source.name, source.field),
-                        (dataset.namespace, dataset.name, name),
-                        first.description if first else field_lineage.transformation_description,
-                        first.type if first else field_lineage.transformation_type,
-                    )
-                )
-                self._dataset(source.namespace, source.name).fields.setdefault(source.field, None)
-        wrote = versioned and (schema is not None or run_id is not None)
-        if wrote:
-            # one version per run that wrote it (its latest event), else per event
-            kept = [v for v in known.versions if run_id is None or v[1] != run_id]
-            latest = max((v[0] for v in known.versions if v[1] == run_id and run_id), default=at)
-            kept.append((max(at, latest), run_id))
-            known.versions = sorted(set(kept), key=lambda v: (v[0], v[1] or ""))
-
-    def _add_run(self, job: _JobSeen, event: RunEvent, at: int, payload: dict[str, Any]) -> None:
-        assert event.run is not None
-        run = self.runs.get(event.run.run_id)
-        if run is None:
-            run = self.runs[event.run.run_id] = _RunSeen(
-                event.run.run_id, job.namespace, job.name, at, at
-            )
-            job.runs.append(run.run_id)
-        run.first, run.last = min(run.first, at), max(run.last, at)
-        state = _STATES.get(event.event_type.value) if event.event_type else None
-        if state is not None and at >= run.last:
-            run.state = state
-        if state == "RUNNING" and (run.started is None or at < run.started):
-            run.started = at
-        if state in ("COMPLETED", "FAILED", "ABORTED"):
-            run.ended = at if run.ended is None else max(run.ended, at)
-            run.state = state
-        run.inputs |= {(d.namespace, d.name) for d in event.inputs}
-        run.outputs |= {(d.namespace, d.name) for d in event.outputs}
-        facets = (payload.get("run") or {}).get("facets") or {}
-        if isinstance(facets, dict):
-            run.facets.update(facets)
-
-    # answers
+    # namespaces
 
     def namespaces(self) -> NamespaceList:
         """Every namespace: of jobs and datasets seen, of the registry's systems, ``registry``."""
         times: dict[str, list[int]] = {}
-        for namespace, first, last in [
-            *((j.namespace, j.first, j.last) for j in self.jobs.values()),
-            *((d.namespace, d.first, d.last) for d in self.datasets.values()),
-        ]:
-            moments = times.setdefault(namespace, [])
-            moments += [t for t in (first, last) if t is not None]
+        for row in summaries.namespace_rows(self.conn):
+            times[row.name] = [t for t in (row.first, row.last) if t is not None]
+        for namespace, _ in [*self.declared.jobs, *self.declared.datasets]:
+            times.setdefault(namespace, [])
         return NamespaceList(namespaces=[self._namespace(n, times[n]) for n in sorted(times)])
 
     def _namespace(self, name: str, moments: list[int]) -> Namespace:
@@ -285,120 +150,226 @@ class Catalogue:
         )
 
     def namespace(self, name: str) -> Namespace:
-        for known in self.namespaces().namespaces:
-            if known.name == name:
-                return known
+        row = summaries.namespace_row(self.conn, name)
+        if row is not None:
+            return self._namespace(name, [t for t in (row.first, row.last) if t is not None])
+        if any(n == name for n, _ in [*self.declared.jobs, *self.declared.datasets]):
+            return self._namespace(name, [])
         raise NotFoundError(f"no namespace {name!r} is known")
 
+    # jobs
+
     def jobs_in(self, namespace: str, limit: int, offset: int) -> JobList:
-        jobs = sorted((j for j in self.jobs.values() if j.namespace == namespace), key=_by_name)
+        total, found = summaries.job_page(self.conn, namespace, limit + offset, 0)
+        declared = [j for (n, _), j in self.declared.jobs.items() if n == namespace]
+        jobs = sorted([*found, *declared], key=_by_name)[offset : offset + limit]
+        keys = [
+            (j.namespace, j.name) for j in jobs if (j.namespace, j.name) not in self.declared.jobs
+        ]
+        io: dict[tuple[str, str], tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {
+            key: ([], []) for key in keys
+        }
+        for row in summaries.io_of_jobs(self.conn, keys):
+            io[row.owner][0 if row.io == "in" else 1].append(row.dataset)
+        recent = summaries.recent_runs(self.conn, keys, 10)
         return JobList(
-            jobs=[self._job(j) for j in jobs[offset : offset + limit]], total_count=len(jobs)
+            jobs=[self._job(j, io.get((j.namespace, j.name)), recent) for j in jobs],
+            total_count=total + len(declared),
         )
 
-    def job(self, namespace: str, name: str) -> Job:
-        found = self.jobs.get((namespace, name))
+    def _job_sum(self, namespace: str, name: str) -> JobSum:
+        found = self.declared.jobs.get((namespace, name)) or summaries.job_row(
+            self.conn, namespace, name
+        )
         if found is None:
             raise NotFoundError(f"no job {name!r} in namespace {namespace!r} is known")
-        return self._job(found)
+        return found
 
-    def _job(self, job: _JobSeen) -> Job:
-        runs = [self._run(self.runs[r]) for r in reversed(job.runs)]
-        runs.sort(key=lambda r: r.updated_at, reverse=True)
+    def job(self, namespace: str, name: str) -> Job:
+        return self._job(self._job_sum(namespace, name))
+
+    def _io(self, job: JobSum) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        key = (job.namespace, job.name)
+        if key in self.declared.jobs:
+            ins, outs = self.declared.job_io[key]
+            return sorted(ins), sorted(outs)
+        rows = summaries.io_of_jobs(self.conn, [key])
+        return (
+            sorted(r.dataset for r in rows if r.io == "in"),
+            sorted(r.dataset for r in rows if r.io == "out"),
+        )
+
+    def _job(
+        self,
+        job: JobSum,
+        io: tuple[list[tuple[str, str]], list[tuple[str, str]]] | None = None,
+        recent: dict[tuple[str, str], list[RunSum]] | None = None,
+    ) -> Job:
+        """One job in Marquez's shape (``io`` and ``recent`` runs when already read)."""
+        key = (job.namespace, job.name)
+        declared = key in self.declared.jobs
+        if declared:
+            runs: list[RunSum] = []
+        elif recent is not None:
+            runs = recent.get(key, [])
+        else:
+            runs = summaries.runs_page(self.conn, job.namespace, job.name, 10, 0)
+        ins, outs = (sorted(io[0]), sorted(io[1])) if io is not None else self._io(job)
+        version = job_version(job.namespace, job.name, ins, outs)
+        shaped = [self._run(r, version=version) for r in runs]
         return Job(
             id=Id(namespace=job.namespace, name=job.name),
             name=job.name,
             simple_name=job.name.rsplit(".", 1)[-1],
             parent_job_name=job.parent,
-            created_at=_time(job.first),
-            updated_at=_time(job.last),
+            created_at=None if declared else _time(job.first),
+            updated_at=None if declared else _time(job.last),
             namespace=job.namespace,
-            inputs=[Id(namespace=n, name=m) for n, m in sorted(job.inputs)],
-            outputs=[Id(namespace=n, name=m) for n, m in sorted(job.outputs)],
+            inputs=[Id(namespace=n, name=m) for n, m in ins],
+            outputs=[Id(namespace=n, name=m) for n, m in outs],
             description=job.description,
-            latest_run=runs[0] if runs else None,
-            latest_runs=runs[:10],
+            latest_run=shaped[0] if shaped else None,
+            latest_runs=shaped,
             facets=job.facets,
-            current_version=_version("job", job.namespace, job.name),
+            current_version=version,
         )
+
+    def job_versions(self, namespace: str, name: str, limit: int, offset: int) -> JobVersionList:
+        """A job's versions: one per set of datasets it read and wrote (its current one)."""
+        job = self._job_sum(namespace, name)
+        version = self._job_version(job)
+        versions = [version][offset : offset + limit]
+        return JobVersionList(versions=versions, total_count=1)
+
+    def job_version(self, namespace: str, name: str, version: str) -> JobVersion:
+        job = self._job_sum(namespace, name)
+        found = self._job_version(job)
+        if found.version != version:
+            raise NotFoundError(
+                f"job {name!r} in namespace {namespace!r} has no version {version!r}"
+            )
+        return found
+
+    def _job_version(self, job: JobSum) -> JobVersion:
+        ins, outs = self._io(job)
+        declared = (job.namespace, job.name) in self.declared.jobs
+        runs = [] if declared else summaries.runs_page(self.conn, job.namespace, job.name, 1, 0)
+        version = job_version(job.namespace, job.name, ins, outs)
+        return JobVersion(
+            id=VersionId(namespace=job.namespace, name=job.name, version=version),
+            name=job.name,
+            created_at=_time(job.first) if not declared else None,
+            updated_at=_time(job.last) if not declared else None,
+            version=version,
+            namespace=job.namespace,
+            inputs=[Id(namespace=n, name=m) for n, m in ins],
+            outputs=[Id(namespace=n, name=m) for n, m in outs],
+            latest_run=self._run(runs[0], version=version) if runs else None,
+            facets=job.facets,
+        )
+
+    # runs
 
     def runs_of(self, namespace: str, name: str, limit: int, offset: int) -> RunList:
-        job = self.jobs.get((namespace, name))
-        if job is None:
-            raise NotFoundError(f"no job {name!r} in namespace {namespace!r} is known")
-        runs = sorted(
-            (self._run(self.runs[r]) for r in job.runs), key=lambda r: r.updated_at, reverse=True
-        )
-        return RunList(runs=runs[offset : offset + limit], total_count=len(runs))
+        job = self._job_sum(namespace, name)
+        if (namespace, name) in self.declared.jobs:
+            return RunList(runs=[], total_count=0)
+        runs = summaries.runs_page(self.conn, namespace, name, limit, offset)
+        ins, outs = self._io(job)
+        version = job_version(namespace, name, ins, outs)
+        return RunList(runs=[self._run(r, version=version) for r in runs], total_count=job.runs)
 
     def run(self, run_id: str) -> Run:
-        found = self.runs.get(run_id)
+        found = summaries.run_row(self.conn, run_id)
         if found is None:
             raise NotFoundError(f"no run {run_id!r} is known")
-        return self._run(found)
+        return self._run(found, with_io=True)
 
-    def _run(self, run: _RunSeen) -> Run:
-        duration = (run.ended - run.started) // 1000 if run.ended and run.started else None
+    def run_facets(self, run_id: str) -> dict[str, Any]:
+        """Marquez's ``GET /jobs/runs/{id}/facets``: the run's id and its facets."""
+        found = summaries.run_row(self.conn, run_id)
+        if found is None:
+            raise NotFoundError(f"no run {run_id!r} is known")
+        return {"runId": found.run_id, "facets": found.facets}
+
+    def _run(self, run: RunSum, *, with_io: bool = False, version: str | None = None) -> Run:
+        ended = run.ended_at
+        duration = (ended - run.started) // 1000 if ended and run.started else None
         nominal = run.facets.get("nominalTime")
         nominal = nominal if isinstance(nominal, dict) else {}
+        state = _STATES.get(run.ended_state or run.state or "", "NEW")
+        inputs: list[DatasetVersionRef] = []
+        outputs: list[DatasetVersionRef] = []
+        if with_io:
+            io = summaries.run_io(self.conn, run.run_id)
+            read = [(n, m) for kind, n, m in io if kind == "in"]
+            current = summaries.dataset_rows(self.conn, read)
+            for namespace, name in read:
+                known = current.get((namespace, name))
+                by = known.current_version if known and known.current_version else ""
+                inputs.append(_version_ref(namespace, name, by))
+            outputs = [_version_ref(n, m, run.run_id) for kind, n, m in io if kind == "out"]
+        if version is None:
+            ins, outs = self._io(JobSum(run.job_namespace, run.job_name, 0, 0))
+            version = job_version(run.job_namespace, run.job_name, ins, outs)
         return Run(
             id=run.run_id,
-            created_at=_iso(run.first),
-            updated_at=_iso(run.last),
+            created_at=iso(run.first),
+            updated_at=iso(run.last),
             nominal_start_time=_text(nominal.get("nominalStartTime")),
             nominal_end_time=_text(nominal.get("nominalEndTime")),
-            state=run.state,
+            state=state,
             started_at=_time(run.started),
-            ended_at=_time(run.ended),
+            ended_at=_time(ended),
             duration_ms=duration,
-            job_version=VersionId(
-                namespace=run.namespace,
-                name=run.job,
-                version=_version("job", run.namespace, run.job),
-            ),
-            input_dataset_versions=[self._version_ref(n, m, None) for n, m in sorted(run.inputs)],
-            output_dataset_versions=[
-                self._version_ref(n, m, run.run_id) for n, m in sorted(run.outputs)
-            ],
+            job_version=VersionId(namespace=run.job_namespace, name=run.job_name, version=version),
+            input_dataset_versions=inputs,
+            output_dataset_versions=outputs,
             facets=run.facets,
         )
 
-    def _version_ref(self, namespace: str, name: str, run_id: str | None) -> DatasetVersionRef:
-        dataset = self.datasets.get((namespace, name))
-        version = _version("dataset", namespace, name, run_id or "")
-        if run_id is None and dataset is not None and dataset.versions:
-            at, by = dataset.versions[-1]
-            version = _version("dataset", namespace, name, by or str(at))
-        return DatasetVersionRef(
-            dataset_version_id=VersionId(namespace=namespace, name=name, version=version)
-        )
+    # datasets
 
     def datasets_in(self, namespace: str, limit: int, offset: int) -> DatasetList:
-        found = sorted(
-            (d for d in self.datasets.values() if d.namespace == namespace), key=_by_name
-        )
-        return DatasetList(
-            datasets=[self._dataset_shape(d) for d in found[offset : offset + limit]],
-            total_count=len(found),
-        )
+        declared = [d for (n, _), d in self.declared.datasets.items() if n == namespace]
+        if not declared:
+            total, found = summaries.dataset_page(self.conn, namespace, limit, offset)
+            return DatasetList(datasets=[self._dataset_shape(d) for d in found], total_count=total)
+        # a namespace the registry declares datasets in: merge the two by name
+        total, found = summaries.dataset_page(self.conn, namespace, 1_000_000_000, 0)
+        merged = {d.name: d for d in declared}
+        for known in found:
+            merged[known.name] = self._with_declared(known)
+        page = sorted(merged.values(), key=_by_name)[offset : offset + limit]
+        return DatasetList(datasets=[self._dataset_shape(d) for d in page], total_count=len(merged))
+
+    def _with_declared(self, known: DatasetSum) -> DatasetSum:
+        declared = self.declared.datasets.get((known.namespace, known.name))
+        if declared is not None:
+            # a field column lineage only names keeps the registry's type
+            merged = dict(declared.fields)
+            for name, found in known.fields.items():
+                if found.from_schema or name not in merged:
+                    merged[name] = found
+            known.fields = merged
+        return known
+
+    def _dataset_sum(self, namespace: str, name: str) -> DatasetSum:
+        found = summaries.dataset_rows(self.conn, [(namespace, name)]).get((namespace, name))
+        if found is not None:
+            return self._with_declared(found)
+        declared = self.declared.datasets.get((namespace, name))
+        if declared is None:
+            raise NotFoundError(f"no dataset {name!r} in namespace {namespace!r} is known")
+        return declared
 
     def dataset(self, namespace: str, name: str) -> MarquezDataset:
-        found = self.datasets.get((namespace, name))
-        if found is None:
-            raise NotFoundError(f"no dataset {name!r} in namespace {namespace!r} is known")
-        return self._dataset_shape(found)
+        return self._dataset_shape(self._dataset_sum(namespace, name))
 
-    def _fields(self, dataset: _DatasetSeen) -> list[FieldShape]:
-        return [
-            FieldShape(name=n, type=t, description=dataset.descriptions.get(n))
-            for n, t in sorted(dataset.fields.items())
-        ]
-
-    def _dataset_shape(self, dataset: _DatasetSeen) -> MarquezDataset:
+    def _dataset_shape(self, dataset: DatasetSum) -> MarquezDataset:
         current = None
-        if dataset.versions:
-            at, by = dataset.versions[-1]
-            current = _version("dataset", dataset.namespace, dataset.name, by or str(at))
+        if dataset.current_version is not None:
+            current = _version("dataset", dataset.namespace, dataset.name, dataset.current_version)
         return MarquezDataset(
             id=Id(namespace=dataset.namespace, name=dataset.name),
             name=dataset.name,
@@ -407,72 +378,85 @@ class Catalogue:
             updated_at=_time(dataset.last),
             namespace=dataset.namespace,
             source_name=dataset.namespace,
-            fields=self._fields(dataset),
-            last_modified_at=_time(dataset.versions[-1][0] if dataset.versions else None),
+            fields=_fields(dataset),
+            last_modified_at=_time(dataset.last_modified),
             description=dataset.description,
             current_version=current,
             facets=dataset.facets,
         )
 
     def versions_of(self, namespace: str, name: str, limit: int, offset: int) -> DatasetVersionList:
-        found = self.datasets.get((namespace, name))
-        if found is None:
-            raise NotFoundError(f"no dataset {name!r} in namespace {namespace!r} is known")
-        versions = [
-            DatasetVersion(
-                id=VersionId(
-                    namespace=namespace,
-                    name=name,
-                    version=_version("dataset", namespace, name, by or str(at)),
-                ),
-                name=name,
-                physical_name=name,
-                created_at=_iso(at),
-                version=_version("dataset", namespace, name, by or str(at)),
-                namespace=namespace,
-                source_name=namespace,
-                fields=self._fields(found),
-                description=found.description or "",
-                created_by_run=self._run(self.runs[by]) if by in self.runs else None,
-            )
-            for at, by in reversed(found.versions)
-        ]
+        dataset = self._dataset_sum(namespace, name)
+        total, rows = summaries.version_page(self.conn, namespace, name, limit, offset)
         return DatasetVersionList(
-            versions=versions[offset : offset + limit], total_count=len(versions)
+            versions=[self._dataset_version(dataset, *row) for row in rows], total_count=total
         )
+
+    def dataset_version(self, namespace: str, name: str, version: str) -> DatasetVersion:
+        """One version of a dataset by its id (the UUID the version lists give)."""
+        dataset = self._dataset_sum(namespace, name)
+        for by, at, run_id in summaries.version_page(self.conn, namespace, name, 10_000, 0)[1]:
+            if _version("dataset", namespace, name, by) == version:
+                return self._dataset_version(dataset, by, at, run_id)
+        raise NotFoundError(
+            f"dataset {name!r} in namespace {namespace!r} has no version {version!r}"
+        )
+
+    def _dataset_version(
+        self, dataset: DatasetSum, by: str, at: int, run_id: str | None
+    ) -> DatasetVersion:
+        namespace, name = dataset.namespace, dataset.name
+        version = _version("dataset", namespace, name, by)
+        run = summaries.run_row(self.conn, run_id) if run_id else None
+        return DatasetVersion(
+            id=VersionId(namespace=namespace, name=name, version=version),
+            name=name,
+            physical_name=name,
+            created_at=iso(at),
+            version=version,
+            namespace=namespace,
+            source_name=namespace,
+            fields=_fields(dataset),
+            description=dataset.description or "",
+            created_by_run=self._run(run) if run is not None else None,
+        )
+
+    # search and column lineage
 
     def search(
         self, q: str, *, kind: str | None, sort: str, limit: int, namespace: str | None
     ) -> SearchResultList:
         """Jobs and datasets whose name contains ``q`` (case-insensitive; ``%`` is any text)."""
         words = [w.lower() for w in q.split("%") if w]
-        results: list[SearchResult] = []
-        if kind in (None, "JOB"):
-            results += [
-                SearchResult(
-                    type="JOB",
-                    name=j.name,
-                    updated_at=_time(j.last),
-                    namespace=j.namespace,
-                    node_id=f"job:{j.namespace}:{j.name}",
-                )
-                for j in self.jobs.values()
-                if _matches(j.name, words) and namespace in (None, j.namespace)
-            ]
-        if kind in (None, "DATASET"):
-            results += [
-                SearchResult(
-                    type="DATASET",
-                    name=d.name,
-                    updated_at=_time(d.last),
-                    namespace=d.namespace,
-                    node_id=f"dataset:{d.namespace}:{d.name}",
-                )
-                for d in self.datasets.values()
-                if _matches(d.name, words) and namespace in (None, d.namespace)
-            ]
+        found = summaries.search_names(
+            self.conn,
+            words,
+            jobs=kind in (None, "JOB"),
+            datasets=kind in (None, "DATASET"),
+            namespace=namespace,
+        )
+        for kind_, table in (("JOB", self.declared.jobs), ("DATASET", self.declared.datasets)):
+            if kind not in (None, kind_):
+                continue
+            for n, m in table:
+                if (
+                    _matches(m, words)
+                    and namespace in (None, n)
+                    and (kind_, n, m, None) not in found
+                ):
+                    found.append((kind_, n, m, None))
+        results = [
+            SearchResult(
+                type="JOB" if what == "JOB" else "DATASET",
+                name=name,
+                updated_at=_time(last),
+                namespace=ns,
+                node_id=f"{what.lower()}:{ns}:{name}",
+            )
+            for (what, ns, name), last in _latest(found).items()
+        ]
         if sort == "UPDATE_AT":
-            results.sort(key=lambda r: r.updated_at or "", reverse=True)
+            results.sort(key=lambda r: (r.updated_at or "", r.name), reverse=True)
         else:
             results.sort(key=lambda r: (r.name, r.namespace, r.type))
         return SearchResultList(total_count=len(results), results=results[:limit])
@@ -481,22 +465,100 @@ class Catalogue:
         """The field-level graph around a dataset, a dataset field or a job's outputs."""
         return column_lineage(self, node_id, depth, downstream)
 
+    # what column_lineage asks
+
+    def field_types(self, datasets: set[tuple[str, str]]) -> dict[tuple[str, str, str], str | None]:
+        """The type of every known field of these datasets."""
+        found: dict[tuple[str, str, str], str | None] = {}
+        observed = summaries.dataset_rows(self.conn, datasets)
+        for key in datasets:
+            known = observed.get(key) or self.declared.datasets.get(key)
+            if known is None:
+                continue
+            merged = self._with_declared(known) if key in observed else known
+            for name, shape in merged.fields.items():
+                found[(*key, name)] = shape.type
+        return found
+
+    def edges_into(self, fields: set[tuple[str, str, str]]) -> set[FieldEdge]:
+        edges = {e for e in self.declared.edges if e.target in fields}
+        return edges | {_field_edge(e) for e in summaries.edges_into(self.conn, fields)}
+
+    def edges_from(self, fields: set[tuple[str, str, str]]) -> set[FieldEdge]:
+        edges = {e for e in self.declared.edges if e.source in fields}
+        return edges | {_field_edge(e) for e in summaries.edges_from(self.conn, fields)}
+
+    def dataset_fields(self, namespace: str, name: str) -> list[tuple[str, str, str]] | None:
+        """Every field of a dataset (known or named by column lineage); None if unknown."""
+        key = (namespace, name)
+        observed = summaries.dataset_rows(self.conn, [key]).get(key)
+        declared = self.declared.datasets.get(key)
+        if observed is None and declared is None:
+            return None
+        names = set(observed.fields if observed else ()) | set(declared.fields if declared else ())
+        named = summaries.edge_fields_of(self.conn, [key])
+        names |= {f[2] for f in named}
+        names |= {e.source[2] for e in self.declared.edges if e.source[:2] == key}
+        names |= {e.target[2] for e in self.declared.edges if e.target[:2] == key}
+        return [(namespace, name, n) for n in sorted(names)]
+
+    def job_output_fields(self, namespace: str, name: str) -> list[tuple[str, str, str]] | None:
+        """The fields column lineage names in a job's outputs; None if the job is unknown."""
+        try:
+            job = self._job_sum(namespace, name)
+        except NotFoundError:
+            return None
+        _, outs = self._io(job)
+        named = set(summaries.edge_fields_of(self.conn, outs))
+        named |= {e.target for e in self.declared.edges if e.target[:2] in outs}
+        named |= {e.source for e in self.declared.edges if e.source[:2] in outs}
+        return sorted(named)
+
+
+def _latest(
+    found: list[tuple[str, str, str, int | None]],
+) -> dict[tuple[str, str, str], int | None]:
+    """Each (kind, namespace, name) once, with its latest time seen (None if only declared)."""
+    kept: dict[tuple[str, str, str], int | None] = {}
+    for what, ns, name, last in found:
+        before = kept.get((what, ns, name))
+        kept[(what, ns, name)] = last if before is None else before
+    return kept
+
+
+def _field_edge(edge: Any) -> FieldEdge:
+    return FieldEdge(edge.source, edge.target, edge.description, edge.kind)
+
+
+def _fields(dataset: DatasetSum) -> list[FieldShape]:
+    # Marquez's Field requires a type: a field only column lineage names (no schema facet,
+    # not in the registry) is left to the column-lineage answer
+    return [
+        FieldShape(name=n, type=f.type, description=f.description)
+        for n, f in sorted(dataset.fields.items())
+        if f.type is not None
+    ]
+
+
+def _version_ref(namespace: str, name: str, by: str) -> DatasetVersionRef:
+    return DatasetVersionRef(
+        dataset_version_id=VersionId(
+            namespace=namespace, name=name, version=_version("dataset", namespace, name, by)
+        )
+    )
+
 
 def _matches(name: str, words: list[str]) -> bool:
     lowered = name.lower()
     return all(word in lowered for word in words)
 
 
-def _by_name(item: _JobSeen | _DatasetSeen) -> str:
+def _by_name(item: JobSum | DatasetSum) -> str:
     return item.name
 
 
 def _time(micros: int | None) -> str | None:
     return None if micros is None else iso(micros)
-
-
-def _iso(micros: int) -> str:
-    return iso(micros)
 
 
 def _text(value: object) -> str | None:
@@ -507,14 +569,18 @@ def _version(*parts: str) -> str:
     return str(uuid.uuid5(VERSIONS, "\x00".join(parts)))
 
 
+def job_version(
+    namespace: str, name: str, inputs: list[tuple[str, str]], outputs: list[tuple[str, str]]
+) -> str:
+    """A job's version: a UUID5 of its name and the datasets it reads and writes (Marquez
+    versions a job by what defines it, its inputs and outputs among them)."""
+    parts = [namespace, name, json.dumps([sorted(inputs), sorted(outputs)])]
+    return _version("job", *parts)
+
+
 def catalogue(conn: Connection, registry: Registry) -> Catalogue:
-    """The catalogue of everything stored and declared (one pass over the events)."""
-    found = Catalogue(registry)
-    o = openlineage_events
-    query = select(o.c.event_time, o.c.payload).order_by(o.c.seq)
-    for row in conn.execution_options(yield_per=500).execute(query):
-        found.add(int(row.event_time), json.loads(row.payload))
-    return found
+    """The catalogue of everything stored and declared, answering from ``conn``."""
+    return Catalogue(conn, registry)
 
 
 def lineage_events(
@@ -527,15 +593,7 @@ def lineage_events(
     offset: int = 0,
 ) -> LineageEventList:
     """The OpenLineage events received, as they came, by event time (newest first)."""
-    o = openlineage_events
-    conditions = []
-    if before is not None:
-        conditions.append(o.c.event_time < before)
-    if after is not None:
-        conditions.append(o.c.event_time > after)
-    order = (o.c.event_time.desc(), o.c.seq.desc()) if descending else (o.c.event_time, o.c.seq)
-    total = conn.execute(select(func.count()).select_from(o).where(*conditions)).scalar_one()
-    rows = conn.execute(
-        select(o.c.payload).where(*conditions).order_by(*order).limit(limit).offset(offset)
+    total, payloads = summaries.events_page(
+        conn, descending=descending, before=before, after=after, limit=limit, offset=offset
     )
-    return LineageEventList(events=[json.loads(r.payload) for r in rows], total_count=int(total))
+    return LineageEventList(events=[json.loads(p) for p in payloads], total_count=total)

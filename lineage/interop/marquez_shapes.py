@@ -125,6 +125,25 @@ class DatasetList(_Shape):
     total_count: int = Field(alias="totalCount")
 
 
+class JobVersion(_Shape):
+    id: VersionId
+    name: str
+    version: str
+    created_at: str | None = Field(default=None, alias="createdAt")
+    updated_at: str | None = Field(default=None, alias="updatedAt")
+    namespace: str
+    inputs: list[Id]
+    outputs: list[Id]
+    location: str | None = None
+    latest_run: Run | None = Field(default=None, alias="latestRun")
+    facets: dict[str, Any] = Field(default_factory=dict)
+
+
+class JobVersionList(_Shape):
+    versions: list[JobVersion]
+    total_count: int = Field(alias="totalCount")
+
+
 class DatasetVersion(_Shape):
     id: VersionId
     type: Literal["DB_TABLE"] = "DB_TABLE"

@@ -109,7 +109,7 @@ class _Builder:
         lineage = dataset.facets.column_lineage
         target_of = (dataset.namespace, dataset.name)
         for name, field_lineage in lineage.fields.items() if lineage else ():
-            new.fields.setdefault(name, FieldSum(None, None, False))
+            new.fields.setdefault(name, FieldSum(None, None, False, target=True))
             for source in field_lineage.input_fields:
                 first = source.transformations[0] if source.transformations else None
                 edge = EdgeSum(
@@ -121,6 +121,7 @@ class _Builder:
                     first.type if first else field_lineage.transformation_type,
                 )
                 self.batch.edges.setdefault(edge.key, edge)
+                self._namespace(NamespaceSum(source.namespace))
                 named = DatasetSum(source.namespace, source.name)
                 named.fields[source.field] = FieldSum(None, None, False)
                 self._merge_dataset(named)

@@ -63,12 +63,14 @@ class JobSum:
 
 @dataclass(frozen=True, slots=True)
 class FieldSum:
-    """A dataset field: its type and description, and whether a schema facet said so (a
-    field only named by column lineage is replaced by a schema's, never the reverse)."""
+    """A dataset field: its type and description, whether a schema facet said so (a field
+    only named by column lineage is replaced by a schema's, never the reverse) and whether
+    column lineage named it as a job's output (``target``), not only as a source."""
 
     type: str | None
     description: str | None
     from_schema: bool
+    target: bool = False
 
 
 @dataclass(slots=True)
@@ -90,8 +92,11 @@ class DatasetSum:
         self.description = new.description or self.description
         self.facets.update(new.facets)
         for name, found in new.fields.items():
-            if found.from_schema or name not in self.fields:
+            known = self.fields.get(name)
+            if known is None or found.from_schema:
                 self.fields[name] = found
+            elif found.target and not known.target:
+                self.fields[name] = FieldSum(known.type, known.description, known.from_schema, True)
         if new.last_modified is not None and (
             self.last_modified is None
             or (new.last_modified, new.current_version or "")

@@ -285,10 +285,18 @@ def _dataset_of(row: Any) -> DatasetSum:
         row.mentions,
         row.description,
         json.loads(row.facets),
-        {f[0]: FieldSum(f[1], f[2], bool(f[3])) for f in json.loads(row.fields)},
+        {
+            f[0]: FieldSum(f[1], f[2], bool(f[3]), len(f) > 4 and bool(f[4]))
+            for f in json.loads(row.fields)
+        },
         row.current_version,
         row.last_modified_at,
     )
+
+
+def _field_of(stored: list[Any]) -> FieldSum:
+    """A field as stored: ``[name, type, description, from schema, output]``."""
+    return FieldSum(stored[1], stored[2], bool(stored[3]), len(stored) > 4 and bool(stored[4]))
 
 
 def _merge_datasets(conn: Connection, new: dict[tuple[str, str], DatasetSum]) -> None:
@@ -310,7 +318,10 @@ def _merge_datasets(conn: Connection, new: dict[tuple[str, str], DatasetSum]) ->
                 "description": d.description,
                 "facets": _json(d.facets),
                 "fields": _json(
-                    [[n, f.type, f.description, f.from_schema] for n, f in d.fields.items()]
+                    [
+                        [n, f.type, f.description, f.from_schema, f.target]
+                        for n, f in d.fields.items()
+                    ]
                 ),
                 "current_version": d.current_version,
                 "last_modified_at": d.last_modified,
@@ -385,6 +396,11 @@ def job_row(conn: Connection, namespace: str, name: str) -> JobSum | None:
         select(ol_jobs).where(ol_jobs.c.namespace == namespace, ol_jobs.c.name == name)
     ).first()
     return None if row is None else _job_of(row)
+
+
+def jobs_by_key(conn: Connection, keys: Iterable[tuple[str, str]]) -> list[JobSum]:
+    """The jobs with these (namespace, name)."""
+    return [_job_of(r) for r in _stored(conn, ol_jobs, sorted(set(keys)))]
 
 
 def dataset_page(
@@ -492,6 +508,32 @@ def runs_in_states(conn: Connection, states: Sequence[str]) -> list[RunSum]:
         .order_by(ol_runs.c.last_at, ol_runs.c.last_seq)
     )
     return [_run_of(r) for r in rows]
+
+
+def recent_runs(
+    conn: Connection, jobs: Iterable[tuple[str, str]], per_job: int
+) -> dict[tuple[str, str], list[RunSum]]:
+    """Each job's ``per_job`` latest runs, latest first (one statement per chunk of jobs)."""
+    found: dict[tuple[str, str], list[RunSum]] = {}
+    r = ol_runs
+    for part in _chunks(sorted(set(jobs))):
+        rank = (
+            func.row_number()
+            .over(
+                partition_by=(r.c.job_namespace, r.c.job_name),
+                order_by=(r.c.last_at.desc(), r.c.last_seq.desc()),
+            )
+            .label("rank")
+        )
+        ranked = select(r, rank).where(tuple_(r.c.job_namespace, r.c.job_name).in_(part)).subquery()
+        query = (
+            select(ranked)
+            .where(ranked.c.rank <= per_job)
+            .order_by(ranked.c.job_namespace, ranked.c.job_name, ranked.c.rank)
+        )
+        for row in conn.execute(query):
+            found.setdefault((row.job_namespace, row.job_name), []).append(_run_of(row))
+    return found
 
 
 def latest_runs(conn: Connection, jobs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], RunSum]:
@@ -620,7 +662,6 @@ def search_names(
     jobs: bool,
     datasets: bool,
     namespace: str | None,
-    limit: int,
 ) -> list[tuple[str, str, str, int | None]]:
     """(kind, namespace, name, last seen) of jobs and datasets whose lowercased name holds
     every word. A name search cannot use a b-tree index: it reads the summary tables (one
@@ -698,3 +739,28 @@ def run_events_between(
             int(row.seq),
             row.event_type,
         )
+
+
+def events_page(
+    conn: Connection,
+    *,
+    descending: bool,
+    before: int | None,
+    after: int | None,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[str]]:
+    """How many events fall in ``(after, before)`` by event time, and one page of their
+    JSON, newest first unless not ``descending`` (a range of ``ix_openlineage_events_time``)."""
+    o = openlineage_events
+    conditions = []
+    if before is not None:
+        conditions.append(o.c.event_time < before)
+    if after is not None:
+        conditions.append(o.c.event_time > after)
+    order = (o.c.event_time.desc(), o.c.seq.desc()) if descending else (o.c.event_time, o.c.seq)
+    total = conn.execute(select(func.count()).select_from(o).where(*conditions)).scalar_one()
+    rows = conn.execute(
+        select(o.c.payload).where(*conditions).order_by(*order).limit(limit).offset(offset)
+    )
+    return int(total), [str(r.payload) for r in rows]

@@ -191,7 +191,7 @@ ol_datasets = Table(
     Column("mentions", BigInteger, nullable=False),
     Column("description", Text),
     Column("facets", Text, nullable=False),
-    Column("fields", Text, nullable=False),  # JSON [[name, type, description, from schema]]
+    Column("fields", Text, nullable=False),  # JSON [[name, type, description, from schema, output]]
     Column("current_version", String()),  # ol_dataset_versions.version of the latest
     Column("last_modified_at", BigInteger),
 )

@@ -9,7 +9,9 @@ take them (percent-encoded or not), and slashes are not merged.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
 
 from flask import Response, jsonify
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,9 +20,12 @@ from lineage.interop.marquez_read import Catalogue, catalogue, lineage_events
 from lineage.interop.marquez_shapes import (
     ColumnLineageGraph,
     DatasetList,
+    DatasetVersion,
     DatasetVersionList,
     Job,
     JobList,
+    JobVersion,
+    JobVersionList,
     LineageEventList,
     MarquezDataset,
     Namespace,
@@ -79,10 +84,12 @@ class EventsQuery(BaseModel):
     offset: int = Field(default=0, ge=0)
 
 
-def _catalogue() -> Catalogue:
+@contextmanager
+def _catalogue() -> Iterator[Catalogue]:
+    """The catalogue on one read connection, held while the answer is built."""
     store = tracker().store()
     with store.engine.connect() as conn:
-        return catalogue(conn, store.registry(conn))
+        yield catalogue(conn, store.registry(conn))
 
 
 def _json(shape: BaseModel) -> Response:
@@ -94,26 +101,30 @@ def _json(shape: BaseModel) -> Response:
     "Every namespace: of OpenLineage jobs and datasets, and of the registry", response=NamespaceList
 )
 def list_namespaces() -> Response:
-    return _json(_catalogue().namespaces())
+    with _catalogue() as cat:
+        return _json(cat.namespaces())
 
 
 @bp.get("/namespaces/<path:namespace>", merge_slashes=False)
 @operation("One namespace", response=Namespace, errors=_NOT_FOUND)
 def get_namespace(namespace: str) -> Response:
-    return _json(_catalogue().namespace(namespace))
+    with _catalogue() as cat:
+        return _json(cat.namespace(namespace))
 
 
 @bp.get("/namespaces/<path:namespace>/jobs", merge_slashes=False)
 @operation("The jobs of a namespace", query=Paging, response=JobList, errors={**_NOT_FOUND, **_BAD})
 def list_jobs(namespace: str) -> Response:
     page = query_args(Paging)
-    return _json(_catalogue().jobs_in(namespace, page.limit, page.offset))
+    with _catalogue() as cat:
+        return _json(cat.jobs_in(namespace, page.limit, page.offset))
 
 
 @bp.get("/namespaces/<path:namespace>/jobs/<path:job>", merge_slashes=False)
 @operation("One job, with its latest run", response=Job, errors=_NOT_FOUND)
 def get_job(namespace: str, job: str) -> Response:
-    return _json(_catalogue().job(namespace, job))
+    with _catalogue() as cat:
+        return _json(cat.job(namespace, job))
 
 
 @bp.get("/namespaces/<path:namespace>/jobs/<path:job>/runs", merge_slashes=False)
@@ -122,13 +133,15 @@ def get_job(namespace: str, job: str) -> Response:
 )
 def list_runs(namespace: str, job: str) -> Response:
     page = query_args(Paging)
-    return _json(_catalogue().runs_of(namespace, job, page.limit, page.offset))
+    with _catalogue() as cat:
+        return _json(cat.runs_of(namespace, job, page.limit, page.offset))
 
 
 @bp.get("/jobs/runs/<path:run_id>", merge_slashes=False)
 @operation("One run by its id", response=Run, errors=_NOT_FOUND)
 def get_run(run_id: str) -> Response:
-    return _json(_catalogue().run(run_id))
+    with _catalogue() as cat:
+        return _json(cat.run(run_id))
 
 
 @bp.get("/namespaces/<path:namespace>/datasets", merge_slashes=False)
@@ -140,13 +153,15 @@ def get_run(run_id: str) -> Response:
 )
 def list_datasets(namespace: str) -> Response:
     page = query_args(Paging)
-    return _json(_catalogue().datasets_in(namespace, page.limit, page.offset))
+    with _catalogue() as cat:
+        return _json(cat.datasets_in(namespace, page.limit, page.offset))
 
 
 @bp.get("/namespaces/<path:namespace>/datasets/<path:dataset>", merge_slashes=False)
 @operation("One dataset, with its fields", response=MarquezDataset, errors=_NOT_FOUND)
 def get_dataset(namespace: str, dataset: str) -> Response:
-    return _json(_catalogue().dataset(namespace, dataset))
+    with _catalogue() as cat:
+        return _json(cat.dataset(namespace, dataset))
 
 
 @bp.get("/namespaces/<path:namespace>/datasets/<path:dataset>/versions", merge_slashes=False)
@@ -158,7 +173,53 @@ def get_dataset(namespace: str, dataset: str) -> Response:
 )
 def list_dataset_versions(namespace: str, dataset: str) -> Response:
     page = query_args(Paging)
-    return _json(_catalogue().versions_of(namespace, dataset, page.limit, page.offset))
+    with _catalogue() as cat:
+        return _json(cat.versions_of(namespace, dataset, page.limit, page.offset))
+
+
+@bp.get(
+    "/namespaces/<path:namespace>/datasets/<path:dataset>/versions/<version>", merge_slashes=False
+)
+@operation("One version of a dataset", response=DatasetVersion, errors=_NOT_FOUND)
+def get_dataset_version(namespace: str, dataset: str, version: str) -> Response:
+    with _catalogue() as cat:
+        return _json(cat.dataset_version(namespace, dataset, version))
+
+
+@bp.get("/namespaces/<path:namespace>/jobs/<path:job>/versions", merge_slashes=False)
+@operation(
+    "A job's versions (one per set of datasets it reads and writes)",
+    query=Paging,
+    response=JobVersionList,
+    errors={**_NOT_FOUND, **_BAD},
+)
+def list_job_versions(namespace: str, job: str) -> Response:
+    page = query_args(Paging)
+    with _catalogue() as cat:
+        return _json(cat.job_versions(namespace, job, page.limit, page.offset))
+
+
+@bp.get("/namespaces/<path:namespace>/jobs/<path:job>/versions/<version>", merge_slashes=False)
+@operation("One version of a job", response=JobVersion, errors=_NOT_FOUND)
+def get_job_version(namespace: str, job: str, version: str) -> Response:
+    with _catalogue() as cat:
+        return _json(cat.job_version(namespace, job, version))
+
+
+class RunFacets(BaseModel):
+    """Marquez's ``FacetsResult``: the run's id and its facets as they came."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
+
+    run_id: str = Field(alias="runId")
+    facets: dict[str, Any]
+
+
+@bp.get("/jobs/runs/<path:run_id>/facets", merge_slashes=False)
+@operation("A run's facets", response=RunFacets, errors=_NOT_FOUND)
+def get_run_facets(run_id: str) -> Response:
+    with _catalogue() as cat:
+        return _json(RunFacets.model_validate(cat.run_facets(run_id)))
 
 
 @bp.get("/column-lineage")
@@ -172,8 +233,8 @@ def list_dataset_versions(namespace: str, dataset: str) -> Response:
 )
 def get_column_lineage() -> Response:
     query = query_args(ColumnLineageQuery)
-    graph = _catalogue().column_lineage(query.node_id, query.depth, query.with_downstream)
-    return _json(graph)
+    with _catalogue() as cat:
+        return _json(cat.column_lineage(query.node_id, query.depth, query.with_downstream))
 
 
 @bp.get("/search")
@@ -185,10 +246,15 @@ def get_column_lineage() -> Response:
 )
 def search() -> Response:
     query = query_args(SearchQuery)
-    found = _catalogue().search(
-        query.q, kind=query.filter, sort=query.sort, limit=query.limit, namespace=query.namespace
-    )
-    return _json(found)
+    with _catalogue() as cat:
+        found = cat.search(
+            query.q,
+            kind=query.filter,
+            sort=query.sort,
+            limit=query.limit,
+            namespace=query.namespace,
+        )
+        return _json(found)
 
 
 @bp.get("/events/lineage")
