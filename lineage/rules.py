@@ -453,3 +453,65 @@ def rule_violation_message(
 ) -> str:
     """``rule-violation``: the value a place holds breaks its element's rules."""
     return f"{system} holds {element} = {_shown(value)} for record {record}: {'; '.join(reasons)}"
+
+
+# -- OpenLineage jobs -----------------------------------------------------------------
+
+
+def undeclared_job_message(
+    job: str,
+    route: tuple[str, str],
+    *,
+    elements: Iterable[str],
+    reads: Iterable[str],
+    writes: Iterable[str],
+    declared_between: Iterable[str],
+) -> str:
+    """``undeclared-integration`` of an OpenLineage job no integration lists that moved data
+    between two mapped systems (``route``: source, target), with what to declare.
+
+    >>> undeclared_job_message("airflow/sync", ("CRM", "ERP"), elements=["customer.address"],
+    ...     reads=["pg/contacts"], writes=["pg/customers"], declared_between=[])
+    ... # doctest: +NORMALIZE_WHITESPACE
+    'OpenLineage job airflow/sync moved data from CRM to ERP, carrying customer.address
+    (pg/contacts -> pg/customers), on no declared integration: declare an integration
+    CRM -> ERP with the job under openlineage_jobs'
+    """
+    source, target = route
+    declared = list(declared_between)
+    hint = (
+        f"list the job under openlineage_jobs of {', '.join(declared)}"
+        if declared
+        else f"declare an integration {source} -> {target} with the job under openlineage_jobs"
+    )
+    carried = sorted(elements)
+    carrying = f", carrying {', '.join(carried)}" if carried else ""
+    return (
+        f"OpenLineage job {job} moved data from {source} to {target}{carrying} "
+        f"({', '.join(sorted(reads))} -> {', '.join(sorted(writes))}), on no "
+        f"declared integration: {hint}"
+    )
+
+
+def job_outside_message(job: str, integrations: Iterable[str], outside: Iterable[str]) -> str:
+    """``undeclared-integration`` of a listed OpenLineage job that read or wrote, in mapped
+    systems, datasets or fields its integrations do not carry (``outside``: each one said)."""
+    return (
+        f"OpenLineage job {job} of integration {', '.join(integrations)} moves data outside "
+        f"what it carries: {'; '.join(dict.fromkeys(outside))}"
+    )
+
+
+def failed_run_message(
+    run: str, job: str, integration: str, *, state: str | None, at: str | None, error: str | None
+) -> str:
+    """``failed-delivery`` of a run of a listed OpenLineage job whose latest state is FAIL or
+    ABORT (``at``: ISO time of that state; ``error``: its errorMessage facet, if any).
+
+    >>> failed_run_message("r1", "etl/a", "crm-to-erp", state="FAIL", at="09:05", error=None)
+    'run r1 of OpenLineage job etl/a on crm-to-erp ended FAIL at 09:05: no errorMessage facet'
+    """
+    return (
+        f"run {run} of OpenLineage job {job} on {integration} ended {state} at {at}: "
+        f"{error or 'no errorMessage facet'}"
+    )

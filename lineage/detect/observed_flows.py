@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from ..interop.observed import JobSeen, observe, routes_of
 from ..model.findings import Finding
 from ..model.registry import Integration, Registry
-from ..rules import owner
+from ..rules import failed_run_message, job_outside_message, owner, undeclared_job_message
 from .base import ScanContext
 from .common import when
 
@@ -58,18 +58,17 @@ def _undeclared(registry: Registry, job: JobSeen) -> Iterator[Finding]:
         declared = [
             i.name for i in registry.integrations if (i.source, i.target) == (source, target)
         ]
-        hint = (
-            f"list the job under openlineage_jobs of {', '.join(declared)}"
-            if declared
-            else f"declare an integration {source} -> {target} with the job under openlineage_jobs"
-        )
-        carried = f", carrying {', '.join(sorted(route.elements))}" if route.elements else ""
         element = next(iter(route.elements)) if len(route.elements) == 1 else None
         yield Finding.of(
             "undeclared-integration",
-            f"OpenLineage job {job.job} moved data from {source} to {target}{carried} "
-            f"({', '.join(sorted(route.reads))} -> {', '.join(sorted(route.writes))}), on no "
-            f"declared integration: {hint}",
+            undeclared_job_message(
+                job.job,
+                (source, target),
+                elements=route.elements,
+                reads=route.reads,
+                writes=route.writes,
+                declared_between=declared,
+            ),
             owner=owner(registry, element=element, system=target),
             element=element,
             system=target,
@@ -131,11 +130,9 @@ def _outside(
     if not outside:
         return
     integration = integrations[0]
-    names = ", ".join(i.name for i in integrations)
     yield Finding.of(
         "undeclared-integration",
-        f"OpenLineage job {job.job} of integration {names} moves data outside what it "
-        f"carries: {'; '.join(dict.fromkeys(outside))}",
+        job_outside_message(job.job, [i.name for i in integrations], outside),
         owner=owner(registry, integration=integration.name, system=integration.target),
         integration=integration.name,
         system=integration.target,
@@ -145,11 +142,16 @@ def _outside(
 
 def _failed(registry: Registry, job: JobSeen, integration: Integration) -> Iterator[Finding]:
     for run in job.failed_runs():
-        reason = run.error or "no errorMessage facet"
         yield Finding.of(
             "failed-delivery",
-            f"run {run.run_id} of OpenLineage job {job.job} on {integration.name} ended "
-            f"{run.state} at {when(run.at)}: {reason}",
+            failed_run_message(
+                run.run_id,
+                job.job,
+                integration.name,
+                state=run.state,
+                at=when(run.at),
+                error=run.error,
+            ),
             owner=owner(registry, integration=integration.name, system=integration.target),
             integration=integration.name,
             system=integration.target,
