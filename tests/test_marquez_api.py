@@ -320,6 +320,10 @@ def test_job_and_dataset_versions_run_facets_and_a_jobs_column_lineage(
     for facet in facets["facets"].values():
         valid("CustomFacet", facet)
 
+    tags = client.list_tags()
+    valid("TagList", tags)
+    assert tags == {"tags": []}
+
     columns = client.get_column_lineage_by_job("airflow", name)
     ids = {node["id"] for node in columns["graph"]}
     assert f"datasetField:{ERP}:public.customers:address" in ids

@@ -166,6 +166,17 @@ class DatasetVersionList(_Shape):
     total_count: int = Field(alias="totalCount")
 
 
+class Tag(_Shape):
+    name: str
+    description: str | None = None
+
+
+class TagList(_Shape):
+    """Marquez's ``GET /api/v1/tags``: the tracker tags nothing, so the list is empty."""
+
+    tags: list[Tag]
+
+
 class SearchResult(_Shape):
     type: Literal["DATASET", "JOB"]
     name: str

@@ -33,6 +33,7 @@ from lineage.interop.marquez_shapes import (
     Run,
     RunList,
     SearchResultList,
+    TagList,
 )
 from lineage.store.schema import as_micros
 
@@ -220,6 +221,18 @@ class RunFacets(BaseModel):
 def get_run_facets(run_id: str) -> Response:
     with _catalogue() as cat:
         return _json(RunFacets.model_validate(cat.run_facets(run_id)))
+
+
+@bp.get("/tags")
+@operation(
+    "Every tag (none: the tracker tags no dataset, field or job)",
+    query=Paging,
+    response=TagList,
+    errors=_BAD,
+)
+def list_tags() -> Response:
+    query_args(Paging)
+    return _json(TagList(tags=[]))
 
 
 @bp.get("/column-lineage")
