@@ -16,9 +16,10 @@ millions of events.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 from .errors import NotFoundError
 from .golden import Judge
@@ -36,6 +37,7 @@ from .store.explore import (
 from .store.queries import current_event
 from .store.schema import as_micros
 from .store.walks import read_connection
+from .valuegraph import TraceResult, ValueGraph
 
 __all__ = [
     "PAGE_SIZE",
@@ -47,7 +49,9 @@ __all__ = [
     "integration_view",
     "records_page",
     "search",
+    "steps_to",
     "system_view",
+    "within",
 ]
 
 PAGE_SIZE = 25
@@ -331,3 +335,54 @@ def search(store: Store, text: str, *, limit: int = 10) -> list[Hit]:
     rest = [h for h in records if h.score != 0]
     merged = [*exact, *hits, *rest] if exact else [*hits, *rest]
     return merged[:limit]
+
+
+G = TypeVar("G", bound=ValueGraph)
+
+
+def _distances(graph: ValueGraph, limit: int | None = None) -> dict[str, int]:
+    """Hops from the subject to each value, upstream in a trace, downstream in an impact
+    (values further than ``limit`` left out)."""
+    upstream = isinstance(graph, TraceResult)
+    near: dict[str, list[str]] = {}
+    for edge in graph.edges:
+        here, there = (edge.target, edge.source) if upstream else (edge.source, edge.target)
+        near.setdefault(here, []).append(there)
+    distance = {graph.subject_id: 0}
+    frontier = [graph.subject_id]
+    while frontier:
+        step: list[str] = []
+        for node in frontier:
+            if limit is not None and distance[node] >= limit:
+                continue
+            for other in near.get(node, ()):
+                if other not in distance:
+                    distance[other] = distance[node] + 1
+                    step.append(other)
+        frontier = step
+    return distance
+
+
+def within(graph: G, steps: int) -> tuple[G, int]:
+    """``graph`` cut to the values at most ``steps`` hops from its subject, and how many
+    values the cut hides.
+
+    A trace is walked upstream (from each value to the inputs it was made from), an impact
+    downstream: the steps that grow a diagram one at a time (the explorer's *expand*).
+
+    Example:
+        >>> shown, hidden = within(trace(store, "BI", "order.total", "R-17"), 1)  # doctest: +SKIP
+    """
+    distance = _distances(graph, steps)
+    nodes = tuple(n for n in graph.nodes if n.id in distance)
+    edges = tuple(e for e in graph.edges if e.source in distance and e.target in distance)
+    cut = dataclasses.replace(graph, nodes=nodes, edges=edges)
+    if isinstance(cut, TraceResult):
+        cut = dataclasses.replace(cut, origin=tuple(o for o in cut.origin if o in distance))
+    return cut, len(graph.nodes) - len(nodes)
+
+
+def steps_to(graph: ValueGraph, node_id: str | None) -> int:
+    """How many hops upstream of a trace's subject (downstream of an impact's) ``node_id``
+    is; 0 for the subject, None or a value not in the graph."""
+    return _distances(graph).get(node_id, 0) if node_id is not None else 0

@@ -243,3 +243,24 @@ def test_a_drag_that_ends_on_a_node_pans_instead_of_following_its_link(page: Any
     page.mouse.up()
     expect(page).to_have_url(re.compile(r"/$"))
     assert _box(node)["x"] == pytest.approx(box["x"] + 60, abs=3)
+
+
+def test_a_trace_grows_one_step_upstream_without_a_reload(page: Any) -> None:
+    from playwright.sync_api import expect  # noqa: PLC0415
+
+    page.goto(TRACE + "&up=1")
+    figure = page.locator("figure.diagram")
+    nodes = figure.locator("svg g.node")
+    expect(nodes).to_have_count(2)  # BI's R-17 and the ERP value it was computed from
+    page.evaluate("window.notReloaded = true")
+    grow = figure.get_by_role("button", name="Expand upstream one step")
+    expect(grow).to_contain_text("1 more")
+    grow.click()
+    expect(nodes).to_have_count(3)  # one step further: the Shop's order W-5007
+    expect(figure.locator("svg")).to_contain_text("W-5007")
+    assert page.evaluate("window.notReloaded") is True
+    expect(page).to_have_url(re.compile(r"&up=1$"))
+    expect(grow).to_have_count(0)  # nothing further upstream
+    # the grown drawing still pans, zooms and fits, and its values are still links
+    figure.get_by_role("button", name="Zoom in").click()
+    expect(_svg_link(page, "system=Shop&", "record=W-5007")).to_have_count(1)

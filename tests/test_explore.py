@@ -283,4 +283,25 @@ def test_diagram_nodes_link_to_their_pages_and_the_api_svg_stays_plain(world: Fl
         assert f'xlink:href="{target}"' in home
     assert 'xlink:href="/systems/ERP"' in page(world, "/elements/order.total")
     svg = world.get("/api/v1/graph/system-map.svg").get_data(as_text=True)
-    assert "xlink:href" not in svg
+    assert "xlink:href" not in svg  # the map; traces and impacts link their values
+
+
+def test_a_trace_is_drawn_some_steps_deep_with_the_url_one_step_deeper(
+    world: FlaskClient,
+) -> None:
+    # Portal P-9 <- BI R-9 <- ERP 40017: two hops upstream
+    place = "system=Portal&element=order.total&record=P-9"
+    one = page(world, f"/trace?{place}&up=1")
+    assert one.count('class="node"') == 2
+    assert (
+        'data-expand="/api/v1/graph/trace.svg?system=Portal&amp;element=order.total&amp;'
+        'record=P-9&amp;up=2" data-hidden="1" data-direction="upstream"' in one
+    )
+    grown = world.get(f"/api/v1/graph/trace.svg?{place}&up=2")
+    assert grown.status_code == 200
+    assert grown.get_data(as_text=True).count('class="node"') == 3
+    assert "data-expand" not in grown.get_data(as_text=True)
+    whole = page(world, f"/trace?{place}")  # short enough to draw whole
+    assert whole.count('class="node"') == 3
+    assert "data-expand" not in whole
+    assert world.get(f"/api/v1/graph/trace.svg?{place}&up=0").status_code == 400

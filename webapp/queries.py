@@ -80,6 +80,17 @@ class PlaceQuery(AsOf):
     record: Name = Field(description="The record key as known in that system.")
 
 
+class GraphQuery(PlaceQuery):
+    """A place, and how far from it to draw (a diagram grown one step at a time)."""
+
+    up: int | None = Field(
+        default=None, ge=1, le=1000, description="A trace: draw this many hops upstream."
+    )
+    down: int | None = Field(
+        default=None, ge=1, le=1000, description="An impact: draw this many hops downstream."
+    )
+
+
 class RecordQuery(AsOf):
     """A business record, by its key in any one system it is known in."""
 

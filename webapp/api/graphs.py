@@ -11,10 +11,12 @@ from collections.abc import Callable
 
 from flask import Response
 
-from lineage.render import to_dot, to_svg
+from lineage.explore import within
+from lineage.render import to_dot
 from lineage.valuegraph import ValueGraph
 
-from ..queries import PlaceQuery, read_query
+from ..expand import asked_steps, drawn
+from ..queries import GraphQuery, PlaceQuery, read_query
 from ..questions import ask_impact, ask_trace, element_flow, system_map
 from . import bp
 from .openapi import operation
@@ -28,21 +30,25 @@ def _answer(text: str, fmt: str) -> Response:
     return Response(text, mimetype=MEDIA[fmt])
 
 
-def _drawn(graph: ValueGraph, fmt: str) -> str:
-    return to_svg(graph) if fmt == "svg" else to_dot(graph)
+def _drawn(graph: ValueGraph, query: GraphQuery, fmt: str) -> str:
+    steps = asked_steps(graph, query)
+    if fmt == "svg":
+        return drawn(graph, steps, standalone=True)
+    return to_dot(within(graph, steps)[0] if steps is not None else graph)
 
 
 def _place_graph(name: str, ask: Callable[[PlaceQuery], ValueGraph], summary: str) -> None:
     for fmt in _FORMATS:
 
         def view(fmt: str = fmt) -> Response:
-            return _answer(_drawn(ask(read_query(PlaceQuery)), fmt), fmt)
+            query = read_query(GraphQuery)
+            return _answer(_drawn(ask(query), query, fmt), fmt)
 
         view.__name__ = f"graph_{name}_{fmt}"
         view.__doc__ = summary
         documented = operation(
             f"{summary} ({fmt.upper()})",
-            query=PlaceQuery,
+            query=GraphQuery,
             response=str,
             media_type=MEDIA[fmt],
             errors=_NO_VALUE,

@@ -17,12 +17,12 @@ from werkzeug.exceptions import BadRequest
 from lineage.answers import golden_findings
 from lineage.errors import InputError, NotFoundError, TransformError
 from lineage.golden import GoldenRecord
-from lineage.render import expected_value, misread, to_svg
+from lineage.render import expected_value, misread
 from lineage.valuegraph import GraphEdge, GraphNode, ImpactResult, TraceResult, ValueGraph
 
 from ..api.openapi import operation
-from ..links import diagram_links
-from ..queries import PlaceQuery, RecordQuery, given, read_query
+from ..expand import drawn, page_steps
+from ..queries import GraphQuery, PlaceQuery, RecordQuery, given, read_query
 from ..questions import ask_golden, ask_impact, ask_trace, registry
 from ..tracker import tracker
 from .common import inline_svg, page_errors
@@ -102,8 +102,9 @@ def _answer(
 
 
 def _drawn(graph: ValueGraph) -> dict[str, Any]:
-    drawn = to_svg(graph, standalone=False, links=diagram_links())
-    return {"svg": inline_svg(drawn), "steps": steps(graph)}
+    depth = page_steps(graph, read_query(GraphQuery))
+    svg = drawn(graph, depth, standalone=False)
+    return {"svg": inline_svg(svg), "steps": steps(graph)}
 
 
 def _trace_parts(result: TraceResult) -> dict[str, Any]:

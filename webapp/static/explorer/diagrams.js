@@ -64,8 +64,10 @@
       cursor: "grab",
     });
     canvas.lineagePanzoom = panzoom;
-    canvas.addEventListener("wheel", panzoom.zoomWithWheel);
-    if (!canvas.hasAttribute("tabindex")) {
+    if (!canvas.hasAttribute("tabindex")) {  // once per box, whatever drawing it holds
+      canvas.addEventListener("wheel", function (event) {
+        canvas.lineagePanzoom.zoomWithWheel(event);
+      });
       canvas.tabIndex = 0;
       canvas.setAttribute("role", "group");
       canvas.setAttribute(
@@ -88,7 +90,47 @@
       figure.insertBefore(tools, canvas);
     }
     canvas.lineageNatural = natural;
+    expandButton(figure, canvas, svg);
     return panzoom;
+  }
+
+  /* A diagram cut some steps from its value (its SVG root names the URL one step deeper)
+   * grows one step per click, from the API, without reloading the page. */
+  function expandButton(figure, canvas, svg) {
+    var tools = figure.querySelector(".tools");
+    var old = tools && tools.querySelector(".expand");
+    if (old) {
+      old.remove();
+    }
+    var url = svg.getAttribute("data-expand");
+    if (!tools || !url) {
+      return;
+    }
+    var direction = svg.getAttribute("data-direction") || "upstream";
+    var hidden = svg.getAttribute("data-hidden") || "";
+    var label = "Expand " + direction + " one step";
+    var b = button(label, label + " (" + hidden + " more)", function () {
+      b.disabled = true;
+      fetch(url, { headers: { Accept: "image/svg+xml" } })
+        .then(function (response) {
+          if (!response.ok) {
+            throw new Error("the diagram could not be grown: " + response.status);
+          }
+          return response.text();
+        })
+        .then(function (text) {
+          var parsed = new DOMParser().parseFromString(text, "image/svg+xml");
+          var grown = parsed.documentElement;
+          if (!grown || grown.nodeName !== "svg") {
+            throw new Error("the answer is not a diagram");
+          }
+          svg.replaceWith(document.importNode(grown, true));
+          attach(figure);
+        })
+        .catch(function () { b.disabled = false; });
+    });
+    b.classList.add("expand");
+    tools.insertBefore(b, tools.firstChild);
   }
 
   function fit(canvas) {
