@@ -152,6 +152,7 @@ class Recorder:
         self._send_lock = threading.Lock()  # held by the one flush under way
         self._store: Store | None = None
         self._deadline = 0.0  # of the flush under way (read by the database connections)
+        self._wrote_any = False  # this flush wrote events into a store: judge them
 
     # -- recording ---------------------------------------------------------------------------
 
@@ -220,6 +221,7 @@ class Recorder:
                     pending = []
             if pending:
                 self._to_spool(pending)
+            self._judge(deadline)
             if fault is not None:
                 log.warning(
                     "lineage tracker %s unavailable (%s): events wait in %s for a later flush",
@@ -229,6 +231,19 @@ class Recorder:
                 )
         finally:
             self._send_lock.release()
+
+    def _judge(self, deadline: float) -> None:
+        """Judge what this flush wrote into a store (the store's other writers' paths judge
+        their own): while the deadline lasts, never raising; the next judgement catches up."""
+        from .findings import judge_after_ingest  # noqa: PLC0415 - only when writing a store
+
+        store = self._store
+        remaining = deadline - time.monotonic()
+        if store is None or not self._wrote_any or remaining <= 0:
+            return
+        self._wrote_any = False
+        store.busy_timeout = max(remaining, 0.5)
+        judge_after_ingest(store, what="the Recorder's flush")
 
     def close(self) -> None:
         """Flush, then let go of the database connection (if any)."""
@@ -336,6 +351,7 @@ class Recorder:
             with Writer(store, batch_size=len(chunk) or 1) as writer:
                 for index, document in enumerate(chunk):
                     writer.add_data(document, source="recorder", line=index)
+            self._wrote_any = True
         except (LineageError, SQLAlchemyError, OSError) as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise _UnavailableError(reason) from exc

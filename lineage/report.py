@@ -85,11 +85,19 @@ def _text(findings: Sequence[Finding], tool: str, waived: int) -> str:
         lines.append(
             _one_line(
                 f"{place(finding)}: {finding.severity.value} {finding.code} "
-                f"{finding.message}{owner}"
+                f"{finding.message}{owner}{_resolved(finding)}"
             )
         )
     lines.append(f"{tool}: {_summary_text(findings, waived)}")
     return "\n".join(lines)
+
+
+def _resolved(finding: Finding) -> str:
+    """A stored finding no longer true says since when and why (``scan --state``)."""
+    if finding.state != "resolved":
+        return ""
+    by = f" by {finding.resolved_by}" if finding.resolved_by else ""
+    return f" [resolved at {finding.resolved_at}{by}]"
 
 
 def _summary_text(findings: Sequence[Finding], waived: int) -> str:

@@ -316,7 +316,18 @@ def test_the_openapi_document_lists_the_read_endpoints_with_parameters_and_answe
     assert trace_params == {"system": True, "element": True, "record": True, "as_of": False}
     assert "404" in paths["/api/v1/trace"]["get"]["responses"]
     finding_params = [p["name"] for p in paths["/api/v1/findings"]["get"]["parameters"]]
-    assert sorted(finding_params) == ["as_of", "code", "element", "owner", "system"]
+    assert sorted(finding_params) == [
+        "as_of",
+        "code",
+        "element",
+        "integration",
+        "limit",
+        "offset",
+        "owner",
+        "since",
+        "state",
+        "system",
+    ]
     for path in GRAPH_PATHS:
         get = paths[path]["get"]
         media = "image/svg+xml" if path.endswith(".svg") else "text/vnd.graphviz"

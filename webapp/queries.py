@@ -7,7 +7,7 @@ not given. A time without a zone is UTC, as on the command line.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from flask import request
 from pydantic import (
@@ -25,6 +25,10 @@ from lineage.detect.run import RUNTIME_CODES
 
 SCAN_CODES: tuple[str, ...] = tuple(sorted(RUNTIME_CODES | {"expired-waiver", "unused-waiver"}))
 """The codes a scan reports (``lineage scan --code``)."""
+
+PAGE_SIZE = 500
+"""Findings per answer of ``GET /api/v1/findings`` and per findings page, unless asked."""
+MAX_PAGE_SIZE = 10_000
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 """A system, element or record key as a parameter: not blank, not huge."""
@@ -113,6 +117,40 @@ class FindingsQuery(AsOf):
         default_factory=list,
         description="Only findings with this code: " + ", ".join(SCAN_CODES) + ".",
     )
+    integration: list[str] = Field(
+        default_factory=list, description="Only findings about this integration."
+    )
+    state: Literal["open", "resolved", "all"] = Field(
+        default="open",
+        description="Which stored findings: open (default), resolved, or all. Not with as_of.",
+    )
+    since: dt.datetime | None = Field(
+        default=None,
+        description="Only findings opened (resolved, with state=resolved|all) at or after this "
+        "time of the store's clock (ISO 8601; UTC when no zone is given). Not with as_of.",
+    )
+    limit: int = Field(
+        default=PAGE_SIZE,
+        ge=1,
+        le=MAX_PAGE_SIZE,
+        description=f"At most this many findings in the answer (default {PAGE_SIZE}, at most "
+        f"{MAX_PAGE_SIZE}); next gives the following page.",
+    )
+    offset: int = Field(default=0, ge=0, description="Skip this many findings (paging).")
+
+    @field_validator("since")
+    @classmethod
+    def _since_zone(cls, value: dt.datetime | None) -> dt.datetime | None:
+        return _utc(value)
+
+    @model_validator(mode="after")
+    def _live_or_stored(self) -> FindingsQuery:
+        if self.as_of is not None and (self.state != "open" or self.since is not None):
+            raise ValueError(
+                "as_of judges the store live as it was then; it cannot be combined with "
+                "state or since, which read the stored findings"
+            )
+        return self
 
     @field_validator("code")
     @classmethod
@@ -132,7 +170,7 @@ class SearchQuery(_Query):
     limit: int = Field(default=10, ge=1, le=50, description="At most this many hits (1-50).")
 
 
-LIST_FIELDS = ("system", "element", "owner", "code")
+LIST_FIELDS = ("system", "element", "owner", "code", "integration")
 Q = TypeVar("Q", bound=_Query)
 
 

@@ -16,12 +16,14 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from lineage.answers import with_findings
-from lineage.detect.run import Filters, ScanResult, scan_report
+from lineage.detect.run import Filters, scan_report
 from lineage.errors import NotFoundError
+from lineage.findings import StateReport, read_findings
 from lineage.golden import GoldenRecord, golden
 from lineage.health import Grouping, HealthReport, change_marker, health
 from lineage.impact import ImpactResult, impact
 from lineage.interop.observed import observed_routes
+from lineage.model.findings import summarize
 from lineage.model.registry import Carry, Element, Integration, Registry
 from lineage.render import NO_LINKS, dot_to_svg, element_flow_dot, system_map_dot
 from lineage.store.schema import as_micros, openlineage_events
@@ -87,15 +89,44 @@ def ask_health(
     return answer
 
 
-def ask_scan(query: FindingsQuery) -> ScanResult:
-    """The scan, after waivers, with every finding (filter with :func:`filters`)."""
-    return scan_report(tracker().store(), as_of=as_micros(query.as_of))
+def ask_findings(query: FindingsQuery) -> StateReport:
+    """One page of the findings the query keeps, after waivers: the stored findings (judged
+    as events arrived), or with ``as_of`` the store judged live as it was then."""
+    store = tracker().store()
+    if query.as_of is None:
+        return read_findings(
+            store,
+            state=query.state,
+            since=as_micros(query.since),
+            filters=filters(query),
+            limit=query.limit,
+            offset=query.offset,
+        )
+    result = scan_report(store, as_of=as_micros(query.as_of), filters=filters(query))
+    kept = result.findings
+    return StateReport(
+        findings=kept[query.offset : query.offset + query.limit],
+        total=len(kept),
+        summary=summarize(kept),
+        waived=len(result.waived),
+        as_of=result.as_of,
+        offset=query.offset,
+    )
+
+
+def open_total() -> int:
+    """How many open findings the store holds, after waivers (the findings page's tally)."""
+    return read_findings(tracker().store(), limit=1).total
 
 
 def filters(query: FindingsQuery) -> Filters:
     """The query's filters as the scan takes them."""
     return Filters(
-        systems=query.system, elements=query.element, owners=query.owner, codes=query.code
+        systems=query.system,
+        elements=query.element,
+        integrations=query.integration,
+        owners=query.owner,
+        codes=query.code,
     )
 
 

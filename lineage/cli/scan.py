@@ -11,19 +11,23 @@ import click
 from ..audit import DEFAULT_PERIOD, audit_json, audit_report, audit_text
 from ..detect.run import RUNTIME_CODES, Filters, scan_report
 from ..digest import digest, digest_json, digest_text
+from ..findings import Judgement, judge, read_findings
+from ..model.findings import Finding
 from ..model.registry import parse_duration
 from ..report import failing, render
+from ..store import Store
 from ..store.schema import as_micros
 from .known import require
-from .options import as_of_option, db_option, findings_options, open_db
+from .options import MOMENT, as_of_option, db_option, findings_options, open_db
 
 _SCAN_CODES = sorted(RUNTIME_CODES | {"expired-waiver", "unused-waiver"})
 
 
 _as_of = as_of_option(
-    "Judge the store as it was at this moment (ISO 8601, UTC without a zone; "
-    "default the store's clock, the time of the latest event recorded). Later events are "
-    "ignored; a hop still sent past its timeout is lost."
+    "Judge the store live as it was at this moment (ISO 8601, UTC without a zone), running "
+    "every detector, instead of reading the stored findings (judged as of the store's "
+    "clock, the time of the latest event recorded). Later events are ignored; a hop still "
+    "sent past its timeout is lost."
 )
 
 
@@ -46,6 +50,27 @@ class Duration(click.ParamType[dt.timedelta]):
 @click.command("scan")
 @findings_options
 @_as_of
+@click.option(
+    "--state",
+    type=click.Choice(["open", "resolved", "all"]),
+    default="open",
+    show_default=True,
+    help="Which stored findings: open ones, resolved ones (with when and by which event), or all.",
+)
+@click.option(
+    "--since",
+    type=MOMENT,
+    default=None,
+    help="Only findings opened (or, with --state resolved|all, resolved) at or after this "
+    "time of the store's clock (ISO 8601, UTC without a zone).",
+)
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Run every detector over the whole store first, bring the stored findings up to "
+    "date and say how many it added, changed and resolved (0 when incremental detection "
+    "kept up).",
+)
 @click.option(
     "--system",
     "systems",
@@ -90,6 +115,9 @@ def scan_command(
     fmt: str,
     fail_on: str,
     as_of: dt.datetime | None,
+    state: str,
+    since: dt.datetime | None,
+    full: bool,
     systems: tuple[str, ...],
     elements: tuple[str, ...],
     integrations: tuple[str, ...],
@@ -97,14 +125,23 @@ def scan_command(
     codes: tuple[str, ...],
     db: str | None,
 ) -> None:
-    """Run every runtime detector over the store and report what it finds.
+    """Report the runtime findings: the stored ones, judged as events arrived.
 
-    The registry's waivers of runtime codes apply; an expired one is reported as
-    expired-waiver, one that silences nothing as unused-waiver. Exit 0 when nothing at or
-    above --fail-on remains, 1 when something does, 2 when the store cannot be read or a
+    Every ingest judges what it brought, so this reads the stored findings (open by
+    default) without running the detectors; --full runs them all over the whole store and
+    reconciles first; --as-of TIME judges the store live as it was then. The registry's
+    waivers of runtime codes apply when reading; an expired one is reported as
+    expired-waiver, one that silences nothing as unused-waiver. Exit 0 when no open finding
+    at or above --fail-on remains, 1 when one does, 2 when the store cannot be read or a
     filter names a system, element, integration or owner the store does not know.
     """
+    if as_of is not None and (full or state != "open" or since is not None):
+        raise click.UsageError(
+            "--as-of judges the store live as it was then; it cannot be combined with "
+            "--full, --state or --since, which read the stored findings"
+        )
     store = open_db(db, must_exist=True)
+    reconciled: Judgement | None = None
     try:
         require(store, "system", systems, option="--system")
         require(store, "element", elements, option="--element")
@@ -117,14 +154,46 @@ def scan_command(
             owners=owners,
             codes=codes,
         )
-        result = scan_report(store, as_of=as_micros(as_of), filters=filters)
+        if as_of is not None:
+            result = scan_report(store, as_of=as_micros(as_of), filters=filters)
+            found, waived = result.findings, len(result.waived)
+        else:
+            if full:
+                reconciled = judge(store, full=True)
+            stored = read_findings(store, state=state, since=as_micros(since), filters=filters)
+            found, waived = stored.findings, stored.waived
     finally:
         store.close()
-    output = render(result.findings, fmt, tool="lineage scan", waived=len(result.waived))
-    if output:
-        click.echo(output)
-    if failing(result.findings, fail_on):
+    _report(found, fmt, waived, reconciled)
+    if failing([f for f in found if f.state != "resolved"], fail_on):
         ctx.exit(1)
+
+
+def _report(found: list[Finding], fmt: str, waived: int, reconciled: Judgement | None) -> None:
+    output = render(found, fmt, tool="lineage scan", waived=waived)
+    if reconciled is None:
+        if output:
+            click.echo(output)
+        return
+    counts = reconciled.as_dict()
+    line = "lineage scan --full: " + ", ".join(f"{n} {what}" for what, n in counts.items())
+    if fmt == "json":
+        click.echo(
+            json.dumps({**json.loads(output), "reconciled": counts}, indent=2, ensure_ascii=False)
+        )
+    elif fmt == "text":
+        click.echo(f"{output}\n{line}")
+    else:  # a machine format holds exactly its own document: the counts go to stderr
+        if output:
+            click.echo(output)
+        click.echo(line, err=True)
+
+
+def _open_findings(store: Store, as_of: dt.datetime | None) -> list[Finding]:
+    """The open findings after waivers: stored, or judged live ``--as-of`` a past moment."""
+    if as_of is not None:
+        return scan_report(store, as_of=as_micros(as_of)).findings
+    return read_findings(store).findings
 
 
 @click.command("digest")
@@ -163,11 +232,11 @@ def digest_command(
     try:
         if owner is not None:
             require(store, "owner", [owner], option="--owner")
-        result = scan_report(store, as_of=as_micros(as_of))
+        found = _open_findings(store, as_of)
         registry = store.registry()
     finally:
         store.close()
-    digests = digest(result.findings, registry, owner=owner)
+    digests = digest(found, registry, owner=owner)
     if fmt == "json":
         click.echo(json.dumps(digest_json(digests), indent=2))
     else:

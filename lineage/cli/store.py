@@ -13,6 +13,7 @@ import click
 from tqdm import tqdm  # type: ignore[import-untyped]
 
 from ..errors import InputError, LineageError
+from ..findings import judge_after_ingest
 from ..registry import load_registry
 from ..stats import count_store
 from ..store.writer import IngestResult, Rejection, ingest_lines
@@ -38,6 +39,8 @@ def load(paths: tuple[str, ...], db: str | None) -> None:
     store = open_db(db)
     try:
         changed = store.save_registry(registry)
+        if changed:
+            judge_after_ingest(store, what="loading the registry")
         versions = store.registry_versions()
         earlier = count_store(store).events["hop"] if changed else 0
     finally:
@@ -134,6 +137,7 @@ def ingest(files: tuple[str, ...], fmt: str, db: str | None) -> None:
                 progress.report(rejection)
         else:
             result = ingest_lines(store, lines, on_reject=progress.report, keep_rejections=0)
+        judge_after_ingest(store, what="ingest")
     names = ", ".join("<stdin>" if name == STDIN else name for name in files)
     click.echo(f"ingested {names}: {result.summary()}")
     tell_after_ingest(db)  # the findings this ingest opened or resolved, best effort

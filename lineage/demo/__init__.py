@@ -24,6 +24,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from ..findings import judge_after_ingest
 from ..model.registry import Registry
 from ..registry import load_registry
 from ..store import Store
@@ -140,8 +141,28 @@ def load_demo(store: Store) -> DemoLoad:
     changed = store.save_registry(registry)
     text = events_file_text()
     lines = text.splitlines()
-    result = ingest_lines(store, ((EVENTS_NAME, n, line) for n, line in enumerate(lines, 1)))
+    result = IngestResult()
+    # one day at a time, judged after each as a live tracker would have: the findings keep
+    # a history (opened on one day, resolved on a later one) instead of one final verdict
+    for day in _days(lines):
+        result.merge(ingest_lines(store, [(EVENTS_NAME, n, line) for n, line in day]))
+        judge_after_ingest(store, what="loading the demo")
     return DemoLoad(registry, changed, store.registry_versions(), result, _kinds(lines))
+
+
+def _days(lines: list[str]) -> Iterator[list[tuple[int, str]]]:
+    """The numbered lines in runs of one day (by the date of ``at``), in file order."""
+    run: list[tuple[int, str]] = []
+    current = None
+    for number, line in enumerate(lines, 1):
+        day = str(json.loads(line).get("at", ""))[:10]
+        if run and day != current:
+            yield run
+            run = []
+        current = day
+        run.append((number, line))
+    if run:
+        yield run
 
 
 def _kinds(lines: list[str]) -> dict[str, int]:

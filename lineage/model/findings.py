@@ -7,9 +7,9 @@ Codes are stable and listed once in :data:`CODES` with their severity and a desc
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from .registry import Location
 
@@ -179,6 +179,10 @@ class Subject(BaseModel):
     event: str | None = None
 
 
+HISTORY_FIELDS = ("state", "first_seen", "last_seen", "resolved_at", "resolved_by", "occurrence")
+"""The keys a stored finding adds to the contract's JSON shape (docs/CONTRACT.md §4)."""
+
+
 class Finding(BaseModel):
     """One detected problem, with the evidence and the person to talk to."""
 
@@ -191,6 +195,26 @@ class Finding(BaseModel):
     subject: Subject = Field(default_factory=Subject)
     location: Location | None = None
     evidence: dict[str, Any] = Field(default_factory=dict)
+    # A stored runtime finding's history (lineage/findings): set when read from the store's
+    # state, absent from the JSON of a finding judged live (check, diff, scan --as-of).
+    state: Literal["open", "resolved"] | None = None
+    first_seen: str | None = None
+    """When it was first judged true (ISO 8601, the store's clock)."""
+    last_seen: str | None = None
+    """When a judgement last found it true."""
+    resolved_at: str | None = None
+    resolved_by: str | None = None
+    """The latest event of the batch whose judgement found it no longer true."""
+    occurrence: int | None = None
+    """1 the first time, 2 when it came back after being resolved, and so on."""
+
+    @model_serializer(mode="wrap")
+    def _without_absent_history(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        dumped: dict[str, Any] = handler(self)
+        if self.state is None:
+            for key in HISTORY_FIELDS:
+                dumped.pop(key, None)
+        return dumped
 
     @classmethod
     def of(

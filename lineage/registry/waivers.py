@@ -10,12 +10,12 @@ that integration carries). A waiver past its expiry silences nothing and is repo
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 
 from ..model.findings import Finding
 from ..model.registry import Waiver
 
-__all__ = ["apply_waivers"]
+__all__ = ["apply_waivers", "judge_waivers"]
 
 
 def apply_waivers(
@@ -68,6 +68,20 @@ def apply_waivers(
         elif id(waiver) not in used:
             kept.append(_unused(waiver))
     return kept, waived
+
+
+def judge_waivers(
+    waivers: Iterable[Waiver], used: Callable[[Waiver], bool], today: dt.date
+) -> list[Finding]:
+    """The ``expired-waiver`` and ``unused-waiver`` findings of ``waivers`` when whether each
+    silences something is known otherwise (``used``: stored findings read page by page)."""
+    found: list[Finding] = []
+    for waiver in waivers:
+        if waiver.expired(today):
+            found.append(_expired(waiver))
+        elif not used(waiver):
+            found.append(_unused(waiver))
+    return found
 
 
 def _subject_text(waiver: Waiver) -> str:

@@ -157,8 +157,8 @@ class Summary(_Shape):
 class FindingsAnswer(_Shape):
     """The runtime findings (``lineage scan --format json``)."""
 
-    findings: list[Finding]
-    summary: Summary
+    findings: list[Finding] = Field(description="One page of the findings kept.")
+    summary: Summary = Field(description="Every finding kept, per severity (all pages).")
 
 
 class DayHealthAnswer(_Shape):

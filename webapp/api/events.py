@@ -9,6 +9,7 @@ import pydantic_core
 from flask import Response, jsonify
 from pydantic import TypeAdapter, ValidationError
 
+from lineage.findings import judge_after_ingest
 from lineage.model.events import Event
 from lineage.store.writer import IngestResult, Writer
 
@@ -80,5 +81,16 @@ def _ids_of_rejected(items: list[bytes], result: IngestResult) -> dict[int, str]
 )
 @token_required
 def post_events() -> tuple[Response, int]:
-    answer = IngestAnswer.of(*record(raw_body()))
-    return jsonify(answer.model_dump()), answer.status
+    result, ids = record(raw_body())
+    answer = IngestAnswer.of(result, ids)
+    response = jsonify(answer.model_dump())
+    if result.accepted or result.status_updates:
+        judge_after_answer(response, "POST /api/v1/events")
+    return response, answer.status
+
+
+def judge_after_answer(response: Response, what: str) -> None:
+    """Judge the committed events once the answer is sent: the writer is not held for the
+    judgement (a reader that comes first catches up itself, see lineage.findings.read)."""
+    store = tracker().store()
+    response.call_on_close(lambda: judge_after_ingest(store, what=what))

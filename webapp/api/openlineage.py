@@ -18,6 +18,7 @@ from lineage.store.writer import Rejection
 from ..tracker import tracker
 from . import bp
 from .auth import token_required
+from .events import judge_after_answer
 from .inputs import json_items, query_args, raw_body
 from .models import IngestAnswer
 from .openapi import operation
@@ -87,7 +88,9 @@ def _ingest(raw: bytes) -> tuple[Response, int]:
     if bad:
         result.rejected = sorted([*result.rejected, *bad], key=lambda r: r.line or 0)
     answer = IngestAnswer.of(result, {})
-    return jsonify(answer.model_dump()), 422 if answer.status == 422 else 201
+    response = jsonify(answer.model_dump())
+    judge_after_answer(response, "POST /api/v1/lineage")
+    return response, 422 if answer.status == 422 else 201
 
 
 _WHY = (

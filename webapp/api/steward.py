@@ -5,14 +5,15 @@ Each answers with the same JSON as the command line's ``--format json``.
 
 from __future__ import annotations
 
-from flask import Response, jsonify
+from typing import Any
+
+from flask import Response, jsonify, request, url_for
 
 from lineage.answers import golden_findings
-from lineage.model.findings import summarize
 from lineage.report import finding_json
 
 from ..queries import FindingsQuery, PlaceQuery, RecordQuery, read_query
-from ..questions import ask_golden, ask_impact, ask_scan, ask_trace, filters
+from ..questions import ask_findings, ask_golden, ask_impact, ask_trace
 from ..tracker import tracker
 from . import bp
 from .answers import FindingsAnswer, GoldenAnswer, ImpactAnswer, TraceAnswer
@@ -63,14 +64,25 @@ def get_golden() -> Response:
 
 @bp.get("/findings")
 @operation(
-    "The runtime findings of a scan, after waivers, optionally filtered",
+    "The runtime findings, after waivers, optionally filtered, a page at a time",
     query=FindingsQuery,
     response=FindingsAnswer,
-    description="The same JSON as `lineage scan --format json`. Filters may repeat "
-    "(?code=lost-delivery&code=failed-delivery); the summary counts what is kept.",
+    description="The same JSON as `lineage scan --format json`, read from the stored findings "
+    "(judged as events arrive; each carries state, first_seen, last_seen, resolved_at, "
+    "resolved_by and occurrence), or with as_of judged live as the store was then. Filters "
+    "may repeat (?code=lost-delivery&code=failed-delivery). The summary counts every "
+    "finding kept; the findings list one page of them (limit, offset). The X-Total-Count "
+    'header says how many are kept, and a Link header (rel="next") names the next page '
+    "while there is one.",
 )
 def get_findings() -> Response:
     query = read_query(FindingsQuery)
-    keep = filters(query)
-    kept = [f for f in ask_scan(query).findings if keep.keep(f)]
-    return jsonify(findings=[finding_json(f) for f in kept], summary=summarize(kept))
+    page = ask_findings(query)
+    response = jsonify(findings=[finding_json(f) for f in page.findings], summary=page.summary)
+    response.headers["X-Total-Count"] = str(page.total)
+    following = query.offset + len(page.findings)
+    if page.findings and following < page.total:
+        asked: dict[str, Any] = request.args.to_dict(flat=False)
+        asked["offset"] = [str(following)]
+        response.headers["Link"] = f'<{url_for("api.get_findings", **asked)}>; rel="next"'
+    return response

@@ -1,8 +1,9 @@
-"""``/findings``: the runtime scan, filterable by code, owner, system and element.
+"""``/findings``: the stored runtime findings, filterable by code, owner, system and element.
 
-The scan runs once, unfiltered, so the form's choices list every owner and system with a
-finding; the filters then keep what was asked for. Each finding links to the page that shows
-it: its trace, its golden record, its element.
+The findings are read from the store's state (judged as events arrived), a page at a time;
+with ``as_of`` the store is judged live as it was then. The form's choices list the
+registry's owners and systems, and each code with its count of open findings. Each finding
+links to the page that shows it: its trace, its golden record, its element.
 """
 
 from __future__ import annotations
@@ -15,13 +16,17 @@ from flask import Blueprint, render_template, request, url_for
 from werkzeug.exceptions import BadRequest
 
 from lineage.detect.run import UNOWNED
+from lineage.findings import StateReport
+from lineage.findings.read import open_counts_by_code
 from lineage.model.findings import Finding, summarize
+from lineage.model.registry import Registry
 from lineage.report import place
 
 from ..api.openapi import operation
 from ..charts import DAYS, findings_over_time
 from ..queries import SCAN_CODES, FindingsQuery, read_query
-from ..questions import ask_scan, filters, registry
+from ..questions import ask_findings, registry
+from ..tracker import tracker
 from .common import page_errors
 from .grouping import by_owner
 
@@ -86,10 +91,10 @@ def _asked() -> dict[str, Any]:
     "The findings page, filterable", query=FindingsQuery, response=str, media_type="text/html"
 )
 def index() -> tuple[str, int]:
-    """The runtime findings, with the owner to talk to, filterable."""
+    """The runtime findings, with the owner to talk to, filterable, a page at a time."""
     status = 200
     error: str | None = None
-    findings: list[Finding] = []
+    page = StateReport(summary=summarize([]))
     rows: list[Row] = []
     query: FindingsQuery | None = None
     try:
@@ -97,23 +102,26 @@ def index() -> tuple[str, int]:
     except BadRequest as exc:
         error, status = exc.description, 400
     if query is not None:
-        findings = ask_scan(query).findings
-        keep = filters(query)
+        page = ask_findings(query)
         as_of = request.args.get("as_of", "").strip() or None
-        rows = [Row(f, place(f), links(f, as_of)) for f in findings if keep.keep(f)]
+        rows = [Row(f, place(f), links(f, as_of)) for f in page.findings]
+    live = query is not None and query.as_of is not None
+    by_code = Counter[str]() if live else Counter(open_counts_by_code(tracker().store()))
     declared = registry()
-    owners = {f.owner or UNOWNED for f in findings}
+    owners = _owners(declared) | {f.owner or UNOWNED for f in page.findings}
     systems = {s.name for s in declared.systems} | {
-        f.subject.system for f in findings if f.subject.system
+        f.subject.system for f in page.findings if f.subject.system
     }
+    following = (query.offset if query else 0) + len(rows)
     context: dict[str, Any] = {
         "form": {name: request.args.get(name, "") for name in FindingsQuery.model_fields},
         "error": error,
         "rows": rows,
         "groups": by_owner(rows, declared),
-        "total": len(findings),
-        "summary": summarize([row.finding for row in rows]),
-        "by_code": Counter(f.code for f in findings),
+        "total": page.total if live else sum(by_code.values()),
+        "kept": page.total,
+        "summary": page.summary,
+        "by_code": by_code,
         "codes": SCAN_CODES,
         "owners": sorted(owners),
         "systems": sorted(systems),
@@ -121,5 +129,18 @@ def index() -> tuple[str, int]:
         "json_url": url_for("api.get_findings", **_asked()),
         "over_time": findings_over_time(as_of=query.as_of if query else None),
         "over_time_days": DAYS,
+        "next_url": url_for("findings.index", **{**_asked(), "offset": following})
+        if rows and following < page.total
+        else None,
     }
     return render_template("findings/index.html", **context), status
+
+
+def _owners(declared: Registry) -> set[str]:
+    """Everyone the registry names as an owner, and "(unowned)"."""
+    named = [
+        *(s.owner for s in declared.systems),
+        *(e.owner for e in declared.elements),
+        *(i.owner for i in declared.integrations),
+    ]
+    return {owner for owner in named if owner} | {UNOWNED}

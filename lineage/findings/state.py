@@ -1,0 +1,279 @@
+"""Judging the store: run the detectors, reconcile the stored findings, advance the watermark.
+
+A judgement reads the store in one snapshot, runs the detectors over what changed since the
+last judgement (:func:`lineage.detect.scope.changes_since`; the whole store on the first
+judgement, after a registry change, or with ``full``) and
+brings the stored state up to date in **one transaction**:
+
+- a finding found and not open is **opened** (occurrence 1, or the previous one plus one:
+  a finding that comes back after being resolved is a new occurrence);
+- an open finding found again is **seen** (``last_seen``); its message, evidence, severity
+  or owner are replaced when they changed (**changed**);
+- an open finding the judgement covers and did not find is **resolved**, at the store's
+  clock, by the latest event of the batch;
+- the watermark (``detection_state``) records what was read, and with
+  ``LINEAGE_WEBHOOK_URL`` set each opened or resolved finding is queued in the outbox.
+
+Judgements are serialized (PostgreSQL: an advisory lock; SQLite: its write lock), and the
+unique index ``ux_findings_open`` makes a doubled open finding impossible.
+
+Every ingest path judges right after its commit through :func:`judge_after_ingest`, which
+never raises: the events are already committed, and the next judgement catches up from the
+watermark.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from ..detect.run import detect, finding_order, scan_context
+from ..detect.scope import Watermark, changes_since, covers, watermark_now
+from ..model.findings import Finding
+from ..report import finding_json
+from ..store import Store
+from ..store.detection.scope import stored_watermark
+from ..store.findings import (
+    JUDGE_LOCK,
+    FindingRow,
+    add_to_outbox,
+    hold_while_judging,
+    insert_findings,
+    last_occurrences,
+    mark_seen,
+    newest_event,
+    open_rows,
+    replace_content,
+    resolve,
+    save_watermark,
+)
+from ..store.schema import iso
+from .fingerprint import fingerprint
+from .stored import evidence_text, to_finding
+
+__all__ = ["WEBHOOK_VARIABLE", "Judgement", "judge", "judge_after_ingest", "up_to_date"]
+
+WEBHOOK_VARIABLE = "LINEAGE_WEBHOOK_URL"
+"""When set, each opened or resolved finding is queued in ``findings_outbox``."""
+
+log = logging.getLogger(__name__)
+
+Covers = Callable[[Finding], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """What one judgement did to the stored findings.
+
+    Attributes:
+        added: findings opened.
+        changed: open findings whose message, evidence, severity or owner were replaced.
+        resolved: open findings no longer true.
+        seen: open findings found again unchanged.
+        as_of: the moment judged (the store's clock), microseconds since the epoch.
+        full: True when every detector ran over the whole store.
+        skipped: True when nothing had changed since the last judgement.
+    """
+
+    added: int = 0
+    changed: int = 0
+    resolved: int = 0
+    seen: int = 0
+    as_of: int = 0
+    full: bool = True
+    skipped: bool = False
+
+    def as_dict(self) -> dict[str, int]:
+        """``{"added", "changed", "resolved"}``, as ``lineage scan --full`` reports them."""
+        return {"added": self.added, "changed": self.changed, "resolved": self.resolved}
+
+
+def _wall_us() -> int:
+    return time.time_ns() // 1000
+
+
+def up_to_date(store: Store) -> bool:
+    """Whether the stored findings were judged on everything the store holds now."""
+    with store.engine.connect() as conn:
+        return stored_watermark(conn) == watermark_now(conn)
+
+
+def judge(store: Store, *, full: bool = False, webhook: bool | None = None) -> Judgement:
+    """Judge what changed since the last judgement (or everything) and store the verdict.
+
+    Args:
+        store: the store to judge.
+        full: re-run every detector over the whole store, even when nothing changed.
+        webhook: queue opened and resolved findings for the webhook; default: whether
+            ``$LINEAGE_WEBHOOK_URL`` is set.
+
+    Returns:
+        What changed in the stored findings.
+
+    Raises:
+        StoreError: another writer held the lock past the store's busy timeout.
+    """
+    notify = bool(os.environ.get(WEBHOOK_VARIABLE)) if webhook is None else webhook
+    with store.writing(JUDGE_LOCK) as conn:
+        hold_while_judging(conn)
+        before = stored_watermark(conn)
+        # under the lock: on SQLite nothing else commits now; on PostgreSQL ingests may, and
+        # the detectors' snapshot may see more than ``mark`` (judged again next time: harmless)
+        mark = watermark_now(conn)
+        if not full and before is not None and before == mark:
+            return Judgement(as_of=before.clock or 0, full=False, skipped=True)
+        scope = None if full else changes_since(store, conn=conn, since=before, until=mark)
+        if scope is not None and scope.empty:
+            save_watermark(conn, mark, _wall_us())
+            return Judgement(as_of=mark.clock or 0, full=False)
+        with scan_context(store, scope=scope) as ctx:
+            found = list(detect(ctx))
+            moment = ctx.as_of
+        judgement = _reconcile(
+            conn,
+            found,
+            covered=None if scope is None else lambda finding: covers(scope, finding),
+            moment=moment,
+            batch_event=newest_event(conn, before, mark),
+            mark=mark,
+            notify=notify,
+        )
+        save_watermark(conn, mark, _wall_us())
+    return judgement
+
+
+def judge_after_ingest(store: Store, *, what: str = "ingest") -> Judgement | None:
+    """:func:`judge`, for an ingest path right after its commit: never raises.
+
+    The events are committed already; a judgement that fails (another writer kept the lock
+    past the busy timeout, a detector's bug) is logged, and the next judgement catches up
+    from the watermark. Returns None when it failed.
+    """
+    try:
+        return judge(store)
+    except Exception as exc:  # the ingest succeeded: its caller must not see this as failing
+        # one line for people (no traceback reaches a user); the traceback for debugging
+        log.warning(
+            "lineage: warning: the findings were not judged after %s (%s); the events are "
+            "recorded, and the next ingest or scan judges them",
+            what,
+            str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+        )
+        log.debug("the judgement's error", exc_info=True)
+        return None
+
+
+def _reconcile(
+    conn: Connection,
+    found: Iterable[Finding],
+    *,
+    covered: Covers | None,
+    moment: int,
+    batch_event: str | None,
+    mark: Watermark,
+    notify: bool,
+) -> Judgement:
+    fresh: dict[str, Finding] = {}
+    for finding in sorted(found, key=finding_order):
+        # two findings with one code and subject: the first in report order is kept
+        fresh.setdefault(fingerprint(finding), finding)
+    stored = {row.fingerprint: row for row in open_rows(conn)}
+    seen: list[int] = []
+    changes: list[dict[str, Any]] = []
+    for key, finding in fresh.items():
+        row = stored.get(key)
+        if row is None:
+            continue
+        seen.append(row.id)
+        content = _content(finding)
+        if any(getattr(row, name) != value for name, value in content.items()):
+            changes.append({"id": row.id, **content, "registry_version": mark.registry_version})
+    gone = [
+        row
+        for key, row in stored.items()
+        if key not in fresh and (covered is None or covered(to_finding(row)))
+    ]
+    new_keys = [key for key in fresh if key not in stored]
+    previous = last_occurrences(conn, new_keys)
+    new_rows = [
+        {
+            "fingerprint": key,
+            "occurrence": previous.get(key, 0) + 1,
+            **_subject(fresh[key]),
+            **_content(fresh[key]),
+            "first_seen_at": moment,
+            "first_seen_event": batch_event,
+            "last_seen_at": moment,
+            "last_seen_event": batch_event,
+            "resolved_at": None,
+            "resolved_by": None,
+            "registry_version": mark.registry_version,
+        }
+        for key in new_keys
+    ]
+    ids = insert_findings(conn, new_rows)
+    mark_seen(conn, seen, moment, batch_event)
+    replace_content(conn, changes)
+    resolve(conn, [row.id for row in gone], moment, batch_event)
+    if notify:
+        outbox = [
+            (finding_id, "opened", _payload(_opened(row, finding_id), "opened"))
+            for finding_id, row in zip(ids, new_rows, strict=True)
+        ]
+        outbox += [
+            (row.id, "resolved", _payload(_resolved(row, moment, batch_event), "resolved"))
+            for row in gone
+        ]
+        add_to_outbox(conn, outbox, _wall_us())
+    return Judgement(
+        added=len(new_rows),
+        changed=len(changes),
+        resolved=len(gone),
+        seen=len(seen) - len(changes),
+        as_of=moment,
+        full=covered is None,
+    )
+
+
+def _subject(finding: Finding) -> dict[str, Any]:
+    subject = finding.subject
+    return {
+        "code": finding.code,
+        "system": subject.system,
+        "element": subject.element,
+        "record": subject.record,
+        "integration": subject.integration,
+        "event": subject.event,
+    }
+
+
+def _content(finding: Finding) -> dict[str, Any]:
+    return {
+        "severity": finding.severity.value,
+        "owner": finding.owner,
+        "message": finding.message,
+        "evidence": evidence_text(finding.evidence),
+    }
+
+
+def _opened(row: dict[str, Any], finding_id: int) -> Finding:
+    return to_finding(FindingRow(id=finding_id, **row))
+
+
+def _resolved(row: FindingRow, moment: int, by: str | None) -> Finding:
+    finding = to_finding(row)
+    return finding.model_copy(
+        update={"state": "resolved", "resolved_at": iso(moment), "resolved_by": by}
+    )
+
+
+def _payload(finding: Finding, event: str) -> str:
+    """The webhook's JSON: the finding's contract shape plus ``event``."""
+    return json.dumps({**finding_json(finding), "event": event}, ensure_ascii=False)

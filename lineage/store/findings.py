@@ -1,0 +1,387 @@
+"""The SQL of findings as state: stored occurrences, the judgement watermark, the outbox.
+
+The logic (what to open, resolve or update) is :mod:`lineage.findings`; this module only
+reads and writes the three tables of migration 0007 (see :mod:`lineage.store.schema`):
+
+- ``findings``: one row per occurrence of a fingerprint; open while ``resolved_at`` is null.
+- ``detection_state``: one row (id 1), how far the last judgement read the store.
+- ``findings_outbox``: what to POST to ``LINEAGE_WEBHOOK_URL``, one row per opened or
+  resolved finding, written in the judgement's transaction.
+
+Every statement is indexed: open findings by ``ux_findings_open``, places by
+``ix_findings_place``, codes and owners by their ``(…, resolved_at)`` indexes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    case,
+    collate,
+    func,
+    insert,
+    literal,
+    not_,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
+
+from .detection.scope import Watermark
+from .schema import detection_state, events, findings, findings_outbox, hop_status
+
+#: PostgreSQL advisory lock key serializing judgements (SQLite: its one write lock).
+JUDGE_LOCK = 0x6C696E656107
+#: Rows per IN list (well under SQLite's 32,766 parameters).
+CHUNK = 900
+
+STATES = ("open", "resolved", "all")
+
+
+@dataclass(frozen=True, slots=True)
+class FindingRow:
+    """One stored occurrence of a finding, as the ``findings`` table holds it."""
+
+    id: int
+    fingerprint: str
+    occurrence: int
+    code: str
+    severity: str
+    system: str | None
+    element: str | None
+    record: str | None
+    integration: str | None
+    event: str | None
+    owner: str | None
+    message: str
+    evidence: str
+    first_seen_at: int
+    first_seen_event: str | None
+    last_seen_at: int
+    last_seen_event: str | None
+    resolved_at: int | None
+    resolved_by: str | None
+    registry_version: int | None
+
+
+_ROW_COLUMNS = [findings.c[name] for name in FindingRow.__dataclass_fields__]
+
+
+def _rows(result: Iterable[Any]) -> list[FindingRow]:
+    return [FindingRow(*row) for row in result]
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+# --- the watermark (read by lineage.store.detection.scope) ------------------------------------
+
+
+def hold_while_judging(conn: Connection) -> None:
+    """Let the judgement's transaction wait while the detectors read on their own connection.
+
+    PostgreSQL ends a transaction idle longer than the busy timeout (the store's guard
+    against locks outliving a killed writer); a judgement's transaction holds the lock but
+    is idle while a full run of the detectors reads, which can take minutes on a large
+    store. SQLite has no such limit.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT set_config('idle_in_transaction_session_timeout', '0', true)"))
+
+
+def save_watermark(conn: Connection, mark: Watermark, judged_at: int) -> None:
+    """Record ``mark`` as judged (inside the judgement's transaction, under its lock)."""
+    values = {
+        "events_seq": mark.events_seq,
+        "status_seq": mark.status_seq,
+        "openlineage_seq": mark.openlineage_seq,
+        "clock": mark.clock,
+        "registry_version": mark.registry_version,
+        "judged_at": judged_at,
+    }
+    done = conn.execute(update(detection_state).where(detection_state.c.id == 1).values(values))
+    if done.rowcount == 0:
+        conn.execute(insert(detection_state).values(id=1, **values))
+
+
+def newest_event(conn: Connection, since: Watermark | None, upto: Watermark) -> str | None:
+    """The id of the event recorded last after ``since`` up to ``upto`` (a write, snapshot or
+    hop, or a hop's status update): what a judgement names as having resolved a finding."""
+    after_events = since.events_seq if since else 0
+    after_status = since.status_seq if since else 0
+    candidates = []
+    if upto.events_seq > after_events:
+        candidates.append(
+            conn.execute(
+                select(events.c.recorded_at, events.c.seq, events.c.event_id)
+                .where(events.c.seq > after_events, events.c.seq <= upto.events_seq)
+                .order_by(events.c.seq.desc())
+                .limit(1)
+            ).first()
+        )
+    if upto.status_seq > after_status:
+        candidates.append(
+            conn.execute(
+                select(hop_status.c.recorded_at, hop_status.c.seq, hop_status.c.event_id)
+                .where(hop_status.c.seq > after_status, hop_status.c.seq <= upto.status_seq)
+                .order_by(hop_status.c.seq.desc())
+                .limit(1)
+            ).first()
+        )
+    found = [row for row in candidates if row is not None]
+    if not found:
+        return None
+    return str(max(found, key=lambda row: (row[0], row[1]))[2])
+
+
+# --- writing the state (a judgement, under JUDGE_LOCK) ----------------------------------------
+
+
+def open_rows(conn: Connection) -> list[FindingRow]:
+    """Every open finding (``ux_findings_open`` is the index of exactly these rows)."""
+    return _rows(conn.execute(select(*_ROW_COLUMNS).where(findings.c.resolved_at.is_(None))))
+
+
+def last_occurrences(conn: Connection, fingerprints: Collection[str]) -> dict[str, int]:
+    """The highest occurrence stored per fingerprint (absent: never seen)."""
+    found: dict[str, int] = {}
+    for chunk in _chunks(sorted(fingerprints)):
+        query = (
+            select(findings.c.fingerprint, func.max(findings.c.occurrence))
+            .where(findings.c.fingerprint.in_(chunk))
+            .group_by(findings.c.fingerprint)
+        )
+        found.update((str(fp), int(n)) for fp, n in conn.execute(query))
+    return found
+
+
+def insert_findings(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Store new occurrences (dicts keyed by column name); their ids, in the order given."""
+    if not rows:
+        return []
+    result = conn.execute(
+        insert(findings).returning(findings.c.id, sort_by_parameter_order=True), list(rows)
+    )
+    return [int(row[0]) for row in result]
+
+
+def mark_seen(conn: Connection, ids: Sequence[int], at: int, event: str | None) -> None:
+    """Open findings a judgement found again: their ``last_seen``."""
+    for chunk in _chunks(ids):
+        conn.execute(
+            update(findings)
+            .where(findings.c.id.in_(chunk))
+            .values(last_seen_at=at, last_seen_event=event)
+        )
+
+
+def replace_content(conn: Connection, changes: Sequence[dict[str, Any]]) -> None:
+    """Open findings whose message, evidence, severity or owner changed (dicts with ``id``)."""
+    for change in changes:
+        values = {key: value for key, value in change.items() if key != "id"}
+        conn.execute(update(findings).where(findings.c.id == change["id"]).values(values))
+
+
+def resolve(conn: Connection, ids: Sequence[int], at: int, by: str | None) -> None:
+    """Open findings no longer true: resolved at ``at`` by event ``by``."""
+    for chunk in _chunks(ids):
+        conn.execute(
+            update(findings)
+            .where(findings.c.id.in_(chunk), findings.c.resolved_at.is_(None))
+            .values(resolved_at=at, resolved_by=by)
+        )
+
+
+def add_to_outbox(conn: Connection, rows: Sequence[tuple[int, str, str]], now: int) -> None:
+    """Queue ``(finding id, "opened" | "resolved", JSON payload)`` for the webhook."""
+    if rows:
+        conn.execute(
+            insert(findings_outbox),
+            [
+                {
+                    "finding_id": finding_id,
+                    "event": kind,
+                    "payload": payload,
+                    "created_at": now,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                }
+                for finding_id, kind, payload in rows
+            ],
+        )
+
+
+# --- reading the state ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which stored findings to read; an empty collection keeps everything on that axis.
+
+    Attributes:
+        state: ``open``, ``resolved`` or ``all``.
+        since: only findings opened or resolved at or after this moment (microseconds).
+        systems, elements, integrations, codes: subject values and codes to keep.
+        owners: owners to keep; None in the collection keeps findings without one.
+        waived: ``(code, {subject key: value})`` pairs whose findings are left out (the
+            registry's live waivers).
+    """
+
+    state: str = "open"
+    since: int | None = None
+    systems: Collection[str] = ()
+    elements: Collection[str] = ()
+    integrations: Collection[str] = ()
+    codes: Collection[str] = ()
+    owners: Collection[str | None] = ()
+    waived: Sequence[tuple[str, dict[str, str]]] = ()
+
+
+def _state(state: str) -> ColumnElement[bool]:
+    if state == "open":
+        return findings.c.resolved_at.is_(None)
+    if state == "resolved":
+        return findings.c.resolved_at.is_not(None)
+    return true()
+
+
+def _since(state: str, since: int) -> ColumnElement[bool]:
+    opened = findings.c.first_seen_at >= since
+    closed = findings.c.resolved_at >= since
+    return opened if state == "open" else closed if state == "resolved" else or_(opened, closed)
+
+
+def _matches(code: str, subject: dict[str, str]) -> ColumnElement[bool]:
+    return and_(findings.c.code == code, *(findings.c[k] == v for k, v in subject.items()))
+
+
+def _where(selection: Selection, *, with_waivers: bool = True) -> list[ColumnElement[bool]]:
+    where = [_state(selection.state)]
+    if selection.since is not None:
+        where.append(_since(selection.state, selection.since))
+    for column, wanted in (
+        ("system", selection.systems),
+        ("element", selection.elements),
+        ("integration", selection.integrations),
+        ("code", selection.codes),
+    ):
+        if wanted:
+            where.append(findings.c[column].in_(sorted(wanted)))
+    if selection.owners:
+        named = sorted(o for o in selection.owners if o is not None)
+        some = [findings.c.owner.in_(named)] if named else []
+        if None in selection.owners:
+            some.append(findings.c.owner.is_(None))
+        where.append(or_(*some))
+    if with_waivers:
+        where.extend(not_(_matches(code, subject)) for code, subject in selection.waived)
+    return where
+
+
+def _text_order(conn: Connection, column: ColumnElement[Any]) -> ColumnElement[Any]:
+    # the order Python's str sorts in (code points): SQLite's BINARY, PostgreSQL's "C"
+    blank = func.coalesce(column, literal(""))
+    return collate(blank, "C") if conn.dialect.name == "postgresql" else blank
+
+
+def select_findings(
+    conn: Connection, selection: Selection, *, limit: int | None = None, offset: int = 0
+) -> list[FindingRow]:
+    """The stored findings ``selection`` keeps, errors first, then by code, place, message."""
+    rank = case((findings.c.severity == "error", 0), (findings.c.severity == "warning", 1), else_=2)
+    query = (
+        select(*_ROW_COLUMNS)
+        .where(*_where(selection))
+        .order_by(
+            rank,
+            _text_order(conn, findings.c.code),
+            _text_order(conn, findings.c.system),
+            _text_order(conn, findings.c.element),
+            _text_order(conn, findings.c.record),
+            _text_order(conn, findings.c.integration),
+            _text_order(conn, findings.c.message),
+            findings.c.id,
+        )
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return _rows(conn.execute(query))
+
+
+def severity_counts(conn: Connection, selection: Selection) -> dict[str, int]:
+    """How many findings ``selection`` keeps, per severity."""
+    query = (
+        select(findings.c.severity, func.count())
+        .where(*_where(selection))
+        .group_by(findings.c.severity)
+    )
+    return {str(severity): int(n) for severity, n in conn.execute(query)}
+
+
+def code_counts(conn: Connection, selection: Selection) -> dict[str, int]:
+    """How many findings ``selection`` keeps, per code."""
+    query = (
+        select(findings.c.code, func.count()).where(*_where(selection)).group_by(findings.c.code)
+    )
+    return {str(code): int(n) for code, n in conn.execute(query)}
+
+
+def count_waived(conn: Connection, selection: Selection) -> int:
+    """How many findings ``selection`` would keep that its waivers leave out."""
+    if not selection.waived:
+        return 0
+    silenced = or_(*(_matches(code, subject) for code, subject in selection.waived))
+    query = select(func.count()).where(*_where(selection, with_waivers=False), silenced)
+    return int(conn.execute(query.select_from(findings)).scalar_one())
+
+
+def any_open(conn: Connection, code: str, subject: dict[str, str]) -> bool:
+    """Whether an open finding with ``code`` matches ``subject`` (is a waiver used?)."""
+    query = select(findings.c.id).where(findings.c.resolved_at.is_(None), _matches(code, subject))
+    return conn.execute(query.limit(1)).first() is not None
+
+
+def open_at_places(conn: Connection, places: Iterable[tuple[str, str, str]]) -> list[FindingRow]:
+    """Open findings on any of ``places`` (system, element, record): ``ix_findings_place``."""
+    wanted = sorted(set(places))
+    found: list[FindingRow] = []
+    for chunk in _chunks(wanted):
+        keys = [
+            and_(findings.c.system == s, findings.c.element == e, findings.c.record == r)
+            for s, e, r in chunk
+        ]
+        query = select(*_ROW_COLUMNS).where(findings.c.resolved_at.is_(None), or_(*keys))
+        found.extend(_rows(conn.execute(query)))
+    return found
+
+
+def open_on(
+    conn: Connection,
+    *,
+    events_: Collection[str] = (),
+    integrations: Collection[str] = (),
+    records: Iterable[tuple[str, str]] = (),
+) -> list[FindingRow]:
+    """Open findings on any of these events (hops), integrations or (system, record) pairs."""
+    found: dict[int, FindingRow] = {}
+    open_ = findings.c.resolved_at.is_(None)
+    for column, wanted in (("event", events_), ("integration", integrations)):
+        for chunk in _chunks(sorted(set(wanted))):
+            query = select(*_ROW_COLUMNS).where(open_, findings.c[column].in_(chunk))
+            found.update((row.id, row) for row in _rows(conn.execute(query)))
+    for chunk in _chunks(sorted(set(records))):
+        keys = [and_(findings.c.system == s, findings.c.record == r) for s, r in chunk]
+        query = select(*_ROW_COLUMNS).where(open_, or_(*keys))
+        found.update((row.id, row) for row in _rows(conn.execute(query)))
+    return [found[key] for key in sorted(found)]
