@@ -31,14 +31,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
-
 from .detect.deliveries import duplicate_delivery, failed_or_lost_delivery
 from .detect.run import scan_context
 from .interop.observed import runs_by_integration
 from .model.registry import Integration, Level, Registry
 from .store import Store
-from .store.schema import events, iso, to_us
+from .store.counts import hops_by_integration
+from .store.schema import iso, to_us
 
 QUESTIONS = ("owner", "system_of_record", "purpose", "fallback", "audit_trail", "deliveries")
 """The answers of every row, in this order."""
@@ -117,16 +116,7 @@ def audit_report(
         registry = ctx.registry
         since = ctx.as_of - _micros(period)
         traffic: dict[str, _Traffic] = {i.name: _Traffic() for i in registry.integrations}
-        counted = ctx.conn.execute(
-            select(events.c.integration, events.c.element, func.count().label("hops"))
-            .where(
-                events.c.kind == "hop",
-                events.c.integration.in_(sorted(traffic)),
-                events.c.at > since,
-                events.c.at <= ctx.as_of,
-            )
-            .group_by(events.c.integration, events.c.element)
-        )
+        counted = hops_by_integration(ctx.conn, traffic, after=since, until=ctx.as_of)
         for row in counted:
             seen = traffic[row.integration]
             seen.hops += row.hops

@@ -52,14 +52,14 @@ from types import TracebackType
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from .errors import EventError, LineageError
 from .model.events import EVENT_ADAPTER, event_id
 from .store.database import Store, open_store
+from .store.recording import DRIVER_ERRORS, shown_url, wait_until
 from .store.writer import Writer, validation_reason
+
+_CANNOT_WRITE: tuple[type[BaseException], ...] = (LineageError, OSError, *DRIVER_ERRORS)
 
 log = logging.getLogger("lineage.recorder")
 
@@ -266,10 +266,7 @@ class Recorder:
     def _shown_target(self) -> str:
         if self._http:
             return self.target
-        try:
-            return make_url(self.target).render_as_string(hide_password=True)
-        except ArgumentError:
-            return "database"
+        return shown_url(self.target)
 
     def _deliver(self, events: Sequence[JsonEvent], deadline: float) -> str | None:
         """Send ``events`` in batches; None when done, else why the tracker cannot take them
@@ -352,7 +349,7 @@ class Recorder:
                 for index, document in enumerate(chunk):
                     writer.add_data(document, source="recorder", line=index)
             self._wrote_any = True
-        except (LineageError, SQLAlchemyError, OSError) as exc:
+        except _CANNOT_WRITE as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise _UnavailableError(reason) from exc
         for rejection in writer.result.rejected:
@@ -387,17 +384,10 @@ class Recorder:
             store = open_store(
                 _with_connect_timeout(self.target, remaining), busy_timeout=remaining
             )
-            if store.dialect == "sqlite":
-                # Each connection waits for SQLite's lock only until the flush's deadline.
-                event.listen(store.engine, "checkout", self._sqlite_deadline)
+            # each connection waits for SQLite's lock only until the flush's deadline
+            wait_until(store, lambda: self._deadline)
             self._store = store
         return self._store
-
-    def _sqlite_deadline(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        left = max(1, int((self._deadline - time.monotonic()) * 1000))
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={left}")  # an int: nothing to inject
-        cursor.close()
 
     # -- the spool ---------------------------------------------------------------------------
 

@@ -10,11 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import case, func, select
-
 from .interop.observed import Unmapped, unmapped
+from .store.counts import event_kinds, observed_flow_count, openlineage_kinds
 from .store.database import Store
-from .store.schema import events, observed_flows, openlineage_events
 
 EVENT_KINDS = ("write", "hop", "snapshot")
 OPENLINEAGE_KINDS = ("RunEvent", "JobEvent", "DatasetEvent")
@@ -92,29 +90,15 @@ class StoreStats:
         return "\n".join(lines)
 
 
-_OL_KIND = case(
-    (openlineage_events.c.job_name == "", "DatasetEvent"),
-    (openlineage_events.c.run_id == "", "JobEvent"),
-    else_="RunEvent",
-).label("kind")
-"""A stored OpenLineage event's kind: a DatasetEvent has no job, a JobEvent no run."""
-
-
 def count_store(store: Store) -> StoreStats:
     """Count what ``store`` holds: one grouped count over the events (every event id is
     stored once, so rows are distinct ids) and the names in the latest registry."""
     registry = store.registry()
     with store.engine.connect() as conn:
-        rows = conn.execute(select(events.c.kind, func.count()).group_by(events.c.kind)).all()
-        ol_rows = conn.execute(select(_OL_KIND, func.count()).group_by(_OL_KIND)).all()
-        flows = int(conn.execute(select(func.count()).select_from(observed_flows)).scalar_one())
+        counts = dict.fromkeys(EVENT_KINDS, 0) | event_kinds(conn)
+        ol_counts = dict.fromkeys(OPENLINEAGE_KINDS, 0) | openlineage_kinds(conn)
+        flows = observed_flow_count(conn)
         missing = unmapped(conn, registry)
-    ol_counts = dict.fromkeys(OPENLINEAGE_KINDS, 0)
-    for kind, count in ol_rows:
-        ol_counts[str(kind)] = int(count)
-    counts = dict.fromkeys(EVENT_KINDS, 0)
-    for kind, count in rows:
-        counts[str(kind)] = int(count)
     return StoreStats(
         systems=len({s.name for s in registry.systems}),
         elements=len({e.name for e in registry.elements}),

@@ -7,8 +7,10 @@ the day they are asked (the store's clock, not the wall clock).
 
 from __future__ import annotations
 
+import ast
 import json
 import shlex
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from flask.testing import FlaskClient
 from scan_world import clean_chain, load, record, us
 from test_detect_run import defects
 
+import lineage
 from lineage import rules
 from lineage.answers import with_findings
 from lineage.cli import main
@@ -197,3 +200,31 @@ def test_the_pages_show_the_open_findings_of_trace_and_golden(
     assert "lost-delivery" in text and "tina@example.com" in text
     golden = client.get("/golden?system=ERP&record=40022").get_data(as_text=True)
     assert "open finding" in golden and "duplicate-delivery" in golden
+
+
+# OpenLineage's adapters still read their tables themselves (their owner moves them next)
+_SQL_NOT_MOVED_YET = {
+    "lineage/interop/export.py",
+    "lineage/interop/marquez.py",
+    "lineage/interop/marquez_read.py",
+    "lineage/interop/observed.py",
+    "lineage/interop/openlineage.py",
+}
+
+
+def test_nothing_outside_the_store_imports_sqlalchemy() -> None:
+    root = Path(lineage.__file__).parent
+    importing = set()
+    for path in root.rglob("*.py"):
+        relative = path.relative_to(root.parent).as_posix()
+        if relative.startswith("lineage/store/"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            if any(name.split(".")[0] == "sqlalchemy" for name in names):
+                importing.add(relative)
+    assert importing <= _SQL_NOT_MOVED_YET, sorted(importing - _SQL_NOT_MOVED_YET)

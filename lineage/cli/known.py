@@ -13,8 +13,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Column, literal, select, union
-
 from ..errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -46,35 +44,16 @@ def _declared(registry: Registry, kind: str) -> set[str]:
     return owners
 
 
-def _columns(kind: str) -> list[Column[str]]:
-    from ..store.schema import events, hop_inputs  # noqa: PLC0415 - loads with the store
-
-    if kind == "system":
-        return [events.c.system, hop_inputs.c.system]
-    if kind == "element":
-        return [events.c.element, hop_inputs.c.element]
-    if kind == "integration":
-        return [events.c.integration]
-    return []
-
-
 def _recorded(store: Store, kind: str) -> set[str]:
-    """Every name of ``kind`` the events carry."""
-    columns = _columns(kind)
-    if not columns:
-        return set()
-    query = union(*(select(c).where(c.is_not(None)).distinct() for c in columns))
-    with store.reader.connect() as conn:
-        return {str(name) for name in conn.execute(query).scalars()}
+    from ..store.names import recorded_names  # noqa: PLC0415 - loads with the store
+
+    return recorded_names(store, kind)
 
 
 def _is_recorded(store: Store, kind: str, name: str) -> bool:
-    """Whether an event names ``name`` as a ``kind`` (indexed for systems and elements)."""
-    with store.reader.connect() as conn:
-        return any(
-            conn.execute(select(literal(1)).where(c == name).limit(1)).first() is not None
-            for c in _columns(kind)
-        )
+    from ..store.names import is_recorded  # noqa: PLC0415 - loads with the store
+
+    return is_recorded(store, kind, name)
 
 
 def _listing(kind: str, wanted: str, known: Iterable[str]) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -36,47 +35,11 @@ def open_db(db: str | None, *, must_exist: bool = False) -> Store:
     Commands that write (load, ingest, demo) create it.
     """
     from ..store import open_store  # noqa: PLC0415  (the database layer loads only when used)
+    from ..store.existing import require_store  # noqa: PLC0415
 
     if must_exist:
-        _require_store(db)
+        require_store(db)
     return open_store(db)
-
-
-_CREATE_ONE = (
-    "create one with lineage load, lineage ingest or lineage demo, or name another with --db"
-)
-
-
-def _require_store(db: str | None) -> None:
-    from sqlalchemy import inspect  # noqa: PLC0415
-    from sqlalchemy.engine import make_url  # noqa: PLC0415
-    from sqlalchemy.exc import ArgumentError, SQLAlchemyError  # noqa: PLC0415
-
-    from ..errors import StoreError  # noqa: PLC0415
-    from ..store import open_store, resolve_url  # noqa: PLC0415
-
-    try:
-        url = make_url(resolve_url(db))
-    except ArgumentError:
-        return  # open_store names the bad URL
-    shown = url.render_as_string()
-    if url.get_backend_name() == "sqlite":
-        path = url.database
-        if path in (None, "", ":memory:") or path.startswith("file:"):
-            return
-        if not Path(path).exists():
-            raise StoreError(f"no store at {path}: the file does not exist; {_CREATE_ONE}")
-        shown = path
-    store = open_store(db, migrate=False)
-    try:
-        with store.engine.connect() as conn:
-            present = inspect(conn).has_table("registry_versions")
-    except SQLAlchemyError:
-        return  # open_store reports an unreachable database in its own words
-    finally:
-        store.close()
-    if not present:
-        raise StoreError(f"no store at {shown}: the database holds no lineage store; {_CREATE_ONE}")
 
 
 class MomentType(click.ParamType[dt.datetime]):

@@ -10,13 +10,12 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection
-
 from ..errors import NotFoundError
 from ..model.registry import Cardinality, Element, Registry
 from ..rules import copy_verdict
 from ..store import Store
 from ..store.conflicts import linked_keys_many, versions_many
+from ..store.detection import Connection
 from ..store.records import (
     EventRow,
     Key,
