@@ -27,9 +27,13 @@ from .valuegraph import GraphEdge, GraphNode, ImpactResult, TraceResult, ValueGr
 
 OK = "✓"
 BAD = "✗"
-RED = "#c62828"
-AMBER = "#ef6c00"
-GREEN = "#2e7d32"
+# Okabe-Ito hues (vermillion, orange, bluish green), told apart with every common colour-vision
+# deficiency, darkened where they write text on white to a contrast of 4.5:1 or more.
+RED = "#c24e00"
+AMBER = "#e69f00"
+GREEN = "#009e73"
+RED_TEXT = "#a63d00"
+AMBER_TEXT = "#8a5a00"
 MAX_VALUE = 40
 _DECIMAL = re.compile(r"-?\d+(?:\.(\d+))?")
 
@@ -336,11 +340,11 @@ def to_dot(graph: ValueGraph, links: Links = NO_LINKS) -> str:
         if links.place is not None:
             attrs += _href(links.place(node.system, node.element, node.record))
         if node.id == culprit:
-            attrs += [f'color="{RED}"', 'fillcolor="#ffebee"', "penwidth=2.5"]
+            attrs += [f'color="{RED}"', 'fillcolor="#fdeee6"', "penwidth=3"]
         elif node.id in flagged:  # an open finding on it (marked, not the culprit)
-            attrs += [f'color="{AMBER}"', 'fillcolor="#fff3e0"', "penwidth=2.5"]
+            attrs += [f'color="{AMBER}"', 'fillcolor="#fdf4dc"', "penwidth=2.5"]
         elif node.id in origin:
-            attrs += [f'color="{GREEN}"', 'fillcolor="#e8f5e9"']
+            attrs += [f'color="{GREEN}"', 'fillcolor="#e3f4ee"']
         if node.kind == "untraced":
             attrs += ['style="rounded,dashed,filled"']
         if node.id == subject.id and node.id != culprit:
@@ -353,8 +357,8 @@ def to_dot(graph: ValueGraph, links: Links = NO_LINKS) -> str:
         if links.integration is not None and edge.integration:
             attrs += _href(links.integration(edge.integration))
         if not edge.verified:
-            color = RED if edge.target == culprit else AMBER
-            attrs += [f'color="{color}"', f'fontcolor="{color}"', 'style="dashed"', "penwidth=2"]
+            color, text = (RED, RED_TEXT) if edge.target == culprit else (AMBER, AMBER_TEXT)
+            attrs += [f'color="{color}"', f'fontcolor="{text}"', 'style="dashed"', "penwidth=2"]
         if edge.integration is None and edge.transform is None:
             attrs += ['arrowhead="empty"']
         lines.append(f"  {edge.source} -> {edge.target} [{', '.join(attrs)}];")
@@ -486,7 +490,7 @@ def element_flow_dot(registry: Registry, element: str, links: Links = NO_LINKS) 
         attrs = []
         if declared is not None and name == declared.system_of_origin:
             roles.append("origin")
-            attrs += [f'color="{GREEN}"', 'fillcolor="#e8f5e9"']
+            attrs += [f'color="{GREEN}"', 'fillcolor="#e3f4ee"']
         if declared is not None and name == declared.system_of_record:
             roles.append("system of record")
             attrs += ["penwidth=2.5"]

@@ -9,6 +9,7 @@ from steward_scenarios import REGISTRY, hop, order_chain, record, write
 from lineage.impact import impact
 from lineage.model.registry import Carry, Integration, Registry, System
 from lineage.render import (
+    RED,
     dot_to_svg,
     element_flow_dot,
     system_map_dot,
@@ -74,10 +75,10 @@ def test_dot_labels_show_place_value_time_and_step(store: Store) -> None:
     assert len(graph.nodes()) == 3 and len(graph.edges()) == 2
     label = graph.get_node("n1").attr["label"]
     assert "BI" in label and "R-9" in label and "65.00" in label and "09:05:00" in label
-    assert graph.get_node("n1").attr["color"] == "#c62828"  # the culprit is red
+    assert graph.get_node("n1").attr["color"] == RED  # the culprit is red (vermillion)
     edge = graph.get_edge("n0", "n1")
     assert "multiply(1.2)" in edge.attr["label"] and "erp-to-bi" in edge.attr["label"]
-    assert edge.attr["color"] == "#c62828"
+    assert edge.attr["color"] == RED
 
 
 def test_dot_labels_say_what_each_value_is_in_words_and_keep_ids_in_tooltips(
