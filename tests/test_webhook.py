@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from scan_world import hop, load, write
 
 from lineage.cli import main
 from lineage.store import Store, open_store
@@ -323,3 +324,40 @@ def test_an_idle_deliverer_does_not_wait_for_a_writer_holding_sqlite(
     finally:
         writer.close()
         impatient.close()
+
+
+def test_an_ingest_that_opens_a_finding_tells_the_webhook_and_so_does_the_fix(
+    db_url: str, receiver: Receiver, runner: CliRunner, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    # the real flow: lineage ingest -> judged in its transaction -> outbox -> POST
+    monkeypatch.setenv("LINEAGE_WEBHOOK_URL", receiver.url)
+    load(open_store(db_url)).close()
+
+    def ingest(name: str, *events: dict[str, Any]) -> None:
+        path = tmp_path / name
+        path.write_text("".join(json.dumps(e) + "\n" for e in events))
+        result = runner.invoke(main, ["ingest", str(path), "--db", db_url])
+        assert result.exit_code == 0, result.output
+        assert "webhook" not in result.output  # delivered: no warning
+
+    ingest(
+        "first.jsonl",
+        write("ERP", "order.total", "40017", "50.00", 0, id="w-1"),
+        hop("h-1", "erp-to-bi", 5, [("ERP", "order.total", "40017", "50.00")],
+            ("BI", "order.total", "R-9", "60.00")),
+        write("ERP", "order.total", "40017", "55.00", 10, id="w-2"),
+    )  # fmt: skip
+    opened = [d for d in receiver.accepted() if d["subject"]["record"] == "R-9"]
+    assert [(d["event"], d["code"]) for d in opened] == [("opened", "conflicting-truth")]
+
+    ingest("fix.jsonl", write("ERP", "order.total", "40017", "50.00", 20, id="w-fix"))
+    told = [(d["event"], d["code"]) for d in receiver.accepted() if d["subject"]["record"] == "R-9"]
+    assert told == [("opened", "conflicting-truth"), ("resolved", "conflicting-truth")]
+    keys = [d["_key"] for d in receiver.accepted()]
+    assert len(keys) == len(set(keys))  # nothing sent twice
+    store = open_store(db_url)
+    try:
+        assert backlog(store).pending == 0
+    finally:
+        store.close()
