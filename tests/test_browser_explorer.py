@@ -211,6 +211,8 @@ def test_a_finding_leads_to_its_trace_an_upstream_golden_record_and_the_owners_d
     expect(page.locator("main")).to_contain_text(owner)
 
     # the owner's digest: what that owner must act on, found from the search box
+    # the suggestions listen once the page's scripts ran: type only after the page loaded
+    page.wait_for_load_state("load")
     box = page.get_by_role("combobox", name="Search")
     box.fill("controller@")
     suggestions = page.get_by_role("listbox", name="Suggestions")
