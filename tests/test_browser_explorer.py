@@ -73,6 +73,19 @@ def _eventually(check: Any, timeout: float = 5.0) -> None:
         time.sleep(0.05)
 
 
+def _settled(locator: Any, timeout: float = 5.0) -> dict[str, float]:
+    """The box of ``locator`` once the animation ends (two readings 100 ms apart agree)."""
+    seen = [_box(locator)]
+
+    def still() -> bool:
+        time.sleep(0.1)
+        seen.append(_box(locator))
+        return seen[-1] == seen[-2]
+
+    _eventually(still, timeout)
+    return seen[-1]
+
+
 def _svg_link(page: Any, *parts: str) -> Any:
     """The diagram's links whose target contains every one of ``parts`` (SVG ``xlink:href``)."""
     tests = " and ".join(f"contains(@*[local-name()='href'], '{part}')" for part in parts)
@@ -122,8 +135,7 @@ def test_a_diagram_zooms_pans_and_fits_again(page: Any) -> None:
 
     figure.get_by_role("button", name="Zoom in").click()
     _eventually(lambda: _box(node)["width"] > before["width"] * 1.2)
-    time.sleep(0.4)
-    zoomed = _box(node)
+    zoomed = _settled(node)
 
     # drag the background: the drawing follows the mouse
     box = _box(canvas)
