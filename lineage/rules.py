@@ -43,6 +43,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "OWNER_ORDER",
     "Verdict",
+    "conflicting_truth_message",
     "copy_verdict",
     "current_status",
     "declared_route",
@@ -416,6 +417,51 @@ def undeclared_hops_message(hops: int, integration: str | None, declared: bool, 
     if not declared:
         return f"{counted} name integration {integration!r}, which is not declared ({route})"
     return f"{counted} on {integration} travelled a route it does not declare ({route})"
+
+
+def conflicting_truth_message(
+    copy: tuple[str, str, str],
+    value: str | None,
+    *,
+    status: str,
+    direction: str | None,
+    where: str,
+    path: Iterable[object],
+    golden: str | None,
+    expected: str | None,
+    yields: str | None,
+    earlier: str | None,
+) -> str:
+    """``conflicting-truth``: a copy at ``copy`` (system, record, element) is ``status``
+    (stale or divergent) against the golden value ``golden`` held at ``where`` (the system of
+    record and its key); downstream it should be ``expected``, upstream it ``yields`` another
+    value there, through the declared ``path``; ``earlier`` is the earlier golden value a
+    stale downstream copy equals the yield of.
+
+    >>> conflicting_truth_message(("BI", "R-17", "order.total"), "115.20", status="divergent",
+    ...     direction="downstream", where="ERP 40017", path=["erp-to-bi-sales"], golden="96.00",
+    ...     expected="103.68", yields=None, earlier=None)  # doctest: +NORMALIZE_WHITESPACE
+    "BI R-17 order.total is '115.20', divergent: the golden value '96.00' in ERP 40017 yields
+    '103.68' through erp-to-bi-sales"
+    """
+    system, record, element = copy
+    via = " then ".join(str(step) for step in path)
+    if direction == "upstream":
+        text = (
+            f"{system} {record} {element} is {_shown(value)}, {status}: upstream of the system "
+            f"of record it yields {_shown(yields)} through {via}, but the golden value in "
+            f"{where} is {_shown(golden)}"
+        )
+        if status == "stale":
+            text += f"; {_shown(yields)} is the earlier golden value"
+        return text
+    text = (
+        f"{system} {record} {element} is {_shown(value)}, {status}: the golden value "
+        f"{_shown(golden)} in {where} yields {_shown(expected)} through {via}"
+    )
+    if status == "stale":
+        text += f"; {_shown(value)} is what the earlier golden value {_shown(earlier)} yielded"
+    return text
 
 
 def broken_chain_message(

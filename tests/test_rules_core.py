@@ -79,3 +79,24 @@ def test_a_failed_delivery_is_shown_by_a_narrowed_scan_not_a_trace_of_an_empty_p
 
 def test_every_runtime_code_has_a_severity() -> None:
     assert rules.severity_of("lost-delivery").value == "error"
+
+
+def test_a_conflicting_truth_message_is_worded_by_the_rules_core() -> None:
+    stale = rules.conflicting_truth_message(
+        ("Portal", "PO-40017", "order.total"), "120.00", status="stale",
+        direction="downstream", where="ERP 40017", path=["erp-to-portal-orders"],
+        golden="96.00", expected="96.00", yields=None, earlier="120.00",
+    )  # fmt: skip
+    assert stale == (
+        "Portal PO-40017 order.total is '120.00', stale: the golden value '96.00' in ERP 40017 "
+        "yields '96.00' through erp-to-portal-orders; '120.00' is what the earlier golden "
+        "value '120.00' yielded"
+    )
+    upstream = rules.conflicting_truth_message(
+        ("Sys5", "K-1", "order.total"), "7", status="divergent", direction="upstream",
+        where="Sys10 K-1", path=["a", "b"], golden="5", expected=None, yields="7", earlier=None,
+    )  # fmt: skip
+    assert upstream == (
+        "Sys5 K-1 order.total is '7', divergent: upstream of the system of record it yields "
+        "'7' through a then b, but the golden value in Sys10 K-1 is '5'"
+    )

@@ -29,6 +29,7 @@ from collections.abc import Iterator, Sequence
 from ..golden import Copy, Judge
 from ..golden.graph import declared_graph
 from ..model.findings import Finding
+from ..rules import conflicting_truth_message
 from ..store.conflicts import Closure, conflict_candidates, fed_closure, linked_places
 from ..store.queries import EventRow
 from .base import ScanContext
@@ -166,25 +167,18 @@ def covers(scope: Scope, found: Finding) -> bool:
 def finding(copy: Copy, system_of_record: str) -> Finding:
     """The ``conflicting-truth`` finding for a stale or divergent copy."""
     where = f"{system_of_record} {copy.golden_record}" if copy.golden_record else system_of_record
-    via = " then ".join(str(step) for step in copy.path or ())
-    if copy.direction == "upstream":
-        message = (
-            f"{copy.system} {copy.record} {copy.element} is {_show(copy.value)}, "
-            f"{copy.status}: upstream of the system of record it yields "
-            f"{_show(copy.yields)} through {via}, but the golden value in {where} is "
-            f"{_show(copy.golden_value)}"
-        )
-        if copy.status == "stale":
-            message += f"; {_show(copy.yields)} is the earlier golden value"
-    else:
-        message = (
-            f"{copy.system} {copy.record} {copy.element} is {_show(copy.value)}, "
-            f"{copy.status}: the golden value {_show(copy.golden_value)} in {where} yields "
-            f"{_show(copy.expected)} through {via}"
-        )
-        if copy.status == "stale":
-            message += f"; {_show(copy.value)} is what the earlier golden value "
-            message += f"{_show(copy.earlier_golden)} yielded"
+    message = conflicting_truth_message(
+        (copy.system, copy.record, copy.element),
+        copy.value,
+        status=copy.status,
+        direction=copy.direction,
+        where=where,
+        path=copy.path or (),
+        golden=copy.golden_value,
+        expected=copy.expected,
+        yields=copy.yields,
+        earlier=copy.earlier_golden,
+    )
     return Finding.of(
         CODE,
         message,
@@ -207,7 +201,3 @@ def finding(copy: Copy, system_of_record: str) -> Finding:
         event=copy.event,
         integration=copy.integration,
     )
-
-
-def _show(value: str | None) -> str:
-    return "null" if value is None else repr(value)
