@@ -32,12 +32,14 @@ from .errors import NotFoundError
 from .golden import GoldenRecord, Judge
 from .model.findings import Finding
 from .model.registry import Cardinality, Registry
+from .store.conflicts import versions_many
 from .store.database import Store
-from .store.queries import HopFacts, clock, current_event, hop_facts
+from .store.detection import Connection
+from .store.queries import EventRow, HopFacts, clock, current_event, hop_facts
 from .store.schema import as_micros, iso
 from .store.walks import read_connection
 from .trace import trace
-from .valuegraph import GraphNode, ValueGraph
+from .valuegraph import GraphNode, ImpactResult, ValueGraph
 
 __all__ = ["MAX_GOLDEN_PLACES", "findings_on", "golden_findings", "with_findings"]
 
@@ -71,13 +73,21 @@ def findings_on(
         moment = rules.judged_at(horizon, clock(conn) if horizon is None else None, 0)
         facts = hop_facts(conn, [n.event for n in hops if n.event], horizon)
         subject = graph.subject
-        current = current_event(conn, subject.system, subject.element, subject.record, horizon)
-        stands = None
-        if truth and current is not None:
-            copy = Judge(conn, registry, horizon).judge_place(current)
-            element = registry.element(current.element)
-            if copy is not None and copy.status in ("stale", "divergent") and element:
-                stands = truth_finding(copy, element.system_of_record or "")
+        stands: list[Finding] = []
+        if truth:
+            if isinstance(graph, ImpactResult):
+                currents = _currents(conn, graph, horizon)
+            else:
+                now = current_event(conn, subject.system, subject.element, subject.record, horizon)
+                currents = [now] if now is not None else []
+            judge = Judge(conn, registry, horizon)
+            if len(currents) > 1:
+                judge.prepare(currents)
+            for current in currents:
+                copy = judge.judge_place(current)
+                element = registry.element(current.element)
+                if copy is not None and copy.status in ("stale", "divergent") and element:
+                    stands.append(truth_finding(copy, element.system_of_record or ""))
     found: dict[tuple[str, str | None, str, str, str], Finding] = {}
     said: set[tuple[str, str, str, str, str]] = set()
 
@@ -101,9 +111,18 @@ def findings_on(
     for node in hops:
         for finding in _deliveries(registry, node, integrations.get(node.id), facts, moment):
             keep(finding)
-    if stands is not None:
-        keep(stands)
+    for finding in stands:
+        keep(finding)
     return tuple(sorted(found.values(), key=lambda f: (f.severity.rank, f.code, f.message)))
+
+
+def _currents(conn: Connection, graph: ValueGraph, horizon: int | None) -> list[EventRow]:
+    """The current event of every place an impact shows, in one batched lookup: an impact
+    shows where the value went, and a copy there may disagree with its golden value."""
+    places = list(
+        dict.fromkeys((n.system, n.element, n.record) for n in graph.nodes if n.kind != "untraced")
+    )
+    return [found[0] for found in versions_many(conn, places, as_of=horizon, limit=1) if found]
 
 
 def _unknown(registry: Registry, node: GraphNode, integration: str | None) -> list[Finding]:

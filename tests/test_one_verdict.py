@@ -166,6 +166,26 @@ def test_golden_of_order_40022_shows_its_duplicate_delivery(runner: CliRunner, d
     }
 
 
+def test_impact_shows_the_open_findings_on_every_place_it_reaches(
+    runner: CliRunner, demo: str, client: FlaskClient
+) -> None:
+    # the shop's order 40017 reached BI R-17, which disagrees with its golden value
+    place = ("Shop", "order.total", "W-5007")
+    text = run(runner, demo, "impact", *place).stdout
+    assert "1 open finding on what this shows" in text
+    assert "conflicting-truth  owner bianca@example.com" in text
+    assert "BI R-17 order.total is '115.20', divergent" in text
+    document = as_json(run(runner, demo, "impact", *place, "--format", "json"))
+    shown = {(f["code"], f["owner"], f["subject"]["record"]) for f in document["findings"]}
+    assert ("conflicting-truth", "bianca@example.com", "R-17") in shown
+    dot = run(runner, demo, "impact", *place, "--format", "dot").stdout
+    assert "conflicting-truth" in dot  # the BI node is marked, its tooltip names the code
+    page = client.get("/impact?system=Shop&element=order.total&record=W-5007")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert "conflicting-truth" in body and "bianca@example.com" in body
+
+
 def test_the_planted_runtime_cases_are_shown_by_their_traces_with_the_same_owners(
     store: Store,
 ) -> None:
