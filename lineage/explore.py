@@ -21,17 +21,17 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
+from .detect.run import Filters
 from .errors import NotFoundError
+from .findings import read_findings
 from .golden import Judge
+from .model.findings import Finding
 from .model.registry import Element, Integration, Registry, System
 from .store.database import Store
 from .store.explore import (
-    StoredFinding,
     elements_of_record,
     elements_recorded,
     keys_by_prefix,
-    open_findings_of_integration,
-    open_findings_of_system,
     record_keys_after,
 )
 from .store.queries import current_event
@@ -57,6 +57,9 @@ __all__ = [
 PAGE_SIZE = 25
 """Record keys on one page of the records browser."""
 
+FINDINGS_SHOWN = 200
+"""Open findings a system's or an integration's page lists (the findings page has the rest)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Holding:
@@ -78,7 +81,10 @@ class SystemView:
         truths: the elements it is the system of record for.
         incoming: the declared integrations delivering into it.
         outgoing: the declared integrations reading from it.
-        findings: the stored open findings about it (``lineage scan`` stores them).
+        findings: its open findings (those whose subject is the system), as
+            :func:`lineage.findings.read_findings` reads them: after waivers, most urgent
+            first, at most :data:`FINDINGS_SHOWN`.
+        findings_total: how many open findings it has in all.
     """
 
     name: str
@@ -87,7 +93,8 @@ class SystemView:
     truths: tuple[Element, ...]
     incoming: tuple[Integration, ...]
     outgoing: tuple[Integration, ...]
-    findings: tuple[StoredFinding, ...]
+    findings: tuple[Finding, ...]
+    findings_total: int
 
 
 def system_view(store: Store, name: str) -> SystemView:
@@ -99,7 +106,6 @@ def system_view(store: Store, name: str) -> SystemView:
     registry = store.registry()
     with read_connection(store) as conn:
         recorded = elements_recorded(conn, name)
-        findings = open_findings_of_system(conn, name)
     declared = registry.system(name)
     incoming = tuple(i for i in registry.integrations if i.target == name)
     outgoing = tuple(i for i in registry.integrations if i.source == name)
@@ -127,18 +133,22 @@ def system_view(store: Store, name: str) -> SystemView:
         for element, found in sorted(roles.items())
     )
     truths = tuple(e for e in registry.elements if e.system_of_record == name)
-    return SystemView(name, declared, holds, truths, incoming, outgoing, tuple(findings))
+    found = read_findings(store, filters=Filters(systems=(name,)), limit=FINDINGS_SHOWN)
+    return SystemView(
+        name, declared, holds, truths, incoming, outgoing, tuple(found.findings), found.total
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class IntegrationView:
-    """One integration as declared, with its open findings."""
+    """One integration as declared, with its open findings (as for :class:`SystemView`)."""
 
     declared: Integration
     source: System | None
     target: System | None
     elements: tuple[Element | None, ...]
-    findings: tuple[StoredFinding, ...]
+    findings: tuple[Finding, ...]
+    findings_total: int
 
 
 def integration_view(store: Store, name: str) -> IntegrationView:
@@ -154,14 +164,14 @@ def integration_view(store: Store, name: str) -> IntegrationView:
             f"the registry declares no integration {name!r}: check the name (the system map "
             "lists every integration)"
         )
-    with read_connection(store) as conn:
-        findings = open_findings_of_integration(conn, name)
+    found = read_findings(store, filters=Filters(integrations=(name,)), limit=FINDINGS_SHOWN)
     return IntegrationView(
         declared,
         registry.system(declared.source),
         registry.system(declared.target),
         tuple(registry.element(c.element) for c in declared.carries),
-        tuple(findings),
+        tuple(found.findings),
+        found.total,
     )
 
 

@@ -8,24 +8,16 @@
   system, walked the same way. The range assumes the database orders text by code point
   (SQLite always; PostgreSQL under the ``C`` or ``C.UTF-8`` collation): under another
   collation the keys found are still filtered by the prefix, but some may be missed.
-- Open findings are read from the stored findings (``lineage scan`` stores them) by
-  ``ix_findings_place`` (system) or ``ix_findings_integration``.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any, NamedTuple
-
 from sqlalchemy import Connection, text
 
 __all__ = [
-    "StoredFinding",
     "elements_of_record",
     "elements_recorded",
     "keys_by_prefix",
-    "open_findings_of_integration",
-    "open_findings_of_system",
     "record_keys_after",
 ]
 
@@ -103,65 +95,3 @@ def elements_of_record(conn: Connection, system: str, record: str, limit: int = 
     """The elements recorded for one record key of ``system``, sorted."""
     params = {"system": system, "record": record, "limit": limit}
     return [str(row[0]) for row in conn.execute(_ELEMENTS_OF_RECORD, params)]
-
-
-class StoredFinding(NamedTuple):
-    """An open finding as ``lineage scan`` stored it."""
-
-    code: str
-    severity: str
-    system: str | None
-    element: str | None
-    record: str | None
-    integration: str | None
-    owner: str | None
-    message: str
-    first_seen_at: int
-    evidence: dict[str, Any]
-
-
-_COLUMNS = (
-    "code, severity, system, element, record, integration, owner, message, first_seen_at, evidence"
-)
-_OPEN_OF_SYSTEM = text(
-    f"SELECT {_COLUMNS} FROM findings WHERE system = :name AND resolved_at IS NULL "  # noqa: S608
-    "ORDER BY CASE severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, "
-    "code, element, record LIMIT :limit"
-)
-_OPEN_OF_INTEGRATION = text(
-    f"SELECT {_COLUMNS} FROM findings "  # noqa: S608
-    "WHERE integration = :name AND resolved_at IS NULL "
-    "ORDER BY CASE severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, "
-    "code, element, record LIMIT :limit"
-)
-
-
-def _findings(conn: Connection, statement: Any, name: str, limit: int) -> list[StoredFinding]:
-    rows = conn.execute(statement, {"name": name, "limit": limit})
-    return [
-        StoredFinding(
-            code=row.code,
-            severity=row.severity,
-            system=row.system,
-            element=row.element,
-            record=row.record,
-            integration=row.integration,
-            owner=row.owner,
-            message=row.message,
-            first_seen_at=int(row.first_seen_at),
-            evidence=json.loads(row.evidence) if row.evidence else {},
-        )
-        for row in rows
-    ]
-
-
-def open_findings_of_system(conn: Connection, system: str, limit: int = 200) -> list[StoredFinding]:
-    """The stored open findings about ``system`` (at most ``limit``)."""
-    return _findings(conn, _OPEN_OF_SYSTEM, system, limit)
-
-
-def open_findings_of_integration(
-    conn: Connection, integration: str, limit: int = 200
-) -> list[StoredFinding]:
-    """The stored open findings about ``integration`` (at most ``limit``)."""
-    return _findings(conn, _OPEN_OF_INTEGRATION, integration, limit)
