@@ -41,7 +41,14 @@ from .store.walks import read_connection
 from .trace import trace
 from .valuegraph import GraphNode, ImpactResult, ValueGraph
 
-__all__ = ["MAX_GOLDEN_PLACES", "findings_on", "golden_findings", "with_findings"]
+__all__ = [
+    "MAX_GOLDEN_PLACES",
+    "findings_on",
+    "golden_findings",
+    "golden_unchecked",
+    "unchecked_text",
+    "with_findings",
+]
 
 MAX_GOLDEN_PLACES = 50
 """Places of one golden record whose open findings are looked up (nearest first)."""
@@ -206,17 +213,14 @@ def golden_findings(
     golden values' and the copies' places (a duplicate or lost delivery into them, a rule
     violation, an unknown name), found as their traces find them."""
     found: dict[tuple[str, str | None, str, str, str], Finding] = {}
-    places: list[tuple[str, str, str]] = []
     for element in record.elements:
-        if element.system_of_record and element.record is not None:
-            places.append((element.system_of_record, element.element, element.record))
         for copy in element.copies:
-            places.append((copy.system, element.element, copy.record))
             if copy.status in ("stale", "divergent") and element.system_of_record:
                 finding = truth_finding(copy, element.system_of_record)
                 found[_key(finding)] = finding
+    places = _golden_places(record)
     shown = set(places)
-    for place in list(dict.fromkeys(places))[:MAX_GOLDEN_PLACES]:
+    for place in places[:MAX_GOLDEN_PLACES]:
         try:
             graph = trace(store, *place, as_of=as_of)
         except NotFoundError:
@@ -226,6 +230,33 @@ def golden_findings(
             if (s.system, s.element, s.record) in shown:
                 found.setdefault(_key(finding), finding)
     return tuple(sorted(found.values(), key=lambda f: (f.severity.rank, f.code, f.message)))
+
+
+def _golden_places(record: GoldenRecord) -> list[tuple[str, str, str]]:
+    """The places a golden record shows, each once, nearest first."""
+    places: list[tuple[str, str, str]] = []
+    for element in record.elements:
+        if element.system_of_record and element.record is not None:
+            places.append((element.system_of_record, element.element, element.record))
+        places += [(copy.system, element.element, copy.record) for copy in element.copies]
+    return list(dict.fromkeys(places))
+
+
+def golden_unchecked(record: GoldenRecord) -> int:
+    """How many places a golden record shows beyond the :data:`MAX_GOLDEN_PLACES` nearest,
+    whose deliveries and rules :func:`golden_findings` did not look up (their stale or
+    divergent copies are still shown): an answer with some must say so, never an all-clear."""
+    return max(0, len(_golden_places(record)) - MAX_GOLDEN_PLACES)
+
+
+def unchecked_text(unchecked: int) -> list[str]:
+    """The line an answer adds when it left ``unchecked`` places unlooked-up (none: none)."""
+    if not unchecked:
+        return []
+    return [
+        f"? {unchecked} more place{'s' if unchecked != 1 else ''} shown not checked for open "
+        f"findings (the nearest {MAX_GOLDEN_PLACES} were): lineage scan lists them all"
+    ]
 
 
 def _key(finding: Finding) -> tuple[str, str | None, str, str, str]:

@@ -20,7 +20,7 @@ from scan_world import clean_chain, load, record, us
 from test_detect_run import defects
 
 import lineage
-from lineage import rules
+from lineage import answers, rules
 from lineage.answers import with_findings
 from lineage.cli import main
 from lineage.detect.run import scan_report
@@ -251,3 +251,21 @@ def test_nothing_outside_the_store_imports_sqlalchemy() -> None:
             if any(name.split(".")[0] == "sqlalchemy" for name in names):
                 importing.add(relative)
     assert importing <= _SQL_NOT_MOVED_YET, sorted(importing - _SQL_NOT_MOVED_YET)
+
+
+def test_a_golden_record_too_big_to_check_says_how_many_places_it_left_unchecked(
+    runner: CliRunner, demo: str, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # order 40017 shows 20 places; with room for 5, 15 are not looked up: the answer says so
+    monkeypatch.setattr(answers, "MAX_GOLDEN_PLACES", 5)
+    text = run(runner, demo, "golden", "ERP", "40017").stdout
+    assert "? 15 more places shown not checked for open findings (the nearest 5 were)" in text
+    document = as_json(run(runner, demo, "golden", "ERP", "40017", "--format", "json"))
+    assert document["findings_unchecked"] == 15
+    api = client.get("/api/v1/golden?system=ERP&record=40017").get_json()
+    assert api["findings_unchecked"] == 15
+    page = client.get("/golden?system=ERP&record=40017").get_data(as_text=True)
+    assert "15 more places shown not checked for open findings" in page
+    monkeypatch.setattr(answers, "MAX_GOLDEN_PLACES", 50)
+    full = as_json(run(runner, demo, "golden", "ERP", "40017", "--format", "json"))
+    assert full["findings_unchecked"] == 0

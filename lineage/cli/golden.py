@@ -11,7 +11,7 @@ from typing import IO, Any
 
 import click
 
-from ..answers import golden_findings
+from ..answers import golden_findings, golden_unchecked, unchecked_text
 from ..golden import GoldenRecord, golden
 from ..interop.export import FORMATS, Place, export
 from ..render import findings_text, printable
@@ -141,14 +141,19 @@ def golden_command(
         with explained(store, system):
             result = golden(store, system, record, as_of=as_of)
         findings = golden_findings(store, result, as_of=as_of)
+        unchecked = golden_unchecked(result)
     finally:
         store.close()
     if fmt == "json":
-        document = {**result.to_json(), "findings": [f.model_dump(mode="json") for f in findings]}
+        document = {
+            **result.to_json(),
+            "findings": [f.model_dump(mode="json") for f in findings],
+            "findings_unchecked": unchecked,
+        }
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:
         click.echo(golden_text(result), nl=False)
-        for line in findings_text(findings):
+        for line in [*findings_text(findings), *unchecked_text(unchecked)]:
             click.echo(line)
 
 

@@ -146,6 +146,11 @@ class GoldenAnswer(_Shape):
     elements: list[GoldenElementAnswer]
     linked: list[RecordKey] = Field(description="The record's keys in every system.")
     complete: bool = Field(description="False when the record has more keys than were followed.")
+    findings_unchecked: int = Field(
+        default=0,
+        description="Places shown beyond the nearest 50 whose deliveries and rules were not "
+        "looked up for open findings (their stale or divergent copies are still listed).",
+    )
 
 
 class Summary(_Shape):

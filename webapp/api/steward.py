@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Response, jsonify, request, url_for
 
-from lineage.answers import golden_findings
+from lineage.answers import golden_findings, golden_unchecked
 from lineage.report import finding_json
 
 from ..queries import FindingsQuery, PlaceQuery, RecordQuery, read_query
@@ -59,7 +59,13 @@ def get_golden() -> Response:
     query = read_query(RecordQuery)
     record = ask_golden(query)
     findings = golden_findings(tracker().store(), record, as_of=query.as_of)
-    return jsonify({**record.to_json(), "findings": [f.model_dump(mode="json") for f in findings]})
+    return jsonify(
+        {
+            **record.to_json(),
+            "findings": [f.model_dump(mode="json") for f in findings],
+            "findings_unchecked": golden_unchecked(record),
+        }
+    )
 
 
 @bp.get("/findings")

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, render_template, request
 from werkzeug.exceptions import BadRequest
 
-from lineage.answers import golden_findings
+from lineage.answers import MAX_GOLDEN_PLACES, golden_findings, golden_unchecked
 from lineage.errors import InputError, NotFoundError, TransformError
 from lineage.golden import GoldenRecord
 from lineage.render import expected_value, misread
@@ -131,7 +131,12 @@ def _impact_parts(result: ImpactResult) -> dict[str, Any]:
 def _golden_parts(result: GoldenRecord) -> dict[str, Any]:
     moment = read_query(RecordQuery).as_of
     shown = golden_findings(tracker().store(), result, as_of=moment)
-    return {"counts": result.counts(), "findings": shown}
+    return {
+        "counts": result.counts(),
+        "findings": shown,
+        "unchecked": golden_unchecked(result),
+        "max_places": MAX_GOLDEN_PLACES,
+    }
 
 
 @bp.get("/trace")
