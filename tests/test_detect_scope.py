@@ -10,7 +10,7 @@ the batch changed:
 
 The cases: every runtime defect the detector tests plant, with late and out-of-order
 arrivals, status changes and the store clock passing delivery timeouts; and the demo
-company. On SQLite and PostgreSQL.
+company; OpenLineage jobs judged through the registry's mapping. On SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -18,16 +18,21 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 from scan_world import at, clean_chain, hop, load, record, registry, snapshot, waiver, write
+from test_detect_observed_flows import INTEGRATION, RUN, SYSTEMS, airflow_event
 from test_detect_run import defects
 
 from lineage.demo import demo_registry, events_file_text
 from lineage.detect.run import detect, scan_context
 from lineage.detect.scope import Scope, Watermark, changes_since, covers, watermark_now
+from lineage.interop.observed import observe
+from lineage.interop.openlineage import ingest_openlineage_data
 from lineage.model.findings import Finding
+from lineage.registry import load_registry
 from lineage.store import Store
 from lineage.store.writer import ingest_lines
 
@@ -223,3 +228,72 @@ def test_a_new_registry_that_changes_only_waivers_rejudges_only_the_batch(store:
         f for f in full_before if not covers(scope, f)
     ]
     assert any(f.subject.record == "40042" for f in _judge(store, scope))
+
+
+def _openlineage_events() -> list[dict[str, Any]]:
+    """Jobs the mapping judges: a claimed job's runs (one failing, then one writing outside
+    what its integration carries), an unclaimed job between two mapped systems (its namespace
+    holding a ``/``), and a job in namespaces nothing maps."""
+    outside = {"namespace": "postgres://erp-db:5432", "name": "public.credit"}
+    unclaimed = airflow_event(5, "COMPLETE", minute=9)
+    unclaimed["job"] = {"namespace": "dbt://analytics/prod", "name": "models.customers"}
+    unmapped = airflow_event(6, "FAIL", minute=11)
+    unmapped["job"] = {"namespace": "spark", "name": "nightly"}
+    unmapped["inputs"] = [{"namespace": "s3://lake", "name": "raw"}]
+    unmapped["outputs"] = [{"namespace": "s3://lake", "name": "clean"}]
+    failing = {
+        "errorMessage": {
+            "_producer": "https://github.com/apache/airflow/tree/providers-openlineage/2.1.0",
+            "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json",
+            "message": "relation public.customers is locked",
+            "programmingLanguage": "python",
+        }
+    }
+    return [
+        airflow_event(1, "START", minute=1),
+        airflow_event(1, "COMPLETE", minute=2),
+        airflow_event(2, "START", minute=3),
+        airflow_event(2, "FAIL", minute=4, run_facets=failing),
+        unclaimed,
+        airflow_event(3, "START", task="load_credit", minute=10, outputs=[outside]),
+        unmapped,
+        airflow_event(2, "COMPLETE", minute=12),  # the failed run retried and delivered
+        airflow_event(4, "ABORT", task="load_credit", minute=13, outputs=[outside]),
+    ]
+
+
+def _ingest_openlineage(store: Store, batch: Sequence[dict[str, Any]]) -> None:
+    result = ingest_openlineage_data(store, [("<test>", n, e) for n, e in enumerate(batch, 1)])
+    assert result.rejected == []
+
+
+@pytest.mark.parametrize(("seed", "clock"), [(1, 60), (2, 60), (3, 10)])
+def test_scoped_findings_are_the_full_runs_covered_ones_for_openlineage_jobs(
+    store: Store, tmp_path: Path, seed: int, clock: int
+) -> None:
+    (tmp_path / "registry.yaml").write_text(SYSTEMS + INTEGRATION)
+    load(store, load_registry([tmp_path / "registry.yaml"]))
+    # the store's clock: after every OpenLineage event (judged from the summaries) or
+    # amid them (judged from the events up to then)
+    record(store, write("CRM", "customer.address", "C-1", "1 Main St", clock))
+    events = _openlineage_events()
+    random.Random(seed).shuffle(events)
+    assert _in_batches(store, _splits(events, seed, 4), _ingest_openlineage) == 3
+    codes = {f.code for f in _judge(store, None)}
+    assert {"undeclared-integration", "failed-delivery"} <= codes
+
+
+def test_a_batch_judged_reads_only_the_jobs_it_ran(store: Store, tmp_path: Path) -> None:
+    (tmp_path / "registry.yaml").write_text(SYSTEMS + INTEGRATION)
+    load(store, load_registry([tmp_path / "registry.yaml"]))
+    record(store, write("CRM", "customer.address", "C-1", "1 Main St", 60))
+    _ingest_openlineage(store, _openlineage_events())
+    since = _now(store)
+    _ingest_openlineage(store, [airflow_event(7, "FAIL", minute=30)])
+    scope = changes_since(store, since=since)
+    assert scope is not None and scope.jobs == {"airflow/crm_sync.export_customers"}
+    with scan_context(store, scope=scope) as ctx:
+        seen = observe(ctx.conn, as_of=ctx.as_of, jobs=scope.jobs)
+        judged = list(detect(ctx))
+    assert list(seen.jobs) == ["airflow/crm_sync.export_customers"]
+    assert [f.evidence["run"] for f in judged if f.code == "failed-delivery"] == [f"{RUN}7"]

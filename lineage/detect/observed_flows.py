@@ -13,7 +13,8 @@ integrations (``openlineage_jobs``). Then:
   integration, with the run's ``errorMessage`` facet when present.
 
 Namespaces and jobs the registry does not map are not judged (``lineage stats`` lists them).
-A registry that maps nothing costs the scan nothing.
+A registry that maps nothing costs the scan nothing; a judgement of a batch reads only the
+jobs the batch ran (by key), never every job.
 """
 
 from __future__ import annotations
@@ -33,7 +34,10 @@ def observed_flows(ctx: ScanContext) -> Iterator[Finding]:
     registry = ctx.registry
     if not registry.maps_openlineage:
         return
-    seen = observe(ctx.conn, as_of=ctx.as_of)
+    # a judgement of a batch reads the jobs the batch ran: the findings its scope covers
+    # (lineage.detect.scope.covers) are those naming one of them
+    jobs = ctx.scope.jobs if ctx.scope is not None else None
+    seen = observe(ctx.conn, as_of=ctx.as_of, jobs=jobs)
     for job in seen.jobs.values():
         integrations = registry.integrations_of_job(job.job)
         if integrations:

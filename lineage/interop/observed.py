@@ -11,7 +11,7 @@ to that moment, once.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
@@ -79,9 +79,14 @@ class Observed:
     namespaces: dict[str, int] = field(default_factory=dict)
 
 
-def observe(conn: Connection, *, as_of: int | None = None) -> Observed:
+def observe(
+    conn: Connection, *, as_of: int | None = None, jobs: Collection[str] | None = None
+) -> Observed:
     """Every job seen and every dataset namespace, as of ``as_of`` (microseconds; default:
     everything stored), from the summary tables.
+
+    With ``jobs`` (``namespace/name``), only those jobs, read by key (a judgement of a batch
+    reads the jobs the batch ran, not every job); ``namespaces`` is then left empty.
 
     Example:
         >>> from lineage.store import open_store
@@ -91,28 +96,43 @@ def observe(conn: Connection, *, as_of: int | None = None) -> Observed:
     """
     clock = summaries.openlineage_clock(conn)
     if as_of is not None and clock is not None and as_of < clock:
-        return _observe_events(conn, as_of)
+        seen = _observe_events(conn, as_of)
+        if jobs is not None:
+            seen.jobs = {name: job for name, job in seen.jobs.items() if name in jobs}
+            seen.namespaces = {}
+        return seen
     seen = Observed()
-    for summary in summaries.job_rows(conn):
+    rows = summaries.job_rows(conn) if jobs is None else summaries.jobs_named(conn, jobs)
+    for summary in rows:
         name = f"{summary.namespace}/{summary.name}"
         seen.jobs[name] = JobSeen(
             name, summary.events, summary.first, summary.last, runs=summary.runs
         )
-    for row in summaries.all_job_io(conn):
+    keys = [(s.namespace, s.name) for s in rows]
+    if jobs is None:
+        io = summaries.all_job_io(conn)
+        edges = summaries.output_edges(conn)
+        failed = summaries.runs_in_states(conn, FAILED_STATES)
+    else:
+        io = summaries.io_of_jobs(conn, keys)
+        edges = summaries.output_edges(conn, list(seen.jobs))
+        failed = summaries.runs_of_jobs_in_states(conn, keys, FAILED_STATES)
+    for row in io:
         job = seen.jobs.get(f"{row.owner[0]}/{row.owner[1]}")
         if job is not None:
             (job.inputs if row.io == "in" else job.outputs).add(row.dataset)
-    for edge in summaries.output_edges(conn):
+    for edge in edges:
         job = seen.jobs.get(edge.job)
         if job is not None:
             job.flows.add(FieldFlow(*edge.source, *edge.target))
-    for run in summaries.runs_in_states(conn, FAILED_STATES):
+    for run in failed:
         job = seen.jobs.get(f"{run.job_namespace}/{run.job_name}")
         if job is not None:
             job.failed.append(_run_seen(run))
-    seen.namespaces = {
-        n.name: n.dataset_mentions for n in summaries.namespace_rows(conn) if n.dataset_mentions
-    }
+    if jobs is None:
+        seen.namespaces = {
+            n.name: n.dataset_mentions for n in summaries.namespace_rows(conn) if n.dataset_mentions
+        }
     return seen
 
 

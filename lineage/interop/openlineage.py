@@ -363,7 +363,8 @@ def stored_events(conn: Connection, *, as_of: int | None = None) -> Iterator[dic
     query = select(o.c.payload).order_by(o.c.seq)
     if as_of is not None:
         query = query.where(o.c.event_time <= as_of)
-    for row in conn.execution_options(yield_per=500).execute(query):
+    # the option on the statement, not the connection (where it would outlive this read)
+    for row in conn.execute(query.execution_options(yield_per=500)):
         yield json.loads(row.payload)
 
 

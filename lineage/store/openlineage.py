@@ -403,6 +403,19 @@ def jobs_by_key(conn: Connection, keys: Iterable[tuple[str, str]]) -> list[JobSu
     return [_job_of(r) for r in _stored(conn, ol_jobs, sorted(set(keys)))]
 
 
+def jobs_named(conn: Connection, names: Iterable[str]) -> list[JobSum]:
+    """The jobs whose ``namespace/name`` is one of ``names`` (a namespace or a name may hold
+    ``/`` itself: every split of each name is looked up by key, the matches kept)."""
+    wanted = set(names)
+    keys = {
+        (name[:at], name[at + 1 :])
+        for name in wanted
+        for at, char in enumerate(name)
+        if char == "/"
+    }
+    return [j for j in jobs_by_key(conn, keys) if f"{j.namespace}/{j.name}" in wanted]
+
+
 def dataset_page(
     conn: Connection, namespace: str, limit: int, offset: int
 ) -> tuple[int, list[DatasetSum]]:
@@ -508,6 +521,21 @@ def runs_in_states(conn: Connection, states: Sequence[str]) -> list[RunSum]:
         .order_by(ol_runs.c.last_at, ol_runs.c.last_seq)
     )
     return [_run_of(r) for r in rows]
+
+
+def runs_of_jobs_in_states(
+    conn: Connection, jobs: Iterable[tuple[str, str]], states: Sequence[str]
+) -> list[RunSum]:
+    """The runs of these jobs whose latest event is in one of ``states``, oldest first (the
+    index on a job's runs, one range a job)."""
+    found: list[RunSum] = []
+    r = ol_runs
+    for part in _chunks(sorted(set(jobs))):
+        query = select(r).where(
+            tuple_(r.c.job_namespace, r.c.job_name).in_(part), r.c.state.in_(list(states))
+        )
+        found += [_run_of(row) for row in conn.execute(query)]
+    return sorted(found, key=lambda run: (run.last, run.last_seq))
 
 
 def recent_runs(
@@ -718,7 +746,9 @@ def stored_events_until(conn: Connection, as_of: int) -> Iterator[tuple[int, int
         .where(o.c.event_time <= as_of)
         .order_by(o.c.seq)
     )
-    for row in conn.execution_options(yield_per=500).execute(query):
+    # the option on the statement: on the connection it would stay and stream every later
+    # statement of the judgement through a server-side cursor left open (PostgreSQL)
+    for row in conn.execute(query.execution_options(yield_per=500)):
         yield int(row.seq), int(row.event_time), str(row.payload)
 
 
