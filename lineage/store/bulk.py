@@ -12,7 +12,10 @@ DB-API connection, with no per-row SQLAlchemy work:
 
 A first load into an empty store may drop the secondary indexes of ``events`` and
 ``hop_inputs`` and build them again at the end, all in one transaction: a crash or an error
-rolls the drop back with the rows, so the store never stays without its indexes.
+rolls the drop back with the rows, so the store never stays without its indexes. On
+PostgreSQL that transaction also ends with ``ANALYZE`` of the tables it filled: the
+judgement that follows the load would otherwise be planned for empty tables (a 20,000-event
+load's judgement took 32 s instead of 0.3 s).
 """
 
 from __future__ import annotations
@@ -89,6 +92,10 @@ class SeenIds:
             high = (code >> 32) & mask
             bits[low >> 3] |= 1 << (low & 7)
             bits[high >> 3] |= 1 << (high & 7)
+
+
+#: The tables a load fills, whose planner statistics :meth:`Sink.analyze` refreshes.
+LOADED_TABLES = ("events", "hop_inputs", "hop_status")
 
 
 def secondary_indexes() -> list[Index]:
@@ -170,6 +177,13 @@ class Sink:
 
     def _prepare_index_build(self) -> None:
         """Backend settings for building indexes on a whole table."""
+
+    def analyze(self) -> None:
+        """Refresh the planner's statistics of :data:`LOADED_TABLES` after a first load.
+
+        Nothing on SQLite: its planner does without them here (the judgement after a
+        100,000-event load took as long with ``ANALYZE`` as without).
+        """
 
     def _id_rows(self, ids: Sequence[str]) -> tuple[list[Any], list[Any]]:
         raise NotImplementedError
@@ -274,6 +288,12 @@ class PostgresSink(Sink):
         # Sorting a million keys in memory rather than in temporary files; for this
         # transaction only.
         self._execute("SET LOCAL maintenance_work_mem = '256MB'")
+
+    def analyze(self) -> None:
+        # In the load's own transaction, which ANALYZE samples: the statistics are committed
+        # with the rows. Without them the planner takes the filled tables for empty ones and
+        # picks nested loops over them for the judgement that follows the load.
+        self._execute(f"ANALYZE {', '.join(LOADED_TABLES)}")
 
     def _id_rows(self, ids: Sequence[str]) -> tuple[list[Any], list[Any]]:
         event_rows = self._query(

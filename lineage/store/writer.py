@@ -332,7 +332,8 @@ class Writer:
         return self.result
 
     def close(self) -> IngestResult:
-        """Flush, and finish a bulk load (build its indexes, commit)."""
+        """Flush, and finish a bulk load (build its indexes, refresh the planner's
+        statistics, commit)."""
         self.flush()
         load, self._load = self._load, None
         self._seen = None
@@ -340,6 +341,7 @@ class Writer:
             with self._database_errors():
                 try:
                     load.restore_indexes()
+                    load.analyze()
                     load.commit()
                 finally:
                     load.close()
