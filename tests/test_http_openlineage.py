@@ -222,13 +222,15 @@ def test_declared_integrations_are_jobs_of_the_registry(app: Flask, client: Flas
 def test_a_bad_node_id_or_depth_is_400(client: FlaskClient, query: dict[str, str]) -> None:
     response = client.get("/api/v1/lineage", query_string=query)
     assert response.status_code == 400
-    assert response.json["error"]
+    assert response.json["code"] == 400  # Marquez's error shape
+    assert response.json["message"]
 
 
 def test_an_unknown_node_is_404(client: FlaskClient) -> None:
     response = client.get("/api/v1/lineage?nodeId=dataset:ERP:nothing")
     assert response.status_code == 404
-    assert "dataset:ERP:nothing" in response.json["error"]
+    assert response.json["code"] == 404
+    assert "dataset:ERP:nothing" in response.json["message"]
 
 
 def test_events_arriving_later_show_in_the_graph(client: FlaskClient) -> None:

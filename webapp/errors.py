@@ -1,5 +1,8 @@
 """Errors as answers: JSON ``{"error": "..."}`` under ``/api``, styled pages elsewhere.
 
+The views of Marquez's read API (marked with :func:`marquez_errors`) answer errors in
+Marquez's own shape instead, ``{"code": 404, "message": "..."}``, as its clients expect.
+
 A browser asking for a page that does not exist, or sending parameters a page cannot read,
 gets a page in the site's look saying what went wrong and where to go instead; a failing
 database is a 503 (try again later), never a 500 with a traceback.
@@ -7,7 +10,10 @@ database is a 503 (try again later), never a 500 with a traceback.
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, render_template, request
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -15,13 +21,30 @@ from lineage.errors import InputError, LineageError, NotFoundError, StoreError
 
 API_PREFIX = "/api/"
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def marquez_errors(view: F) -> F:
+    """Mark a view of Marquez's API: its errors are ``{"code": N, "message": "..."}``."""
+    view.marquez_errors = True  # type: ignore[attr-defined]
+    return view
+
+
+def _marquez_shaped() -> bool:
+    """Whether the request was routed to a view of Marquez's API."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "marquez_errors", False))
+
 
 def _is_api() -> bool:
     return request.path.startswith(API_PREFIX)
 
 
 def json_error(message: str, status: int, headers: list[tuple[str, str]] | None = None) -> Response:
-    response = jsonify(error=message)
+    if _marquez_shaped():
+        response = jsonify(code=status, message=message)
+    else:
+        response = jsonify(error=message)
     response.status_code = status
     for name, value in headers or ():
         if name.lower() != "content-type":

@@ -19,6 +19,13 @@ class ErrorAnswer(_Answer):
     error: str = Field(description="What went wrong and what to do instead.")
 
 
+class MarquezError(_Answer):
+    """Every 4xx and 5xx answer of Marquez's read API, in Marquez's own shape."""
+
+    code: int = Field(description="The HTTP status code.")
+    message: str = Field(description="What went wrong.")
+
+
 class EventError(_Answer):
     index: int | None = Field(description="Position of the event in the posted list (0-based).")
     id: str | None = Field(default=None, description="The event's id, when it has one.")

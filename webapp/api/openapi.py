@@ -22,7 +22,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import JsonSchemaMode
 
 from . import bp
-from .models import ErrorAnswer
+from .models import ErrorAnswer, MarquezError
 
 F = TypeVar("F", bound=Callable[..., Any])
 _REF = "#/components/schemas/{model}"
@@ -125,6 +125,7 @@ def document(app: Flask) -> dict[str, Any]:
     """The OpenAPI 3.1 document of every route ``app`` serves."""
     schemas = _Schemas()
     error_key = schemas.want(ErrorAnswer, "serialization")
+    marquez_key = schemas.want(MarquezError, "serialization")
     planned: list[tuple[str, str, str, Any, Operation | None, dict[str, Any]]] = []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if rule.endpoint == "static":
@@ -157,7 +158,9 @@ def document(app: Flask) -> dict[str, Any]:
             op=op,
             keys=keys,
             schemas=schemas,
-            error_schema=schemas.get(error_key),
+            error_schema=schemas.get(
+                marquez_key if getattr(view, "marquez_errors", False) else error_key
+            ),
             several=len([p for p in planned if p[2] == endpoint]) > 1,
         )
     try:
@@ -170,7 +173,8 @@ def document(app: Flask) -> dict[str, Any]:
             "title": "lineage",
             "version": release,
             "description": "Value-level data lineage and golden-record tracker: record events, "
-            'OpenLineage in, lineage graphs out. Errors are {"error": "..."}.',
+            'OpenLineage in, lineage graphs out. Errors are {"error": "..."}; on the paths '
+            'of Marquez\'s read API, {"code": N, "message": "..."} as Marquez answers.',
         },
         "paths": paths,
         "components": {

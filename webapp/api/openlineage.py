@@ -15,6 +15,7 @@ from lineage.interop.ol_events import AnyEvent
 from lineage.interop.openlineage import ingest_openlineage_data
 from lineage.store.writer import Rejection
 
+from ..errors import marquez_errors
 from ..tracker import tracker
 from . import bp
 from .auth import token_required
@@ -139,6 +140,7 @@ def post_lineage_batch() -> tuple[Response, int]:
     description="Jobs and datasets from the OpenLineage events received and from the "
     "registry's integrations (job:registry:<integration>).",
 )
+@marquez_errors
 def get_lineage() -> Response:
     query = query_args(LineageQuery)
     state = tracker()
