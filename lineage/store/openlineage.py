@@ -21,6 +21,7 @@ from sqlalchemy import (
     Connection,
     Table,
     and_,
+    case,
     func,
     literal,
     select,
@@ -794,3 +795,126 @@ def events_page(
         select(o.c.payload).where(*conditions).order_by(*order).limit(limit).offset(offset)
     )
     return int(total), [str(r.payload) for r in rows]
+
+
+# -- Marquez's listings across namespaces, its upstream run walk and its dashboard counts ----
+
+_LATEST_STATES = {
+    "NEW": ("OTHER",),
+    "RUNNING": ("START", "RUNNING"),
+    "COMPLETED": ("COMPLETE",),
+    "FAILED": ("FAIL",),
+    "ABORTED": ("ABORT",),
+}
+"""Marquez's run states, as the OpenLineage event types a run's latest state is read from."""
+
+
+def job_page_all(
+    conn: Connection, limit: int, offset: int, last_run_states: Sequence[str] = ()
+) -> tuple[int, list[JobSum]]:
+    """How many jobs there are, and one page of them by namespace and name (the key's order).
+
+    With ``last_run_states`` (Marquez's: NEW, RUNNING, COMPLETED, FAILED, ABORTED), only the
+    jobs whose latest run is in one of them, and the jobs never run, as Marquez filters; each
+    job's latest run is one step of ``ix_ol_runs_job``. The count is of every job, as Marquez's.
+    """
+    total = conn.execute(select(func.count()).select_from(ol_jobs)).scalar_one()
+    query = select(ol_jobs)
+    if last_run_states:
+        wanted = sorted({t for s in last_run_states for t in _LATEST_STATES[s]})
+        r = ol_runs
+        latest = (
+            select(func.coalesce(r.c.ended_state, r.c.state))
+            .where(r.c.job_namespace == ol_jobs.c.namespace, r.c.job_name == ol_jobs.c.name)
+            .order_by(r.c.last_at.desc(), r.c.last_seq.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        ran = (
+            select(r.c.run_id)
+            .where(r.c.job_namespace == ol_jobs.c.namespace, r.c.job_name == ol_jobs.c.name)
+            .exists()
+        )
+        query = query.where((~ran) | latest.in_(wanted))
+    rows = conn.execute(
+        query.order_by(ol_jobs.c.namespace, ol_jobs.c.name).limit(limit).offset(offset)
+    )
+    return int(total), [_job_of(r) for r in rows]
+
+
+def source_page(conn: Connection, limit: int, offset: int) -> tuple[int, list[NamespaceSum]]:
+    """How many namespaces hold datasets (Marquez's sources), and one page of them by name."""
+    n = ol_namespaces
+    where = n.c.dataset_mentions > 0
+    total = conn.execute(select(func.count()).select_from(n).where(where)).scalar_one()
+    rows = conn.execute(select(n).where(where).order_by(n.c.name).limit(limit).offset(offset))
+    return int(total), [
+        NamespaceSum(r.name, r.first_at, r.last_at, r.dataset_mentions, r.job_events) for r in rows
+    ]
+
+
+def version_read_by(conn: Connection, namespace: str, name: str, at: int) -> tuple[str, str | None]:
+    """The version of a dataset a run starting at ``at`` read: the latest written by then
+    (else the first ever written), as (version, run id that wrote it); one index step of
+    ``ix_ol_dataset_versions_at``. ``("", None)`` when no version was ever written."""
+    v = ol_dataset_versions
+    key = (v.c.namespace == namespace, v.c.name == name)
+    row = conn.execute(
+        select(v.c.version, v.c.run_id)
+        .where(*key, v.c.at <= at)
+        .order_by(v.c.at.desc(), v.c.version.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        row = conn.execute(
+            select(v.c.version, v.c.run_id).where(*key).order_by(v.c.at, v.c.version).limit(1)
+        ).first()
+    return ("", None) if row is None else (str(row.version), row.run_id)
+
+
+def _bucketed(column: Any, bounds: Sequence[int]) -> Any:
+    """``column`` in ``[bounds[0], bounds[-1])`` with its bucket: the index of the interval
+    ``[bounds[i], bounds[i + 1])`` it falls in (a subquery: both databases group by it)."""
+    bucket = case(
+        *[(column < bound, index) for index, bound in enumerate(bounds[1:])],
+        else_=len(bounds) - 1,
+    ).label("bucket")
+    return bucket, (column >= bounds[0], column < bounds[-1])
+
+
+def event_types_by_interval(conn: Connection, bounds: Sequence[int]) -> dict[tuple[int, str], int]:
+    """How many OpenLineage events of each type fall in each interval between ``bounds``
+    (microseconds, ascending), by event time: a range of ``ix_openlineage_events_time``
+    counted by the database, ``{(interval, eventType): count}``."""
+    o = openlineage_events
+    bucket, within = _bucketed(o.c.event_time, bounds)
+    inner = select(bucket, o.c.event_type.label("kind")).where(*within).subquery()
+    rows = conn.execute(
+        select(inner.c.bucket, inner.c.kind, func.count())
+        .where(inner.c.kind.is_not(None))
+        .group_by(inner.c.bucket, inner.c.kind)
+    )
+    return {(int(r[0]), str(r[1])): int(r[2]) for r in rows}
+
+
+def known_by_interval(conn: Connection, what: str, bounds: Sequence[int]) -> list[int]:
+    """How many jobs, datasets or sources (namespaces holding datasets) were known by the end
+    of each interval between ``bounds``, by when each was first seen: a count before the first
+    bound and one per interval, each a range of an index led by ``first_at``."""
+    table = {"jobs": ol_jobs, "datasets": ol_datasets, "sources": ol_namespaces}[what]
+    first = table.c.first_at
+    extra = [ol_namespaces.c.dataset_mentions > 0] if what == "sources" else []
+    before = conn.execute(
+        select(func.count()).select_from(table).where(first < bounds[0], *extra)
+    ).scalar_one()
+    bucket, within = _bucketed(first, bounds)
+    inner = select(bucket).where(*within, *extra).subquery()
+    rows = conn.execute(select(inner.c.bucket, func.count()).group_by(inner.c.bucket))
+    per = dict.fromkeys(range(len(bounds) - 1), 0)
+    for r in rows:
+        per[int(r[0])] = int(r[1])
+    known, running = [], int(before)
+    for index in range(len(bounds) - 1):
+        running += per[index]
+        known.append(running)
+    return known

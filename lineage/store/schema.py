@@ -181,6 +181,9 @@ ol_jobs = Table(
     Column("facets", Text, nullable=False),
 )
 
+# Marquez's dashboard counts the jobs and datasets known at each hour or day (migration 0010)
+Index("ix_ol_jobs_first", ol_jobs.c.first_at)
+
 ol_datasets = Table(
     "ol_datasets",
     metadata,
@@ -195,6 +198,8 @@ ol_datasets = Table(
     Column("current_version", String()),  # ol_dataset_versions.version of the latest
     Column("last_modified_at", BigInteger),
 )
+
+Index("ix_ol_datasets_first", ol_datasets.c.first_at)
 
 ol_dataset_versions = Table(
     "ol_dataset_versions",
