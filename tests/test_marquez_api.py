@@ -4,6 +4,8 @@ checked against Marquez's own component schemas (tests/conformance/marquez/opena
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -280,9 +282,11 @@ def test_search_and_events_in_marquez_shapes(served: tuple[Flask, str]) -> None:
     ]
     missing = requests.get(f"{url}/api/v1/namespaces/nowhere/jobs/x", timeout=5)
     assert missing.status_code == 404
-    assert "no job" in missing.json()["error"]
+    assert missing.json()["code"] == 404  # Marquez's error shape
+    assert "no job" in missing.json()["message"]
     bad = requests.get(f"{url}/api/v1/column-lineage", params={"nodeId": "table:x"}, timeout=5)
     assert bad.status_code == 400
+    assert bad.json()["code"] == 400
 
 
 def test_job_and_dataset_versions_run_facets_and_a_jobs_column_lineage(
@@ -328,3 +332,306 @@ def test_job_and_dataset_versions_run_facets_and_a_jobs_column_lineage(
     ids = {node["id"] for node in columns["graph"]}
     assert f"datasetField:{ERP}:public.customers:address" in ids
     assert f"datasetField:{CRM}:public.contacts:street" in ids
+
+
+# What Marquez's web UI calls beyond its spec. The shapes below are copied from Marquez's server
+# (MarquezProject/marquez at a89b89ca, api/src/main/java/marquez/db/models/LineageMetric.java and
+# IntervalMetric.java: every field @NonNull; Instants as ISO-8601 strings), as JSON schemas.
+LINEAGE_METRICS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["startInterval", "endInterval", "fail", "start", "complete", "abort"],
+        "properties": {
+            "startInterval": {"type": "string", "format": "date-time"},
+            "endInterval": {"type": "string", "format": "date-time"},
+            **{
+                k: {"type": "integer", "minimum": 0} for k in ("fail", "start", "complete", "abort")
+            },
+        },
+    },
+}
+INTERVAL_METRICS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["startInterval", "endInterval", "count"],
+        "properties": {
+            "startInterval": {"type": "string", "format": "date-time"},
+            "endInterval": {"type": "string", "format": "date-time"},
+            "count": {"type": "integer", "minimum": 0},
+        },
+    },
+}
+# Marquez's errors (Dropwizard's io.dropwizard.jersey.errors.ErrorMessage, which its exception
+# mappers answer, e.g. api/.../exceptions/JsonProcessingExceptionMapper.java)
+MARQUEZ_ERROR = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {"code": {"type": "integer"}, "message": {"type": "string"}},
+}
+# The spec's UpstreamRunLineage misspells "properties" inside its items, so it constrains
+# nothing there: the same shape as Marquez's LineageService.UpstreamRun records, required.
+UPSTREAM_RUN = {
+    "type": "object",
+    "required": ["job", "run", "inputs"],
+    "properties": {
+        "job": {"type": "object", "required": ["namespace", "name", "version"]},
+        "run": {"type": "object", "required": ["id", "status"]},
+        "inputs": {
+            "type": "array",
+            "items": {"type": "object", "required": ["namespace", "name", "version"]},
+        },
+    },
+}
+CHAIN = "0191b5f2-0000-7000-8000-0000000000bb"  # the run that reads what RUN_ID wrote
+
+
+def _at(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def recent_events(now: dt.datetime) -> list[Any]:
+    """RUN_ID writes public.customers (START an hour and a half ago, COMPLETE an hour ago);
+    CHAIN, a report job, reads it and fails half an hour ago; with run and job facets."""
+    export = ol.Job(
+        namespace="airflow",
+        name="crm_sync.export_customers",
+        facets={
+            "jobType": ol_facets.job_type_job.JobTypeJobFacet(
+                processingType="BATCH", integration="AIRFLOW", jobType="TASK"
+            )
+        },
+    )
+    report = ol.Job(namespace="airflow", name="reports.customers")
+    customers = ol.OutputDataset(namespace=ERP, name="public.customers")
+    nominal = ol_facets.nominal_time_run.NominalTimeRunFacet(nominalStartTime=_at(now))
+    failed = ol_facets.error_message_run.ErrorMessageRunFacet(
+        message="relation does not exist", programmingLanguage="python"
+    )
+    run = ol.Run(runId=RUN_ID, facets={"nominalTime": nominal})
+    return [
+        ol.RunEvent(
+            eventType=ol.RunState.START,
+            eventTime=_at(now - dt.timedelta(minutes=90)),
+            run=run,
+            job=export,
+            producer=PRODUCER,
+            inputs=[ol.InputDataset(namespace=CRM, name="public.contacts")],
+            outputs=[customers],
+        ),
+        ol.RunEvent(
+            eventType=ol.RunState.COMPLETE,
+            eventTime=_at(now - dt.timedelta(minutes=60)),
+            run=run,
+            job=export,
+            producer=PRODUCER,
+            outputs=[customers],
+        ),
+        ol.RunEvent(
+            eventType=ol.RunState.FAIL,
+            eventTime=_at(now - dt.timedelta(minutes=30)),
+            run=ol.Run(runId=CHAIN, facets={"errorMessage": failed}),
+            job=report,
+            producer=PRODUCER,
+            inputs=[ol.InputDataset(namespace=ERP, name="public.customers")],
+        ),
+    ]
+
+
+@pytest.fixture
+def recent(served: tuple[Flask, str]) -> tuple[str, dt.datetime]:
+    """The server, fed ``recent_events`` by openlineage-python; and when."""
+    _, url = served
+    now = dt.datetime.now(dt.UTC)
+    sending = transport(url, None)
+    for event in recent_events(now):
+        assert sending.emit(event).status_code == 201
+    return url, now
+
+
+def test_every_job_of_every_namespace_paged_and_filtered_by_its_last_run(
+    recent: tuple[str, dt.datetime],
+) -> None:
+    url, _ = recent
+    jobs = requests.get(f"{url}/api/v1/jobs", timeout=5).json()
+    valid("JobList", jobs)
+    assert [(j["namespace"], j["name"]) for j in jobs["jobs"]] == [
+        ("airflow", "crm_sync.export_customers"),
+        ("airflow", "reports.customers"),
+        ("registry", "crm-to-erp"),  # declared: the registry's integration
+    ]
+    assert jobs["totalCount"] == 3
+    assert [j["latestRun"]["state"] for j in jobs["jobs"][:2]] == ["COMPLETED", "FAILED"]
+    second = requests.get(f"{url}/api/v1/jobs", params={"limit": 1, "offset": 1}, timeout=5)
+    assert [j["name"] for j in second.json()["jobs"]] == ["reports.customers"]
+
+    failed = requests.get(f"{url}/api/v1/jobs", params={"lastRunStates": "FAILED"}, timeout=5)
+    # as Marquez: the jobs whose latest run failed, and those never run (the declared one)
+    assert [j["name"] for j in failed.json()["jobs"]] == ["reports.customers", "crm-to-erp"]
+    both = requests.get(
+        f"{url}/api/v1/jobs", params=[("lastRunStates", "FAILED"), ("lastRunStates", "COMPLETED")]
+    )
+    assert len(both.json()["jobs"]) == 3
+
+    bad = requests.get(f"{url}/api/v1/jobs", params={"lastRunStates": "LOST"}, timeout=5)
+    assert bad.status_code == 400
+    jsonschema.validate(bad.json(), MARQUEZ_ERROR)
+    assert bad.json()["code"] == 400
+    assert "lastRunStates" in bad.json()["message"]
+    # a path under Marquez's that no route reads (a run id with a newline) answers its shape too
+    unrouted = requests.get(f"{url}/api/v1/jobs/runs/a%0A", timeout=5)
+    assert unrouted.status_code == 404
+    jsonschema.validate(unrouted.json(), MARQUEZ_ERROR)
+
+
+def test_marquez_python_lists_and_reads_sources(recent: tuple[str, dt.datetime]) -> None:
+    url, now = recent
+    client = marquez_client.MarquezClient(url)
+    sources = client.list_sources()
+    valid("SourceList", sources)
+    by_name = {s["name"]: s for s in sources["sources"]}
+    # each namespace holding datasets, observed or the registry's systems; not a job namespace
+    assert set(by_name) == {CRM, ERP, "CRM", "ERP"}
+    assert by_name[ERP]["type"] == "POSTGRESQL"
+    assert by_name[ERP]["connectionUrl"] == ERP
+    assert by_name[ERP]["description"] == "system ERP"
+    assert dt.datetime.fromisoformat(by_name[ERP]["createdAt"]) <= now
+    one = client.get_source(ERP)
+    valid("Source", one)
+    assert one == by_name[ERP]
+    assert [s["name"] for s in client.list_sources(limit=1, offset=1)["sources"]] == ["ERP"]
+    with pytest.raises(marquez_client.errors.APIError):
+        client.get_source("airflow")
+    missing = requests.get(f"{url}/api/v1/sources/airflow", timeout=5)
+    assert missing.status_code == 404
+    jsonschema.validate(missing.json(), MARQUEZ_ERROR)
+    assert missing.json() == {"code": 404, "message": "no source 'airflow' is known"}
+
+
+def test_a_runs_facets_or_its_jobs_as_marquez_ui_asks(recent: tuple[str, dt.datetime]) -> None:
+    url, _ = recent
+    facets = f"{url}/api/v1/jobs/runs/{RUN_ID}/facets"
+    run = requests.get(facets, params={"type": "run"}, timeout=5).json()
+    assert run["runId"] == RUN_ID
+    assert set(run["facets"]) == {"nominalTime"}
+    job = requests.get(facets, params={"type": "job"}, timeout=5).json()
+    assert job["runId"] == RUN_ID
+    assert job["facets"]["jobType"]["integration"] == "AIRFLOW"
+    for answer in (run, job):
+        for facet in answer["facets"].values():
+            valid("CustomFacet", facet)
+    failed = requests.get(
+        f"{url}/api/v1/jobs/runs/{CHAIN}/facets", params={"type": "run"}, timeout=5
+    ).json()
+    assert failed["facets"]["errorMessage"]["message"] == "relation does not exist"
+    bad = requests.get(facets, params={"type": "dataset"}, timeout=5)
+    assert bad.status_code == 400
+    jsonschema.validate(bad.json(), MARQUEZ_ERROR)
+
+
+def test_a_runs_upstream_runs(recent: tuple[str, dt.datetime]) -> None:
+    url, _ = recent
+    answer = requests.get(f"{url}/api/v1/runlineage/upstream", params={"runId": CHAIN}, timeout=5)
+    lineage = answer.json()
+    valid("UpstreamRunLineage", lineage)
+    for run in lineage["runs"]:
+        jsonschema.validate(run, UPSTREAM_RUN)
+    failed, wrote = lineage["runs"]
+    assert failed["job"]["name"] == "reports.customers"
+    assert failed["run"]["id"] == CHAIN
+    assert failed["run"]["status"] == "FAILED"
+    [read] = failed["inputs"]
+    assert (read["namespace"], read["name"], read["producedByRunId"]) == (
+        ERP,
+        "public.customers",
+        RUN_ID,
+    )
+    assert wrote["run"]["id"] == RUN_ID
+    assert wrote["run"]["status"] == "COMPLETED"
+    assert (
+        wrote["job"]["version"]
+        == marquez_client.MarquezClient(url).get_job("airflow", "crm_sync.export_customers")[
+            "currentVersion"
+        ]
+    )
+    # the version read is the one the writing run made: the dataset's listed version
+    versions = requests.get(
+        f"{url}/api/v1/namespaces/{ERP}/datasets/public.customers/versions", timeout=5
+    ).json()["versions"]
+    assert read["version"] == versions[0]["version"]
+    assert [i["name"] for i in wrote["inputs"]] == ["public.contacts"]
+    assert "producedByRunId" not in wrote["inputs"][0]  # nothing observed wrote it
+
+    alone = requests.get(
+        f"{url}/api/v1/runlineage/upstream", params={"runId": CHAIN, "depth": "0"}, timeout=5
+    ).json()
+    assert [r["run"]["id"] for r in alone["runs"]] == [CHAIN]
+    unknown = requests.get(
+        f"{url}/api/v1/runlineage/upstream", params={"runId": "no-such-run"}, timeout=5
+    )
+    assert unknown.status_code == 404
+    jsonschema.validate(unknown.json(), MARQUEZ_ERROR)
+
+
+def _interval_of(metrics: list[dict[str, Any]], moment: dt.datetime) -> int:
+    """The index of the interval ``moment`` falls in."""
+    for index, metric in enumerate(metrics):
+        start = dt.datetime.fromisoformat(metric["startInterval"])
+        end = dt.datetime.fromisoformat(metric["endInterval"])
+        if start <= moment < end:
+            return index
+    raise AssertionError(f"{moment} is in no interval")
+
+
+def test_the_dashboard_counts_of_the_last_day_and_week(recent: tuple[str, dt.datetime]) -> None:
+    url, now = recent
+    stats = f"{url}/api/v1/stats"
+    day = requests.get(f"{stats}/lineage-events", params={"period": "DAY"}, timeout=5).json()
+    jsonschema.validate(day, LINEAGE_METRICS)
+    assert len(day) == 24
+    for before, after in itertools.pairwise(day):
+        assert before["endInterval"] == after["startInterval"]
+        assert dt.datetime.fromisoformat(after["startInterval"]) - dt.datetime.fromisoformat(
+            before["startInterval"]
+        ) == dt.timedelta(hours=1)
+    assert _interval_of(day, now) == 23  # the current hour is last
+    started = _interval_of(day, now - dt.timedelta(minutes=90))
+    assert day[started]["start"] == 1
+    assert day[_interval_of(day, now - dt.timedelta(minutes=30))]["fail"] == 1
+    assert sum(m["start"] for m in day) == 1
+    assert sum(m["complete"] for m in day) == 1
+    assert sum(m["fail"] for m in day) == 1
+    assert sum(m["abort"] for m in day) == 0
+
+    week = requests.get(
+        f"{stats}/lineage-events", params={"period": "WEEK", "timezone": "Asia/Kolkata"}, timeout=5
+    ).json()
+    jsonschema.validate(week, LINEAGE_METRICS)
+    assert len(week) == 7
+    # each day starts at midnight in Kolkata (UTC+05:30)
+    assert dt.datetime.fromisoformat(week[0]["startInterval"]).time() == dt.time(18, 30)
+    assert sum(m["start"] + m["complete"] + m["fail"] for m in week) == 3
+
+    for asset, known in (("jobs", 2), ("datasets", 2), ("sources", 2)):
+        for params in ({"period": "DAY"}, {"period": "WEEK", "timezone": "Europe/Paris"}):
+            counts = requests.get(f"{stats}/{asset}", params=params, timeout=5).json()
+            jsonschema.validate(counts, INTERVAL_METRICS)
+            assert len(counts) == (24 if params["period"] == "DAY" else 7)
+            declared = 1 if asset == "jobs" else 2  # crm-to-erp; customer at CRM and at ERP
+            assert counts[-1]["count"] == known + declared, (asset, params)
+        # three hours ago no event had been received yet: only what the registry declares
+        day_counts = requests.get(f"{stats}/{asset}", params={"period": "DAY"}, timeout=5).json()
+        early = _interval_of(day_counts, now - dt.timedelta(hours=3))
+        assert day_counts[early]["count"] == declared, asset
+
+    for params, why in (
+        ({}, "period"),
+        ({"period": "MONTH"}, "period"),
+        ({"period": "WEEK"}, "timezone"),
+        ({"period": "WEEK", "timezone": "Mars/Olympus"}, "Mars/Olympus"),
+    ):
+        refused = requests.get(f"{stats}/jobs", params=params, timeout=5)
+        assert refused.status_code == 400, params
+        jsonschema.validate(refused.json(), MARQUEZ_ERROR)
+        assert why in refused.json()["message"]

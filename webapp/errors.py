@@ -30,9 +30,26 @@ def marquez_errors(view: F) -> F:
     return view
 
 
+MARQUEZ_PATHS = (
+    "/api/v1/namespaces",
+    "/api/v1/jobs",
+    "/api/v1/sources",
+    "/api/v1/stats",
+    "/api/v1/runlineage",
+    "/api/v1/column-lineage",
+    "/api/v1/search",
+    "/api/v1/tags",
+    "/api/v1/events/lineage",
+)
+"""Paths only Marquez's API serves: a request under them that no view takes (a name no
+route's pattern reads) is answered in Marquez's shape too."""
+
+
 def _marquez_shaped() -> bool:
-    """Whether the request was routed to a view of Marquez's API."""
-    view = current_app.view_functions.get(request.endpoint or "")
+    """Whether the request was routed to a view of Marquez's API, or is under its paths."""
+    if request.endpoint is None:
+        return request.path.startswith(MARQUEZ_PATHS)
+    view = current_app.view_functions.get(request.endpoint)
     return bool(getattr(view, "marquez_errors", False))
 
 

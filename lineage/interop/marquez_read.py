@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ..errors import NotFoundError
-from ..model.ol_summary import DatasetSum, FieldSum, JobSum, RunSum
+from ..model.ol_summary import DatasetSum, FieldSum, JobSum, NamespaceSum, RunSum
 from ..model.registry import Registry
 from ..store import openlineage as summaries
 from ..store.schema import iso
@@ -32,6 +32,7 @@ from .marquez_shapes import (
     DEFAULT_OWNER,
     ColumnLineageGraph,
     DatasetList,
+    DatasetSummary,
     DatasetVersion,
     DatasetVersionList,
     DatasetVersionRef,
@@ -39,6 +40,7 @@ from .marquez_shapes import (
     Id,
     Job,
     JobList,
+    JobSummary,
     JobVersion,
     JobVersionList,
     LineageEventList,
@@ -47,13 +49,21 @@ from .marquez_shapes import (
     NamespaceList,
     Run,
     RunList,
+    RunSummary,
     SearchResult,
     SearchResultList,
+    Source,
+    SourceList,
+    UpstreamRun,
+    UpstreamRunLineage,
     VersionId,
 )
 
 VERSIONS = uuid.UUID("9b0c6f57-3c55-4bc4-a0e5-1b6d3c8d4e21")
 """Dataset and job versions are UUID5 in this namespace of what makes them."""
+
+_SOURCE_TYPES = {"postgres": "POSTGRESQL", "postgresql": "POSTGRESQL"}
+"""Source types by a namespace's scheme, where Marquez's name is not the scheme upper-cased."""
 
 _STATES = {
     "START": "RUNNING",
@@ -162,7 +172,19 @@ class Catalogue:
     def jobs_in(self, namespace: str, limit: int, offset: int) -> JobList:
         total, found = summaries.job_page(self.conn, namespace, limit + offset, 0)
         declared = [j for (n, _), j in self.declared.jobs.items() if n == namespace]
-        jobs = sorted([*found, *declared], key=_by_name)[offset : offset + limit]
+        return self._job_list(found, declared, total, limit, offset)
+
+    def all_jobs(self, limit: int, offset: int, last_run_states: list[str]) -> JobList:
+        """Every job, observed and declared, by namespace and name (Marquez's ``GET /jobs``);
+        with ``last_run_states``, those whose latest run is in one (and those never run)."""
+        total, found = summaries.job_page_all(self.conn, limit + offset, 0, last_run_states)
+        return self._job_list(found, list(self.declared.jobs.values()), total, limit, offset)
+
+    def _job_list(
+        self, found: list[JobSum], declared: list[JobSum], total: int, limit: int, offset: int
+    ) -> JobList:
+        """One page of ``found`` (the first ``limit + offset`` stored) and ``declared`` merged."""
+        jobs = sorted([*found, *declared], key=_by_key)[offset : offset + limit]
         keys = [
             (j.namespace, j.name) for j in jobs if (j.namespace, j.name) not in self.declared.jobs
         ]
@@ -285,12 +307,107 @@ class Catalogue:
             raise NotFoundError(f"no run {run_id!r} is known")
         return self._run(found, with_io=True)
 
-    def run_facets(self, run_id: str) -> dict[str, Any]:
-        """Marquez's ``GET /jobs/runs/{id}/facets``: the run's id and its facets."""
+    def run_facets(self, run_id: str, kind: str = "run") -> dict[str, Any]:
+        """Marquez's ``GET /jobs/runs/{id}/facets?type=run|job``: the run's id and the facets of
+        the run, or of its job (the job's facets as last reported, merged by name)."""
         found = summaries.run_row(self.conn, run_id)
         if found is None:
             raise NotFoundError(f"no run {run_id!r} is known")
+        if kind == "job":
+            job = summaries.job_row(self.conn, found.job_namespace, found.job_name)
+            return {"runId": found.run_id, "facets": job.facets if job is not None else {}}
         return {"runId": found.run_id, "facets": found.facets}
+
+    def upstream(self, run_id: str, depth: int) -> UpstreamRunLineage:
+        """Marquez's ``GET /runlineage/upstream``: the run, the runs that wrote the dataset
+        versions it read, theirs, and so on up to ``depth`` steps, nearest first.
+
+        The version a run read is the latest written by its start (one index step each)."""
+        first = summaries.run_row(self.conn, run_id)
+        if first is None:
+            raise NotFoundError(f"no run {run_id!r} is known")
+        found: list[tuple[int, UpstreamRun]] = []
+        seen = {first.run_id}
+        level, step = [first], 0
+        while level:
+            following: list[RunSum] = []
+            for run in level:
+                inputs: list[DatasetSummary] = []
+                moment = run.started or run.first
+                for kind, namespace, name in summaries.run_io(self.conn, run.run_id):
+                    if kind != "in":
+                        continue
+                    by, producer = summaries.version_read_by(self.conn, namespace, name, moment)
+                    inputs.append(
+                        DatasetSummary(
+                            namespace=namespace,
+                            name=name,
+                            version=_version("dataset", namespace, name, by),
+                            produced_by_run_id=producer,
+                        )
+                    )
+                    if producer is not None and producer not in seen and step < depth:
+                        seen.add(producer)
+                        wrote = summaries.run_row(self.conn, producer)
+                        if wrote is not None:
+                            following.append(wrote)
+                shaped = self._run(run)
+                found.append(
+                    (
+                        step,
+                        UpstreamRun(
+                            job=JobSummary(
+                                namespace=run.job_namespace,
+                                name=run.job_name,
+                                version=shaped.job_version.version,
+                            ),
+                            run=RunSummary(
+                                id=run.run_id,
+                                start=shaped.started_at,
+                                end=shaped.ended_at,
+                                status=shaped.state,
+                            ),
+                            inputs=inputs,
+                        ),
+                    )
+                )
+            level, step = following, step + 1
+        found.sort(key=lambda item: (item[0], item[1].job.name))
+        return UpstreamRunLineage(runs=[run for _, run in found])
+
+    # sources
+
+    def sources(self, limit: int, offset: int) -> SourceList:
+        """Every namespace holding datasets (Marquez makes a source of each), by name."""
+        _, found = summaries.source_page(self.conn, limit + offset, 0)
+        observed = {n.name: n for n in found}
+        names = sorted({*observed, *self._declared_sources()})[offset : offset + limit]
+        return SourceList(sources=[self._source(n, observed.get(n)) for n in names])
+
+    def source(self, name: str) -> Source:
+        row = summaries.namespace_row(self.conn, name)
+        if row is not None and row.dataset_mentions > 0:
+            return self._source(name, row)
+        if name in self._declared_sources():
+            return self._source(name, None)
+        raise NotFoundError(f"no source {name!r} is known")
+
+    def _declared_sources(self) -> set[str]:
+        return {namespace for namespace, _ in self.declared.datasets}
+
+    def _source(self, name: str, row: NamespaceSum | None) -> Source:
+        system = self.registry.system(name)
+        if system is None and self.registry.system_of_namespace(name) is not None:
+            system = self.registry.system(self.registry.system_of_namespace(name) or "")
+        scheme = name.split("://", 1)[0] if "://" in name else ""
+        return Source(
+            type=_SOURCE_TYPES.get(scheme, scheme.upper() or "SYSTEM"),
+            name=name,
+            created_at=_time(row.first if row else None),
+            updated_at=_time(row.last if row else None),
+            connection_url=name,
+            description=f"system {system.name}" if system is not None else None,
+        )
 
     def _run(self, run: RunSum, *, with_io: bool = False, version: str | None = None) -> Run:
         ended = run.ended_at
@@ -555,6 +672,10 @@ def _matches(name: str, words: list[str]) -> bool:
 
 def _by_name(item: JobSum | DatasetSum) -> str:
     return item.name
+
+
+def _by_key(item: JobSum) -> tuple[str, str]:
+    return item.namespace, item.name
 
 
 def _time(micros: int | None) -> str | None:

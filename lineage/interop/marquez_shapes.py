@@ -226,3 +226,72 @@ class ColumnLineageGraph(_Shape):
 class LineageEventList(_Shape):
     events: list[dict[str, Any]]
     total_count: int = Field(alias="totalCount")
+
+
+class Source(_Shape):
+    """A place datasets live: Marquez makes one of each dataset namespace."""
+
+    type: str
+    name: str
+    created_at: str | None = Field(default=None, alias="createdAt")
+    updated_at: str | None = Field(default=None, alias="updatedAt")
+    connection_url: str = Field(alias="connectionUrl")
+    description: str | None = None
+
+
+class SourceList(_Shape):
+    sources: list[Source]
+
+
+class JobSummary(_Shape):
+    namespace: str
+    name: str
+    version: str
+
+
+class RunSummary(_Shape):
+    id: str
+    start: str | None = None
+    end: str | None = None
+    status: str
+
+
+class DatasetSummary(_Shape):
+    namespace: str
+    name: str
+    version: str
+    produced_by_run_id: str | None = Field(default=None, alias="producedByRunId")
+
+
+class UpstreamRun(_Shape):
+    job: JobSummary
+    run: RunSummary
+    inputs: list[DatasetSummary]
+
+
+class UpstreamRunLineage(_Shape):
+    """Marquez's ``GET /api/v1/runlineage/upstream``: the run, then the runs that wrote what it
+    read, and so on, nearest first."""
+
+    runs: list[UpstreamRun]
+
+
+class LineageMetric(_Shape):
+    """One interval of Marquez's ``GET /api/v1/stats/lineage-events`` (not in its spec: its
+    ``api/.../db/models/LineageMetric.java``): the run events of each type received."""
+
+    start_interval: str = Field(alias="startInterval")
+    end_interval: str = Field(alias="endInterval")
+    fail: int
+    start: int
+    complete: int
+    abort: int
+
+
+class IntervalMetric(_Shape):
+    """One interval of Marquez's ``GET /api/v1/stats/jobs|datasets|sources`` (its
+    ``IntervalMetric.java``): how many were known by the interval's end."""
+
+    start_interval: str = Field(alias="startInterval")
+    end_interval: str = Field(alias="endInterval")
+    count: int

@@ -12,9 +12,11 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Response, jsonify
-from pydantic import BaseModel, ConfigDict, Field
+from flask import Response, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from werkzeug.exceptions import BadRequest
 
 from lineage.interop.marquez_read import Catalogue, catalogue, lineage_events
 from lineage.interop.marquez_shapes import (
@@ -22,21 +24,28 @@ from lineage.interop.marquez_shapes import (
     DatasetList,
     DatasetVersion,
     DatasetVersionList,
+    IntervalMetric,
     Job,
     JobList,
     JobVersion,
     JobVersionList,
     LineageEventList,
+    LineageMetric,
     MarquezDataset,
     Namespace,
     NamespaceList,
     Run,
     RunList,
     SearchResultList,
+    Source,
+    SourceList,
     TagList,
+    UpstreamRunLineage,
 )
+from lineage.interop.marquez_stats import interval_metrics, lineage_metrics
 from lineage.store.schema import as_micros
 
+from ..errors import marquez_errors
 from ..tracker import tracker
 from . import bp
 from .inputs import query_args
@@ -44,6 +53,7 @@ from .openapi import operation
 
 _NOT_FOUND = {404: "No such namespace, job, dataset or run is known."}
 _BAD = {400: "A malformed parameter, named."}
+_RUN_STATES = ("NEW", "RUNNING", "COMPLETED", "FAILED", "ABORTED")
 
 
 class Paging(BaseModel):
@@ -51,6 +61,57 @@ class Paging(BaseModel):
 
     limit: int = Field(default=100, ge=0, le=10_000, description="How many to return.")
     offset: int = Field(default=0, ge=0, description="How many to skip first.")
+
+
+class JobsQuery(Paging):
+    last_run_states: Literal["NEW", "RUNNING", "COMPLETED", "FAILED", "ABORTED"] | None = Field(
+        default=None,
+        alias="lastRunStates",
+        description="Only jobs whose latest run is in this state (repeatable), and jobs never run.",
+    )
+
+
+class FacetsQuery(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    type: Literal["run", "job", "RUN", "JOB"] = Field(
+        default="run", description="The run's own facets, or its job's."
+    )
+
+
+class UpstreamQuery(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    run_id: str = Field(alias="runId", min_length=1, max_length=1024)
+    depth: int = Field(default=20, ge=0, le=100, description="How many runs up to go.")
+
+
+class StatsQuery(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    period: Literal["DAY", "WEEK"] = Field(
+        description="DAY: the last 24 hours, by hour (UTC); WEEK: the last 7 days, by day."
+    )
+    timezone: str | None = Field(
+        default=None,
+        max_length=64,
+        description="An IANA time zone (Europe/Paris): where WEEK's days begin. Needed for WEEK.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"no time zone is named {value!r}") from exc
+        return value
+
+    def zone(self) -> ZoneInfo:
+        if self.period == "WEEK" and not self.timezone:
+            raise BadRequest("bad query parameters: timezone must be given for period WEEK")
+        return ZoneInfo(self.timezone or "UTC")
 
 
 class SearchQuery(BaseModel):
@@ -97,10 +158,15 @@ def _json(shape: BaseModel) -> Response:
     return jsonify(shape.model_dump(mode="json", by_alias=True, exclude_none=True))
 
 
+def _json_list(shapes: list[LineageMetric] | list[IntervalMetric]) -> Response:
+    return jsonify([s.model_dump(mode="json", by_alias=True, exclude_none=True) for s in shapes])
+
+
 @bp.get("/namespaces")
 @operation(
     "Every namespace: of OpenLineage jobs and datasets, and of the registry", response=NamespaceList
 )
+@marquez_errors
 def list_namespaces() -> Response:
     with _catalogue() as cat:
         return _json(cat.namespaces())
@@ -108,6 +174,7 @@ def list_namespaces() -> Response:
 
 @bp.get("/namespaces/<path:namespace>", merge_slashes=False)
 @operation("One namespace", response=Namespace, errors=_NOT_FOUND)
+@marquez_errors
 def get_namespace(namespace: str) -> Response:
     with _catalogue() as cat:
         return _json(cat.namespace(namespace))
@@ -115,6 +182,7 @@ def get_namespace(namespace: str) -> Response:
 
 @bp.get("/namespaces/<path:namespace>/jobs", merge_slashes=False)
 @operation("The jobs of a namespace", query=Paging, response=JobList, errors={**_NOT_FOUND, **_BAD})
+@marquez_errors
 def list_jobs(namespace: str) -> Response:
     page = query_args(Paging)
     with _catalogue() as cat:
@@ -123,6 +191,7 @@ def list_jobs(namespace: str) -> Response:
 
 @bp.get("/namespaces/<path:namespace>/jobs/<path:job>", merge_slashes=False)
 @operation("One job, with its latest run", response=Job, errors=_NOT_FOUND)
+@marquez_errors
 def get_job(namespace: str, job: str) -> Response:
     with _catalogue() as cat:
         return _json(cat.job(namespace, job))
@@ -132,14 +201,39 @@ def get_job(namespace: str, job: str) -> Response:
 @operation(
     "A job's runs, newest first", query=Paging, response=RunList, errors={**_NOT_FOUND, **_BAD}
 )
+@marquez_errors
 def list_runs(namespace: str, job: str) -> Response:
     page = query_args(Paging)
     with _catalogue() as cat:
         return _json(cat.runs_of(namespace, job, page.limit, page.offset))
 
 
+@bp.get("/jobs")
+@operation(
+    "Every job of every namespace, by namespace and name",
+    query=JobsQuery,
+    response=JobList,
+    errors=_BAD,
+    description="totalCount counts every job, as Marquez's does, also when lastRunStates "
+    "filters the page.",
+)
+@marquez_errors
+def list_all_jobs() -> Response:
+    page = query_args(JobsQuery)
+    states = request.args.getlist("lastRunStates")
+    known = set(_RUN_STATES)
+    for state in states:
+        if state not in known:
+            raise BadRequest(
+                f"bad query parameters: lastRunStates {state!r} is none of {', '.join(_RUN_STATES)}"
+            )
+    with _catalogue() as cat:
+        return _json(cat.all_jobs(page.limit, page.offset, states))
+
+
 @bp.get("/jobs/runs/<path:run_id>", merge_slashes=False)
 @operation("One run by its id", response=Run, errors=_NOT_FOUND)
+@marquez_errors
 def get_run(run_id: str) -> Response:
     with _catalogue() as cat:
         return _json(cat.run(run_id))
@@ -152,6 +246,7 @@ def get_run(run_id: str) -> Response:
     response=DatasetList,
     errors={**_NOT_FOUND, **_BAD},
 )
+@marquez_errors
 def list_datasets(namespace: str) -> Response:
     page = query_args(Paging)
     with _catalogue() as cat:
@@ -160,6 +255,7 @@ def list_datasets(namespace: str) -> Response:
 
 @bp.get("/namespaces/<path:namespace>/datasets/<path:dataset>", merge_slashes=False)
 @operation("One dataset, with its fields", response=MarquezDataset, errors=_NOT_FOUND)
+@marquez_errors
 def get_dataset(namespace: str, dataset: str) -> Response:
     with _catalogue() as cat:
         return _json(cat.dataset(namespace, dataset))
@@ -172,6 +268,7 @@ def get_dataset(namespace: str, dataset: str) -> Response:
     response=DatasetVersionList,
     errors={**_NOT_FOUND, **_BAD},
 )
+@marquez_errors
 def list_dataset_versions(namespace: str, dataset: str) -> Response:
     page = query_args(Paging)
     with _catalogue() as cat:
@@ -182,6 +279,7 @@ def list_dataset_versions(namespace: str, dataset: str) -> Response:
     "/namespaces/<path:namespace>/datasets/<path:dataset>/versions/<version>", merge_slashes=False
 )
 @operation("One version of a dataset", response=DatasetVersion, errors=_NOT_FOUND)
+@marquez_errors
 def get_dataset_version(namespace: str, dataset: str, version: str) -> Response:
     with _catalogue() as cat:
         return _json(cat.dataset_version(namespace, dataset, version))
@@ -194,6 +292,7 @@ def get_dataset_version(namespace: str, dataset: str, version: str) -> Response:
     response=JobVersionList,
     errors={**_NOT_FOUND, **_BAD},
 )
+@marquez_errors
 def list_job_versions(namespace: str, job: str) -> Response:
     page = query_args(Paging)
     with _catalogue() as cat:
@@ -202,6 +301,7 @@ def list_job_versions(namespace: str, job: str) -> Response:
 
 @bp.get("/namespaces/<path:namespace>/jobs/<path:job>/versions/<version>", merge_slashes=False)
 @operation("One version of a job", response=JobVersion, errors=_NOT_FOUND)
+@marquez_errors
 def get_job_version(namespace: str, job: str, version: str) -> Response:
     with _catalogue() as cat:
         return _json(cat.job_version(namespace, job, version))
@@ -217,10 +317,119 @@ class RunFacets(BaseModel):
 
 
 @bp.get("/jobs/runs/<path:run_id>/facets", merge_slashes=False)
-@operation("A run's facets", response=RunFacets, errors=_NOT_FOUND)
+@operation(
+    "A run's facets, or its job's",
+    query=FacetsQuery,
+    response=RunFacets,
+    errors={**_NOT_FOUND, **_BAD},
+)
+@marquez_errors
 def get_run_facets(run_id: str) -> Response:
+    kind = query_args(FacetsQuery).type.lower()
     with _catalogue() as cat:
-        return _json(RunFacets.model_validate(cat.run_facets(run_id)))
+        return _json(RunFacets.model_validate(cat.run_facets(run_id, kind)))
+
+
+@bp.get("/runlineage/upstream")
+@operation(
+    "A run, the runs that wrote the dataset versions it read, and so on upstream",
+    query=UpstreamQuery,
+    response=UpstreamRunLineage,
+    errors={**_NOT_FOUND, **_BAD},
+    description="The version a run read is the latest written by its start.",
+)
+@marquez_errors
+def get_run_lineage_upstream() -> Response:
+    query = query_args(UpstreamQuery)
+    with _catalogue() as cat:
+        return _json(cat.upstream(query.run_id, query.depth))
+
+
+@bp.get("/sources")
+@operation(
+    "Every source: each namespace holding datasets, by name",
+    query=Paging,
+    response=SourceList,
+    errors=_BAD,
+)
+@marquez_errors
+def list_sources() -> Response:
+    page = query_args(Paging)
+    with _catalogue() as cat:
+        return _json(cat.sources(page.limit, page.offset))
+
+
+@bp.get("/sources/<path:source>", merge_slashes=False)
+@operation("One source", response=Source, errors={404: "No such source is known."})
+@marquez_errors
+def get_source(source: str) -> Response:
+    with _catalogue() as cat:
+        return _json(cat.source(source))
+
+
+@bp.get("/stats/lineage-events")
+@operation(
+    "The run events received in each of the last 24 hours or 7 days, by type",
+    query=StatsQuery,
+    response=list[LineageMetric],
+    errors=_BAD,
+)
+@marquez_errors
+def get_lineage_event_stats() -> Response:
+    query = query_args(StatsQuery)
+    zone = query.zone()
+    store = tracker().store()
+    with store.engine.connect() as conn:
+        found = lineage_metrics(conn, query.period, zone, dt.datetime.now(dt.UTC))
+    return _json_list(found)
+
+
+def _interval_stats(asset: Literal["jobs", "datasets", "sources"]) -> Response:
+    query = query_args(StatsQuery)
+    zone = query.zone()
+    store = tracker().store()
+    with store.engine.connect() as conn:
+        registry = store.registry(conn)
+        found = interval_metrics(
+            conn, registry, asset, period=query.period, zone=zone, now=dt.datetime.now(dt.UTC)
+        )
+    return _json_list(found)
+
+
+@bp.get("/stats/jobs")
+@operation(
+    "How many jobs were known at the end of each of the last 24 hours or 7 days",
+    query=StatsQuery,
+    response=list[IntervalMetric],
+    errors=_BAD,
+)
+@marquez_errors
+def get_job_stats() -> Response:
+    return _interval_stats("jobs")
+
+
+@bp.get("/stats/datasets")
+@operation(
+    "How many datasets were known at the end of each of the last 24 hours or 7 days",
+    query=StatsQuery,
+    response=list[IntervalMetric],
+    errors=_BAD,
+)
+@marquez_errors
+def get_dataset_stats() -> Response:
+    return _interval_stats("datasets")
+
+
+@bp.get("/stats/sources")
+@operation(
+    "How many sources were known at the end of each of the last 24 hours or 7 days",
+    query=StatsQuery,
+    response=list[IntervalMetric],
+    errors=_BAD,
+)
+@marquez_errors
+def get_source_stats() -> Response:
+    return _interval_stats("sources")
 
 
 @bp.get("/tags")
@@ -230,6 +439,7 @@ def get_run_facets(run_id: str) -> Response:
     response=TagList,
     errors=_BAD,
 )
+@marquez_errors
 def list_tags() -> Response:
     query_args(Paging)
     return _json(TagList(tags=[]))
@@ -244,6 +454,7 @@ def list_tags() -> Response:
     description="Observed column lineage (columnLineage facets) and declared carries "
     "(transformationType DECLARED), upstream; withDownstream adds what they feed.",
 )
+@marquez_errors
 def get_column_lineage() -> Response:
     query = query_args(ColumnLineageQuery)
     with _catalogue() as cat:
@@ -257,6 +468,7 @@ def get_column_lineage() -> Response:
     response=SearchResultList,
     errors=_BAD,
 )
+@marquez_errors
 def search() -> Response:
     query = query_args(SearchQuery)
     with _catalogue() as cat:
@@ -277,6 +489,7 @@ def search() -> Response:
     response=LineageEventList,
     errors=_BAD,
 )
+@marquez_errors
 def list_lineage_events() -> Response:
     query = query_args(EventsQuery)
     store = tracker().store()
