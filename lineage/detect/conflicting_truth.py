@@ -138,7 +138,7 @@ def _judge_scope(
     judged are the places at every key the touched keys are joined to by hops (one
     recursive statement, :func:`~lineage.store.conflicts.linked_places`); each is judged
     whole, as a full scan's first look at a candidate judges it."""
-    keys = sorted({(system, record) for system, _element, record in scope.places})
+    keys = sorted(scope.records)
     graph = declared_graph(ctx.registry)
     places = [
         place
@@ -158,10 +158,9 @@ def _judge_scope(
 def covers(scope: Scope, found: Finding) -> bool:
     """Whether a ``conflicting-truth`` finding is one ``scope`` may have changed: the scope
     touched (any element at) the copy's key or the key holding its golden value. Pure."""
-    keys = {(system, record) for system, _element, record in scope.places}
     evidence = found.evidence
     golden = (evidence.get("system_of_record"), evidence.get("golden_record"))
-    return (found.subject.system, found.subject.record) in keys or golden in keys
+    return (found.subject.system, found.subject.record) in scope.records or golden in scope.records
 
 
 def finding(copy: Copy, system_of_record: str) -> Finding:
