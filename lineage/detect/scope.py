@@ -43,8 +43,17 @@ from ..store.detection.scope import (
     stored_watermark,
     watermark_now,
 )
+from ..store.findings import KeyMatch, Touching
 
-__all__ = ["Place", "Scope", "Watermark", "changes_since", "covers", "watermark_now"]
+__all__ = [
+    "Place",
+    "Scope",
+    "Watermark",
+    "changes_since",
+    "covers",
+    "touching",
+    "watermark_now",
+]
 
 Place = tuple[str, str, str]
 """``(system, element, record)``."""
@@ -68,6 +77,10 @@ class Scope:
         jobs: OpenLineage jobs (``namespace/name``) with new events.
         systems: every system of ``places``; elements: every element of ``places``;
         pairs: every ``(system, element)`` of ``places``.
+        records: every ``(system, record)`` of ``places`` (a record's key, any element).
+
+    The derived key sets are built once, with the scope: :func:`covers` asks them of every
+    stored finding a judgement reconciles.
     """
 
     since: Watermark
@@ -80,11 +93,13 @@ class Scope:
     systems: frozenset[str] = field(default=frozenset(), init=False)
     elements: frozenset[str] = field(default=frozenset(), init=False)
     pairs: frozenset[tuple[str, str]] = field(default=frozenset(), init=False)
+    records: frozenset[tuple[str, str]] = field(default=frozenset(), init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "systems", frozenset(s for s, _, _ in self.places))
         object.__setattr__(self, "elements", frozenset(e for _, e, _ in self.places))
         object.__setattr__(self, "pairs", frozenset((s, e) for s, e, _ in self.places))
+        object.__setattr__(self, "records", frozenset((s, r) for s, _, r in self.places))
 
     @property
     def empty(self) -> bool:
@@ -296,6 +311,43 @@ _COVERS = {
     "unknown-element": _unknown_element,
     "conflicting-truth": _conflicting_truth,
 }
+
+
+def touching(scope: Scope) -> Touching:
+    """The keys under which the stored open findings ``scope`` may cover are looked up.
+
+    Every open finding :func:`covers` is true of is among those
+    :func:`lineage.store.findings.open_rows_touching` reads with them (a judgement of a batch
+    reads those, not every open finding); what this reads more, ``covers`` leaves out. Kept
+    beside ``_COVERS``: a code's rule there and its keys here change together.
+    """
+    targets = {(target, element) for _source, target, element in scope.routes}
+    jobs = {(job,) for job in scope.jobs}
+    return Touching(
+        places=scope.places,
+        events=scope.events,
+        integrations=scope.integrations,
+        matches=(
+            KeyMatch("competing-origin", ("system", "element"), scope.pairs),
+            KeyMatch("undeclared-integration", ("system", "element"), targets),
+            KeyMatch("undeclared-integration", ("$.job",), jobs),
+            KeyMatch("failed-delivery", ("$.job",), jobs),
+            KeyMatch(
+                "broken-chain",
+                ("$.input.system", "$.input.element", "$.input.record"),
+                scope.places,
+            ),
+            KeyMatch(
+                "duplicate-delivery",
+                ("$.source.system", "$.source.element", "$.source.record"),
+                scope.places,
+            ),
+            KeyMatch("unknown-system", ("system",), {(s,) for s in scope.systems}),
+            KeyMatch("unknown-element", ("element",), {(e,) for e in scope.elements}),
+            KeyMatch("conflicting-truth", ("system", "record"), scope.records),
+            KeyMatch("conflicting-truth", ("$.system_of_record", "$.golden_record"), scope.records),
+        ),
+    )
 
 
 def covered(scope: Scope | None, findings: Iterable[Finding]) -> Iterable[Finding]:

@@ -28,14 +28,14 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
 
 from ..detect.run import detect, finding_order, scan_context
-from ..detect.scope import Watermark, changes_since, covers, watermark_now
+from ..detect.scope import Scope, Watermark, changes_since, covers, touching, watermark_now
 from ..model.findings import Finding
 from ..report import finding_json
 from ..store import Store
@@ -50,6 +50,8 @@ from ..store.findings import (
     mark_seen,
     newest_event,
     open_rows,
+    open_rows_by_fingerprint,
+    open_rows_touching,
     replace_content,
     resolve,
     save_watermark,
@@ -64,8 +66,6 @@ WEBHOOK_VARIABLE = "LINEAGE_WEBHOOK_URL"
 """When set, each opened or resolved finding is queued in ``findings_outbox``."""
 
 log = logging.getLogger(__name__)
-
-Covers = Callable[[Finding], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +139,7 @@ def judge(store: Store, *, full: bool = False, webhook: bool | None = None) -> J
         judgement = _reconcile(
             conn,
             found,
-            covered=None if scope is None else lambda finding: covers(scope, finding),
+            scope=scope,
             moment=moment,
             batch_event=newest_event(conn, before, mark),
             mark=mark,
@@ -174,7 +174,7 @@ def _reconcile(
     conn: Connection,
     found: Iterable[Finding],
     *,
-    covered: Covers | None,
+    scope: Scope | None,
     moment: int,
     batch_event: str | None,
     mark: Watermark,
@@ -184,7 +184,18 @@ def _reconcile(
     for finding in sorted(found, key=finding_order):
         # two findings with one code and subject: the first in report order is kept
         fresh.setdefault(fingerprint(finding), finding)
-    stored = {row.fingerprint: row for row in open_rows(conn)}
+    if scope is None:
+        stored = {row.fingerprint: row for row in open_rows(conn)}
+    else:
+        # only the open findings this judgement can find again or undo: those with a key it
+        # found, and those its scope covers (looked up by the scope's keys, never all); so
+        # every stored one it did not find is covered
+        stored = {row.fingerprint: row for row in open_rows_by_fingerprint(conn, fresh)}
+        stored.update(
+            (row.fingerprint, row)
+            for row in open_rows_touching(conn, touching(scope))
+            if covers(scope, to_finding(row))
+        )
     seen: list[int] = []
     changes: list[dict[str, Any]] = []
     for key, finding in fresh.items():
@@ -195,11 +206,7 @@ def _reconcile(
         content = _content(finding)
         if any(getattr(row, name) != value for name, value in content.items()):
             changes.append({"id": row.id, **content, "registry_version": mark.registry_version})
-    gone = [
-        row
-        for key, row in stored.items()
-        if key not in fresh and (covered is None or covered(to_finding(row)))
-    ]
+    gone = [row for key, row in stored.items() if key not in fresh]
     new_keys = [key for key in fresh if key not in stored]
     previous = last_occurrences(conn, new_keys)
     new_rows = [
@@ -238,7 +245,7 @@ def _reconcile(
         resolved=len(gone),
         seen=len(seen) - len(changes),
         as_of=moment,
-        full=covered is None,
+        full=scope is None,
     )
 
 

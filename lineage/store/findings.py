@@ -22,7 +22,9 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     and_,
+    bindparam,
     case,
+    cast,
     collate,
     func,
     insert,
@@ -34,6 +36,7 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from .detection.scope import Watermark
 from .schema import detection_state, events, findings, findings_outbox, hop_status
@@ -150,6 +153,125 @@ def newest_event(conn: Connection, since: Watermark | None, upto: Watermark) -> 
 def open_rows(conn: Connection) -> list[FindingRow]:
     """Every open finding (``ux_findings_open`` is the index of exactly these rows)."""
     return _rows(conn.execute(select(*_ROW_COLUMNS).where(findings.c.resolved_at.is_(None))))
+
+
+def open_rows_by_fingerprint(conn: Connection, fingerprints: Collection[str]) -> list[FindingRow]:
+    """The open occurrence of each of ``fingerprints`` that has one (``ux_findings_open``)."""
+    found: list[FindingRow] = []
+    for chunk in _chunks(sorted(set(fingerprints))):
+        query = select(*_ROW_COLUMNS).where(
+            findings.c.resolved_at.is_(None), _in(conn, findings.c.fingerprint, chunk)
+        )
+        found.extend(_rows(conn.execute(query)))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class KeyMatch:
+    """Open findings of ``code`` whose ``fields`` hold one of ``keys``.
+
+    A field is a subject column (``"system"``) or a member of the evidence, written as its
+    path (``"$.input.system"``). Read through ``ix_findings_code``: the cost grows with the
+    open findings of that code, each read as the few fields compared, never whole.
+    """
+
+    code: str
+    fields: tuple[str, ...]
+    keys: Collection[tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Touching:
+    """Which open findings a scoped judgement may have changed, as the keys to look up.
+
+    Attributes:
+        places: subject ``(system, element, record)`` (``ix_findings_place``).
+        events: subject events (``ix_findings_event``).
+        integrations: subject integrations (``ix_findings_integration``).
+        matches: the findings a code's own keys name (:class:`KeyMatch`).
+    """
+
+    places: Collection[tuple[str, str, str]] = ()
+    events: Collection[str] = ()
+    integrations: Collection[str] = ()
+    matches: Sequence[KeyMatch] = ()
+
+
+def open_rows_touching(conn: Connection, touching: Touching) -> list[FindingRow]:
+    """The open findings ``touching`` names, each once, by id."""
+    ids: set[int] = set()
+    ids.update(_place_ids(conn, touching.places))
+    for column, wanted in (("event", touching.events), ("integration", touching.integrations)):
+        for chunk in _chunks(sorted(set(wanted))):
+            query = select(findings.c.id).where(
+                findings.c.resolved_at.is_(None), _in(conn, findings.c[column], chunk)
+            )
+            ids.update(int(row[0]) for row in conn.execute(query))
+    for match in touching.matches:
+        ids.update(_matching_ids(conn, match))
+    found: list[FindingRow] = []
+    for chunk in _chunks(sorted(ids)):
+        query = select(*_ROW_COLUMNS).where(_in(conn, findings.c.id, chunk))
+        found.extend(_rows(conn.execute(query)))
+    return found
+
+
+def _in(conn: Connection, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    # PostgreSQL: one array parameter (= ANY), planned once whatever the number of values
+    if conn.dialect.name == "postgresql":
+        return column == func.any(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
+_PLACE_IDS_PG = text(
+    "SELECT f.id FROM unnest(CAST(:systems AS text[]), CAST(:elements AS text[]), "
+    "CAST(:records AS text[])) AS k(system, element, record) "
+    "JOIN findings f ON f.system = k.system AND f.element = k.element "
+    "AND f.record = k.record WHERE f.resolved_at IS NULL"
+)
+
+
+def _place_ids(conn: Connection, places: Collection[tuple[str, str, str]]) -> set[int]:
+    """Ids of the open findings on ``places``: one probe of ``ix_findings_place`` a place
+    (PostgreSQL: a join on the keys as arrays, which it drives from the keys' side, where
+    a list of ORs was read with a scan; SQLite: the ORs, each term an index probe)."""
+    wanted = sorted(set(places))
+    ids: set[int] = set()
+    for chunk in _chunks(wanted):
+        if conn.dialect.name == "postgresql":
+            params = {
+                "systems": [s for s, _, _ in chunk],
+                "elements": [e for _, e, _ in chunk],
+                "records": [r for _, _, r in chunk],
+            }
+            ids.update(int(row[0]) for row in conn.execute(_PLACE_IDS_PG, params))
+            continue
+        keys = [
+            and_(findings.c.system == s, findings.c.element == e, findings.c.record == r)
+            for s, e, r in chunk
+        ]
+        query = select(findings.c.id).where(findings.c.resolved_at.is_(None), or_(*keys))
+        ids.update(int(row[0]) for row in conn.execute(query))
+    return ids
+
+
+def _field(conn: Connection, field: str) -> ColumnElement[Any]:
+    if not field.startswith("$."):
+        return findings.c[field]
+    if conn.dialect.name == "postgresql":
+        parts = field[2:].split(".")
+        return func.jsonb_extract_path_text(cast(findings.c.evidence, JSONB), *parts)
+    return func.json_extract(findings.c.evidence, field)
+
+
+def _matching_ids(conn: Connection, match: KeyMatch) -> set[int]:
+    wanted = set(match.keys)
+    if not wanted:
+        return set()
+    query = select(findings.c.id, *(_field(conn, f) for f in match.fields)).where(
+        findings.c.code == match.code, findings.c.resolved_at.is_(None)
+    )
+    return {int(row[0]) for row in conn.execute(query) if tuple(row[1:]) in wanted}
 
 
 def last_occurrences(conn: Connection, fingerprints: Collection[str]) -> dict[str, int]:
