@@ -326,9 +326,12 @@ def touching(scope: Scope) -> Touching:
     return Touching(
         places=scope.places,
         events=scope.events,
-        integrations=scope.integrations,
         matches=(
             KeyMatch("competing-origin", ("system", "element"), scope.pairs),
+            # every finding of a batch's integrations would be too many: only this code's
+            KeyMatch(
+                "undeclared-integration", ("integration",), {(i,) for i in scope.integrations}
+            ),
             KeyMatch("undeclared-integration", ("system", "element"), targets),
             KeyMatch("undeclared-integration", ("$.job",), jobs),
             KeyMatch("failed-delivery", ("$.job",), jobs),
