@@ -60,6 +60,20 @@ class Expectation:
         return self.reason is None
 
 
+CARRIED = 4096
+"""Golden values whose carried values :meth:`DeclaredPaths.through` keeps (then forgets all)."""
+
+
+@dataclass(slots=True)
+class _Carried:
+    """A value carried along a prefix of steps (or why not), and where each next step
+    takes it."""
+
+    value: str | None
+    reason: str | None
+    after: dict[Step, _Carried] = field(default_factory=dict)
+
+
 @dataclass(slots=True)
 class DeclaredPaths:
     """The element paths one registry declares, and what they make of values (cached).
@@ -71,6 +85,7 @@ class DeclaredPaths:
     registry: Registry
     verifier: HopVerifier = field(init=False)
     _paths: dict[tuple[str, str, str], list[Path]] = field(init=False, default_factory=dict)
+    _carried: dict[tuple[str, str | None], _Carried] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.verifier = HopVerifier(self.registry)
@@ -125,40 +140,52 @@ class DeclaredPaths:
 
     def through(self, element: str, value: str | None, path: Path) -> Expectation:
         """What ``value`` becomes along ``path`` (unknown, with the reason, when a step
-        cannot say)."""
-        current = value
+        cannot say).
+
+        Memoized by prefix: the copies along one chain are judged against one golden value,
+        each along a longer prefix of the same steps, so each step runs once per value.
+        """
+        root = self._carried.get((element, value))
+        if root is None:
+            if len(self._carried) >= CARRIED:
+                self._carried.clear()
+            root = self._carried[(element, value)] = _Carried(value, None)
+        node = root
         for step in path:
-            if step.inputs != (element,):
-                return Expectation(
-                    None,
-                    None,
-                    path,
-                    f"{step.integration} makes {element} in {step.target} from "
-                    f"{', '.join(step.inputs)}, not from {element} itself",
-                )
-            try:
-                call = parse_transform(step.transform)
-            except TransformError as exc:
-                return Expectation(None, None, path, f"{step.integration}: {exc}")
-            if call.spec.max_inputs != 1:
-                return Expectation(
-                    None,
-                    None,
-                    path,
-                    f"{step.integration} uses {call.text}, which combines several inputs "
-                    "(other records or elements): the golden value alone does not say what "
-                    "the copy should be",
-                )
-            try:
-                current = call.apply([current], lookups=self.registry.lookups)
-            except TransformError as exc:
-                return Expectation(
-                    None,
-                    None,
-                    path,
-                    f"{step.integration} {call.text} cannot run on {current!r}: {exc}",
-                )
-        return Expectation(current, self.verifier.normalize(element, current), path)
+            after = node.after.get(step)
+            if after is None:
+                after = node if node.reason is not None else self._step(element, node.value, step)
+                node.after[step] = after
+            node = after
+        if node.reason is not None:
+            return Expectation(None, None, path, node.reason)
+        return Expectation(node.value, self.verifier.normalize(element, node.value), path)
+
+    def _step(self, element: str, current: str | None, step: Step) -> _Carried:
+        """``current`` carried one ``step`` further, or why it cannot be."""
+        if step.inputs != (element,):
+            return _Carried(
+                None,
+                f"{step.integration} makes {element} in {step.target} from "
+                f"{', '.join(step.inputs)}, not from {element} itself",
+            )
+        try:
+            call = parse_transform(step.transform)
+        except TransformError as exc:
+            return _Carried(None, f"{step.integration}: {exc}")
+        if call.spec.max_inputs != 1:
+            return _Carried(
+                None,
+                f"{step.integration} uses {call.text}, which combines several inputs "
+                "(other records or elements): the golden value alone does not say what "
+                "the copy should be",
+            )
+        try:
+            return _Carried(call.apply([current], lookups=self.registry.lookups), None)
+        except TransformError as exc:
+            return _Carried(
+                None, f"{step.integration} {call.text} cannot run on {current!r}: {exc}"
+            )
 
     def expect(self, element: str, value: str | None, source: str, target: str) -> Expectation:
         """What ``value`` of ``element`` in ``source`` becomes in ``target`` by declaration.
