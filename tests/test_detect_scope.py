@@ -6,7 +6,9 @@ the batch changed:
 - a run scoped to S finds exactly the findings of a full run that S covers, message and
   evidence included (a steward sees the same finding whichever way it was judged);
 - every finding S does not cover is the same before and after the batch (nothing the batch
-  changed escapes the scope, so incremental detection cannot drift from a full scan).
+  changed escapes the scope, so incremental detection cannot drift from a full scan);
+- every stored open finding S covers is among those a judgement of the batch reads back
+  (:func:`lineage.detect.scope.touching`): one it missed would stay open once untrue.
 
 The cases: every runtime defect the detector tests plant, with late and out-of-order
 arrivals, status changes and the store clock passing delivery timeouts; and the demo
@@ -28,12 +30,15 @@ from test_detect_run import defects
 
 from lineage.demo import demo_registry, events_file_text
 from lineage.detect.run import detect, scan_context
-from lineage.detect.scope import Scope, Watermark, changes_since, covers, watermark_now
+from lineage.detect.scope import Scope, Watermark, changes_since, covers, touching, watermark_now
+from lineage.findings import judge
+from lineage.findings.stored import to_finding
 from lineage.interop.observed import observe
 from lineage.interop.openlineage import ingest_openlineage_data
 from lineage.model.findings import Finding
 from lineage.registry import load_registry
 from lineage.store import Store
+from lineage.store.findings import open_rows, open_rows_touching
 from lineage.store.writer import ingest_lines
 
 
@@ -58,6 +63,7 @@ def _in_batches(store: Store, batches: Sequence[Sequence[Any]], ingest: Callable
     since: Watermark | None = None
     checked = 0
     for batch in batches:
+        judge(store, full=True, webhook=False)  # the stored findings before the batch
         ingest(store, batch)
         until = _now(store)
         scope = changes_since(store, since=since, until=until) if since is not None else None
@@ -68,6 +74,10 @@ def _in_batches(store: Store, batches: Sequence[Sequence[Any]], ingest: Callable
             kept_before = [f for f in before if not covers(scope, f)]
             kept_after = [f for f in full if not covers(scope, f)]
             assert _texts(kept_after) == _texts(kept_before), scope
+            with store.engine.connect() as conn:
+                read = {row.id for row in open_rows_touching(conn, touching(scope))}
+                stored = [row for row in open_rows(conn) if covers(scope, to_finding(row))]
+            assert [row for row in stored if row.id not in read] == []
             checked += 1
         before, since = full, until
     return checked
