@@ -2,9 +2,12 @@
 
 For each backend:
 
-1. ``engine``: ``python -m lineage ingest FILE --db URL`` in a child process, exactly what a
-   user runs (parsing, pydantic validation, ids, hop verification against the registry,
-   idempotence, the inserts), timed end to end from process start to exit;
+1. ``engine``: what ``python -m lineage ingest FILE --db URL`` runs, in a child process
+   (:data:`ENGINE_CHILD`: the command's own ``ingest_lines`` then ``judge_after_ingest``;
+   parsing, pydantic validation, ids, hop verification against the registry, idempotence,
+   the inserts, then the judgement of the findings), timed from process start to exit and,
+   apart, from process start to the end of the load (the engine without its judgement) and
+   the judgement alone;
 2. ``raw ... same tables and indexes``: the very rows the engine stored, copied into a fresh
    database with the same schema by the bare driver (``sqlite3`` ``executemany`` / psycopg
    ``COPY``) in one transaction that drops the secondary indexes first and builds them after
@@ -15,8 +18,8 @@ For each backend:
    text) in one table with two indexes (the id; the place and time), built after the load:
    the least a store that can answer "what happened to this value" must write.
 
-The ratios are the engine's time over each raw time (the issue's target: at most 2.5x the
-plain table).
+The ratios are the engine's time over each raw time, with and without the judgement (the
+issue's target: at most 2.5x the plain table).
 
 Each runs in its own process. "CPU s" is its user+system time, worker processes included
 (PostgreSQL's server work is not in it); "peak RSS MB" is the largest single process's peak
@@ -72,8 +75,38 @@ class Measured:
     rows: int
     seconds: float
     cpu: float
-    rss_mb: float
-    pss_mb: float
+    rss_mb: float | None  # None: a part of the run above (its memory is that run's)
+    pss_mb: float | None
+
+
+#: The engine's child process: what ``lineage ingest FILE --db URL`` does (the command's
+#: module is imported, so its start-up is paid too), with the moments the load and the
+#: judgement ended and the CPU seconds spent by then printed as one JSON line.
+ENGINE_CHILD = """
+import json, resource, sys, time
+from lineage.cli.options import open_db
+from lineage.cli.store import ingest_lines, judge_after_ingest
+from lineage.store.writer import numbered_lines
+
+def cpu():
+    mine = resource.getrusage(resource.RUSAGE_SELF)
+    reaped = resource.getrusage(resource.RUSAGE_CHILDREN)  # the worker processes
+    return mine.ru_utime + mine.ru_stime + reaped.ru_utime + reaped.ru_stime
+
+path, url = sys.argv[1:3]
+store = open_db(url)
+with open(path, "rb") as stream:
+    result = ingest_lines(store, numbered_lines(path, stream), keep_rejections=0)
+loaded, loaded_cpu = time.time(), cpu()
+judgement = judge_after_ingest(store, what="ingest")
+judged, judged_cpu = time.time(), cpu()
+store.close()
+print(json.dumps({
+    "summary": result.summary(), "loaded": loaded, "loaded_cpu": loaded_cpu,
+    "judged": judged, "judged_cpu": judged_cpu,
+    "findings": None if judgement is None else judgement.added,
+}))
+"""
 
 
 def run_child(args: Sequence[str]) -> tuple[float, float, float, float, str]:
@@ -116,17 +149,32 @@ def prepare_input(n_hops: int, chain_length: int) -> tuple[Path, Path, int]:
 def engine_run(
     backend: str, url: str, data: Path, registry: Path, lines: int, *, again: bool
 ) -> list[Measured]:
-    """``lineage ingest`` into the empty store; then, with ``again``, the same file again."""
+    """The engine's ingest into the empty store (with its judgement, the load alone, the
+    judgement alone); then, with ``again``, the same file again."""
     lineage = [sys.executable, "-m", "lineage"]
     run_child([*lineage, "load", str(registry), "--db", url])
-    wall, cpu, rss, pss, stdout = run_child([*lineage, "ingest", str(data), "--db", url])
-    print(f"  {backend} engine: {stdout.strip()}", file=sys.stderr)
+    engine = [sys.executable, "-c", ENGINE_CHILD, str(data), url]
+    started = time.time()  # the clock the child's moments are read on
+    wall, cpu, rss, pss, stdout = run_child(engine)
+    report = json.loads(stdout.strip().splitlines()[-1])
+    print(f"  {backend} engine: {report['summary']}, {report['findings']} findings opened",
+          file=sys.stderr)  # fmt: skip
     rows = count_rows(url)
-    measured = [Measured(backend, "engine (lineage ingest)", lines, rows, wall, cpu, rss, pss)]
+    loaded = report["loaded"] - started
+    judging = report["judged"] - report["loaded"]
+    measured = [
+        Measured(backend, "engine: load and judgement (lineage ingest)", lines, rows, wall,
+                 cpu, rss, pss),
+        Measured(backend, "engine: load only (without the judgement)", lines, rows, loaded,
+                 report["loaded_cpu"], None, None),
+        Measured(backend, "engine: the judgement after the load, alone", lines, 0, judging,
+                 report["judged_cpu"] - report["loaded_cpu"], None, None),
+    ]  # fmt: skip
     if again:
         print(f"{backend}: the same file again ...", file=sys.stderr)
-        wall, cpu, rss, pss, stdout = run_child([*lineage, "ingest", str(data), "--db", url])
-        print(f"  {backend} engine: {stdout.strip()}", file=sys.stderr)
+        wall, cpu, rss, pss, stdout = run_child(engine)
+        report = json.loads(stdout.strip().splitlines()[-1])
+        print(f"  {backend} engine: {report['summary']}", file=sys.stderr)
         added = count_rows(url) - rows
         name = "engine again (all duplicates)"
         measured.append(Measured(backend, name, lines, added, wall, cpu, rss, pss))
@@ -360,7 +408,9 @@ def render(results: list[Measured], command: str, load_before: float) -> str:
         rows.append([
             m.backend, m.path, m.events, m.rows, round(m.seconds, 2),
             int(m.rows / m.seconds) if m.seconds and m.rows else "-",
-            ratio(m, same), ratio(m, plain), round(m.cpu, 1), round(m.rss_mb), round(m.pss_mb),
+            ratio(m, same), ratio(m, plain), round(m.cpu, 1),
+            "-" if m.rss_mb is None else round(m.rss_mb),
+            "-" if m.pss_mb is None else round(m.pss_mb),
         ])  # fmt: skip
     headers = ["backend", "path", "events", "rows", "seconds", "rows/s", "vs same",
                "vs plain", "CPU s", "peak RSS MB", "all procs PSS MB"]  # fmt: skip
@@ -405,7 +455,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 engine = engine_run(backend, url, data, registry, lines, again=args.again)
                 print(f"{backend}: raw driver inserts of the same rows ...", file=sys.stderr)
                 raws = [raw_run(backend, url, lines, folder, mode) for mode in ("engine", "plain")]
-                results += [engine[0], *raws, *engine[1:]]
+                results += [*engine[:3], *raws, *engine[3:]]
     command = "python benchmarks/ingest.py " + " ".join(argv if argv is not None else sys.argv[1:])
     text = render(results, command.strip(), load_before)
     print(text)
