@@ -635,3 +635,73 @@ def test_the_dashboard_counts_of_the_last_day_and_week(recent: tuple[str, dt.dat
         assert refused.status_code == 400, params
         jsonschema.validate(refused.json(), MARQUEZ_ERROR)
         assert why in refused.json()["message"]
+
+
+# The documents Marquez's web UI reads from /api/v2beta/search (MarquezProject/marquez at
+# a89b89ca, web/src/types/api.ts: JobHit, DatasetHit, OpenSearchResultJobs/Datasets; the
+# documents are api/.../service/SearchService.java's buildJobIndexRequest and
+# buildDatasetIndexRequest), as JSON schemas of the keys the UI reads.
+def _hits(required: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["hits", "highlights"],
+        "properties": {
+            "hits": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": required,
+                    "properties": {k: {"type": "string"} for k in required},
+                },
+            },
+            "highlights": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
+    }
+
+
+JOB_HITS = _hits(["run_id", "name", "namespace", "eventType", "type"])
+DATASET_HITS = _hits(["run_id", "name", "namespace", "eventType"])
+
+
+def test_the_web_uis_search_box(recent: tuple[str, dt.datetime]) -> None:
+    url, _ = recent
+    search = f"{url}/api/v2beta/search"
+    jobs = requests.get(f"{search}/jobs", params={"q": "CUSTOMERS"}, timeout=5).json()
+    jsonschema.validate(jobs, JOB_HITS)
+    assert [(h["name"], h["run_id"], h["eventType"]) for h in jobs["hits"]] == [
+        ("crm_sync.export_customers", RUN_ID, "COMPLETE"),
+        ("reports.customers", CHAIN, "FAIL"),
+    ]
+    assert jobs["hits"][0]["facets"]["jobType"]["integration"] == "AIRFLOW"
+    assert jobs["hits"][0]["runFacets"]["nominalTime"]
+    assert jobs["highlights"] == [
+        {"name": ["crm_sync.export_<em>customers</em>"]},
+        {"name": ["reports.<em>customers</em>"]},
+    ]
+    datasets = requests.get(f"{search}/datasets", params={"q": "public.c"}, timeout=5).json()
+    jsonschema.validate(
+        {"hits": [h for h in datasets["hits"] if "run_id" in h], "highlights": []}, DATASET_HITS
+    )
+    assert [(h["namespace"], h["name"], h.get("run_id")) for h in datasets["hits"]] == [
+        (CRM, "public.contacts", None),  # read, never written: no run made a version of it
+        (ERP, "public.customers", RUN_ID),
+    ]
+    assert datasets["highlights"][1] == {"name": ["<em>public.c</em>ustomers"]}
+    assert requests.get(f"{search}/jobs", params={"q": "nothing"}, timeout=5).json() == {
+        "hits": [],
+        "highlights": [],
+    }
+    blank = requests.get(f"{search}/jobs", params={"q": " "}, timeout=5)
+    assert blank.status_code == 400
+    jsonschema.validate(blank.json(), MARQUEZ_ERROR)
+    # a NUL character names nothing (PostgreSQL cannot hold one): 400, not the store's 503
+    for nul in (f"{search}/datasets?q=a%00b", f"{url}/api/v1/sources/a%00b"):
+        refused = requests.get(nul, timeout=5)
+        assert refused.status_code == 400, nul
+        assert "NUL" in refused.json()["message"]

@@ -54,6 +54,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     security.register(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(api.beta)
     pages.register(app)
     errors.register(app)
     return app

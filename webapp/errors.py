@@ -40,6 +40,7 @@ MARQUEZ_PATHS = (
     "/api/v1/search",
     "/api/v1/tags",
     "/api/v1/events/lineage",
+    "/api/v2beta",
 )
 """Paths only Marquez's API serves: a request under them that no view takes (a name no
 route's pattern reads) is answered in Marquez's shape too."""

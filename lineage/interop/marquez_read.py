@@ -47,6 +47,7 @@ from .marquez_shapes import (
     MarquezDataset,
     Namespace,
     NamespaceList,
+    OpenSearchResult,
     Run,
     RunList,
     RunSummary,
@@ -578,6 +579,50 @@ class Catalogue:
             results.sort(key=lambda r: (r.name, r.namespace, r.type))
         return SearchResultList(total_count=len(results), results=results[:limit])
 
+    def indexed_search(self, q: str, kind: str, limit: int = 10) -> OpenSearchResult:
+        """Marquez's ``/api/v2beta/search/jobs|datasets``: the OpenLineage jobs (``kind`` JOB)
+        or datasets whose name holds ``q`` (any case), by name, as the documents Marquez's
+        search index keeps of them (its last event's: run id, event type, facets), each name
+        match highlighted. The registry's declared ones are not there, as in Marquez's index
+        (which events alone fill); ``/api/v1/search`` lists them."""
+        words = [q.lower()]
+        found = summaries.search_names(
+            self.conn, words, jobs=kind == "JOB", datasets=kind == "DATASET", namespace=None
+        )
+        keys = sorted((ns, name) for _, ns, name, _ in found)[:limit]
+        hits: list[dict[str, Any]] = []
+        if kind == "JOB":
+            latest = summaries.latest_runs(self.conn, keys)
+            for job in sorted(summaries.jobs_by_key(self.conn, keys), key=_by_key):
+                run = latest.get((job.namespace, job.name))
+                hit: dict[str, Any] = {"name": job.name, "namespace": job.namespace}
+                hit["type"] = "BATCH"
+                hit["facets"] = job.facets
+                if run is not None:
+                    hit["run_id"] = run.run_id
+                    hit["eventType"] = run.state
+                    hit["runFacets"] = run.facets
+                hits.append(hit)
+        else:
+            datasets = summaries.dataset_rows(self.conn, keys)
+            for key in keys:
+                dataset = datasets[key]
+                hit = {"name": dataset.name, "namespace": dataset.namespace}
+                hit["facets"] = dataset.facets
+                wrote = (
+                    summaries.version_row(self.conn, *key, dataset.current_version)
+                    if dataset.current_version
+                    else None
+                )
+                run = summaries.run_row(self.conn, wrote[1]) if wrote and wrote[1] else None
+                if run is not None:
+                    hit["run_id"] = run.run_id
+                    hit["eventType"] = run.state
+                hits.append(hit)
+        return OpenSearchResult(
+            hits=hits, highlights=[{"name": [_highlight(h["name"], q)]} for h in hits]
+        )
+
     def column_lineage(self, node_id: str, depth: int, downstream: bool) -> ColumnLineageGraph:
         """The field-level graph around a dataset, a dataset field or a job's outputs."""
         return column_lineage(self, node_id, depth, downstream)
@@ -672,6 +717,15 @@ def _matches(name: str, words: list[str]) -> bool:
 
 def _by_name(item: JobSum | DatasetSum) -> str:
     return item.name
+
+
+def _highlight(name: str, q: str) -> str:
+    """``name`` with each match of ``q`` (any case) in ``<em>``, as Marquez's index marks it."""
+    lowered, wanted, out, at = name.lower(), q.lower(), [], 0
+    while wanted and (found := lowered.find(wanted, at)) >= 0:
+        out += [name[at:found], "<em>", name[found : found + len(q)], "</em>"]
+        at = found + len(q)
+    return "".join([*out, name[at:]])
 
 
 def _by_key(item: JobSum) -> tuple[str, str]:

@@ -295,3 +295,12 @@ class IntervalMetric(_Shape):
     start_interval: str = Field(alias="startInterval")
     end_interval: str = Field(alias="endInterval")
     count: int
+
+
+class OpenSearchResult(_Shape):
+    """Marquez's ``GET /api/v2beta/search/jobs|datasets`` (its ``v2beta/SearchResource.java``,
+    not in its spec): the documents its search index holds of each job or dataset found, and
+    per document the fields that matched with the match in ``<em>``."""
+
+    hits: list[dict[str, Any]]
+    highlights: list[dict[str, list[str]]]

@@ -7,6 +7,8 @@ from __future__ import annotations
 from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+beta = Blueprint("marquez_beta", __name__, url_prefix="/api/v2beta")
+"""Marquez's ``/api/v2beta`` (its web UI's search box), beside the API."""
 
 from . import (  # noqa: E402  (views register on bp)
     events,
@@ -20,6 +22,7 @@ from . import (  # noqa: E402  (views register on bp)
 )
 
 __all__ = [
+    "beta",
     "bp",
     "events",
     "explore",

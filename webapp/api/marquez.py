@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Response, jsonify, request
+from flask import Response, current_app, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from werkzeug.exceptions import BadRequest
 
@@ -34,6 +34,7 @@ from lineage.interop.marquez_shapes import (
     MarquezDataset,
     Namespace,
     NamespaceList,
+    OpenSearchResult,
     Run,
     RunList,
     SearchResultList,
@@ -47,7 +48,7 @@ from lineage.store.schema import as_micros
 
 from ..errors import marquez_errors
 from ..tracker import tracker
-from . import bp
+from . import beta, bp
 from .inputs import query_args
 from .openapi import operation
 
@@ -114,6 +115,12 @@ class StatsQuery(BaseModel):
         return ZoneInfo(self.timezone or "UTC")
 
 
+class IndexedSearchQuery(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    q: str = Field(min_length=1, max_length=1024, description="Text the name holds, any case.")
+
+
 class SearchQuery(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -152,6 +159,22 @@ def _catalogue() -> Iterator[Catalogue]:
     store = tracker().store()
     with store.engine.connect() as conn:
         yield catalogue(conn, store.registry(conn))
+
+
+def _refuse_nul() -> None:
+    """A name or parameter holding a NUL character names nothing any store holds (PostgreSQL
+    cannot hold one): 400 on the Marquez views, before any lookup."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if not getattr(view, "marquez_errors", False):
+        return
+    given = [*(request.view_args or {}).items(), *request.args.items(multi=True)]
+    for key, value in given:
+        if isinstance(value, str) and "\x00" in value:
+            raise BadRequest(f"bad parameters: {key} holds a NUL character (%00): remove it")
+
+
+bp.before_request(_refuse_nul)
+beta.before_request(_refuse_nul)
 
 
 def _json(shape: BaseModel) -> Response:
@@ -480,6 +503,40 @@ def search() -> Response:
             namespace=query.namespace,
         )
         return _json(found)
+
+
+def _indexed_search(kind: Literal["JOB", "DATASET"]) -> Response:
+    query = query_args(IndexedSearchQuery)
+    if not query.q.strip():
+        raise BadRequest("bad query parameters: q: must not be blank")
+    with _catalogue() as cat:
+        return _json(cat.indexed_search(query.q.strip(), kind))
+
+
+@beta.get("/search/jobs")
+@operation(
+    "The OpenLineage jobs whose name holds q, as Marquez's search index documents them",
+    query=IndexedSearchQuery,
+    response=OpenSearchResult,
+    errors=_BAD,
+    description="At most 10, by namespace and name; each name match highlighted in <em>.",
+)
+@marquez_errors
+def indexed_search_jobs() -> Response:
+    return _indexed_search("JOB")
+
+
+@beta.get("/search/datasets")
+@operation(
+    "The OpenLineage datasets whose name holds q, as Marquez's search index documents them",
+    query=IndexedSearchQuery,
+    response=OpenSearchResult,
+    errors=_BAD,
+    description="At most 10, by namespace and name; each name match highlighted in <em>.",
+)
+@marquez_errors
+def indexed_search_datasets() -> Response:
+    return _indexed_search("DATASET")
 
 
 @bp.get("/events/lineage")
