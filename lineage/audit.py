@@ -17,6 +17,20 @@ Each declared integration gets six answers, ``yes``, ``partial`` or ``no``:
   ``no``: nothing shows that it delivers, and ``details`` says so (never ``yes`` without
   evidence).
 
+The bad deliveries are the ``failed-delivery``, ``lost-delivery`` and ``duplicate-delivery``
+findings on the integration whose hop was sent in the period (a duplicate counts each
+delivery past the first). At the store's clock they are the stored open findings, read
+without running a detector (an unjudged store is caught up first, as
+:func:`lineage.findings.read_findings` does); ``--as-of`` a past moment judges them live,
+the stored state being "now". Either way the audit reports the deliveries as they happened:
+
+- a waived finding still counts (a waiver silences the scan; the hop still failed);
+- a failed or lost hop that a later event reports delivered (a retry that got through,
+  late news) stops counting from that event's time on, exactly when its finding is
+  resolved; asked ``--as-of`` a moment before it, it counts;
+- an OpenLineage FAIL or ABORT run of a claimed job counts once, as a failed job run (its
+  ``failed-delivery`` finding is not counted again).
+
 The period ends at the store's clock, the time of the latest event recorded (CONTRACT.md §8),
 unless a moment is given: the answer is the same whatever day it is asked, and says the
 moment it judged as of.
@@ -27,17 +41,25 @@ An integration is in **debt** when more than two answers are not ``yes``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .detect.deliveries import duplicate_delivery, failed_or_lost_delivery
-from .detect.run import scan_context
+from .detect.run import Filters, now_us, scan_context
+from .findings import read_findings
 from .interop.observed import runs_by_integration
+from .model.findings import Finding
 from .model.registry import Integration, Level, Registry
+from .rules import judged_at
 from .store import Store
 from .store.counts import hops_by_integration
+from .store.detection import Connection
+from .store.queries import clock
 from .store.schema import iso, to_us
+
+DELIVERY_CODES = ("failed-delivery", "lost-delivery", "duplicate-delivery")
+"""The findings that say a delivery went wrong."""
 
 QUESTIONS = ("owner", "system_of_record", "purpose", "fallback", "audit_trail", "deliveries")
 """The answers of every row, in this order."""
@@ -112,34 +134,62 @@ def audit_report(
             clock (the time of the latest event recorded).
         period: how far back ``audit_trail`` and ``deliveries`` look from ``as_of``.
     """
-    with scan_context(store, as_of) as ctx:
-        registry = ctx.registry
-        since = ctx.as_of - _micros(period)
-        traffic: dict[str, _Traffic] = {i.name: _Traffic() for i in registry.integrations}
-        counted = hops_by_integration(ctx.conn, traffic, after=since, until=ctx.as_of)
-        for row in counted:
-            seen = traffic[row.integration]
-            seen.hops += row.hops
-            seen.elements.add(row.element)
-        for finding in [*failed_or_lost_delivery(ctx), *duplicate_delivery(ctx)]:
-            name = finding.subject.integration
-            if name not in traffic:
-                continue
-            evidence = finding.evidence
-            moment = evidence.get("sent_at") or evidence.get("last_at")
-            if moment is not None and _us(moment) <= since:
-                continue
-            if finding.code == "duplicate-delivery":
-                traffic[name].bad += max(1, len(evidence.get("targets", [])) - 1)
-            else:
-                traffic[name].bad += 1
-        jobs_ran = runs_by_integration(ctx.conn, registry, since=since, until=ctx.as_of)
-        for name, (runs, failed) in jobs_ran.items():
-            if name in traffic:
-                traffic[name].runs, traffic[name].failed_runs = runs, failed
-        moment = ctx.as_of
+    if as_of is not None:  # a past moment: the stored state is "now", so judge it live
+        with scan_context(store, as_of) as ctx:
+            registry, moment = ctx.registry, ctx.as_of
+            found = [*failed_or_lost_delivery(ctx), *duplicate_delivery(ctx)]
+            traffic = _traffic(
+                ctx.conn, registry, found, since=moment - _micros(period), until=moment
+            )
+    else:
+        # the store's clock: the open delivery findings as stored, waived or not (a waiver
+        # does not undo a delivery that went wrong); read_findings catches an unjudged
+        # store up first
+        stored = read_findings(store, filters=Filters(codes=DELIVERY_CODES), waivers=False)
+        with store.reader.connect() as conn:
+            registry = store.registry(conn)
+            moment = judged_at(None, stored.as_of or clock(conn), now_us())
+            since = moment - _micros(period)
+            traffic = _traffic(conn, registry, stored.findings, since=since, until=moment)
     rows = [_row(i, registry, traffic[i.name], period) for i in registry.integrations]
     return AuditReport(rows, moment, period)
+
+
+def _traffic(
+    conn: Connection,
+    registry: Registry,
+    found: Iterable[Finding],
+    *,
+    since: int,
+    until: int,
+) -> dict[str, _Traffic]:
+    """Per declared integration: its hops and job runs in ``(since, until]``, and how many
+    of them ``found`` (delivery findings) says went wrong."""
+    traffic: dict[str, _Traffic] = {i.name: _Traffic() for i in registry.integrations}
+    for row in hops_by_integration(conn, traffic, after=since, until=until):
+        seen = traffic[row.integration]
+        seen.hops += row.hops
+        seen.elements.add(row.element)
+    for finding in found:
+        name = finding.subject.integration
+        if name not in traffic or finding.code not in DELIVERY_CODES:
+            continue
+        evidence = finding.evidence
+        if "run" in evidence:  # a FAIL or ABORT run: counted with the job runs below
+            continue
+        moment = evidence.get("sent_at") or evidence.get("last_at")
+        if moment is not None and _us(moment) <= since:
+            continue
+        if finding.code == "duplicate-delivery":
+            traffic[name].bad += max(1, len(evidence.get("targets", [])) - 1)
+        else:
+            traffic[name].bad += 1
+    for name, (runs, failed) in runs_by_integration(
+        conn, registry, since=since, until=until
+    ).items():
+        if name in traffic:
+            traffic[name].runs, traffic[name].failed_runs = runs, failed
+    return traffic
 
 
 def _row(integ: Integration, registry: Registry, seen: _Traffic, period: dt.timedelta) -> AuditRow:

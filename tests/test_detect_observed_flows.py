@@ -334,3 +334,50 @@ def test_the_audit_answers_no_when_its_jobs_never_ran(tmp_path: Path) -> None:
     row = audited(runner, db)
     assert row["answers"]["deliveries"] == "no"
     assert "none of its OpenLineage jobs ran" in row["details"]["deliveries"]
+
+
+def test_a_fail_run_of_a_claimed_job_counts_once_in_the_stored_audit(
+    tmp_path: Path, db_url: str
+) -> None:
+    # a hop on the integration sets the store's clock (OpenLineage events do not), so the
+    # audit reads the stored findings, where the FAIL run is also a failed-delivery finding
+    runner = CliRunner()
+    registry = tmp_path / "registry.yaml"
+    registry.write_text(SYSTEMS + INTEGRATION)
+    assert runner.invoke(main, ["load", str(registry), "--db", db_url]).exit_code == 0
+    lines = tmp_path / "events.jsonl"
+    runs = [
+        airflow_event(1, "START"),
+        airflow_event(1, "COMPLETE", minute=5),
+        airflow_event(2, "START", minute=10),
+        airflow_event(2, "FAIL", minute=11),
+    ]
+    lines.write_text("".join(json.dumps(e) + "\n" for e in runs))
+    done = runner.invoke(main, ["ingest", "--format", "openlineage", str(lines), "--db", db_url])
+    assert done.exit_code == 0, done.output
+    hop = {
+        "kind": "hop",
+        "id": "h-1",
+        "integration": "crm-to-erp-customers",
+        "at": "2026-11-20T09:30:00Z",
+        "inputs": [{"system": "CRM", "element": "customer.address", "record": "C-1", "value": "a"}],
+        "output": {"system": "ERP", "element": "customer.address", "record": "C-1", "value": "A"},
+    }
+    lines.write_text(json.dumps(hop) + "\n")
+    done = runner.invoke(main, ["ingest", str(lines), "--db", db_url])
+    assert done.exit_code == 0, done.output
+    [failed] = [
+        f
+        for f in json.loads(
+            runner.invoke(main, ["scan", "--format", "json", "--db", db_url]).stdout
+        )["findings"]
+        if f["code"] == "failed-delivery"
+    ]
+    assert failed["subject"]["event"] == f"{RUN}2"
+    result = runner.invoke(main, ["audit", "--format", "json", "--db", db_url])
+    assert result.exit_code == 0, result.output
+    [row] = json.loads(result.stdout)["integrations"]
+    assert row["answers"]["deliveries"] == "partial"
+    assert row["details"]["deliveries"] == (
+        "1 of 3 hops and job runs in the last 7d failed, were lost or duplicated (33.3%)"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from click.testing import CliRunner
 from scan_world import clean_chain, hop, load, record, registry, snapshot, write
@@ -143,3 +144,21 @@ def test_digest_of_a_clean_store_says_there_is_nothing_to_do(
     assert result.output.strip() == "lineage digest: nothing to act on"
     as_json = runner.invoke(main, ["digest", "--db", url, "--format", "json"])
     assert json.loads(as_json.output) == {"owners": []}
+
+
+def _places(findings: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return sorted((f["code"], *sorted(f["subject"].items()), f["owner"]) for f in findings)
+
+
+def test_the_digest_lists_exactly_the_stored_findings_the_scan_reports(
+    runner: CliRunner, db_url: str
+) -> None:
+    loaded = runner.invoke(main, ["demo", "--no-serve", "--db", db_url], catch_exceptions=False)
+    assert loaded.exit_code == 0, loaded.output
+    scanned = json.loads(runner.invoke(main, ["scan", "--format", "json", "--db", db_url]).stdout)
+    digested = json.loads(
+        runner.invoke(main, ["digest", "--format", "json", "--db", db_url]).stdout
+    )
+    listed = [f for owner in digested["owners"] for f in owner["findings"]]
+    assert listed and all(f["state"] == "open" for f in listed)  # the stored state, read
+    assert _places(listed) == _places(scanned["findings"])

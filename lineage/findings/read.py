@@ -98,6 +98,7 @@ def read_findings(
     limit: int | None = None,
     offset: int = 0,
     today: dt.date | None = None,
+    waivers: bool = True,
 ) -> StateReport:
     """The stored findings, after waivers and ``filters``, sorted; one page when ``limit``.
 
@@ -111,6 +112,9 @@ def read_findings(
             ``expired-waiver`` and ``unused-waiver`` findings (judged when reading) come
             on the first page.
         today: the date waivers' expiry is judged on (default: today).
+        waivers: apply the registry's waivers (False: every stored finding the filters
+            keep, waived or not, and no ``expired-waiver`` or ``unused-waiver``; what the
+            audit counts, since a waiver does not undo a delivery that went wrong).
 
     Raises:
         ValueError: an unknown ``state``.
@@ -123,7 +127,7 @@ def read_findings(
     day = today or from_us(now_us()).date()
     with store.engine.connect() as conn:
         registry = store.registry(conn)
-        judged = [w for w in registry.waivers if w.code in RUNTIME_CODES]
+        judged = [w for w in registry.waivers if w.code in RUNTIME_CODES] if waivers else []
         live = [w for w in judged if not w.expired(day)]
         selection = _selection(state, since, chosen, live)
         extra: list[Finding] = []
