@@ -20,10 +20,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import rules
-from .detect.run import UNOWNED
+from .detect.run import UNOWNED, Filters
+from .errors import NotFoundError
+from .findings import read_findings
 from .model.findings import Finding, Severity
 from .model.registry import Level, Registry
 from .report import finding_json
+from .store import Store
 
 LEVEL_RANK = {
     Level.FOUNDATION: 0,
@@ -127,6 +130,31 @@ def digest(
         return (urgency(group.findings[0], registry), -counts["error"], -group.count, group.owner)
 
     return sorted(groups.values(), key=owner_key)
+
+
+def owner_digest(store: Store, owner: str) -> OwnerDigest:
+    """One owner's open stored findings (after waivers), most urgent first: what ``lineage
+    digest --owner`` prints, and the web UI's ``/digest/<owner>`` page.
+
+    An owner the registry declares (or :data:`UNOWNED`) with nothing open gets an empty digest.
+
+    Raises:
+        NotFoundError: neither the registry in force nor any stored finding, open or
+            resolved, names ``owner``.
+    """
+    chosen = Filters(owners=(owner,))
+    found = read_findings(store, filters=chosen).findings
+    registry = store.registry()
+    declared = rules.declared_owners(registry)
+    if (
+        not found
+        and owner != UNOWNED
+        and owner not in declared
+        and not read_findings(store, state="resolved", filters=chosen, limit=1).total
+    ):
+        raise NotFoundError(rules.unknown_owner_message(owner, declared))
+    shares = digest(found, registry, owner=owner)
+    return shares[0] if shares else OwnerDigest(owner)
 
 
 def digest_json(digests: Sequence[OwnerDigest]) -> dict[str, Any]:

@@ -30,6 +30,7 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import shlex
 from collections.abc import Iterable
 from typing import Literal
@@ -46,6 +47,7 @@ __all__ = [
     "conflicting_truth_message",
     "copy_verdict",
     "current_status",
+    "declared_owners",
     "declared_route",
     "hop_owner",
     "is_live",
@@ -61,6 +63,7 @@ __all__ = [
     "supersedes",
     "system_owner",
     "timeout_us",
+    "unknown_owner_message",
     "value_owner",
 ]
 
@@ -113,6 +116,40 @@ def system_owner(registry: Registry, system: str | None) -> str | None:
     """The declared owner of ``system`` (None when it is not declared or has none)."""
     declared = registry.system(system) if system else None
     return declared.owner if declared is not None and declared.owner else None
+
+
+def declared_owners(registry: Registry) -> set[str]:
+    """Everyone the registry names as an owner: of a system, an element, an integration or a
+    waiver.
+
+    >>> from lineage.model.registry import Registry, System
+    >>> sorted(declared_owners(Registry(systems=(System(name="ERP", owner="erp@x.com"),))))
+    ['erp@x.com']
+    """
+    named = [
+        *(s.owner for s in registry.systems),
+        *(e.owner for e in registry.elements),
+        *(i.owner for i in registry.integrations),
+        *(w.owner for w in registry.waivers),
+    ]
+    return {who for who in named if who}
+
+
+def unknown_owner_message(owner: str, known: Iterable[str]) -> str:
+    """Why an owner's digest cannot be shown: nobody by that name, and the nearest names.
+
+    >>> unknown_owner_message("bianka@x.com", ["bianca@x.com", "tom@x.com"]).split("; ")[-1]
+    'did you mean bianca@x.com?'
+    """
+    said = f"no owner {owner!r}: the registry names nobody by that name and no finding is theirs"
+    names = sorted(set(known), key=str.casefold)
+    if not names:
+        return f"{said}; the store knows no owners yet (load a registry first)"
+    folded = {name.casefold(): name for name in names}
+    near = difflib.get_close_matches(owner.casefold(), folded, n=1, cutoff=0.85)
+    if near:
+        return f"{said}; did you mean {folded[near[0]]}?"
+    return f"{said}; known owners: {', '.join(names[:12])}{', ...' if len(names) > 12 else ''}"
 
 
 # -- declared routes ------------------------------------------------------------------

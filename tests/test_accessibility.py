@@ -32,6 +32,10 @@ PAGES = [
     "/golden?system=ERP&record=40017",
     "/findings",
     "/findings?code=rule-violation",
+    "/digest/bianca@example.com",
+    "/digest/walter@example.com",
+    "/digest/(unowned)",  # nothing to act on
+    "/digest/nobody@example.com",  # an owner nobody knows: the 404 page
     "/openlineage",
     "/no/such/page",  # the 404 page
     "/trace?system=BI&element=order.total",  # a 400: a parameter is missing

@@ -223,7 +223,7 @@ def test_find_answers_registry_names_and_record_keys_with_their_pages(
     assert found[0]["url"] == "/systems/ERP"
     owner = world.get("/api/v1/find?q=portal@").get_json()["hits"]
     assert owner[0]["kind"] == "owner"
-    assert owner[0]["url"] == "/findings?owner=portal@example.com"
+    assert owner[0]["url"] == "/digest/portal@example.com"
     element = world.get("/api/v1/find?q=TOTAL").get_json()["hits"]
     assert element[0] == {**element[0], "kind": "element", "url": "/elements/order.total"}
 

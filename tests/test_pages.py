@@ -8,14 +8,19 @@ description, and no page may let one through.
 
 from __future__ import annotations
 
+import json
 import re
+from html import unescape
 from html.parser import HTMLParser
+from urllib.parse import quote
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
-from web_world import BI_OWNER, HOSTILE_RECORD, PORTAL_OWNER, load
+from web_world import BI_OWNER, HOSTILE_OWNER, HOSTILE_RECORD, PORTAL_OWNER, load
 
+from lineage.cli import main
 from lineage.demo import load_demo
 from lineage.render import RED
 
@@ -436,7 +441,7 @@ def test_the_findings_are_grouped_by_owner_then_code_each_with_its_count_and_dig
         ("rule-violation", "2"),
         ("undeclared-integration", "1"),
     ]  # fmt: skip
-    assert 'href="/findings?owner=walter@example.com">Digest of walter@example.com</a>' in walter
+    assert 'href="/digest/walter@example.com">Digest of walter@example.com</a>' in walter
     # every row's place is a link to the page that shows it
     assert '<a href="/trace?system=WMS&amp;element=stock.on_hand&amp;record=SKU-1004">' in walter
 
@@ -475,3 +480,107 @@ def test_the_wms_stock_trace_lists_its_rule_violation_once(app: Flask, client: F
     )
     found = client.get("/api/v1" + url).get_json()["findings"]
     assert [f["code"] for f in found] == ["rule-violation"]
+
+
+# --- an owner's digest -------------------------------------------------------------------------
+
+
+def digest_codes(html: str) -> list[tuple[str, str]]:
+    """Each code group's code and its count line, in page order."""
+    return re.findall(
+        r'<h2 id="code-\d+"><code>([a-z-]+)</code> <small class="count">([^<]+)<', html
+    )
+
+
+def see_links(html: str) -> list[str]:
+    """The "see it with" page of each finding, in page order."""
+    body = html.split('<main id="content">', 1)[1]
+    return [
+        unescape(href)
+        for href in re.findall(
+            r'<td><a href="([^"]+)">its [a-z]+</a><br><code class="command">', body
+        )
+    ]
+
+
+def test_an_owners_digest_is_what_lineage_digest_prints_grouped_by_code(
+    app: Flask, client: FlaskClient, runner: CliRunner, db_url: str
+) -> None:
+    store = app.extensions["lineage"].store()
+    load_demo(store)
+    html = page(client, "/digest/erin@example.com")
+    text = text_of(html)
+    assert "Digest of erin@example.com" in text
+    assert "3 open findings: 2 errors, 1 warning." in text
+    # most urgent first, as the command orders them: errors, then the warning
+    assert digest_codes(html) == [
+        ("duplicate-delivery", "1 finding"),
+        ("conflicting-truth", "1 finding"),
+        ("broken-chain", "1 finding"),
+    ]
+    printed = runner.invoke(
+        main, ["digest", "--owner", "erin@example.com", "--format", "json", "--db", db_url]
+    )
+    assert printed.exit_code == 0, printed.output
+    (share,) = json.loads(printed.output)["owners"]
+    assert see_links(html) == [f["page"] for f in share["findings"]]
+    for finding in share["findings"]:
+        assert " ".join(finding["message"].split()) in text
+        assert finding["show"] in text
+    # since when each is open, and the finding's integration linked
+    assert '<time datetime="2026-11-20T23:02:00Z">' in html
+    assert 'via <a class="nw" href="/integrations/shop-to-erp-orders">' in html
+    assert 'href="mailto:erin@example.com"' in html
+
+
+def test_an_owners_digest_groups_one_code_with_its_count(app: Flask, client: FlaskClient) -> None:
+    load_demo(app.extensions["lineage"].store())
+    html = page(client, "/digest/walter@example.com")
+    assert digest_codes(html) == [
+        ("rule-violation", "2 findings"),
+        ("undeclared-integration", "1 finding"),
+    ]
+    # a finding with no value to trace is seen on its element's page
+    assert see_links(html)[-1] == "/elements/stock.on_hand"
+    assert "lineage scan --code undeclared-integration --system ERP --element stock.on_hand" in (
+        text_of(html)
+    )
+
+
+def test_a_declared_owner_with_nothing_open_and_the_unowned_have_a_digest(
+    world: FlaskClient,
+) -> None:
+    calm = text_of(page(world, "/digest/dave@example.com"))
+    assert "Digest of dave@example.com" in calm
+    assert "Nothing to act on: no open finding is dave@example.com's." in calm
+    unowned = text_of(page(world, "/digest/(unowned)"))
+    assert "Digest of findings with no owner declared" in unowned
+
+
+def test_an_unknown_owner_is_a_styled_404_page_naming_the_nearest(world: FlaskClient) -> None:
+    html = page(world, "/digest/portl@example.com", 404)
+    assert 'href="/static/lineage.css"' in html
+    text = text_of(html)
+    assert "Error 404 Not found" in text
+    assert "no owner 'portl@example.com'" in unescape(text)
+    assert "did you mean portal@example.com?" in text
+    assert "Where to go from here" in text
+
+
+def test_every_owner_shown_links_to_their_digest(world: FlaskClient) -> None:
+    trace = page(world, TRACE_BI)
+    assert "Owner to talk to: bi@example.com" in text_of(trace)
+    assert f'<a class="owner" href="/digest/{BI_OWNER}"' in trace
+    golden = page(world, "/golden?system=ERP&record=40017")
+    assert f'ask <a class="owner" href="/digest/{PORTAL_OWNER}"' in golden
+    findings = page(world, "/findings")
+    assert f'<a href="/digest/{PORTAL_OWNER}">Digest of {PORTAL_OWNER}</a>' in findings
+    searched = page(world, "/search", q="portal@")
+    assert f'<a href="/digest/{PORTAL_OWNER}">{PORTAL_OWNER}</a>' in searched
+    exact = world.get("/search", query_string={"q": PORTAL_OWNER})
+    assert exact.status_code == 302
+    assert exact.headers["Location"] == f"/digest/{PORTAL_OWNER}"
+    # a hostile owner's digest shows the name escaped
+    hostile = page(world, "/digest/" + quote(HOSTILE_OWNER, safe=""))
+    assert "<script" not in without_own_scripts(hostile).lower()
+    assert "Digest of &lt;script&gt;" in hostile

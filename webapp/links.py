@@ -25,8 +25,8 @@ def integration_url(name: str) -> str:
 
 
 def owner_url(owner: str) -> str:
-    """What one owner must act on: the findings kept to that owner."""
-    return url_for("findings.index", owner=owner)
+    """What one owner must act on: their digest page."""
+    return url_for("digest.owner", owner=owner)
 
 
 def records_url(system: str, element: str, after: str | None = None) -> str:

@@ -3,6 +3,7 @@
 - :data:`bp` (``pages``): the system map at ``/`` and one element's page ``/elements/<element>``;
 - :mod:`.steward` (``steward``): ``/trace``, ``/impact``, ``/golden``;
 - :mod:`.findings` (``findings``): ``/findings``;
+- :mod:`.digest` (``digest``): ``/digest/<owner>``, what one owner must act on;
 - :mod:`.openlineage` (``openlineage``): ``/openlineage``, what the mapping does not cover;
 - :mod:`.explore` (``explore``): ``/systems/<name>``, ``/integrations/<name>``, ``/records``,
   ``/elements`` and ``/search``.
@@ -107,8 +108,8 @@ def element(element: str) -> str:
 
 def register(app: Flask) -> None:
     """Register every page blueprint on ``app``."""
-    from . import explore, findings, openlineage, steward  # noqa: PLC0415 - they import helpers here
+    from . import digest, explore, findings, openlineage, steward  # noqa: PLC0415 - they import helpers here
 
     app.add_template_filter(nobreak)
-    for blueprint in (bp, steward.bp, findings.bp, openlineage.bp, explore.bp):
+    for blueprint in (bp, steward.bp, findings.bp, openlineage.bp, explore.bp, digest.bp):
         app.register_blueprint(blueprint)
