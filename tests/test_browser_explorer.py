@@ -219,17 +219,84 @@ def test_a_finding_leads_to_its_trace_an_upstream_golden_record_and_the_owners_d
     menu.get_by_role("menuitem", name="Golden record of ERP 40017").click()
     expect(page).to_have_url(re.compile(r"/golden\?system=ERP&record=40017$"))
     expect(page.get_by_role("heading", name="Golden record of ERP 40017")).to_be_visible()
-    owner = "controller@example.com"
-    expect(page.locator("main")).to_contain_text(owner)
+    # the owner of the divergent copy BI R-17: a click on their name opens their digest
+    table = page.get_by_role("table", name="Each element's golden value and its copies")
+    owner = "bianca@example.com"
+    table.get_by_role("link", name=owner, exact=True).first.click()
+    expect(page).to_have_url(re.compile(r"/digest/bianca(@|%40)example\.com$"))
+    expect(page.get_by_role("heading", name=f"Digest of {owner}", level=1)).to_be_visible()
+    expect(page.get_by_role("status").first).to_contain_text("2 open findings: 2 errors")
+    # the finding the journey started from is there, under its code, with its trace
+    group = page.get_by_role("region", name="unexplained-transformation findings of " + owner)
+    expect(group).to_contain_text("BI / order.total / R-17")
+    group.get_by_role("link", name="its trace").click()
+    expect(page).to_have_url(re.compile(r"/trace\?system=BI&element=order\.total&record=R-17$"))
 
-    # the owner's digest: what that owner must act on, found from the search box
+    # another owner's digest, found from the search box
     # the suggestions listen once the page's scripts ran: type only after the page loaded
     page.wait_for_load_state("load")
     box = page.get_by_role("combobox", name="Search")
-    box.fill("controller@")
+    box.fill("pat@")
     suggestions = page.get_by_role("listbox", name="Suggestions")
-    suggestions.get_by_role("option").filter(has_text=owner).click()
-    expect(page).to_have_url(re.compile(r"/findings\?owner=controller(@|%40)example\.com$"))
+    suggestions.get_by_role("option").filter(has_text="pat@example.com").click()
+    expect(page).to_have_url(re.compile(r"/digest/pat(@|%40)example\.com$"))
+    expect(page.get_by_role("heading", name="Digest of pat@example.com")).to_be_visible()
+
+
+EVERY_PAGE = [
+    "/",
+    "/elements",
+    "/elements/order.total",
+    "/systems/ERP",
+    "/integrations/erp-to-bi-sales",
+    "/records?system=BI&element=order.total",
+    "/search?q=e",
+    "/trace",
+    TRACE,
+    "/trace?system=ERP&element=order.line_amount&record=40018-2",
+    "/impact?system=ERP&element=customer.address&record=10233",
+    "/golden?system=ERP&record=40017",
+    "/findings",
+    "/digest/erin@example.com",
+    "/digest/walter@example.com",
+    "/digest/nobody@example.com",  # an unknown owner: the 404 page
+    "/openlineage",
+    "/trace?system=BI&element=order.total",  # a 400 page
+]
+
+
+def test_no_page_scrolls_sideways_at_800_px(browser: Any, demo_url: str) -> None:
+    app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://", "API_TOKEN": None})
+    try:
+        adapter = app.url_map.bind("localhost")
+        visited = {adapter.match(path.split("?")[0])[0] for path in EVERY_PAGE}
+        pages = {
+            rule.endpoint
+            for rule in app.url_map.iter_rules()
+            if "GET" in (rule.methods or ()) and not rule.endpoint.startswith(("api.", "static"))
+        }
+    finally:
+        app.extensions["lineage"].close()
+    assert pages - visited == set()  # a page added later is added here too
+    context = _open(browser, demo_url, 800)
+    try:
+        page = context.new_page()
+        wide = {}
+        for path in EVERY_PAGE:
+            page.goto(path)
+            page.wait_for_load_state("load")
+            widths = page.evaluate(
+                "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            )
+            if widths[0] > widths[1]:
+                wide[path] = widths
+        assert wide == {}
+        # the wide golden table scrolls inside its own box instead
+        page.goto("/golden?system=ERP&record=40017")
+        box = page.locator(".table-scroll").filter(has=page.locator("table.golden"))
+        assert box.evaluate("e => e.scrollWidth > e.clientWidth")
+    finally:
+        context.close()
 
 
 def test_map_nodes_and_edges_lead_to_system_and_integration_pages(page: Any) -> None:
