@@ -273,7 +273,7 @@ def test_no_page_scrolls_sideways_at_800_px(browser: Any, demo_url: str) -> None
         pages = {
             rule.endpoint
             for rule in app.url_map.iter_rules()
-            if "GET" in (rule.methods or ()) and not rule.endpoint.startswith(("api.", "static"))
+            if "GET" in (rule.methods or ()) and not rule.rule.startswith(("/api/", "/static/"))
         }
     finally:
         app.extensions["lineage"].close()
