@@ -301,6 +301,33 @@ def measure(backend: str, url: str, args: argparse.Namespace) -> list[list[Any]]
                 f"{raw_ms / served:.0f}x",
             ]
         )
+    rows += marquez_ui(backend, client, store, args.repeat)
+    return rows
+
+
+def marquez_ui(backend: str, client: Any, store: Any, repeat: int) -> list[list[Any]]:
+    """p50 of what Marquez's web UI calls beyond the per-namespace listings (no raw query)."""
+    with store.engine.connect() as conn:
+        run_id = conn.execute(
+            text("SELECT run_id FROM ol_runs ORDER BY last_at DESC LIMIT 1")
+        ).scalar_one()
+    week = "period=WEEK&timezone=Europe/Paris"
+    answers = {
+        "jobs (all, 100)": "/api/v1/jobs",
+        "jobs?lastRunStates=FAILED": "/api/v1/jobs?lastRunStates=FAILED",
+        "sources": "/api/v1/sources",
+        "runlineage/upstream": f"/api/v1/runlineage/upstream?runId={run_id}",
+        "stats/lineage-events DAY": "/api/v1/stats/lineage-events?period=DAY",
+        "stats/lineage-events WEEK": f"/api/v1/stats/lineage-events?{week}",
+        "stats/jobs WEEK": f"/api/v1/stats/jobs?{week}",
+        "stats/datasets DAY": "/api/v1/stats/datasets?period=DAY",
+        "v2beta/search/jobs": "/api/v2beta/search/jobs?q=dag_1",
+    }
+    rows: list[list[Any]] = []
+    for name, path in answers.items():
+        assert client.get(path).status_code == 200, (path, client.get(path).get_data()[:300])
+        served = p50(lambda path=path: client.get(path), repeat)
+        rows.append([backend, f"GET {name} p50 (ms)", f"{served:.1f}", "", ""])
     return rows
 
 
