@@ -16,7 +16,7 @@ from typing import NamedTuple
 from sqlalchemy import Connection, TextClause, text
 
 from .database import Store
-from .queries import FOREVER, LIVE, InputRow, inputs_of
+from .queries import FOREVER, LIVE, InputRow, clock, inputs_of
 
 __all__ = [
     "Held",
@@ -55,13 +55,10 @@ class ValueRow(NamedTuple):
 HopRow = ValueRow
 
 
-_CLOCK = text("SELECT MAX(at) FROM events")
-
-
 def store_clock(conn: Connection) -> int | None:
-    """The time of the latest event recorded (microseconds), None for an empty store."""
-    value = conn.execute(_CLOCK).scalar()
-    return None if value is None else int(value)
+    """The store's clock (:func:`lineage.store.queries.clock`): the time of the latest event
+    recorded, tracker or OpenLineage (microseconds), None for an empty store."""
+    return clock(conn)
 
 
 _HELD_IN_PLACE = text(

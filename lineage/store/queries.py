@@ -44,13 +44,23 @@ LIVE = (
 )
 
 
+# The store's clock: the latest of a tracker event's time and an OpenLineage event's
+# eventTime. One step at the right edge of ix_events_at and of ix_openlineage_events_time.
+CLOCK = (
+    "(SELECT MAX(t) FROM (SELECT MAX(at) AS t FROM events "
+    "UNION ALL SELECT MAX(event_time) AS t FROM openlineage_events) AS clocks)"
+)
+
+
 def clock(conn: Connection) -> int | None:
-    """The store's clock: the time of the latest event recorded (None for an empty store).
+    """The store's clock: the time of the latest event recorded, a tracker event or an
+    OpenLineage one (None for an empty store).
 
     Every time-relative judgement (delivery timeouts, audit windows) is measured from it
-    unless a moment is given (docs/CONTRACT.md §8). One step at the right edge of ``ix_events_at``.
+    unless a moment is given (docs/CONTRACT.md §8): a store that holds only OpenLineage
+    events is judged as of its latest one, not the wall clock.
     """
-    found = conn.execute(text("SELECT MAX(at) FROM events")).scalar()
+    found = conn.execute(text(f"SELECT {CLOCK}")).scalar()
     return int(found) if found is not None else None
 
 

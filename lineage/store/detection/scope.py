@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, text
 
+from ..queries import CLOCK
+
 
 @dataclass(frozen=True, slots=True)
 class Watermark:
@@ -56,11 +58,12 @@ class Touched:
     in_record: str | None
 
 
+# CLOCK is a module constant (the store's clock, defined once)
 _NOW = text(
-    "SELECT (SELECT COALESCE(MAX(seq), 0) FROM events) AS events_seq, "
+    "SELECT (SELECT COALESCE(MAX(seq), 0) FROM events) AS events_seq, "  # noqa: S608
     "(SELECT COALESCE(MAX(seq), 0) FROM hop_status) AS status_seq, "
     "(SELECT COALESCE(MAX(seq), 0) FROM openlineage_events) AS openlineage_seq, "
-    "(SELECT MAX(at) FROM events) AS clock, "
+    f"{CLOCK} AS clock, "
     "(SELECT MAX(id) FROM registry_versions) AS registry_version"
 )
 
