@@ -32,10 +32,11 @@ from .errors import NotFoundError
 from .golden import GoldenRecord, Judge
 from .model.findings import Finding
 from .model.registry import Cardinality, Registry
+from .moment import judged_now
 from .store.conflicts import versions_many
 from .store.database import Store
 from .store.detection import Connection
-from .store.queries import EventRow, HopFacts, clock, current_event, hop_facts
+from .store.queries import EventRow, HopFacts, current_event, hop_facts
 from .store.schema import as_micros, iso
 from .store.walks import read_connection
 from .trace import trace
@@ -77,7 +78,8 @@ def findings_on(
     hops = [n for n in graph.nodes if n.kind == "hop" and n.event is not None]
     with read_connection(store) as conn:
         registry = store.registry(conn)
-        moment = rules.judged_at(horizon, clock(conn) if horizon is None else None, 0)
+        # the moment the answer judged as of (the one it says), else judged here alike
+        moment = (graph.judged or judged_now(conn, horizon)).at
         facts = hop_facts(conn, [n.event for n in hops if n.event], horizon)
         subject = graph.subject
         stands: list[Finding] = []

@@ -26,6 +26,7 @@ from .findings import read_findings
 from .model.findings import Finding, Severity
 from .model.registry import Level, Registry
 from .report import finding_json
+from .rules import Judged, judged_iso, judged_text
 from .store import Store
 
 LEVEL_RANK = {
@@ -157,12 +158,13 @@ def owner_digest(store: Store, owner: str) -> OwnerDigest:
     return shares[0] if shares else OwnerDigest(owner)
 
 
-def digest_json(digests: Sequence[OwnerDigest]) -> dict[str, Any]:
-    """The contract's JSON: ``{"owners": [{"owner", "count", "findings": [...]}]}``.
+def digest_json(digests: Sequence[OwnerDigest], judged: Judged | None = None) -> dict[str, Any]:
+    """The contract's JSON: ``{"owners": [{"owner", "count", "findings": [...]}], "as_of"}``.
 
     Each finding is the scan's JSON shape plus ``show`` (the command) and ``page`` (the web
-    page, or null).
+    page, or null); ``as_of`` is the moment the findings were judged as of (with ``judged``).
     """
+    moment = {"as_of": judged_iso(judged)} if judged is not None else {}
     return {
         "owners": [
             {
@@ -175,14 +177,19 @@ def digest_json(digests: Sequence[OwnerDigest]) -> dict[str, Any]:
                 ],
             }
             for group in digests
-        ]
+        ],
+        **moment,
     }
 
 
-def digest_text(digests: Sequence[OwnerDigest], *, top: int = 3) -> str:
-    """One short message per owner: the count, the ``top`` most urgent, how to see the rest."""
+def digest_text(
+    digests: Sequence[OwnerDigest], *, top: int = 3, judged: Judged | None = None
+) -> str:
+    """One short message per owner: the count, the ``top`` most urgent, how to see the rest;
+    with ``judged``, a last line saying the moment the findings were judged as of."""
+    said = f"\n{judged_text(judged)}" if judged is not None else ""
     if not digests:
-        return "lineage digest: nothing to act on"
+        return "lineage digest: nothing to act on" + said
     blocks = []
     for group in digests:
         counts = group.counts()
@@ -204,7 +211,7 @@ def digest_text(digests: Sequence[OwnerDigest], *, top: int = 3) -> str:
         if rest > 0:
             lines.append(f"  ... and {rest} more: lineage scan --owner {shlex.quote(group.owner)}")
         blocks.append("\n".join(lines))
-    return "\n\n".join(blocks)
+    return "\n\n".join(blocks) + ("\n" + said if said else "")
 
 
 def _one_line(text: str) -> str:

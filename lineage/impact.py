@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from .moment import judged_now
 from .store.database import Store
 from .store.queries import EventRow, PlaceKey, inputs_of
 from .store.schema import as_micros, iso
@@ -66,6 +67,7 @@ def impact(
         if current is None or start is None:
             raise not_found(system, element, record, horizon)
         judge = TraceJudge(store.registry_version(conn, version))
+        moment = judged_now(conn, horizon)
         steps = [s for s in found if s.producer is not None and s.consumer.seq != start.seq]
         rows = {s.consumer.event_id: s.consumer for s in steps}
         # a hop that did not check out as declared at entry is checked again now
@@ -108,6 +110,7 @@ def impact(
         subject_id="n0",
         counts={name: len(places[name]) for name in sorted(places)},
         as_of=iso(horizon) if horizon is not None else None,
+        judged=moment,
     )
 
 

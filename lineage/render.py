@@ -23,6 +23,7 @@ import pygraphviz
 from .errors import LineageError
 from .model.findings import Finding
 from .model.registry import Registry
+from .rules import Judged, judged_text
 from .valuegraph import GraphEdge, GraphNode, ImpactResult, TraceResult, ValueGraph
 
 OK = "✓"
@@ -140,6 +141,7 @@ def trace_text(result: TraceResult) -> str:
     for feed in result.observed:
         lines.append(f"↖ {printable(feed.text(), 600)}")
     lines += _findings_lines(result)
+    lines += judged_lines(result.judged)
     return "\n".join(lines) + "\n"
 
 
@@ -186,7 +188,13 @@ def impact_text(result: ImpactResult) -> str:
             f"{BAD} {len(unverified)} step(s) did not verify; trace their outputs to see why"
         )
     lines += _findings_lines(result)
+    lines += judged_lines(result.judged)
     return "\n".join(lines) + "\n"
+
+
+def judged_lines(judged: Judged | None) -> list[str]:
+    """The last lines of an answer for people: the moment it judged as of, after a blank."""
+    return ["", judged_text(judged)] if judged is not None else []
 
 
 def to_text(graph: ValueGraph) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .model.findings import CODES, CodeInfo, Finding, Severity, summarize
+from .rules import Judged, judged_iso, judged_text
 
 __all__ = ["FORMATS", "failing", "render"]
 
@@ -32,7 +33,12 @@ _GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.
 
 
 def render(
-    findings: Sequence[Finding], fmt: str, *, tool: str = "lineage check", waived: int = 0
+    findings: Sequence[Finding],
+    fmt: str,
+    *,
+    tool: str = "lineage check",
+    waived: int = 0,
+    judged: Judged | None = None,
 ) -> str:
     """The findings as one document in format ``fmt``.
 
@@ -41,6 +47,8 @@ def render(
         fmt: one of :data:`FORMATS`.
         tool: the command that found them, named in summaries and reports.
         waived: how many findings waivers silenced (the text summary mentions them).
+        judged: the moment a runtime judgement judged as of: the text ends with the line
+            saying it (:func:`lineage.rules.judged_text`), the JSON has it as ``as_of``.
 
     Returns:
         The document, without a trailing newline (empty for ``github`` with no findings).
@@ -51,7 +59,12 @@ def render(
     renderer = _RENDERERS.get(fmt)
     if renderer is None:
         raise ValueError(f"unknown report format {fmt!r}: use one of {', '.join(FORMATS)}")
-    return renderer(findings, tool, waived)
+    if judged is not None and fmt == "json":
+        return _json(findings, tool, waived, judged)
+    output = renderer(findings, tool, waived)
+    if judged is not None and fmt == "text":
+        return f"{output}\n{judged_text(judged)}"
+    return output
 
 
 def failing(findings: Sequence[Finding], fail_on: str) -> list[Finding]:
@@ -125,11 +138,13 @@ def finding_json(finding: Finding) -> dict[str, Any]:
     return finding.model_dump(mode="json")
 
 
-def _json(findings: Sequence[Finding], tool: str, waived: int) -> str:
-    document = {
+def _json(findings: Sequence[Finding], tool: str, waived: int, judged: Judged | None = None) -> str:
+    document: dict[str, Any] = {
         "findings": [finding_json(f) for f in findings],
         "summary": summarize(list(findings)),
     }
+    if judged is not None:
+        document["as_of"] = judged_iso(judged)
     return json.dumps(document, indent=2, ensure_ascii=False)
 
 

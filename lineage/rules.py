@@ -14,6 +14,10 @@ pages take their verdicts from here, so that two answers about one value cannot 
 - **Live hop**: a hop leaves its value unless its status as of the moment judged is
   ``failed`` (:func:`is_live`); a hop still ``sent`` past its integration's timeout is lost
   (:func:`overdue_us`), judged against the store's clock (:func:`judged_at`).
+- **One clock**: a time-relative judgement is made as of ``--as-of`` when given, else the
+  store's clock (the time of the latest event recorded, tracker or OpenLineage), else (an
+  empty store) the wall clock (:func:`judged`); every answer says which moment, in the words
+  of :func:`judged_text` and as ``as_of`` (:func:`judged_iso`) in its JSON.
 - **Value comparison** by the element's declared type (:func:`same_value`) and the verdict
   of a copy against the golden value (:func:`copy_verdict`).
 - **Findings**: each code's severity (:func:`severity_of`), the message of the codes this
@@ -33,7 +37,7 @@ import datetime as dt
 import difflib
 import shlex
 from collections.abc import Iterable
-from typing import Literal
+from typing import Literal, NamedTuple
 from urllib.parse import urlencode
 
 from .model.findings import CODES, Finding, Severity
@@ -42,7 +46,9 @@ from .transforms import normalize
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "JUDGED_BY",
     "OWNER_ORDER",
+    "Judged",
     "Verdict",
     "conflicting_truth_message",
     "copy_verdict",
@@ -51,7 +57,10 @@ __all__ = [
     "declared_route",
     "hop_owner",
     "is_live",
+    "judged",
     "judged_at",
+    "judged_iso",
+    "judged_text",
     "message",
     "overdue_us",
     "owner",
@@ -254,9 +263,57 @@ def overdue_us(status: str | None, sent_at: int, timeout: int, as_of: int) -> in
 def judged_at(as_of: int | None, clock: int | None, now: int) -> int:
     """The moment a time-relative judgement is made: ``as_of`` when given, else the store's
     clock (the time of the latest event recorded), else (an empty store) ``now``."""
+    return judged(as_of, clock, now).at
+
+
+JudgedBy = Literal["as-of", "clock", "wall-clock"]
+
+JUDGED_BY: dict[JudgedBy, str] = {
+    "as-of": "--as-of",
+    "clock": "the store's clock: its latest event",
+    "wall-clock": "the wall clock: nothing is recorded",
+}
+"""Why an answer judged as of its moment, in the words every answer uses."""
+
+
+class Judged(NamedTuple):
+    """The moment an answer judged as of (microseconds since the epoch) and why that one."""
+
+    at: int
+    by: JudgedBy
+
+
+def judged(as_of: int | None, clock: int | None, now: int) -> Judged:
+    """The moment judged: ``as_of`` when given, else the store's clock (the time of the
+    latest event recorded), else (an empty store) ``now``, the wall clock.
+
+    >>> judged(None, 1_773_478_800_000_000, 0)
+    Judged(at=1773478800000000, by='clock')
+    """
     if as_of is not None:
-        return as_of
-    return clock if clock is not None else now
+        return Judged(as_of, "as-of")
+    if clock is not None:
+        return Judged(clock, "clock")
+    return Judged(now, "wall-clock")
+
+
+def judged_iso(moment: Judged) -> str:
+    """The moment as ISO 8601 in UTC with ``Z`` (seconds unless sub-second): the ``as_of``
+    of every answer's JSON."""
+    at = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=moment.at)
+    spec = "seconds" if at.microsecond == 0 else "microseconds"
+    return at.isoformat(timespec=spec).replace("+00:00", "Z")
+
+
+def judged_text(moment: Judged) -> str:
+    """The line every answer for people ends its verdict with.
+
+    >>> judged_text(Judged(1_773_478_800_000_000, "clock"))
+    "judged as of 2026-03-14T09:00:00Z (the store's clock: its latest event)"
+    >>> judged_text(Judged(1_773_478_800_000_000, "as-of"))
+    'judged as of 2026-03-14T09:00:00Z (--as-of)'
+    """
+    return f"judged as of {judged_iso(moment)} ({JUDGED_BY[moment.by]})"
 
 
 # -- values ---------------------------------------------------------------------------

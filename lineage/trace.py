@@ -35,6 +35,7 @@ from .errors import NotFoundError
 from .interop.observed import dead_ends, feeds_into
 from .model.events import Hop, PlacedValue
 from .model.registry import Registry
+from .moment import judged_now
 from .store.database import Store
 from .store.queries import EventRow, InputRow, PlaceKey
 from .store.schema import as_micros, from_us, iso
@@ -244,6 +245,7 @@ def trace(
     with read_connection(store) as conn:
         steps, version = trace_steps(conn, PlaceKey(system, element, record), horizon=horizon)
         registry = store.registry_version(conn, version) if steps else None
+        moment = judged_now(conn, horizon)
     build = _Build()
     rows, producers = build.rows, build.producers
     hop_inputs: dict[str, list[InputRow]] = {}
@@ -272,7 +274,7 @@ def trace(
             _explain_hop(judge, build, row, hop_inputs.get(key, []))
         elif row.kind == "snapshot":
             _explain_snapshot(judge, build, row)
-    result = _result(build, current, horizon)
+    result = replace(_result(build, current, horizon), judged=moment)
     if registry.maps_openlineage:  # a registry that maps nothing costs a trace nothing
         result = _observed(store, registry, result)
     return result

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from .model.findings import Finding
+from .rules import Judged, judged_iso
 from .store.queries import PlaceKey
 from .store.schema import iso
 
@@ -135,6 +136,8 @@ class ValueGraph:
         as_of: the moment asked about (ISO 8601), None for now.
         findings: the open findings on what it shows (:func:`lineage.answers.with_findings`),
             in the shape ``lineage scan`` reports them.
+        judged: the moment it judged as of (``--as-of``, else the store's clock) and why;
+            ``as_of`` in the JSON.
     """
 
     subject: Subject
@@ -143,6 +146,7 @@ class ValueGraph:
     subject_id: str
     as_of: str | None = None
     findings: tuple[Finding, ...] = ()
+    judged: Judged | None = None
 
     def node(self, node_id: str) -> GraphNode:
         return next(n for n in self.nodes if n.id == node_id)
@@ -163,6 +167,10 @@ class ValueGraph:
             "nodes": [n.to_json() for n in self.nodes],
             "edges": [e.to_json() for e in self.edges],
         }
+
+    def judged_json(self) -> str | None:
+        """The moment judged as of, ISO 8601 in UTC: the answer's ``as_of``."""
+        return judged_iso(self.judged) if self.judged is not None else None
 
     def findings_json(self) -> list[dict[str, Any]]:
         """The open findings in the shape ``lineage scan --format json`` gives them."""
@@ -213,6 +221,7 @@ class TraceResult(ValueGraph):
         if self.observed:  # only where the registry maps OpenLineage and a job feeds a dead end
             data["observed"] = [feed.to_json() for feed in self.observed]
         data["findings"] = self.findings_json()
+        data["as_of"] = self.judged_json()
         return data
 
 
@@ -230,4 +239,5 @@ class ImpactResult(ValueGraph):
         data = ValueGraph.to_json(self)
         data["counts"] = dict(self.counts)
         data["findings"] = self.findings_json()
+        data["as_of"] = self.judged_json()
         return data

@@ -111,6 +111,7 @@ def ask_findings(query: FindingsQuery) -> StateReport:
         waived=len(result.waived),
         as_of=result.as_of,
         offset=query.offset,
+        judged=result.judged,
     )
 
 

@@ -14,7 +14,7 @@ import click
 from ..answers import golden_findings, golden_unchecked, unchecked_text
 from ..golden import GoldenRecord, golden
 from ..interop.export import FORMATS, Place, export
-from ..render import findings_text, printable
+from ..render import findings_text, judged_lines, printable
 from .known import explained
 from .options import as_of_option, db_option, open_db
 
@@ -153,7 +153,11 @@ def golden_command(
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:
         click.echo(golden_text(result), nl=False)
-        for line in [*findings_text(findings), *unchecked_text(unchecked)]:
+        for line in [
+            *findings_text(findings),
+            *unchecked_text(unchecked),
+            *judged_lines(result.judged),
+        ]:
             click.echo(line)
 
 

@@ -15,6 +15,7 @@ from ..findings import Judgement, judge, read_findings
 from ..model.findings import Finding
 from ..model.registry import parse_duration
 from ..report import failing, render
+from ..rules import Judged
 from ..store import Store
 from ..store.schema import as_micros
 from .known import require
@@ -156,21 +157,27 @@ def scan_command(
         )
         if as_of is not None:
             result = scan_report(store, as_of=as_micros(as_of), filters=filters)
-            found, waived = result.findings, len(result.waived)
+            found, waived, judged = result.findings, len(result.waived), result.judged
         else:
             if full:
                 reconciled = judge(store, full=True)
             stored = read_findings(store, state=state, since=as_micros(since), filters=filters)
-            found, waived = stored.findings, stored.waived
+            found, waived, judged = stored.findings, stored.waived, stored.judged
     finally:
         store.close()
-    _report(found, fmt, waived, reconciled)
+    _report(found, fmt, waived, reconciled, judged)
     if failing([f for f in found if f.state != "resolved"], fail_on):
         ctx.exit(1)
 
 
-def _report(found: list[Finding], fmt: str, waived: int, reconciled: Judgement | None) -> None:
-    output = render(found, fmt, tool="lineage scan", waived=waived)
+def _report(
+    found: list[Finding],
+    fmt: str,
+    waived: int,
+    reconciled: Judgement | None,
+    judged: Judged | None,
+) -> None:
+    output = render(found, fmt, tool="lineage scan", waived=waived, judged=judged)
     if reconciled is None:
         if output:
             click.echo(output)
@@ -189,11 +196,14 @@ def _report(found: list[Finding], fmt: str, waived: int, reconciled: Judgement |
         click.echo(line, err=True)
 
 
-def _open_findings(store: Store, as_of: dt.datetime | None) -> list[Finding]:
-    """The open findings after waivers: stored, or judged live ``--as-of`` a past moment."""
+def _open_findings(store: Store, as_of: dt.datetime | None) -> tuple[list[Finding], Judged | None]:
+    """The open findings after waivers, stored or judged live ``--as-of`` a past moment, and
+    the moment they were judged as of."""
     if as_of is not None:
-        return scan_report(store, as_of=as_micros(as_of)).findings
-    return read_findings(store).findings
+        result = scan_report(store, as_of=as_micros(as_of))
+        return result.findings, result.judged
+    stored = read_findings(store)
+    return stored.findings, stored.judged
 
 
 @click.command("digest")
@@ -232,15 +242,15 @@ def digest_command(
     try:
         if owner is not None:
             require(store, "owner", [owner], option="--owner")
-        found = _open_findings(store, as_of)
+        found, judged = _open_findings(store, as_of)
         registry = store.registry()
     finally:
         store.close()
     digests = digest(found, registry, owner=owner)
     if fmt == "json":
-        click.echo(json.dumps(digest_json(digests), indent=2))
+        click.echo(json.dumps(digest_json(digests, judged), indent=2))
     else:
-        click.echo(digest_text(digests, top=top))
+        click.echo(digest_text(digests, top=top, judged=judged))
 
 
 @click.command("audit")

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..model.findings import Finding
 from ..model.registry import Registry
+from ..rules import Judged
 from ..store import Store
 from ..store.detection import Connection
 from ..verify import HopVerifier
@@ -29,6 +30,8 @@ class ScanContext:
         scope: what changed since the last judgement (:mod:`lineage.detect.scope`), or None
             for the whole store. A detector may look only at what it covers; the scan keeps
             only the findings it covers either way.
+        judged: ``as_of`` and why that moment (``--as-of``, the store's clock, the wall clock
+            of an empty store), for the answer to say.
     """
 
     store: Store
@@ -38,6 +41,7 @@ class ScanContext:
     verifier: HopVerifier
     shared: dict[str, Any] = field(default_factory=dict)
     scope: Scope | None = None
+    judged: Judged | None = None
 
 
 Detector = Callable[[ScanContext], Iterable[Finding]]

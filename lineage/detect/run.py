@@ -7,18 +7,17 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ..model.findings import CODES, Finding
+from ..moment import judged_now, now_us
 from ..registry import apply_waivers
-from ..rules import judged_at
+from ..rules import Judged
 from ..store import Store
 from ..store.detection import Connection
 from ..store.detection.common import prepare, release
-from ..store.queries import clock
 from ..store.schema import from_us
 from ..verify import HopVerifier
 from . import DETECTORS
@@ -70,16 +69,13 @@ class ScanResult:
         findings: sorted; include ``expired-waiver`` and ``unused-waiver`` for runtime waivers.
         waived: the findings a live waiver silenced (after the same filters).
         as_of: the moment judged, in microseconds since the epoch.
+        judged: that moment and why it (``--as-of``, the store's clock, the wall clock).
     """
 
     findings: list[Finding] = field(default_factory=list)
     waived: list[Finding] = field(default_factory=list)
     as_of: int = 0
-
-
-def now_us() -> int:
-    """The current time in microseconds since the epoch."""
-    return time.time_ns() // 1000
+    judged: Judged | None = None
 
 
 @contextmanager
@@ -103,7 +99,8 @@ def scan_context(
         if store.dialect == "postgresql":
             read = conn.execution_options(isolation_level="REPEATABLE READ")
         with read.begin():
-            moment = judged_at(as_of, None if as_of is not None else clock(read), now_us())
+            judged = judged_now(read, as_of)
+            moment = judged.at
             ctx = ScanContext(
                 store=store,
                 registry=registry,
@@ -111,6 +108,7 @@ def scan_context(
                 conn=read,
                 verifier=HopVerifier(registry),
                 scope=scope,
+                judged=judged,
             )
             # while the connection is fresh (plain cursors run DDL)
             if scope is None:
@@ -162,7 +160,7 @@ def scan_report(
     chosen = filters or Filters()
     with scan_context(store, as_of) as ctx:
         found = list(detect(ctx, detectors))
-        registry, moment = ctx.registry, ctx.as_of
+        registry, moment, judged = ctx.registry, ctx.as_of, ctx.judged
     # a waiver is a person's promise on the calendar: its expiry is judged by today's date
     # (or the date asked for), not by the store's clock
     today = from_us(now_us() if as_of is None else moment).date()
@@ -171,6 +169,7 @@ def scan_report(
         findings=sorted((f for f in kept if chosen.keep(f)), key=finding_order),
         waived=[f for f in waived if chosen.keep(f)],
         as_of=moment,
+        judged=judged,
     )
 
 

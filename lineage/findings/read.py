@@ -20,10 +20,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
-from ..detect.run import RUNTIME_CODES, UNOWNED, Filters, finding_order, now_us
+from ..detect.run import RUNTIME_CODES, UNOWNED, Filters, finding_order
 from ..model.findings import Finding, Severity
 from ..model.registry import Waiver
+from ..moment import now_us
 from ..registry.waivers import judge_waivers
+from ..rules import Judged
+from ..rules import judged as judged_moment
 from ..store import Store
 from ..store.detection.scope import stored_watermark
 from ..store.findings import (
@@ -64,6 +67,8 @@ class StateReport:
         waived: how many findings live waivers leave out (with the same filters).
         as_of: the store's clock at the last judgement (microseconds; 0 before any).
         offset: where the page starts.
+        judged: the moment the findings were judged as of and why it (the store's clock at
+            the last judgement, ``--as-of`` for a live judgement, the wall clock when empty).
     """
 
     findings: list[Finding] = field(default_factory=list)
@@ -72,6 +77,7 @@ class StateReport:
     waived: int = 0
     as_of: int = 0
     offset: int = 0
+    judged: Judged | None = None
 
 
 def _selection(
@@ -152,6 +158,7 @@ def read_findings(
         waived=waived,
         as_of=(mark.clock or 0) if mark else 0,
         offset=offset,
+        judged=judged_moment(None, mark.clock if mark else None, now_us()),
     )
 
 

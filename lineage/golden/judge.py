@@ -6,12 +6,14 @@ detector (every suspicious copy, in batches).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import NotFoundError
 from ..model.registry import Cardinality, Element, Registry
+from ..moment import judged_now
 from ..rules import copy_verdict
 from ..store import Store
 from ..store.conflicts import linked_keys_many, versions_many
@@ -527,7 +529,8 @@ def golden(store: Store, system: str, record: str, *, as_of: AsOf = None) -> Gol
     moment = as_micros(as_of)
     registry = store.registry()
     with store.engine.connect() as conn:
-        return golden_record(conn, registry, system, record, as_of=moment)
+        found = golden_record(conn, registry, system, record, as_of=moment)
+        return dataclasses.replace(found, judged=judged_now(conn, moment))
 
 
 def judged_copies(judge: Judge, places: Iterable[EventRow]) -> Iterable[Copy]:

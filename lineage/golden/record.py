@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..rules import Judged, judged_iso
 from ..store.queries import EventRow
 from ..store.records import Key
 from ..store.schema import iso
@@ -129,6 +130,8 @@ class GoldenRecord:
         elements: every element held anywhere in the business record, by name.
         linked: the record's keys in every system, nearest first.
         complete: False when the record had more keys than the walk follows.
+        judged: the moment it judged as of (``--as-of``, else the store's clock) and why;
+            ``as_of`` in the JSON.
     """
 
     system: str
@@ -136,6 +139,7 @@ class GoldenRecord:
     elements: tuple[GoldenElement, ...]
     linked: tuple[Key, ...] = ()
     complete: bool = True
+    judged: Judged | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The contract JSON shape (CONTRACT.md §4), with ``reason``, ``linked`` and more added."""
@@ -145,6 +149,7 @@ class GoldenRecord:
             "elements": [element.to_json() for element in self.elements],
             "linked": [{"system": s, "record": r} for s, r in self.linked],
             "complete": self.complete,
+            "as_of": judged_iso(self.judged) if self.judged is not None else None,
         }
 
     def counts(self) -> dict[str, int]:

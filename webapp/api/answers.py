@@ -100,6 +100,11 @@ class TraceAnswer(_Shape):
         description="OpenLineage jobs that write the places the trace reached but could not "
         "explain (from the registry's OpenLineage mapping): where to look next.",
     )
+    as_of: str | None = Field(
+        default=None,
+        description="The moment judged as of (ISO 8601, UTC): as_of when asked, else the "
+        "store's clock (the time of the latest event recorded).",
+    )
 
 
 class ImpactAnswer(_Shape):
@@ -109,6 +114,11 @@ class ImpactAnswer(_Shape):
     nodes: list[ValueNode]
     edges: list[ValueEdge]
     counts: dict[str, int] = Field(description="Per system, the places the value reached.")
+    as_of: str | None = Field(
+        default=None,
+        description="The moment judged as of (ISO 8601, UTC): as_of when asked, else the "
+        "store's clock (the time of the latest event recorded).",
+    )
 
 
 class CopyAnswer(_Shape):
@@ -151,6 +161,11 @@ class GoldenAnswer(_Shape):
         description="Places shown beyond the nearest 50 whose deliveries and rules were not "
         "looked up for open findings (their stale or divergent copies are still listed).",
     )
+    as_of: str | None = Field(
+        default=None,
+        description="The moment judged as of (ISO 8601, UTC): as_of when asked, else the "
+        "store's clock (the time of the latest event recorded).",
+    )
 
 
 class Summary(_Shape):
@@ -164,6 +179,11 @@ class FindingsAnswer(_Shape):
 
     findings: list[Finding] = Field(description="One page of the findings kept.")
     summary: Summary = Field(description="Every finding kept, per severity (all pages).")
+    as_of: str | None = Field(
+        default=None,
+        description="The moment judged as of (ISO 8601, UTC): as_of when asked, else the "
+        "store's clock (the time of the latest event recorded).",
+    )
 
 
 class DayHealthAnswer(_Shape):

@@ -11,6 +11,7 @@ from flask import Response, jsonify, request, url_for
 
 from lineage.answers import golden_findings, golden_unchecked
 from lineage.report import finding_json
+from lineage.rules import judged_iso
 
 from ..queries import FindingsQuery, PlaceQuery, RecordQuery, read_query
 from ..questions import ask_findings, ask_golden, ask_impact, ask_trace
@@ -84,7 +85,11 @@ def get_golden() -> Response:
 def get_findings() -> Response:
     query = read_query(FindingsQuery)
     page = ask_findings(query)
-    response = jsonify(findings=[finding_json(f) for f in page.findings], summary=page.summary)
+    response = jsonify(
+        findings=[finding_json(f) for f in page.findings],
+        summary=page.summary,
+        as_of=judged_iso(page.judged) if page.judged else None,
+    )
     response.headers["X-Total-Count"] = str(page.total)
     following = query.offset + len(page.findings)
     if page.findings and following < page.total:

@@ -21,6 +21,7 @@ from lineage.findings.read import open_counts_by_code
 from lineage.model.findings import Finding, summarize
 from lineage.model.registry import Registry
 from lineage.report import place
+from lineage.rules import judged_text
 
 from ..api.openapi import operation
 from ..charts import DAYS, findings_over_time
@@ -116,6 +117,7 @@ def index() -> tuple[str, int]:
     context: dict[str, Any] = {
         "form": {name: request.args.get(name, "") for name in FindingsQuery.model_fields},
         "error": error,
+        "judged": judged_text(page.judged) if query is not None and page.judged else None,
         "rows": rows,
         "groups": by_owner(rows, declared),
         "total": page.total if live else sum(by_code.values()),

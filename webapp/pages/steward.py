@@ -18,6 +18,7 @@ from lineage.answers import MAX_GOLDEN_PLACES, golden_findings, golden_unchecked
 from lineage.errors import InputError, NotFoundError, TransformError
 from lineage.golden import GoldenRecord
 from lineage.render import expected_value, misread
+from lineage.rules import judged_text
 from lineage.valuegraph import GraphEdge, GraphNode, ImpactResult, TraceResult, ValueGraph
 
 from ..api.openapi import operation
@@ -97,7 +98,9 @@ def _answer(
         except (InputError, TransformError) as exc:
             context["error"], status = str(exc), 400
         else:
-            context.update(result=result, **draw(result))
+            judged = result.judged
+            context.update(result=result, judged=judged_text(judged) if judged else None)
+            context.update(draw(result))
     return render_template(template, **context), status
 
 
