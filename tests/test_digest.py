@@ -13,6 +13,9 @@ from lineage.digest import digest, digest_text, show_command, show_page
 from lineage.model import Finding
 from lineage.store import Store
 
+CLEAN_CHAIN_CLOCK = "2026-11-20T10:00:00Z"
+"""The store's clock after clean_chain: its latest event, the BI snapshot an hour in."""
+
 
 def _f(code: str, owner: str | None, **subject: str) -> Finding:
     return Finding.of(code, f"{code} on {subject}", owner=owner, **subject)
@@ -141,9 +144,17 @@ def test_digest_of_a_clean_store_says_there_is_nothing_to_do(
     url = store.engine.url.render_as_string(hide_password=False)
     result = runner.invoke(main, ["digest", "--db", url, "--as-of", "2026-11-21"])
     assert result.exit_code == 0
-    assert result.output.strip() == "lineage digest: nothing to act on"
+    assert result.output.strip().splitlines() == [
+        "lineage digest: nothing to act on",
+        "judged as of 2026-11-21T00:00:00Z (--as-of)",
+    ]
+    # without --as-of, the stored findings: judged as of the store's clock, its latest event
     as_json = runner.invoke(main, ["digest", "--db", url, "--format", "json"])
-    assert json.loads(as_json.output) == {"owners": []}
+    assert json.loads(as_json.output) == {"owners": [], "as_of": CLEAN_CHAIN_CLOCK}
+    as_text = runner.invoke(main, ["digest", "--db", url])
+    assert as_text.output.strip().splitlines()[-1] == (
+        f"judged as of {CLEAN_CHAIN_CLOCK} (the store's clock: its latest event)"
+    )
 
 
 def _places(findings: list[dict[str, Any]]) -> list[tuple[Any, ...]]:

@@ -43,7 +43,9 @@ def test_impact_follows_the_value_through_every_copy(store: Store) -> None:
     record(store, *order_chain())
     result = impact(store, "ERP", "order.total", "40017")
     data = result.to_json()
-    assert list(data) == ["subject", "nodes", "edges", "counts", "findings"]  # §11 findings
+    # §11 findings, and the moment judged as of: the store's clock, its latest event (h-portal)
+    assert list(data) == ["subject", "nodes", "edges", "counts", "findings", "as_of"]
+    assert data["as_of"] == "2026-11-20T09:10:00Z"
     assert data["subject"]["value"] == "50.00"
     assert [(n["id"], n["event"]) for n in data["nodes"]] == [
         ("n0", "w-erp"),

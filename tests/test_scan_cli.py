@@ -51,7 +51,10 @@ def _lost_and_competing(db_url: str) -> str:
 def test_a_clean_store_exits_zero_with_no_findings(runner: CliRunner, clean_db: str) -> None:
     result = runner.invoke(main, ["scan", "--db", clean_db, "--as-of", AS_OF])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "lineage scan: no findings"
+    assert result.output.strip().splitlines() == [
+        "lineage scan: no findings",
+        f"judged as of {AS_OF} (--as-of)",
+    ]
 
 
 def test_errors_exit_one_and_are_listed_with_owner(runner: CliRunner, clean_db: str) -> None:

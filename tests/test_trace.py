@@ -38,8 +38,10 @@ def test_clean_chain_reaches_the_origin_with_every_hop_verified(store: Store) ->
     record(store, *order_chain())
     result = trace(store, "Portal", "order.total", "P-9")
     data = result.to_json()
-    # "findings" (docs/CONTRACT.md §8): the open findings on what it shows, filled by the answers
-    assert list(data) == ["subject", "nodes", "edges", "origin", "root_cause", "findings"]
+    # "findings" (docs/CONTRACT.md §8): the open findings on what it shows, filled by the answers;
+    # "as_of": the moment it judged as of, the store's clock (the latest event, h-portal's)
+    assert list(data) == ["subject", "nodes", "edges", "origin", "root_cause", "findings", "as_of"]
+    assert data["as_of"] == "2026-11-20T09:10:00Z"
     assert data["subject"] == {
         "system": "Portal",
         "element": "order.total",
