@@ -110,7 +110,12 @@ def test_findings_filter_by_code_owner_and_system_and_count_what_is_kept(
     ).json
     assert [f["code"] for f in either["findings"]] == ["conflicting-truth"]
     nobody = ok_json(world, "/api/v1/findings", owner="(unowned)")
-    assert nobody == {"findings": [], "summary": {"error": 0, "warning": 0, "info": 0}}
+    # judged as of the store's clock: the world's latest event
+    assert nobody == {
+        "findings": [],
+        "summary": {"error": 0, "warning": 0, "info": 0},
+        "as_of": "2026-11-20T09:35:00Z",
+    }
 
 
 def test_as_of_answers_for_the_value_held_then(world: FlaskClient) -> None:
