@@ -16,7 +16,7 @@ from typing import NamedTuple
 from sqlalchemy import Connection, TextClause, text
 
 from .database import Store
-from .queries import FOREVER, LIVE, InputRow, clock, inputs_of
+from .queries import CLOCK, FOREVER, LIVE, InputRow, inputs_of
 
 __all__ = [
     "Held",
@@ -55,10 +55,14 @@ class ValueRow(NamedTuple):
 HopRow = ValueRow
 
 
+_CLOCK = text(f"SELECT {CLOCK}")
+
+
 def store_clock(conn: Connection) -> int | None:
-    """The store's clock (:func:`lineage.store.queries.clock`): the time of the latest event
+    """The store's clock (:data:`lineage.store.queries.CLOCK`): the time of the latest event
     recorded, tracker or OpenLineage (microseconds), None for an empty store."""
-    return clock(conn)
+    value = conn.execute(_CLOCK).scalar()
+    return None if value is None else int(value)
 
 
 _HELD_IN_PLACE = text(
