@@ -46,11 +46,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .detect.deliveries import duplicate_delivery, failed_or_lost_delivery
-from .detect.run import Filters, now_us, scan_context
+from .detect.run import Filters, scan_context
 from .findings import read_findings
 from .interop.observed import runs_by_integration
 from .model.findings import Finding
 from .model.registry import Integration, Level, Registry
+from .moment import now_us
 from .rules import judged_at
 from .store import Store
 from .store.counts import hops_by_integration
