@@ -208,6 +208,8 @@ def test_a_finding_leads_to_its_trace_an_upstream_golden_record_and_the_owners_d
     row = page.get_by_role("row").filter(has_text="unexplained-transformation")
     row.get_by_role("link", name=re.compile("trace", re.I)).first.click()
     expect(page).to_have_url(re.compile(r"/trace\?system=BI&element=order\.total&record=R-17"))
+    # a click that came before the page's scripts ran would follow the node's link instead
+    expect(page.locator("html[data-diagrams=ready]")).to_have_count(1)
 
     # the upstream node: the ERP's order 40017, which BI's R-17 was computed from
     upstream = _svg_link(page, "system=ERP&", "record=40017")

@@ -18,8 +18,6 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection
-
 from ..detect.run import RUNTIME_CODES, UNOWNED, Filters, finding_order
 from ..model.findings import Finding, Severity
 from ..model.registry import Waiver
@@ -27,7 +25,7 @@ from ..moment import now_us
 from ..registry.waivers import judge_waivers
 from ..rules import Judged
 from ..rules import judged as judged_moment
-from ..store import Store
+from ..store import Connection, Store
 from ..store.detection.scope import stored_watermark
 from ..store.findings import (
     STATES,

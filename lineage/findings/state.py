@@ -32,13 +32,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
-
 from ..detect.run import detect, finding_order, scan_context
 from ..detect.scope import Scope, Watermark, changes_since, covers, touching, watermark_now
 from ..model.findings import Finding
 from ..report import finding_json
-from ..store import Store
+from ..store import Connection, Store
 from ..store.detection.scope import stored_watermark
 from ..store.findings import (
     JUDGE_LOCK,

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Connection
 
 from ..errors import InputError, NotFoundError
 from ..model.registry import Registry
+from ..store import Connection
 from ..store import openlineage as summaries
 from ..store.database import Store
 from ..store.schema import iso

@@ -19,11 +19,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection
-
 from ..errors import NotFoundError
 from ..model.ol_summary import DatasetSum, FieldSum, JobSum, NamespaceSum, RunSum
 from ..model.registry import Registry
+from ..store import Connection
 from ..store import openlineage as summaries
 from ..store.schema import iso
 from .marquez import DECLARED_NAMESPACE, declared_graph, split_element

@@ -18,9 +18,8 @@ import datetime as dt
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection
-
 from ..model.registry import Registry
+from ..store import Connection
 from ..store import openlineage as summaries
 from ..store.schema import iso, to_us
 from .marquez import declared_graph

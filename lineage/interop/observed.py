@@ -15,10 +15,10 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
-from sqlalchemy import Connection
 
 from ..model.ol_summary import RunSum
 from ..model.registry import Registry
+from ..store import Connection
 from ..store import openlineage as summaries
 from ..store.schema import iso
 from .ol_events import DatasetEvent, RunEvent, parse_event

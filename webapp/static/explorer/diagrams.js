@@ -267,6 +267,8 @@
   function attachAll() {
     document.querySelectorAll("figure.diagram").forEach(valueLinks);
     document.querySelectorAll("figure.diagram").forEach(attach);
+    // until here a click on a node simply follows its link; say when it opens the menu instead
+    document.documentElement.setAttribute("data-diagrams", "ready");
   }
 
   var resizing = null;
