@@ -165,20 +165,26 @@ def _deliveries(
         if overdue > 0:
             text = rules.message("lost-delivery", event=hop, via=via, sent_at=node.at,
                                  element=node.element, system=node.system, record=node.record,
-                                 timeout=_duration(timeout), as_of=iso(moment))  # fmt: skip
+                                 timeout=rules.duration_text(timeout))  # fmt: skip
             evidence: dict[str, Any] = {"hop": hop, "sent_at": node.at, "as_of": iso(moment)}
             found.append(_on(node, "lost-delivery", text, who, integration, hop, evidence))
     declared = registry.integration(integration) if integration else None
-    siblings = facts.siblings.get(hop, [])
-    if declared is not None and declared.cardinality == Cardinality.ONE_TO_ONE and siblings:
-        targets = dict.fromkeys([node.record, *(record for _, record, _ in siblings)])
-        text = (
-            f"{integration} is one-to-one but delivered the source record of hop {hop} to "
-            f"{len(targets)} {node.system} records: {', '.join(targets)}"
-        )
+    if declared is None or declared.cardinality != Cardinality.ONE_TO_ONE:
+        return found
+    for source in facts.sources.get(hop, []):
+        # the targets as lineage scan lists them: each record once, by its first delivery
+        deliveries = facts.siblings[hop][source]
+        targets: dict[str, str] = {}
+        for delivery in deliveries:
+            targets.setdefault(delivery.record, delivery.event)
+        if len(targets) < 2:
+            continue
+        text = rules.duplicate_delivery_message(declared.name, source, node.system, targets)
         evidence = {
-            "targets": list(targets),
-            "events": [hop, *(e for e, _, _ in siblings)],
+            "source": source._asdict(),
+            "targets": [{"record": r, "event": e} for r, e in targets.items()],
+            "hops": len(deliveries),
+            "events": [d.event for d in deliveries],
         }
         found.append(_on(node, "duplicate-delivery", text, who, integration, hop, evidence))
     return found
@@ -197,14 +203,6 @@ def _on(  # noqa: PLR0917 - the parts of one finding, in the order of the contra
     return Finding.of(code, text, owner=who, evidence=evidence, system=node.system,
                       element=node.element, record=node.record, integration=integration,
                       event=event)  # fmt: skip
-
-
-def _duration(micros: int) -> str:
-    seconds = micros // 1_000_000
-    for unit, size in (("d", 86_400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 def golden_findings(

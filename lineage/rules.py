@@ -55,6 +55,7 @@ __all__ = [
     "current_status",
     "declared_owners",
     "declared_route",
+    "duration_text",
     "hop_owner",
     "is_live",
     "judged",
@@ -72,7 +73,9 @@ __all__ = [
     "supersedes",
     "system_owner",
     "timeout_us",
+    "undeclared_route",
     "unknown_owner_message",
+    "unknown_transform_message",
     "value_owner",
 ]
 
@@ -253,6 +256,20 @@ def timeout_us(registry: Registry, integration: str | None) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+def duration_text(micros: int) -> str:
+    """A duration as findings and answers word it: the largest whole unit (``1d``, ``2h``,
+    ``30m``), else seconds.
+
+    >>> duration_text(86_400_000_000), duration_text(5_400_000_000), duration_text(1_500_000)
+    ('1d', '90m', '1s')
+    """
+    seconds = micros // 1_000_000
+    for unit, size in (("d", 86_400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def overdue_us(status: str | None, sent_at: int, timeout: int, as_of: int) -> int:
     """How long past its timeout a hop still ``sent`` at ``as_of`` is (> 0: lost)."""
     if status != SENT:
@@ -381,6 +398,19 @@ def message(code: str, **fields: object) -> str:
 _NO_VALUE_CODES = frozenset({"failed-delivery", "unknown-system", "unknown-element"})
 
 
+def _traceable(finding: Finding) -> bool:
+    """Whether a trace of the finding's place shows it: the place holds a value the finding
+    is about. An ``untraced-value`` read by hops from a place where nothing was recorded
+    (its evidence says when it was ``read_at``) is not: that place may hold nothing at all,
+    and what it holds later is another story."""
+    subject = finding.subject
+    if not (subject.system and subject.element and subject.record):
+        return False
+    if finding.code in _NO_VALUE_CODES:
+        return False
+    return not (finding.code == "untraced-value" and "read_at" in finding.evidence)
+
+
 def see_it_with(finding: Finding) -> str:
     """The one command that shows ``finding`` (it exits 0 or 1, never 2): a trace of its
     place when it has one that holds a value, else a scan narrowed to it.
@@ -392,13 +422,8 @@ def see_it_with(finding: Finding) -> str:
     subject = finding.subject
     if finding.location is not None:
         return f"lineage check {shlex.quote(finding.location.file)}"
-    if (
-        subject.system
-        and subject.element
-        and subject.record
-        and finding.code not in _NO_VALUE_CODES
-    ):
-        parts = [subject.system, subject.element, subject.record]
+    if _traceable(finding):
+        parts = [subject.system or "", subject.element or "", subject.record or ""]
         return "lineage trace " + " ".join(shlex.quote(p) for p in parts)
     words = ["lineage", "scan", "--code", finding.code]
     if subject.system:
@@ -413,12 +438,7 @@ def see_it_on(finding: Finding) -> str | None:
     subject = finding.subject
     if finding.location is not None:
         return None
-    if (
-        subject.system
-        and subject.element
-        and subject.record
-        and finding.code not in _NO_VALUE_CODES
-    ):
+    if _traceable(finding):
         query = urlencode(
             {"system": subject.system, "element": subject.element, "record": subject.record}
         )
@@ -502,6 +522,20 @@ def unexplained_transformation_message(
     )
 
 
+def undeclared_route(
+    sources: Iterable[str], targets: Iterable[str], elements: Iterable[str]
+) -> str:
+    """How an ``undeclared-integration`` message names the route its hops took.
+
+    >>> undeclared_route(["WMS"], ["ERP"], ["stock.on_hand"])
+    'WMS -> ERP, stock.on_hand'
+    """
+    return (
+        f"{'+'.join(sorted(set(sources)))} -> {'+'.join(sorted(set(targets)))}, "
+        f"{', '.join(sorted(set(elements)))}"
+    )
+
+
 def undeclared_hops_message(hops: int, integration: str | None, declared: bool, route: str) -> str:
     """``undeclared-integration`` of recorded hops (``route``: sources -> targets, elements);
     ``declared``: the registry in force declares ``integration`` (for another route)."""
@@ -511,6 +545,19 @@ def undeclared_hops_message(hops: int, integration: str | None, declared: bool, 
     if not declared:
         return f"{counted} name integration {integration!r}, which is not declared ({route})"
     return f"{counted} on {integration} travelled a route it does not declare ({route})"
+
+
+def unknown_transform_message(event: str, integration: str | None, transform: str | None) -> str:
+    """A hop whose transform is not in the catalogue: its output cannot be checked (a trace
+    names it when the values are sound but the path is not).
+
+    >>> unknown_transform_message("h-1", "erp-to-bi", "magic(3)").split(";")[0]
+    "hop h-1 on erp-to-bi: transform 'magic(3)' is not in the catalogue"
+    """
+    return (
+        f"hop {event} on {integration or 'no declared integration'}: transform {transform!r} "
+        "is not in the catalogue; its output cannot be checked"
+    )
 
 
 def conflicting_truth_message(

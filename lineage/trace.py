@@ -37,7 +37,8 @@ from .model.events import Hop, PlacedValue
 from .model.registry import Registry
 from .moment import judged_now
 from .store.database import Store
-from .store.queries import EventRow, InputRow, PlaceKey
+from .store.detection.competing_origin import competing_writes
+from .store.queries import EventRow, InputRow, PlaceKey, bounded
 from .store.schema import as_micros, from_us, iso
 from .store.walks import read_connection, trace_steps
 from .transforms import rule_violations
@@ -162,10 +163,9 @@ class TraceJudge:
                     code="competing-origin",
                     event=row.event_id,
                     owner=self.element_owner(row.element, row.system),
-                    message=(
-                        f"{row.element} is written in {row.system}, but its system of origin "
-                        f"is {element.system_of_origin} (write {row.event_id}"
-                        f"{' by ' + row.actor if row.actor else ''})"
+                    # one write until the trace counts them (:func:`_count_competing`)
+                    message=rules.competing_origin_message(
+                        row.element, row.system, 1, element.system_of_origin
                     ),
                 )
             )
@@ -176,17 +176,12 @@ class TraceJudge:
                     code="rule-violation",
                     event=row.event_id,
                     owner=self.element_owner(row.element, row.system),
-                    message=(
-                        f"{row.system}/{row.element}/{row.record} holds {_quote(row.value)}: "
-                        + "; ".join(broken)
+                    message=rules.rule_violation_message(
+                        row.system, row.element, row.record, row.value, broken
                     ),
                 )
             )
         return found
-
-
-def _quote(value: str | None) -> str:
-    return "null" if value is None else repr(value)
 
 
 @dataclass(slots=True)
@@ -274,10 +269,37 @@ def trace(
             _explain_hop(judge, build, row, hop_inputs.get(key, []))
         elif row.kind == "snapshot":
             _explain_snapshot(judge, build, row)
+    if any(p.code == "competing-origin" for found in build.problems.values() for p in found):
+        _count_competing(store, registry, build, horizon)
     result = replace(_result(build, current, horizon), judged=moment)
     if registry.maps_openlineage:  # a registry that maps nothing costs a trace nothing
         result = _observed(store, registry, result)
     return result
+
+
+def _count_competing(store: Store, registry: Registry, build: _Build, horizon: int | None) -> None:
+    """Word each ``competing-origin`` as ``lineage scan`` does: with how many writes of the
+    element its system holds (by the trace's moment), one count per system and element."""
+    counts: dict[tuple[str, str], int] = {}
+    with read_connection(store) as conn:
+        for key, found in build.problems.items():
+            row = build.rows.get(key)
+            element = registry.element(row.element) if row is not None else None
+            if row is None or element is None or not element.system_of_origin:
+                continue
+            origin = element.system_of_origin
+            for n, problem in enumerate(found):
+                if problem.code != "competing-origin":
+                    continue
+                pair = (row.system, row.element)
+                if pair not in counts:
+                    groups = competing_writes(
+                        conn, row.element, origin, bounded(horizon), samples=0,
+                        systems={row.system},
+                    )  # fmt: skip
+                    counts[pair] = sum(group.writes for group in groups) or 1
+                text = rules.competing_origin_message(row.element, row.system, counts[pair], origin)
+                found[n] = problem._replace(message=text)
 
 
 def _observed(store: Store, registry: Registry, result: TraceResult) -> TraceResult:
@@ -300,7 +322,7 @@ def _explain_hop(
     problems = build.problems[hop.event_id]
     owner = judge.hop_owner(hop, check.integration)
     if verified is not True or not check.declared:
-        problems.extend(_hop_problems(hop, check, inputs, owner))
+        problems.extend(_hop_problems(judge, hop, check, inputs, owner))
     for hop_input in inputs:
         producer = build.producers.get((hop.event_id, hop_input.position))
         held = build.rows.get(producer) if producer else None
@@ -308,15 +330,14 @@ def _explain_hop(
             key = f"{hop.event_id}#{hop_input.position}"
             build.untraced[key] = (hop_input, hop)
             build.add(key)
-            problems.append(
+            # on the place read, answered for by its value's owner, as lineage scan has it
+            build.problems[key].append(
                 Problem(
                     code="untraced-value",
                     event=hop.event_id,
-                    owner=owner,
-                    message=(
-                        f"{_via(hop, check)} read {_quote(hop_input.value)} from "
-                        f"{hop_input.place}, where no write, hop or snapshot left any value by "
-                        "then"
+                    owner=judge.element_owner(hop_input.element, hop_input.system),
+                    message=rules.untraced_input_message(
+                        hop.event_id, hop_input.place, hop_input.value, hops=1
                     ),
                 )
             )
@@ -332,10 +353,12 @@ def _explain_hop(
                         code="broken-chain",
                         event=hop.event_id,
                         owner=owner,
-                        message=(
-                            f"{_via(hop, check)} read {_quote(hop_input.value)} from "
-                            f"{hop_input.place}, which held {_quote(held.value)} then "
-                            f"({held.kind} {held.event_id} at {iso(held.at)})"
+                        message=rules.broken_chain_message(
+                            hop.event_id,
+                            check.integration,
+                            hop_input.place,
+                            hop_input.value,
+                            (held.event_id, iso(held.at), held.value),
                         ),
                     )
                 )
@@ -345,50 +368,34 @@ def _explain_hop(
                                      hop_input.position, hop_input.value))  # fmt: skip
 
 
-def _via(hop: EventRow, check: HopCheck) -> str:
-    """How a problem names a hop: its id and the integration it travelled."""
-    return f"hop {hop.event_id}" + (f" ({check.integration})" if check.integration else "")
-
-
 def _hop_problems(
-    hop: EventRow, check: HopCheck, inputs: list[InputRow], owner: str | None
+    judge: TraceJudge, hop: EventRow, check: HopCheck, inputs: list[InputRow], owner: str | None
 ) -> list[Problem]:
-    """What is wrong with a hop itself: its output, its integration or its transform."""
-    via = _via(hop, check)
+    """What is wrong with a hop itself: its output, its integration or its transform, in the
+    words of :mod:`lineage.rules` (a scan of this one hop would say the same)."""
     if check.verified is False:
-        read = ", ".join(_quote(i.value) for i in inputs)
-        return [
-            Problem(
-                code="unexplained-transformation",
-                event=hop.event_id,
-                owner=owner,
-                message=(
-                    f"{via} put {_quote(hop.value)} into {hop.system}/{hop.element}/"
-                    f"{hop.record}, but {check.transform} of {read} gives "
-                    f"{_quote(check.expected_norm)}"
-                ),
-                expected=check.expected_norm,
-            )
-        ]
-    if not check.declared:
-        if check.verified:
-            told = f"{via} carried {hop.element} into {hop.system} on no declared integration"
-        else:
-            told = (
-                f"{via} travelled on no declared integration carrying {hop.element} into "
-                f"{hop.system}, and names no transform to re-run"
-            )
-        return [Problem(code="undeclared-integration", event=hop.event_id, owner=owner,
-                        message=told)]  # fmt: skip
-    return [
-        Problem(
-            code="unknown-transform",
-            event=hop.event_id,
-            owner=owner,
-            message=f"{via}: transform {check.transform!r} is not in the catalogue; "
-            "its output cannot be checked",
+        text = rules.unexplained_transformation_message(
+            hop.event_id,
+            check.integration,
+            hop.place,
+            hop.value,
+            transform=check.transform,
+            inputs=(i.value for i in inputs),
+            expected=check.expected_norm,
         )
-    ]
+        return [Problem(code="unexplained-transformation", event=hop.event_id, owner=owner,
+                        message=text, expected=check.expected_norm)]  # fmt: skip
+    if not check.declared:
+        name = check.integration
+        route = rules.undeclared_route(
+            [i.system for i in inputs] or ["?"], [hop.system], [hop.element]
+        )
+        declared = name is not None and judge.registry.integration(name) is not None
+        text = rules.undeclared_hops_message(1, name, declared, route)
+        return [Problem(code="undeclared-integration", event=hop.event_id, owner=owner,
+                        message=text)]  # fmt: skip
+    text = rules.unknown_transform_message(hop.event_id, check.integration, check.transform)
+    return [Problem(code="unknown-transform", event=hop.event_id, owner=owner, message=text)]
 
 
 def _explain_snapshot(
@@ -407,22 +414,14 @@ def _explain_snapshot(
         build.edges.append(GraphEdge(held.event_id, snapshot.event_id, snapshot.event_id, None,
                                      None, True, owner, "observed", -1))  # fmt: skip
         return
-    last = (
-        (
-            f"; the last write or hop there left {_quote(held.value)} ({held.kind} "
-            f"{held.event_id} at {iso(held.at)})"
-        )
-        if held is not None
-        else ("; no write or hop ever left a value there")
-    )
+    said = None if held is None else (held.event_id, iso(held.at), held.value)
     build.problems[snapshot.event_id].append(
         Problem(
             code="untraced-value",
             event=snapshot.event_id,
             owner=owner,
-            message=(
-                f"snapshot {snapshot.event_id} saw {_quote(snapshot.value)} in {snapshot.system}/"
-                f"{snapshot.element}/{snapshot.record} at {iso(snapshot.at)}{last}"
+            message=rules.untraced_snapshot_message(
+                snapshot.place, snapshot.value, snapshots=1, held=said
             ),
         )
     )

@@ -21,6 +21,7 @@ from steward_scenarios import (
     write,
 )
 
+from lineage.detect.run import scan_report
 from lineage.errors import NotFoundError
 from lineage.impact import impact
 from lineage.model.registry import Registry
@@ -274,12 +275,19 @@ def test_as_of_traces_the_value_held_at_that_time(store: Store) -> None:
 
 
 def test_write_outside_the_system_of_origin_is_a_competing_origin(store: Store) -> None:
-    record(store, write("w-bi", "BI", "order.total", "R-9", "60.00", 0, actor="mallory"))
+    record(
+        store,
+        write("w-bi0", "BI", "order.total", "R-8", "40.00", 0, actor="mallory"),
+        write("w-bi", "BI", "order.total", "R-9", "60.00", 1, actor="mallory"),
+    )
     result = trace(store, "BI", "order.total", "R-9")
     assert result.root_cause is not None
     assert result.root_cause.code == "competing-origin"
     assert result.root_cause.owner == CONTROLLER
-    assert "mallory" in result.root_cause.message
+    # in the words of lineage scan, counting every write of the element BI holds
+    said = "order.total is written in BI (2 writes), but its system of origin is ERP"
+    assert result.root_cause.message == said
+    assert said in {f.message for f in scan_report(store).findings}
     assert result.origin == ("n0",)
 
 

@@ -10,12 +10,18 @@ integrations.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 from ..model.findings import Finding
 from ..model.registry import Cardinality
-from ..rules import duplicate_delivery_message, hop_owner, message, overdue_us, timeout_us
+from ..rules import (
+    duplicate_delivery_message,
+    duration_text,
+    hop_owner,
+    message,
+    overdue_us,
+    timeout_us,
+)
 from ..store.detection.deliveries import duplicated_sources, unfinished_hops
 from .base import ScanContext
 from .common import SAMPLES, when
@@ -69,7 +75,7 @@ def failed_or_lost_delivery(ctx: ScanContext) -> Iterator[Finding]:
                 element=row.element,
                 system=row.system,
                 record=row.record,
-                timeout=_duration_text(timedelta(microseconds=timeout)),
+                timeout=duration_text(timeout),
             ),
             owner=owner,
             # nothing here names the moment judged: a later judgement that finds the hop
@@ -82,14 +88,6 @@ def failed_or_lost_delivery(ctx: ScanContext) -> Iterator[Finding]:
             },
             **place,
         )
-
-
-def _duration_text(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    for unit, size in (("d", 86_400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 def duplicate_delivery(ctx: ScanContext) -> Iterator[Finding]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..model.findings import Finding
 from ..model.registry import Registry
-from ..rules import declared_route, hop_owner, undeclared_hops_message
+from ..rules import declared_route, hop_owner, undeclared_hops_message, undeclared_route
 from ..store.detection.common import inputs_of
 from ..store.detection.undeclared_integration import (
     declared_hops_on,
@@ -116,10 +116,7 @@ def undeclared_integration(ctx: ScanContext) -> Iterator[Finding]:
     for group in groups.values():
         group.samples.sort()
         samples = group.samples[:SAMPLES]
-        route = (
-            f"{'+'.join(sorted(group.sources))} -> {'+'.join(sorted(group.targets))}, "
-            f"{', '.join(sorted(group.elements))}"
-        )
+        route = undeclared_route(group.sources, group.targets, group.elements)
         name = group.integration
         declared = name is not None and ctx.registry.integration(name) is not None
         target = next(iter(group.targets)) if len(group.targets) == 1 else None

@@ -396,14 +396,27 @@ def downstream_hops(
     return found
 
 
+class Delivery(NamedTuple):
+    """A live hop that read a shown hop's input place on the same integration into the same
+    system and element (the shown hop itself included): what a duplicate delivery is judged
+    from, in the order ``lineage scan`` lists the targets (by time, then recording order)."""
+
+    event: str
+    record: str
+    at: int
+    seq: int
+
+
 class HopFacts(NamedTuple):
     """What a shown hop's open findings are judged from: its statuses and its siblings."""
 
     #: hop id -> (status, at, seq) of every status recorded for it (the first is the hop's own)
     statuses: dict[str, list[tuple[str, int, int]]]
-    #: hop id -> the live hops of the same integration that read one of its input places and
-    #: delivered the same element to another record of the same system: (id, record, at)
-    siblings: dict[str, list[tuple[str, str, int]]]
+    #: hop id -> per input place it read that another live hop of its integration read too,
+    #: every such hop that delivered its element to its system, itself included, oldest first
+    siblings: dict[str, dict[PlaceKey, list[Delivery]]]
+    #: hop id -> those input places (the source records), in input order
+    sources: dict[str, list[PlaceKey]]
 
 
 _HOP_ROWS = text(
@@ -416,18 +429,20 @@ _HOP_STATUS_ROWS = text(
     "WHERE hs.event_id IN :ids AND hs.at <= :horizon ORDER BY hs.seq"
 ).bindparams(bindparam("ids", expanding=True))
 
-# other hops out of a shown hop's input places, by the same integration into the same system
-# and element but another record; failed ones (as recorded on arrival or since) excluded
+# every live hop out of a shown hop's input places (the source records) by the same
+# integration into the same system and element, the shown hop among them when it is live;
+# failed ones (as recorded on arrival or since) excluded
 _SIBLINGS = text(
-    "SELECT mine.event_id AS hop, oe.event_id, oe.record, oe.at FROM hop_inputs mine "  # noqa: S608
+    "SELECT mine.event_id AS hop, mine.position, mine.system, mine.element, mine.record, "  # noqa: S608
+    "oe.event_id, oe.record, oe.at, oe.seq FROM hop_inputs mine "
     "JOIN events me ON me.event_id = mine.event_id "
     "JOIN hop_inputs other ON other.system = mine.system AND other.element = mine.element "
-    "AND other.record = mine.record AND other.event_id <> mine.event_id "
+    "AND other.record = mine.record "
     "JOIN events oe ON oe.event_id = other.event_id "
     "WHERE mine.event_id IN :ids AND oe.kind = 'hop' AND oe.integration = me.integration "
-    "AND oe.system = me.system AND oe.element = me.element AND oe.record <> me.record "
+    "AND oe.system = me.system AND oe.element = me.element "
     f"AND oe.at <= :horizon AND {LIVE.format(e='oe')} "
-    "ORDER BY oe.at, oe.seq"
+    "ORDER BY mine.event_id, mine.position, oe.at, oe.seq"
 ).bindparams(bindparam("ids", expanding=True))
 
 
@@ -435,7 +450,7 @@ def hop_facts(conn: Connection, hop_ids: Sequence[str], horizon: int | None) -> 
     """The statuses and delivery siblings of the hops an answer shows, in three indexed
     statements whatever their number (never one per step)."""
     if not hop_ids:
-        return HopFacts({}, {})
+        return HopFacts({}, {}, {})
     ids = list(dict.fromkeys(hop_ids))
     bound = bounded(horizon)
     statuses: dict[str, list[tuple[str, int, int]]] = {}
@@ -443,9 +458,14 @@ def hop_facts(conn: Connection, hop_ids: Sequence[str], horizon: int | None) -> 
         statuses[event_id] = [(status or "delivered", int(at), -1)]
     for event_id, status, at, seq in conn.execute(_HOP_STATUS_ROWS, {"ids": ids, "horizon": bound}):
         statuses.setdefault(event_id, []).append((status, int(at), int(seq)))
-    siblings: dict[str, list[tuple[str, str, int]]] = {}
-    for hop, event_id, record, at in conn.execute(_SIBLINGS, {"ids": ids, "horizon": bound}):
-        found = siblings.setdefault(hop, [])
-        if all(event_id != known for known, _, _ in found):
-            found.append((event_id, record, int(at)))
-    return HopFacts(statuses, siblings)
+    siblings: dict[str, dict[PlaceKey, list[Delivery]]] = {}
+    sources: dict[str, list[PlaceKey]] = {}
+    rows = conn.execute(_SIBLINGS, {"ids": ids, "horizon": bound})
+    for hop, _position, system, element, record, event_id, target, at, seq in rows:
+        source = PlaceKey(system, element, record)
+        found = siblings.setdefault(hop, {}).setdefault(source, [])
+        if not found:
+            sources.setdefault(hop, []).append(source)
+        if all(event_id != known.event for known in found):
+            found.append(Delivery(event_id, target, int(at), int(seq)))
+    return HopFacts(statuses, siblings, sources)
