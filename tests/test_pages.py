@@ -272,7 +272,7 @@ def test_a_trace_draws_the_culprit_red_and_names_the_root_cause_and_its_owner(
     assert "Root cause: unexplained-transformation at BI / order.total / R-9" in text
     assert "It holds 100.00 where it should hold 96.00 ." in text
     assert f"Owner to talk to: {BI_OWNER}" in text
-    assert "multiply(1.2) of &#39;80.00&#39; gives &#39;96&#39;" in html
+    assert "multiply(1.2) of [&#39;80.00&#39;] gives &#39;96&#39;" in html
     rows = html[html.index('<table class="steps">') :]
     assert "✗</span> not verified" in rows
     assert "root cause" in rows
