@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from flask import Flask
 from werkzeug.serving import make_server
+from werkzeug.wsgi import ClosingIterator
 
 
 def free_port() -> int:
@@ -19,10 +21,42 @@ def free_port() -> int:
         return port
 
 
+class _InFlight:
+    """The app, counting the requests not yet finished: a request ends when its response is
+    closed, after the work the app does on close (judging the events it just recorded)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.running = 0
+        self.changed = threading.Condition()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        with self.changed:
+            self.running += 1
+        try:
+            body: Iterable[bytes] = self.app(environ, start_response)
+        except BaseException:
+            self._done()
+            raise
+        return ClosingIterator(body, [self._done])
+
+    def _done(self) -> None:
+        with self.changed:
+            self.running -= 1
+            self.changed.notify_all()
+
+    def wait(self, timeout: float) -> None:
+        with self.changed:
+            self.changed.wait_for(lambda: self.running == 0, timeout)
+
+
 @contextmanager
 def serving(app: Flask, port: int = 0) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 (``port`` 0 picks one); yields the base URL."""
-    server = make_server("127.0.0.1", port, app, threaded=True)
+    # werkzeug's request threads are daemons that server_close() does not wait for: a request
+    # still judging would outlive the test's store, whose database is then dropped under it
+    inflight = _InFlight(app)
+    server = make_server("127.0.0.1", port, inflight, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -30,4 +64,5 @@ def serving(app: Flask, port: int = 0) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+        inflight.wait(30)
         thread.join(5)
