@@ -364,8 +364,12 @@ def stored_events(conn: Connection, *, as_of: int | None = None) -> Iterator[dic
     if as_of is not None:
         query = query.where(o.c.event_time <= as_of)
     # the option on the statement, not the connection (where it would outlive this read)
-    for row in conn.execute(query.execution_options(yield_per=500)):
-        yield json.loads(row.payload)
+    result = conn.execute(query.execution_options(yield_per=500))
+    try:
+        for row in result:
+            yield json.loads(row.payload)
+    finally:  # a reader that stops early must not leave a server-side cursor open
+        result.close()
 
 
 @dataclass(frozen=True, slots=True)

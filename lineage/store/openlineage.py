@@ -749,8 +749,12 @@ def stored_events_until(conn: Connection, as_of: int) -> Iterator[tuple[int, int
     )
     # the option on the statement: on the connection it would stay and stream every later
     # statement of the judgement through a server-side cursor left open (PostgreSQL)
-    for row in conn.execute(query.execution_options(yield_per=500)):
-        yield int(row.seq), int(row.event_time), str(row.payload)
+    result = conn.execute(query.execution_options(yield_per=500))
+    try:
+        for row in result:
+            yield int(row.seq), int(row.event_time), str(row.payload)
+    finally:  # a reader that stops early must not leave a server-side cursor open
+        result.close()
 
 
 def run_events_between(
