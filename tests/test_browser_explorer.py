@@ -184,6 +184,76 @@ def test_searching_a_record_key_from_the_home_page_lands_on_its_trace(page: Any)
     expect(page.locator("figure svg")).to_contain_text("115.20")
 
 
+def test_the_suggestions_box_shows_only_while_there_are_suggestions(page: Any) -> None:
+    from playwright.sync_api import expect  # noqa: PLC0415
+
+    page.goto("/findings")
+    suggestions = page.locator("#site-search-list")
+    # before any typing: no empty box under the field (it used to show, 8 px high)
+    expect(suggestions).to_be_hidden()
+    box = page.get_by_role("combobox", name="Search")
+    box.focus()
+    page.wait_for_timeout(300)
+    expect(suggestions).to_be_hidden()
+    box.fill("erp-to")
+    options = suggestions.get_by_role("option")
+    expect(options).not_to_have_count(0)
+    # one suggestion a line, under each other
+    tops = [box["y"] for box in (o.bounding_box() for o in options.all()) if box]
+    assert len(tops) > 1 and tops == sorted(set(tops)), tops
+    box.fill("")
+    expect(suggestions).to_be_hidden()
+    box.fill("nothing-is-called-this")
+    page.wait_for_timeout(500)
+    expect(suggestions).to_be_hidden()
+
+
+PUNCTUATION_STARTING_A_LINE = """root => {
+  const found = [];
+  const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  let node, before = null, previous = " ";
+  while ((node = walk.nextNode())) {
+    for (let i = 0; i < node.length; i++) {
+      const c = node.data[i];
+      if (/\\s/.test(c)) { previous = c; continue; }
+      const range = document.createRange();
+      range.setStart(node, i);
+      range.setEnd(node, i + 1);
+      const box = range.getClientRects()[0];
+      if (!box || !box.width) continue;
+      const newLine = before && box.top > before.top + 2 && box.left < before.left;
+      if (newLine && /[.,;:!?]/.test(c) && !/\\s/.test(previous)) {
+        found.push(node.parentElement.closest("p, li, td, div").textContent.trim().slice(0, 80));
+      }
+      before = box;
+      previous = c;
+    }
+  }
+  return found;
+}"""
+
+
+def test_punctuation_after_a_code_or_key_never_starts_a_line(browser: Any, demo_url: str) -> None:
+    context = _open(browser, demo_url, 800)
+    page = context.new_page()
+    starts: dict[str, set[str]] = {}
+    try:
+        for path in (
+            TRACE,  # "where it should hold 103.68." broke before its full stop at 424 px
+            "/findings",
+            "/digest/erin@example.com",
+            "/digest/nobody@example.com",  # known owners, a comma after each
+        ):
+            page.goto(path)
+            for width in range(320, 808, 8):  # every line break a phone to a laptop may make
+                page.set_viewport_size({"width": width, "height": 900})
+                found = page.locator("main").evaluate(PUNCTUATION_STARTING_A_LINE)
+                starts.setdefault(path, set()).update(found)
+    finally:
+        context.close()
+    assert {path: found for path, found in starts.items() if found} == {}
+
+
 def test_the_search_box_keys_choose_a_suggestion(page: Any) -> None:
     from playwright.sync_api import expect  # noqa: PLC0415
 

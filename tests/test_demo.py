@@ -241,3 +241,22 @@ def test_demo_serves_the_web_ui_on_the_loaded_store(sqlite_url: str) -> None:
         server.terminate()
         printed, _ = server.communicate(timeout=30)
     assert "lineage trace BI order.total R-17" in printed
+
+
+def test_the_readmes_table_of_the_demos_defects_names_each_findings_owner(
+    runner: CliRunner, demo_db: str
+) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("| what happened | finding | owner | see it with |")
+    table = readme[start : readme.index("\n\n", start)].splitlines()[2:]
+    findings = as_json(run(runner, "scan", "--db", demo_db, "--format", "json"))["findings"]
+    found = {(f["code"], f["owner"]) for f in findings}
+    named: set[tuple[str, str]] = set()
+    for row in table:
+        _, finding, owners, _ = (cell.strip() for cell in row.strip().strip("|").split(" | "))
+        codes = set(re.findall(r"`([a-z-]+)`", finding))
+        for owner in owners.split(", "):
+            mine = {(code, owner) for code in codes} & found
+            assert mine, f"{owner!r} owns none of {sorted(codes)} in the demo"
+            named |= mine
+    assert found - named == set()  # every finding's owner is in the table

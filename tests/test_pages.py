@@ -84,7 +84,9 @@ def without_own_scripts(html: str) -> str:
 
 
 def text_of(html: str) -> str:
-    return " ".join(" ".join(parsed(html).text).split())
+    """The words a reader sees: text pieces joined by a space, except before punctuation that
+    ends a clause (``<span>W-5008-2</span>,`` reads "W-5008-2,")."""
+    return re.sub(r" ([.,;:])(?=\s|$)", r"\1", " ".join(" ".join(parsed(html).text).split()))
 
 
 HOSTILE_PAGES = [
@@ -270,7 +272,7 @@ def test_a_trace_draws_the_culprit_red_and_names_the_root_cause_and_its_owner(
     text = text_of(html)
     assert "BI / order.total / R-9 holds 100.00" in text
     assert "Root cause: unexplained-transformation at BI / order.total / R-9" in text
-    assert "It holds 100.00 where it should hold 96.00 ." in text
+    assert "It holds 100.00 where it should hold 96.00." in text
     assert f"Owner to talk to: {BI_OWNER}" in text
     assert "multiply(1.2) of [&#39;80.00&#39;] gives &#39;96&#39;" in html
     rows = html[html.index('<table class="steps">') :]
@@ -582,3 +584,16 @@ def test_every_owner_shown_links_to_their_digest(world: FlaskClient) -> None:
     hostile = page(world, "/digest/" + quote(HOSTILE_OWNER, safe=""))
     assert "<script" not in without_own_scripts(hostile).lower()
     assert "Digest of &lt;script&gt;" in hostile
+
+
+def test_a_code_in_prose_is_kept_whole_and_the_punctuation_after_it_stays_outside() -> None:
+    from webapp.pages.text import nobreak  # noqa: PLC0415
+
+    html = str(nobreak("owners: data-team@example.com, finance-systems@example.com."))
+    assert html == (
+        'owners: <span class="nw">data-team@example.com</span>, '
+        '<span class="nw">finance-systems@example.com</span>.'
+    )
+    assert str(nobreak("R-17: <b>x-y</b>")) == (
+        '<span class="nw">R-17</span>: <span class="nw">&lt;b&gt;x-y&lt;/b&gt;</span>'
+    )
