@@ -275,7 +275,7 @@ def test_search_and_events_in_marquez_shapes(served: tuple[Flask, str]) -> None:
     }
     answer = requests.get(f"{url}/api/v1/events/lineage", params={"limit": 2}, timeout=5).json()
     valid("LineageEventList", answer)
-    assert answer["totalCount"] == 4
+    assert answer["totalCount"] == 2  # the RunEvents: Marquez lists no JobEvent or DatasetEvent
     assert [e["eventTime"] for e in answer["events"]] == [
         "2026-11-20T09:05:00.000Z",
         "2026-11-20T09:00:00.000Z",
@@ -287,6 +287,36 @@ def test_search_and_events_in_marquez_shapes(served: tuple[Flask, str]) -> None:
     bad = requests.get(f"{url}/api/v1/column-lineage", params={"nodeId": "table:x"}, timeout=5)
     assert bad.status_code == 400
     assert bad.json()["code"] == 400
+
+
+def test_the_events_page_lists_only_run_events_each_with_its_run_id(
+    served: tuple[Flask, str],
+) -> None:
+    """Marquez's web UI reads ``run.runId`` of every event listed: a JobEvent or DatasetEvent
+    on its events page blanked it (found driving the UI, scripts/marquez_ui_check.py)."""
+    _, url = served
+    sending = transport(url, None)
+    for event in events():
+        assert sending.emit(event).status_code == 201
+    lineage_events = f"{url}/api/v1/events/lineage"
+    answer = requests.get(lineage_events, timeout=5).json()
+    valid("LineageEventList", answer)
+    assert [(e["eventType"], e["run"]["runId"]) for e in answer["events"]] == [
+        ("COMPLETE", RUN_ID),
+        ("START", RUN_ID),
+    ]
+    assert answer["totalCount"] == 2
+    # the UI's own window: after is inclusive, before exclusive, as Marquez's
+    window = {"after": "2026-11-20T07:00:00.000Z", "before": "2026-11-20T09:05:00.000Z"}
+    found = requests.get(lineage_events, params=window, timeout=5).json()
+    assert [e["eventType"] for e in found["events"]] == ["START"]
+    assert found["totalCount"] == 1
+    # the hours of the DatasetEvent (07:00) and the JobEvent (08:00) list nothing
+    static = {"after": "2026-11-20T07:00:00.000Z", "before": "2026-11-20T09:00:00.000Z"}
+    assert requests.get(lineage_events, params=static, timeout=5).json() == {
+        "events": [],
+        "totalCount": 0,
+    }
 
 
 def test_job_and_dataset_versions_run_facets_and_a_jobs_column_lineage(

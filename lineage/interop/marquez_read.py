@@ -766,7 +766,7 @@ def lineage_events(
     limit: int = 100,
     offset: int = 0,
 ) -> LineageEventList:
-    """The OpenLineage events received, as they came, by event time (newest first)."""
+    """The OpenLineage RunEvents received, as they came, by event time (newest first)."""
     total, payloads = summaries.events_page(
         conn, descending=descending, before=before, after=after, limit=limit, offset=offset
     )

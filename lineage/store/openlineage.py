@@ -785,14 +785,18 @@ def events_page(
     limit: int,
     offset: int,
 ) -> tuple[int, list[str]]:
-    """How many events fall in ``(after, before)`` by event time, and one page of their
-    JSON, newest first unless not ``descending`` (a range of ``ix_openlineage_events_time``)."""
+    """How many RunEvents fall in ``[after, before)`` by event time, and one page of their
+    JSON, newest first unless not ``descending`` (a range of ``ix_openlineage_events_time``).
+
+    Only RunEvents, as Marquez lists them: JobEvents and DatasetEvents have no run, and its web
+    UI reads every listed event's ``run.runId`` (one without a run blanks its events page).
+    """
     o = openlineage_events
-    conditions = []
+    conditions = [o.c.run_id != ""]
     if before is not None:
         conditions.append(o.c.event_time < before)
     if after is not None:
-        conditions.append(o.c.event_time > after)
+        conditions.append(o.c.event_time >= after)
     order = (o.c.event_time.desc(), o.c.seq.desc()) if descending else (o.c.event_time, o.c.seq)
     total = conn.execute(select(func.count()).select_from(o).where(*conditions)).scalar_one()
     rows = conn.execute(

@@ -541,7 +541,7 @@ def indexed_search_datasets() -> Response:
 
 @bp.get("/events/lineage")
 @operation(
-    "The OpenLineage events received, as they came, by event time",
+    "The OpenLineage RunEvents received, as they came, by event time",
     query=EventsQuery,
     response=LineageEventList,
     errors=_BAD,
