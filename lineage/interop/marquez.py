@@ -234,7 +234,11 @@ def _walk(conn: Connection, declared: _Graph, start: str, depth: int) -> Lineage
             distance[node] = level
     graph = _kept_graph(conn, declared, set(distance))
     outs, ins = _edges(graph)
-    return LineageGraph(graph=[_node(graph, k, outs, ins, distance) for k in sorted(distance)])
+    # what only the registry declares is dated by when the registry in force was loaded
+    at = summaries.registry_loaded_at(conn)
+    return LineageGraph(
+        graph=[_node(graph, k, outs, ins, distance, declared_at=at) for k in sorted(distance)]
+    )
 
 
 def _kept_graph(conn: Connection, declared: _Graph, kept: set[str]) -> _Graph:
@@ -330,6 +334,8 @@ def _node(
     outs: dict[str, set[str]],
     ins: dict[str, set[str]],
     keep: Iterable[str],
+    *,
+    declared_at: int | None,
 ) -> GraphNode:
     kept = set(keep)
     in_edges = [GraphEdge(origin=o, destination=key) for o in sorted(ins.get(key, ())) if o in kept]
@@ -345,8 +351,8 @@ def _node(
             namespace=job.namespace,
             inputs=[DatasetId(namespace=n, name=m) for n, m in sorted(job.inputs)],
             outputs=[DatasetId(namespace=n, name=m) for n, m in sorted(job.outputs)],
-            created_at=_time(job.first),
-            updated_at=_time(job.last),
+            created_at=_time(declared_at if job.first is None else job.first),
+            updated_at=_time(declared_at if job.last is None else job.last),
             description=job.description,
         )
         return GraphNode(id=key, type="JOB", data=data, in_edges=in_edges, out_edges=out_edges)
@@ -358,8 +364,8 @@ def _node(
         namespace=dataset.namespace,
         source_name=dataset.namespace,
         fields=[DatasetField(name=n, type=t) for n, t in sorted(dataset.fields.items())],
-        created_at=_time(dataset.first),
-        updated_at=_time(dataset.last),
+        created_at=_time(declared_at if dataset.first is None else dataset.first),
+        updated_at=_time(declared_at if dataset.last is None else dataset.last),
         last_modified_at=_time(dataset.last),
     )
     return GraphNode(id=key, type="DATASET", data=data, in_edges=in_edges, out_edges=out_edges)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from ..errors import NotFoundError
@@ -128,6 +129,12 @@ class Catalogue:
         self.registry = registry
         self.declared = _declare(registry)
 
+    @cached_property
+    def declared_at(self) -> int | None:
+        """When the registry in force was loaded: the date of what only the registry declares
+        (Marquez's web UI shows a job's and a dataset's createdAt and updatedAt)."""
+        return summaries.registry_loaded_at(self.conn)
+
     # namespaces
 
     def namespaces(self) -> NamespaceList:
@@ -151,6 +158,8 @@ class Catalogue:
             description = f"system {system.name}" + (
                 f": {system.description}" if system.description else ""
             )
+        if not moments and self.declared_at is not None:
+            moments = [self.declared_at]
         return Namespace(
             name=name,
             created_at=_time(min(moments) if moments else None),
@@ -244,8 +253,8 @@ class Catalogue:
             name=job.name,
             simple_name=job.name.rsplit(".", 1)[-1],
             parent_job_name=job.parent,
-            created_at=None if declared else _time(job.first),
-            updated_at=None if declared else _time(job.last),
+            created_at=_time(self.declared_at if declared else job.first),
+            updated_at=_time(self.declared_at if declared else job.last),
             namespace=job.namespace,
             inputs=[Id(namespace=n, name=m) for n, m in ins],
             outputs=[Id(namespace=n, name=m) for n, m in outs],
@@ -280,8 +289,8 @@ class Catalogue:
         return JobVersion(
             id=VersionId(namespace=job.namespace, name=job.name, version=version),
             name=job.name,
-            created_at=_time(job.first) if not declared else None,
-            updated_at=_time(job.last) if not declared else None,
+            created_at=_time(self.declared_at if declared else job.first),
+            updated_at=_time(self.declared_at if declared else job.last),
             version=version,
             namespace=job.namespace,
             inputs=[Id(namespace=n, name=m) for n, m in ins],
@@ -403,8 +412,8 @@ class Catalogue:
         return Source(
             type=_SOURCE_TYPES.get(scheme, scheme.upper() or "SYSTEM"),
             name=name,
-            created_at=_time(row.first if row else None),
-            updated_at=_time(row.last if row else None),
+            created_at=_time(row.first if row else self.declared_at),
+            updated_at=_time(row.last if row else self.declared_at),
             connection_url=name,
             description=f"system {system.name}" if system is not None else None,
         )
@@ -491,8 +500,8 @@ class Catalogue:
             id=Id(namespace=dataset.namespace, name=dataset.name),
             name=dataset.name,
             physical_name=dataset.name,
-            created_at=_time(dataset.first),
-            updated_at=_time(dataset.last),
+            created_at=_time(self.declared_at if dataset.first is None else dataset.first),
+            updated_at=_time(self.declared_at if dataset.last is None else dataset.last),
             namespace=dataset.namespace,
             source_name=dataset.namespace,
             fields=_fields(dataset),
@@ -566,7 +575,7 @@ class Catalogue:
             SearchResult(
                 type="JOB" if what == "JOB" else "DATASET",
                 name=name,
-                updated_at=_time(last),
+                updated_at=_time(self.declared_at if last is None else last),
                 namespace=ns,
                 node_id=f"{what.lower()}:{ns}:{name}",
             )

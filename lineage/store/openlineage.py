@@ -51,6 +51,7 @@ from .schema import (
     ol_run_io,
     ol_runs,
     openlineage_events,
+    registry_versions,
 )
 
 SUMMARY_LOCK = 0x4F4C53554D  # "OLSUM": the PostgreSQL advisory lock of the merge
@@ -803,6 +804,16 @@ def events_page(
         select(o.c.payload).where(*conditions).order_by(*order).limit(limit).offset(offset)
     )
     return int(total), [str(r.payload) for r in rows]
+
+
+def registry_loaded_at(conn: Connection) -> int | None:
+    """When the registry in force (the newest version) was loaded, in microseconds; None
+    before any ``lineage load``. Marquez dates every job and dataset: the declared ones are
+    dated by this."""
+    latest = conn.execute(
+        select(registry_versions.c.loaded_at).order_by(registry_versions.c.id.desc()).limit(1)
+    ).scalar()
+    return None if latest is None else int(latest)
 
 
 # -- Marquez's listings across namespaces, its upstream run walk and its dashboard counts ----
