@@ -11,7 +11,7 @@ millions of events.
 - :func:`records_page`: the record keys of one element in one system, a page at a time, each
   with its current value and its verdict against the golden record (:class:`~lineage.golden.Judge`).
 - :func:`search`: systems, elements, integrations and owners of the registry whose name
-  starts with or contains the text, and record keys that start with it.
+  starts with or contains the text, and record keys that start with it or contain it.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from .store.explore import (
     elements_of_record,
     elements_recorded,
     keys_by_prefix,
+    keys_containing,
     record_keys_after,
 )
 from .store.queries import current_event
@@ -321,11 +322,14 @@ def _registry_hits(registry: Registry, text: str) -> list[Hit]:
 
 def search(store: Store, text: str, *, limit: int = 10) -> list[Hit]:
     """Registry names matching ``text`` (exact, prefix, word prefix, then contains; any case)
-    and record keys starting with it (exact case), at most ``limit``, best first.
+    and record keys starting with it (exact case) or containing it (any case), at most
+    ``limit``, best first.
 
     Record keys are found by prefix in each system the registry declares (one index range
-    each, :func:`lineage.store.explore.keys_by_prefix`), each with the elements recorded for
-    it, so that a hit places a value to trace.
+    each, :func:`lineage.store.explore.keys_by_prefix`), then, for a text of three characters
+    or more, anywhere inside them through the store's trigram index
+    (:func:`lineage.store.explore.keys_containing`; a store without one finds prefixes only).
+    Each comes with the elements recorded for it, so that a hit places a value to trace.
     """
     text = text.strip()
     if not text:
@@ -333,13 +337,23 @@ def search(store: Store, text: str, *, limit: int = 10) -> list[Hit]:
     registry = store.registry()
     hits = sorted(_registry_hits(registry, text), key=lambda h: (h.score, h.kind, h.label))
     records: list[Hit] = []
+    seen: set[tuple[str, str]] = set()
     with read_connection(store) as conn:
+
+        def found(system: str, key: str, rank: int) -> None:
+            seen.add((system, key))
+            for element in elements_of_record(conn, system, key, limit=3):
+                detail = f"{system} · {element}"
+                records.append(Hit("record", key, detail, system, element, key, score=rank))
+
         for system in sorted(s.name for s in registry.systems):
             for key in keys_by_prefix(conn, system, text, limit):
-                for element in elements_of_record(conn, system, key, limit=3):
-                    rank = 0 if key == text else 1
-                    detail = f"{system} · {element}"
-                    records.append(Hit("record", key, detail, system, element, key, score=rank))
+                found(system, key, 0 if key == text else 1)
+        if len(seen) < limit:
+            inside = keys_containing(conn, text, limit + len(seen)) or []
+            for system, key in sorted(inside, key=lambda pair: (len(pair[1]), pair)):
+                if (system, key) not in seen and len(seen) < limit:
+                    found(system, key, 3)
     records.sort(key=lambda h: (h.score, len(h.label), h.label, h.system or "", h.element or ""))
     exact = [h for h in records if h.score == 0]
     rest = [h for h in records if h.score != 0]

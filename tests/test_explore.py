@@ -278,6 +278,57 @@ def test_hops_recorded_for_new_keys_are_found_at_once(app: Flask, world: FlaskCl
     assert hits[0]["url"] == "/trace?system=BI&element=order.total&record=Z-1"
 
 
+def _keys(client: FlaskClient, text: str) -> list[tuple[str, str]]:
+    answer = client.get("/api/v1/find", query_string={"q": text, "limit": 50}).get_json()
+    return sorted({(h["system"], h["record"]) for h in answer["hits"] if h["kind"] == "record"})
+
+
+def test_a_record_key_is_found_by_any_part_of_it_in_any_case(
+    app: Flask, world: FlaskClient
+) -> None:
+    store = app.extensions["lineage"].store()
+    record(
+        store,
+        write("w-inv", "ERP", "order.total", "INV-2026-0042", "1.00", 40),
+        write("w-pct", "ERP", "order.total", "50%_OFF-7", "1.00", 41),
+        write("w-ab", "ERP", "order.total", "50AB-OFF", "1.00", 42),
+        registry=REGISTRY,
+    )
+    assert _keys(world, "026-00") == [("ERP", "INV-2026-0042")]
+    assert _keys(world, "inv-2026") == [("ERP", "INV-2026-0042")]  # any case, not a prefix
+    # a part found inside a key: the hit leads to its trace like a prefix hit
+    hit = world.get("/api/v1/find?q=0042").get_json()["hits"][0]
+    assert hit["url"] == "/trace?system=ERP&element=order.total&record=INV-2026-0042"
+    # LIKE's wildcards are plain characters: "0%_" is in one key, not in "50AB-OFF"
+    assert _keys(world, "0%_") == [("ERP", "50%_OFF-7")]
+    assert _keys(world, "%_o") == [("ERP", "50%_OFF-7")]
+    assert _keys(world, '"x') == []
+    # two characters: prefix only (exact case)
+    assert _keys(world, "42") == []
+    assert _keys(world, "50") == [("ERP", "50%_OFF-7"), ("ERP", "50AB-OFF")]
+    # a key recorded later is found inside at once
+    record(store, write("w-late", "BI", "order.total", "LATE-99-X", "2.00", 43), registry=REGISTRY)
+    assert _keys(world, "e-99") == [("BI", "LATE-99-X")]
+
+
+def test_a_store_without_a_trigram_index_finds_record_keys_by_prefix_only(
+    app: Flask, world: FlaskClient
+) -> None:
+    store = app.extensions["lineage"].store()
+    record(store, write("w-inv", "ERP", "order.total", "INV-2026-0042", "1.00", 40))
+    assert _keys(world, "2026") == [("ERP", "INV-2026-0042")]
+    with store.engine.begin() as conn:  # as an upgrade leaves an SQLite without FTS5 or a
+        if store.dialect == "sqlite":  # PostgreSQL refusing pg_trgm
+            conn.exec_driver_sql("DROP TRIGGER events_record_trigrams_insert")
+            conn.exec_driver_sql("DROP TABLE events_record_trigrams")
+        else:
+            conn.exec_driver_sql("DROP INDEX ix_events_record_trigrams")
+    assert _keys(world, "2026") == []
+    assert _keys(world, "INV-20") == [("ERP", "INV-2026-0042")]
+    record(store, write("w-more", "ERP", "order.total", "INV-2027-1", "1.00", 41))
+    assert _keys(world, "INV-2027") == [("ERP", "INV-2027-1")]
+
+
 def test_diagram_nodes_link_to_their_pages_and_the_api_svg_stays_plain(world: FlaskClient) -> None:
     trace = page(world, "/trace?system=ERP&element=customer.address&record=40017")
     # the upstream value, with its hostile key, links to its trace, escaped

@@ -30,10 +30,13 @@ from lineage.registry import load_registry
 from lineage.store import Store, open_store
 from lineage.store.bulk import Sink
 from lineage.store.rows import DIGEST_EXCLUDES, RowMaker, content_digest
-from lineage.store.schema import events, hop_inputs, hop_status, metadata
+from lineage.store.schema import events, hop_inputs, hop_status, in_metadata, metadata
 from lineage.store.writer import Writer, ingest_lines
 from lineage.transforms import DEFAULT_CATALOGUE
 from lineage.verify import HopVerifier
+
+COMPARED = {"include_name": in_metadata}
+"""The declared schema, without the trigram index a database builds only when it can."""
 
 
 @pytest.fixture
@@ -171,7 +174,7 @@ def test_writer_flushes_in_batches_each_committed(loaded: Store) -> None:
 def test_a_bulk_load_into_an_empty_store_leaves_every_index_in_place(loaded: Store) -> None:
     ingest_lines(loaded, numbered(CHAIN), batch_size=2)
     with loaded.engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        assert compare_metadata(MigrationContext.configure(conn, opts=COMPARED), metadata) == []
     assert row_counts(loaded)["events"] == 4
 
 
@@ -184,7 +187,7 @@ def test_a_bulk_load_that_fails_leaves_the_store_empty_and_indexed(loaded: Store
         ingest_lines(loaded, lines(), batch_size=2, workers=0)
     assert row_counts(loaded)["events"] == 0
     with loaded.engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        assert compare_metadata(MigrationContext.configure(conn, opts=COMPARED), metadata) == []
 
 
 def test_a_first_load_on_postgresql_leaves_the_planner_statistics_of_what_it_filled(

@@ -8,6 +8,11 @@
   system, walked the same way. The range assumes the database orders text by code point
   (SQLite always; PostgreSQL under the ``C`` or ``C.UTF-8`` collation): under another
   collation the keys found are still filtered by the prefix, but some may be missed.
+- Record keys by contains (any case, at least :data:`TRIGRAM` characters) are a trigram
+  index (migration 0011_explorer_indexes): SQLite's FTS5 table ``events_record_trigrams``
+  (``trigram`` tokenizer) matched as a phrase, PostgreSQL's ``pg_trgm`` GIN index on
+  ``events.record`` with ``ILIKE``. A database that has neither finds keys by prefix only
+  (:func:`keys_containing` answers None).
 """
 
 from __future__ import annotations
@@ -18,8 +23,12 @@ __all__ = [
     "elements_of_record",
     "elements_recorded",
     "keys_by_prefix",
+    "keys_containing",
     "record_keys_after",
 ]
+
+TRIGRAM = 3
+"""The shortest text a trigram index finds inside record keys (a shorter one: prefix only)."""
 
 _TOP = "\U0010ffff"
 """The greatest code point: every key starting with a prefix sorts before prefix + it."""
@@ -85,13 +94,67 @@ def keys_by_prefix(conn: Connection, system: str, prefix: str, limit: int) -> li
     ]
 
 
+# the key's events found through ix_events_system_record (both columns given), then their
+# elements: asked directly, SQLite (with no statistics) walks ix_events_place_at, which
+# covers the element, through every record of the system
 _ELEMENTS_OF_RECORD = text(
-    "SELECT DISTINCT element FROM events WHERE system = :system AND record = :record "
-    "ORDER BY element LIMIT :limit"
+    "SELECT element FROM events WHERE seq IN ("
+    " SELECT seq FROM events WHERE system = :system AND record = :record LIMIT :events)"
 )
+_EVENTS_OF_RECORD = 1000
 
 
 def elements_of_record(conn: Connection, system: str, record: str, limit: int = 20) -> list[str]:
-    """The elements recorded for one record key of ``system``, sorted."""
-    params = {"system": system, "record": record, "limit": limit}
-    return [str(row[0]) for row in conn.execute(_ELEMENTS_OF_RECORD, params)]
+    """The elements recorded for one record key of ``system``, sorted (those of its first
+    1,000 events)."""
+    params = {"system": system, "record": record, "events": _EVENTS_OF_RECORD}
+    return sorted({str(row[0]) for row in conn.execute(_ELEMENTS_OF_RECORD, params)})[:limit]
+
+
+_HAS_FTS = text(
+    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events_record_trigrams'"
+)
+_HAS_TRGM = text(
+    "SELECT 1 FROM pg_indexes WHERE tablename = 'events' "
+    "AND indexname = 'ix_events_record_trigrams' AND schemaname = current_schema()"
+)
+
+# FTS5's trigram tokenizer matches a quoted phrase anywhere inside the key, any case;
+# DISTINCT stops reading the index once ``limit`` keys are found
+_CONTAINING_SQLITE = text(
+    "SELECT DISTINCT system, record FROM events_record_trigrams"
+    " WHERE events_record_trigrams MATCH :phrase LIMIT :limit"
+)
+# ILIKE with a pattern of three or more characters is a bitmap scan of the GIN index
+_CONTAINING_POSTGRESQL = text(
+    "SELECT DISTINCT system, record FROM events"
+    " WHERE record ILIKE :pattern ESCAPE '\\' LIMIT :limit"
+)
+
+
+def keys_containing(conn: Connection, part: str, limit: int) -> list[tuple[str, str]] | None:
+    """(system, record key) pairs whose key holds ``part`` anywhere, any case, at most
+    ``limit`` (in no particular order).
+
+    None when the store has no trigram index (see the module's notes) or ``part`` is shorter
+    than :data:`TRIGRAM` characters: the caller finds keys by prefix only.
+    """
+    if len(part) < TRIGRAM:
+        return None
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        if conn.execute(_HAS_FTS).first() is None:
+            return None
+        phrase = 'record : "' + part.replace('"', '""') + '"'
+        rows = conn.execute(_CONTAINING_SQLITE, {"phrase": phrase, "limit": limit})
+    elif dialect == "postgresql":
+        if conn.execute(_HAS_TRGM).first() is None:
+            return None
+        escaped = part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = conn.execute(_CONTAINING_POSTGRESQL, {"pattern": f"%{escaped}%", "limit": limit})
+    else:
+        return None
+    lowered = part.casefold()
+    return [
+        (str(system), str(record)) for system, record in rows if lowered in str(record).casefold()
+    ]

@@ -88,6 +88,33 @@ Index("ix_events_system_record", events.c.system, events.c.record)
 # the store's clock (the latest event's time) is one step at the index's right edge
 # (migration 0006_events_at)
 Index("ix_events_at", events.c.at)
+# an integration's hops by element and status, and its last one, from the index alone
+# (migration 0011_explorer_indexes, which also adds the trigram index of record keys that
+# search reads: see lineage/store/explore.py)
+Index(
+    "ix_events_integration",
+    events.c.integration,
+    events.c.element,
+    events.c.status,
+    events.c.status_updated,
+    events.c.at,
+)
+
+TRIGRAM_OBJECTS = frozenset(
+    {
+        "ix_events_record_trigrams",  # PostgreSQL: pg_trgm's GIN index on events.record
+        "events_record_trigrams",  # SQLite: the FTS5 table, and the tables it keeps
+        *(f"events_record_trigrams_{part}" for part in ("data", "idx", "docsize", "config")),
+    }
+)
+"""The trigram index of record keys (migration 0011), which a database builds only when it
+can (FTS5's trigram tokenizer, the pg_trgm extension): not part of :data:`metadata`."""
+
+
+def in_metadata(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's ``include_name`` hook: compare everything but :data:`TRIGRAM_OBJECTS`."""
+    return name not in TRIGRAM_OBJECTS
+
 
 # Partial indexes on the few hops that need attention (migration 0003_detection_indexes): the
 # runtime detectors read them instead of the whole table. A query uses one only when it

@@ -48,8 +48,9 @@ class SearchAnswer(BaseModel):
     query=SearchQuery,
     response=SearchAnswer,
     description="Registry names matching q (exact, prefix, word prefix, then contains; any "
-    "case) and record keys starting with q (exact case, one index range per system), best "
-    "first, each with the URL of its page. The search box of every page asks this.",
+    "case) and record keys starting with q (exact case, one index range per system), then "
+    "containing q (any case, three characters or more, through the store's trigram index), "
+    "best first, each with the URL of its page. The search box of every page asks this.",
 )
 def find() -> Response:
     query = read_query(SearchQuery)
