@@ -1,7 +1,7 @@
 """``conflicting-truth``: a copy's current value is not what the golden value yields, or (a
 copy upstream of the system of record) does not yield the golden value there.
 
-The declared graph decides first (:func:`lineage.golden.graph.declared_graph`, built once
+The declared graph decides first (:func:`lineage.declared.declared_graph`, built once
 per registry version): which systems are comparable with each element's system of record,
 and in which direction. Places nothing declared joins to the system of record are never
 candidates and never walked from (``lineage golden`` calls them ``unknown``, with why).
@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+from ..declared import declared_graph
 from ..golden import Copy, Judge
-from ..golden.graph import declared_graph
 from ..model.findings import Finding
 from ..rules import conflicting_truth_message
 from ..store.conflicts import Closure, conflict_candidates, fed_closure, linked_places

@@ -21,7 +21,7 @@ For each element of a business record:
   declared path *to* the system of record, and what it yields there is compared with the
   golden value (``agrees``), an earlier golden value (``stale``), or neither (``divergent``,
   with the value it yields). Which way a system stands is decided from the declarations
-  alone (:mod:`lineage.golden.graph`), and the verdict is the rules core's
+  alone (:mod:`lineage.declared`), and the verdict is the rules core's
   (:func:`lineage.rules.copy_verdict`).
 
 When the declarations give no way to compute the expectation (no declared path joins the two
@@ -32,9 +32,10 @@ guess.
 
 from __future__ import annotations
 
-from .graph import DeclaredGraph as DeclaredGraph
-from .graph import Direction as Direction
-from .graph import declared_graph as declared_graph
+from ..declared import DeclaredGraph as DeclaredGraph
+from ..declared import Direction as Direction
+from ..declared import Step as Step
+from ..declared import declared_graph as declared_graph
 from .judge import STALE_LOOKBACK as STALE_LOOKBACK
 from .judge import Judge as Judge
 from .judge import as_micros as as_micros
@@ -43,7 +44,6 @@ from .judge import golden_record as golden_record
 from .judge import judged_copies as judged_copies
 from .paths import DeclaredPaths as DeclaredPaths
 from .paths import Expectation as Expectation
-from .paths import Step as Step
 from .record import STATUSES as STATUSES
 from .record import Copy as Copy
 from .record import GoldenElement as GoldenElement

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ..declared import DeclaredGraph, Direction
 from ..errors import NotFoundError
 from ..model.registry import Cardinality, Element, Registry
 from ..moment import judged_now
@@ -29,7 +30,6 @@ from ..store.records import (
 )
 from ..store.schema import as_micros, iso
 from ..verify import HopVerifier
-from .graph import DeclaredGraph, Direction, declared_graph
 from .paths import DeclaredPaths, Expectation, Path
 from .record import Copy, GoldenElement, GoldenRecord, Status
 
@@ -73,7 +73,7 @@ class Judge:
     def __post_init__(self) -> None:
         self.declared = DeclaredPaths(self.registry)
         self.verifier = self.declared.verifier
-        self.graph = declared_graph(self.registry)
+        self.graph = self.declared.graph
         self.fan_out = tuple(
             sorted(
                 i.name for i in self.registry.integrations if i.cardinality == Cardinality.FAN_OUT

@@ -1,41 +1,22 @@
-"""The declared paths from a system of record to a copy, and what they make of a value.
+"""What the declared paths from a system of record to a copy make of a value.
 
 The expectation of a copy is the golden value carried along the declared integrations from
 the element's system of record to the copy's system, re-running each carry's transform from
 the catalogue. Several paths are fine when they agree; when they disagree, or a step makes
 the element from other elements or combines several inputs (``sum``), the expectation is
-unknown, with the reason.
+unknown, with the reason. The paths themselves are the declared graph's
+(:meth:`lineage.declared.DeclaredGraph.paths`, built once per registry version).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..declared import MAX_PATHS, DeclaredGraph, Path, Step, declared_graph
 from ..errors import TransformError
 from ..model.registry import Registry
 from ..transforms import parse_transform
 from ..verify import HopVerifier
-
-MAX_PATHS = 8
-"""Declared paths considered between two systems for one element (more: ambiguous)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One declared carry on the way from the system of record to a copy."""
-
-    integration: str
-    source: str
-    target: str
-    transform: str
-    inputs: tuple[str, ...]
-    owner: str | None
-
-    def __str__(self) -> str:
-        return f"{self.integration} {self.transform}"
-
-
-Path = tuple[Step, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +57,7 @@ class _Carried:
 
 @dataclass(slots=True)
 class DeclaredPaths:
-    """The element paths one registry declares, and what they make of values (cached).
+    """What the element paths one registry declares make of values (cached).
 
     Args:
         registry: the declarations.
@@ -84,59 +65,18 @@ class DeclaredPaths:
 
     registry: Registry
     verifier: HopVerifier = field(init=False)
-    _paths: dict[tuple[str, str, str], list[Path]] = field(init=False, default_factory=dict)
+    graph: DeclaredGraph = field(init=False)
     _carried: dict[tuple[str, str | None], _Carried] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.verifier = HopVerifier(self.registry)
+        self.graph = declared_graph(self.registry)
 
     def paths(self, element: str, source: str, target: str) -> list[Path]:
-        """Declared integration paths carrying ``element`` from ``source`` to ``target``.
-
-        Simple paths only (no system twice), shortest first, at most ``MAX_PATHS + 1`` (one
-        more than used, so that too many is visible).
-        """
-        key = (element, source, target)
-        cached = self._paths.get(key)
-        if cached is not None:
-            return cached
-        edges: dict[str, list[Step]] = {}
-        for integration in self.registry.integrations:
-            carry = integration.carry(element)
-            if carry is None:
-                continue
-            edges.setdefault(integration.source, []).append(
-                Step(
-                    integration.name,
-                    integration.source,
-                    integration.target,
-                    carry.transform,
-                    carry.input_elements,
-                    integration.owner,
-                )
-            )
-        found: list[Path] = []
-
-        def walk(at: str, path: list[Step], seen: set[str]) -> None:
-            if len(found) > MAX_PATHS:
-                return
-            if at == target and path:
-                found.append(tuple(path))
-                return
-            for step in sorted(edges.get(at, ()), key=lambda s: (s.target, s.integration)):
-                if step.target in seen:
-                    continue
-                path.append(step)
-                seen.add(step.target)
-                walk(step.target, path, seen)
-                seen.discard(step.target)
-                path.pop()
-
-        if source != target:
-            walk(source, [], {source})
-        found.sort(key=len)
-        self._paths[key] = found
-        return found
+        """Declared integration paths carrying ``element`` from ``source`` to ``target``
+        (see :meth:`lineage.declared.DeclaredGraph.paths`: shortest first, at most
+        ``MAX_PATHS + 1``)."""
+        return self.graph.paths(element, source, target)
 
     def through(self, element: str, value: str | None, path: Path) -> Expectation:
         """What ``value`` becomes along ``path`` (unknown, with the reason, when a step

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ...declared import declared_graph
 from ...model.findings import Finding
 from ...model.registry import Registry
 from .base import declared_elements, integration_owner
@@ -13,13 +14,11 @@ def unreachable_copy(registry: Registry) -> Iterator[Finding]:
     """An integration reads an element from a system no declared flow supplies it to.
 
     The source must be the element's origin, its system of record, or the target of an
-    integration that carries it; otherwise the values it sends come from nowhere declared.
+    integration that carries it (:meth:`lineage.declared.DeclaredGraph.supplied`);
+    otherwise the values it sends come from nowhere declared.
     """
     declared = declared_elements(registry)
-    supplied: dict[str, set[str]] = {}
-    for integration in registry.integrations:
-        for carry in integration.carries:
-            supplied.setdefault(carry.element, set()).add(integration.target)
+    graph = declared_graph(registry)
     for integration in registry.integrations:
         source = integration.source
         for carry in integration.carries:
@@ -28,7 +27,7 @@ def unreachable_copy(registry: Registry) -> Iterator[Finding]:
                 if facts is None or not (facts.system_of_record or facts.system_of_origin):
                     continue  # undeclared-element or missing-system-of-record says it already
                 holders = {facts.system_of_record, facts.system_of_origin}
-                if source in holders or source in supplied.get(name, ()):
+                if source in holders or source in graph.supplied(name):
                     continue
                 reads = (
                     f"carries {name!r}"
@@ -48,7 +47,7 @@ def unreachable_copy(registry: Registry) -> Iterator[Finding]:
                         "source": source,
                         "system_of_origin": facts.system_of_origin,
                         "system_of_record": facts.system_of_record,
-                        "supplied_to": sorted(supplied.get(name, ())),
+                        "supplied_to": sorted(graph.supplied(name)),
                     },
                     element=name,
                     system=source,
