@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..declared import Direction
+from ..declared import Direction, Path
 from ..rules import Judged, judged_iso
 from ..store.queries import EventRow
 from ..store.records import Key
 from ..store.schema import iso
-from .paths import Path
 
 Status = Literal["agrees", "stale", "divergent", "unknown"]
 """How a copy stands against the golden value."""
