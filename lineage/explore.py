@@ -21,6 +21,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
+from .declared import declared_graph
 from .detect.run import Filters
 from .errors import NotFoundError
 from .findings import read_findings
@@ -108,8 +109,9 @@ def system_view(store: Store, name: str) -> SystemView:
     with read_connection(store) as conn:
         recorded = elements_recorded(conn, name)
     declared = registry.system(name)
-    incoming = tuple(i for i in registry.integrations if i.target == name)
-    outgoing = tuple(i for i in registry.integrations if i.source == name)
+    declared_flows = declared_graph(registry)
+    incoming = declared_flows.integrations_into(name)
+    outgoing = declared_flows.integrations_from(name)
     if declared is None and not incoming and not outgoing and not recorded:
         raise NotFoundError(
             f"the registry declares no system {name!r} and nothing is recorded in it: check "
