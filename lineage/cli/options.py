@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from ..model.findings import Severity
 from ..report import FORMATS
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ def findings_options(func: F) -> F:
     """``--format`` and ``--fail-on`` of the commands that report findings (check, scan)."""
     func = click.option(
         "--fail-on",
-        type=click.Choice(["error", "warning", "info"]),
+        type=click.Choice([s.value for s in Severity]),
         default="error",
         show_default=True,
         help="Exit 1 when a finding of this severity or worse remains after waivers.",

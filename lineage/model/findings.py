@@ -21,8 +21,9 @@ class Severity(StrEnum):
 
     @property
     def rank(self) -> int:
-        """0 for error, 1 for warning, 2 for info: sort keys put errors first."""
-        return ("error", "warning", "info").index(self.value)
+        """0 for error, 1 for warning, 2 for info (the order they are declared in): sort keys
+        put errors first."""
+        return list(Severity).index(self)
 
 
 class CodeInfo(BaseModel):

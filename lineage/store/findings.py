@@ -39,6 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
+from ..model.findings import Severity
 from .detection.scope import Watermark
 from .schema import detection_state, events, findings, findings_outbox, hop_status
 
@@ -425,7 +426,7 @@ def select_findings(
     conn: Connection, selection: Selection, *, limit: int | None = None, offset: int = 0
 ) -> list[FindingRow]:
     """The stored findings ``selection`` keeps, errors first, then by code, place, message."""
-    rank = case((findings.c.severity == "error", 0), (findings.c.severity == "warning", 1), else_=2)
+    rank = case({s.value: s.rank for s in Severity}, value=findings.c.severity, else_=len(Severity))
     query = (
         select(*_ROW_COLUMNS)
         .where(*_where(selection))

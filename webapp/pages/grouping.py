@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from lineage.digest import digest
-from lineage.model.findings import Finding
+from lineage.model.findings import Finding, Severity
 from lineage.model.registry import Registry
 
 
@@ -52,8 +52,7 @@ class OwnerGroup(Generic[R]):
             for row in rows.rows:
                 key = row.finding.severity.value
                 totals[key] = totals.get(key, 0) + 1
-        order = ("error", "warning", "info")
-        return {name: totals[name] for name in order if name in totals}
+        return {s.value: totals[s.value] for s in Severity if s.value in totals}
 
 
 def by_owner(rows: Sequence[R], registry: Registry) -> list[OwnerGroup[R]]:
