@@ -7,7 +7,9 @@ pages take their verdicts from here, so that two answers about one value cannot 
 - **Owner** of any subject, in one order: the integration's owner, then the element's, then
   the system's (:data:`OWNER_ORDER`). A hop is answered for by its integration (when the
   registry in force declares one with an owner); a value by its element; anything else by
-  the system that holds or received it.
+  the system that holds or received it. A registry finding on a declaration is answered for
+  by its own owner, then by the systems it names (:func:`integration_owner`,
+  :func:`element_owner`). A blank owner names nobody (:func:`blank`).
 - **Hop status**, ordered ``sent`` < ``delivered`` | ``failed`` and decided by *event time*,
   never by arrival order (:func:`status_key`, :func:`supersedes`): a ``delivered`` that
   arrives before its ``sent`` (retried requests arrive out of order) still ends delivered.
@@ -41,7 +43,7 @@ from typing import Literal, NamedTuple
 from urllib.parse import urlencode
 
 from .model.findings import CODES, Finding, Severity
-from .model.registry import ElementType, Registry
+from .model.registry import Element, ElementType, Integration, Registry
 from .transforms import normalize
 
 __all__ = [
@@ -50,13 +52,16 @@ __all__ = [
     "OWNER_ORDER",
     "Judged",
     "Verdict",
+    "blank",
     "conflicting_truth_message",
     "copy_verdict",
     "current_status",
     "declared_owners",
     "declared_route",
     "duration_text",
+    "element_owner",
     "hop_owner",
+    "integration_owner",
     "is_live",
     "judged",
     "judged_at",
@@ -103,11 +108,11 @@ def owner(
     """
     if integration:
         declared = registry.integration(integration)
-        if declared is not None and declared.owner:
+        if declared is not None and not blank(declared.owner):
             return declared.owner
     if element:
         known = registry.element(element)
-        if known is not None and known.owner:
+        if known is not None and not blank(known.owner):
             return known.owner
     return system_owner(registry, system)
 
@@ -127,7 +132,34 @@ def value_owner(registry: Registry, element: str | None, system: str | None) -> 
 def system_owner(registry: Registry, system: str | None) -> str | None:
     """The declared owner of ``system`` (None when it is not declared or has none)."""
     declared = registry.system(system) if system else None
-    return declared.owner if declared is not None and declared.owner else None
+    return declared.owner if declared is not None and not blank(declared.owner) else None
+
+
+def blank(text: str | None) -> bool:
+    """True for a missing or whitespace-only value: an owner of ``""`` names nobody.
+
+    >>> blank(None), blank("  "), blank("carol@example.com")
+    (True, True, False)
+    """
+    return text is None or not text.strip()
+
+
+def integration_owner(registry: Registry, integration: Integration) -> str | None:
+    """Who answers for an integration's declaration (a registry finding on it): its owner,
+    else the receiving system's, else the sending system's."""
+    if not blank(integration.owner):
+        return integration.owner
+    return system_owner(registry, integration.target) or system_owner(registry, integration.source)
+
+
+def element_owner(registry: Registry, element: Element) -> str | None:
+    """Who answers for an element's declaration (a registry finding on it): its owner, else
+    its system of record's, else its system of origin's."""
+    if not blank(element.owner):
+        return element.owner
+    return system_owner(registry, element.system_of_record) or system_owner(
+        registry, element.system_of_origin
+    )
 
 
 def declared_owners(registry: Registry) -> set[str]:

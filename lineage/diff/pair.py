@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from ..model.registry import Element, Integration, Registry, System
-from ..registry.checks.base import Declared, blank, declared_elements
+from ..registry.checks.base import Declared, declared_elements
+from ..rules import blank
 
 __all__ = ["Pair", "Side"]
 

@@ -15,7 +15,8 @@ from ..declared import DeclaredGraph, Direction
 from ..errors import NotFoundError
 from ..model.registry import Cardinality, Element, Registry
 from ..moment import judged_now
-from ..rules import copy_verdict
+from ..rules import copy_verdict, element_owner
+from ..rules import owner as subject_owner
 from ..store import Store
 from ..store.conflicts import linked_keys_many, versions_many
 from ..store.detection import Connection
@@ -156,19 +157,17 @@ class Judge:
     def owner_for(
         self, element: str, copy_system: str, path: Path | None, event: EventRow
     ) -> tuple[str | None, str | None]:
-        """Who answers for a copy: (owner, integration) of what delivers into its system."""
-        if path:
-            last = path[-1]
-            if last.owner:
-                return last.owner, last.integration
-        if event.integration:
-            declared = self.registry.integration(event.integration)
-            if declared is not None and declared.owner:
-                return declared.owner, declared.name
-        declared_element = self.registry.element(element)
-        return (declared_element.owner if declared_element else None), (
-            path[-1].integration if path else event.integration
+        """Who answers for a copy: (owner, integration) of what delivers into its system.
+
+        The integration is the declared path's last step, else the one the copy arrived on;
+        its owner is :func:`lineage.rules.owner`'s (that integration's, else the element's,
+        else the copy's system's).
+        """
+        integration = path[-1].integration if path else event.integration
+        found = subject_owner(
+            self.registry, integration=integration, element=element, system=copy_system
         )
+        return found, integration
 
     def judge(
         self,
@@ -476,7 +475,7 @@ def _element(
 ) -> GoldenElement:
     declared: Element | None = judge.registry.element(name)
     sor = declared.system_of_record if declared else None
-    owner = declared.owner if declared else None
+    owner = element_owner(judge.registry, declared) if declared else None
     golden: EventRow | None = None
     missing: str | None
     if declared is None:

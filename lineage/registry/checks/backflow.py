@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from ...declared import declared_graph
 from ...model.findings import Finding
 from ...model.registry import Registry
-from .base import declared_elements, integration_owner
+from ...rules import integration_owner
+from .base import declared_elements
 
 
 def backflow_into_system_of_record(registry: Registry) -> Iterator[Finding]:

@@ -1,4 +1,9 @@
-"""What every registry check is, and the small helpers they share."""
+"""What every registry check is, and the small helpers they share.
+
+Who answers for a declaration, and what counts as blank, are the rules core's
+(:func:`lineage.rules.integration_owner`, :func:`lineage.rules.element_owner`,
+:func:`lineage.rules.blank`).
+"""
 
 from __future__ import annotations
 
@@ -6,37 +11,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ...model.findings import Finding
-from ...model.registry import Element, Integration, Location, Registry
+from ...model.registry import Element, Location, Registry
 
 Check = Callable[[Registry], Iterable[Finding]]
 """A registry check: reads the declarations, yields findings (never raises on bad data)."""
-
-
-def blank(text: str | None) -> bool:
-    """True for a missing or whitespace-only value (an owner of ``""`` names nobody)."""
-    return text is None or not text.strip()
-
-
-def element_owner(registry: Registry, element: Element) -> str | None:
-    """Who answers for an element: its owner, else its system of record's, else its origin's."""
-    if not blank(element.owner):
-        return element.owner
-    for name in (element.system_of_record, element.system_of_origin):
-        system = registry.system(name) if name else None
-        if system is not None and not blank(system.owner):
-            return system.owner
-    return None
-
-
-def integration_owner(registry: Registry, integration: Integration) -> str | None:
-    """Who answers for an integration: its owner, else the receiving, else the sending system's."""
-    if not blank(integration.owner):
-        return integration.owner
-    for name in (integration.target, integration.source):
-        system = registry.system(name)
-        if system is not None and not blank(system.owner):
-            return system.owner
-    return None
 
 
 def element_declarations(registry: Registry) -> dict[str, list[Element]]:

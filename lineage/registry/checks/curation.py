@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from ...errors import TransformError
 from ...model.findings import Finding
 from ...model.registry import Level, Registry
+from ...rules import blank, integration_owner
 from ...transforms import parse_transform
-from .base import blank, integration_owner
 
 
 def missing_purpose(registry: Registry) -> Iterator[Finding]:

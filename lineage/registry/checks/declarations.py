@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 from ...model.findings import Finding
 from ...model.registry import Registry
-from .base import at, blank, element_owner, integration_owner
+from ...rules import blank, element_owner, integration_owner
+from .base import at
 
 
 def undeclared_element(registry: Registry) -> Iterator[Finding]:

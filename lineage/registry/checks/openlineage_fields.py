@@ -13,7 +13,8 @@ from collections.abc import Iterator
 
 from ...model.findings import Finding
 from ...model.registry import Registry
-from .base import at, element_owner, integration_owner
+from ...rules import element_owner, integration_owner
+from .base import at
 
 
 def unknown_mapped_system(registry: Registry) -> Iterator[Finding]:

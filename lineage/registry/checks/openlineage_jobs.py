@@ -10,7 +10,8 @@ from collections.abc import Iterator
 
 from ...model.findings import Finding
 from ...model.registry import Integration, Pattern, Registry
-from .base import at, integration_owner
+from ...rules import integration_owner
+from .base import at
 
 
 def ambiguous_job(registry: Registry) -> Iterator[Finding]:

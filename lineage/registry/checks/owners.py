@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 from ...model.findings import Finding
 from ...model.registry import Registry
-from .base import blank, element_declarations, element_owner, integration_owner
+from ...rules import blank, element_owner, integration_owner
+from .base import element_declarations
 
 
 def missing_owner(registry: Registry) -> Iterator[Finding]:

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from ...declared import declared_graph
 from ...model.findings import Finding
 from ...model.registry import Registry
-from .base import declared_elements, integration_owner
+from ...rules import integration_owner
+from .base import declared_elements
 
 
 def unreachable_copy(registry: Registry) -> Iterator[Finding]:

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 from ...model.findings import Finding
 from ...model.registry import Registry
-from .base import at, blank, element_declarations, element_owner
+from ...rules import blank, element_owner
+from .base import at, element_declarations
 
 
 def missing_system_of_record(registry: Registry) -> Iterator[Finding]:

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from ...errors import TransformError
 from ...model.findings import Finding
 from ...model.registry import Carry, Registry
+from ...rules import integration_owner
 from ...transforms import TransformCall, parse_transform
 from ...transforms.expr import compile_expression
-from .base import integration_owner
 
 
 def unknown_transform(registry: Registry) -> Iterator[Finding]:
