@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from ..model.registry import ElementType, Registry
+from ..rules import is_live
 from ..store.queries import EventRow
 from ..store.schema import iso
 from ..transforms.values import normalize
@@ -334,14 +335,14 @@ class ProvJsonWriter:
         for key, flag in (("lineage:declared", row.declared), ("lineage:verified", row.verified)):
             if flag is not None:
                 attributes[key] = _flag(flag)
-        if status == "failed":
+        if not is_live(status):
             # Nothing arrived: the activity alone says where the value was to go (prov:value
             # belongs to entities only).
             attributes.update(self._place(row))
             attributes["prov:label"] = f"failed hop to {attributes['prov:label']}"
             self._value(attributes, row.element, row.value, "lineage:value")
         self._add("activity", activity, attributes)
-        if status != "failed":
+        if is_live(status):
             output: dict[str, Any] = {"prov:type": _qname("lineage:Hop"), **self._place(row)}
             self._value(output, row.element, row.value)
             if status != "delivered":
@@ -352,7 +353,7 @@ class ProvJsonWriter:
                 "wasGeneratedBy",
                 {"prov:entity": entity, "prov:activity": activity, "prov:time": when},
             )
-        elif status != "failed":
+        elif is_live(status):
             self._relation(
                 "wasInfluencedBy", {"prov:influencee": entity, "prov:influencer": activity}
             )
