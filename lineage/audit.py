@@ -51,12 +51,11 @@ from .findings import read_findings
 from .interop.observed import runs_by_integration
 from .model.findings import Finding
 from .model.registry import Integration, Level, Registry
-from .moment import now_us
-from .rules import judged_at
+from .moment import judged_now
+from .rules import Judged, duration_text, judged, judged_iso, judged_text
 from .store import Store
 from .store.counts import hops_by_integration
 from .store.detection import Connection
-from .store.queries import clock
 from .store.schema import iso, to_us
 
 DELIVERY_CODES = ("failed-delivery", "lost-delivery", "duplicate-delivery")
@@ -110,11 +109,14 @@ class AuditReport:
         as_of: the end of the period, microseconds since the epoch (the store's clock
             unless a moment was given).
         period: how far back the trail and the deliveries were judged.
+        judged: the moment judged as of and why that one (``--as-of``, the store's clock),
+            said in the words of every answer (:func:`lineage.rules.judged_text`).
     """
 
     rows: list[AuditRow]
     as_of: int
     period: dt.timedelta
+    judged: Judged | None = None
 
 
 def audit(
@@ -138,6 +140,7 @@ def audit_report(
     if as_of is not None:  # a past moment: the stored state is "now", so judge it live
         with scan_context(store, as_of) as ctx:
             registry, moment = ctx.registry, ctx.as_of
+            said = judged(moment, None, moment)
             found = [*failed_or_lost_delivery(ctx), *duplicate_delivery(ctx)]
             traffic = _traffic(
                 ctx.conn, registry, found, since=moment - _micros(period), until=moment
@@ -149,11 +152,12 @@ def audit_report(
         stored = read_findings(store, filters=Filters(codes=DELIVERY_CODES), waivers=False)
         with store.reader.connect() as conn:
             registry = store.registry(conn)
-            moment = judged_at(None, stored.as_of or clock(conn), now_us())
+            said = stored.judged or judged_now(conn, None)
+            moment = said.at
             since = moment - _micros(period)
             traffic = _traffic(conn, registry, stored.findings, since=since, until=moment)
     rows = [_row(i, registry, traffic[i.name], period) for i in registry.integrations]
-    return AuditReport(rows, moment, period)
+    return AuditReport(rows, moment, period, said)
 
 
 def _traffic(
@@ -224,7 +228,7 @@ def _row(integ: Integration, registry: Registry, seen: _Traffic, period: dt.time
         answers["fallback"] = "partial"
         details["fallback"] = "no fallback procedure (required for foundation only)"
 
-    window = _duration_text(period)
+    window = duration_text(_micros(period))
     recorded = [e for e in set(carried) if e in seen.elements]
     answers["audit_trail"] = _share(len(recorded), len(set(carried)))
     if answers["audit_trail"] != "yes":
@@ -271,14 +275,6 @@ def _us(text: str) -> int:
     return to_us(dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
 
 
-def _duration_text(delta: dt.timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    for unit, size in (("d", 86_400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
 def audit_json(rows: Sequence[AuditRow], report: AuditReport | None = None) -> dict[str, Any]:
     """``{"integrations": [{"integration", "owner", "answers", "debt", ...}]}`` (CONTRACT.md §3-4).
 
@@ -288,7 +284,7 @@ def audit_json(rows: Sequence[AuditRow], report: AuditReport | None = None) -> d
     judged: dict[str, Any] = {}
     if report is not None:
         judged = {
-            "as_of": iso(report.as_of),
+            "as_of": judged_iso(report.judged) if report.judged else iso(report.as_of),
             "period_seconds": int(report.period.total_seconds()),
         }
     return {
@@ -349,7 +345,7 @@ def audit_text(rows: Sequence[AuditRow], report: AuditReport | None = None) -> s
     debt = sum(row.debt for row in rows)
     lines.append("")
     judged = (
-        f" (the last {_duration_text(report.period)} to {iso(report.as_of)})"
+        f" (the last {duration_text(_micros(report.period))} to {iso(report.as_of)})"
         if report is not None
         else ""
     )
@@ -359,4 +355,6 @@ def audit_text(rows: Sequence[AuditRow], report: AuditReport | None = None) -> s
     )
     if notes:
         lines += ["", "why:", *notes]
+    if report is not None and report.judged is not None:
+        lines += ["", judged_text(report.judged)]
     return "\n".join(lines)

@@ -45,10 +45,12 @@ class OwnerDigest:
     Attributes:
         owner: the owner, or :data:`UNOWNED`.
         findings: every finding of this owner, most urgent first.
+        judged: the moment the findings were judged as of (:func:`owner_digest` says it).
     """
 
     owner: str
     findings: list[Finding] = field(default_factory=list)
+    judged: Judged | None = None
 
     @property
     def count(self) -> int:
@@ -144,7 +146,8 @@ def owner_digest(store: Store, owner: str) -> OwnerDigest:
             resolved, names ``owner``.
     """
     chosen = Filters(owners=(owner,))
-    found = read_findings(store, filters=chosen).findings
+    stored = read_findings(store, filters=chosen)
+    found = stored.findings
     registry = store.registry()
     declared = rules.declared_owners(registry)
     if (
@@ -155,7 +158,9 @@ def owner_digest(store: Store, owner: str) -> OwnerDigest:
     ):
         raise NotFoundError(rules.unknown_owner_message(owner, declared))
     shares = digest(found, registry, owner=owner)
-    return shares[0] if shares else OwnerDigest(owner)
+    share = shares[0] if shares else OwnerDigest(owner)
+    share.judged = stored.judged
+    return share
 
 
 def digest_json(digests: Sequence[OwnerDigest], judged: Judged | None = None) -> dict[str, Any]:

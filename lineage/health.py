@@ -29,14 +29,14 @@ and to its owner. Findings about no integration (a stale copy, say) fall in the 
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from .model.registry import Registry
-from .rules import hop_owner, judged_at, timeout_us
+from .moment import now_us
+from .rules import Judged, hop_owner, judged, judged_iso, judged_text, timeout_us
 from .store import Store
 from .store.health import (
     HopCount,
@@ -111,6 +111,9 @@ class HealthReport:
         groups: one per name declared in the registry or seen in the window, sorted by
             name (the group None last).
         total: every hop and finding, whatever its group.
+        judged: the moment judged as of and why that one (``--as-of``, the store's clock),
+            in the words of every answer (:func:`lineage.rules.judged_text`); None when
+            the store is empty.
     """
 
     by: Grouping
@@ -118,6 +121,7 @@ class HealthReport:
     days: tuple[dt.date, ...]
     groups: tuple[GroupHealth, ...]
     total: GroupHealth = field(default_factory=lambda: GroupHealth("total", ()))
+    judged: Judged | None = None
 
     def group(self, name: str | None) -> GroupHealth | None:
         """The group called ``name`` (None when it is not in the report)."""
@@ -127,11 +131,23 @@ class HealthReport:
         """The JSON shape (docs/CONTRACT.md §4, ``lineage health --format json``)."""
         return {
             "by": self.by,
-            "as_of": iso(self.as_of) if self.as_of is not None else None,
+            "as_of": self.judged_json(),
             "days": [d.isoformat() for d in self.days],
             "groups": [g.as_dict() for g in self.groups],
             "total": self.total.as_dict()["days"],
         }
+
+    def judged_json(self) -> str | None:
+        """The moment judged as of, ISO 8601 in UTC: the JSON's ``as_of`` (null: empty)."""
+        if self.judged is not None:
+            return judged_iso(self.judged)
+        return iso(self.as_of) if self.as_of is not None else None
+
+    def judged_text(self) -> str | None:
+        """The line the text ends with: the moment judged as of, and why that one."""
+        if self.judged is not None:
+            return judged_text(self.judged)
+        return f"judged as of {iso(self.as_of)}" if self.as_of is not None else None
 
     def text(self) -> str:
         """Per active group, a table of its days; quiet groups listed on one line."""
@@ -140,7 +156,7 @@ class HealthReport:
         first, last = self.days[0], self.days[-1]
         lines = [
             f"Health by {self.by}, {len(self.days)} day{'s' if len(self.days) != 1 else ''} "
-            f"{first.isoformat()} to {last.isoformat()} (judged as of {iso(self.as_of)})",
+            f"{first.isoformat()} to {last.isoformat()}",
         ]
         quiet: list[str] = []
         for group in (*self.groups, self.total):
@@ -151,6 +167,7 @@ class HealthReport:
             lines += ["", label, *_table(group)]
         if quiet:
             lines += ["", f"Nothing happened and nothing is open on: {', '.join(quiet)}"]
+        lines += ["", self.judged_text() or ""]
         return "\n".join(lines)
 
 
@@ -211,10 +228,11 @@ def health(
         latest = clock(conn)
         if latest is None and moment is None:
             return HealthReport(by, None, (), ())
-        judged = judged_at(moment, latest, time.time_ns() // 1000)
-        last_day = from_us(judged).date()
+        said = judged(moment, latest, now_us())
+        judged_us = said.at
+        last_day = from_us(judged_us).date()
         first_day = last_day - dt.timedelta(days=days - 1)
-        window = Window(to_us(dt.datetime.combine(first_day, dt.time(), dt.UTC)), judged)
+        window = Window(to_us(dt.datetime.combine(first_day, dt.time(), dt.UTC)), judged_us)
         counts = _Counts(days)
         if hops:
             for row in delivery_counts(conn, window):
@@ -232,7 +250,8 @@ def health(
     shown = tuple(first_day + dt.timedelta(days=n) for n in range(days))
     listed = set(_declared(registry, by)) | counts.keys()
     groups = tuple(counts.group(name, shown) for name in sorted(listed, key=_order))
-    return HealthReport(by, judged, shown, groups, counts.group("total", shown, total=True))
+    total = counts.group("total", shown, total=True)
+    return HealthReport(by, judged_us, shown, groups, total, said)
 
 
 def change_marker(store: Store) -> tuple[int | None, ...]:

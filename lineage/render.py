@@ -339,7 +339,7 @@ def to_dot(graph: ValueGraph, links: Links = NO_LINKS) -> str:
     for finding in graph.findings:
         for node_id in ValueGraph.flagged(dataclasses.replace(graph, findings=(finding,))):
             codes.setdefault(node_id, []).append(finding.code)
-    lines = ["digraph lineage {", _HEADER.rstrip("\n")]
+    lines = ["digraph lineage {", *judged_dot(graph.judged), _HEADER.rstrip("\n")]
     for node in graph.nodes:
         tip = f"{node.id} · {node.event or node.kind}"
         if node.id in codes:
@@ -372,6 +372,18 @@ def to_dot(graph: ValueGraph, links: Links = NO_LINKS) -> str:
         lines.append(f"  {edge.source} -> {edge.target} [{', '.join(attrs)}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def judged_dot(judged: Judged | None) -> list[str]:
+    """The moment an answer judged as of, in a drawing: a comment line for the DOT reader and
+    a small label under the graph, so the SVG (inlined in a page or saved) says it too."""
+    if judged is None:
+        return []
+    said = judged_text(judged)
+    return [
+        f"  // {said}",
+        f'  graph [label={_q(said)}, labelloc=b, labeljust=r, fontsize=9, fontcolor="#555555"];',
+    ]
 
 
 def dot_to_svg(dot: str, *, standalone: bool = True) -> str:

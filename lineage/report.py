@@ -48,7 +48,9 @@ def render(
         tool: the command that found them, named in summaries and reports.
         waived: how many findings waivers silenced (the text summary mentions them).
         judged: the moment a runtime judgement judged as of: the text ends with the line
-            saying it (:func:`lineage.rules.judged_text`), the JSON has it as ``as_of``.
+            saying it (:func:`lineage.rules.judged_text`), the JSON has it as ``as_of``, the
+            JUnit suite as its properties ``as_of`` and ``judged``, the SARIF run as
+            ``properties`` ``as_of`` and ``judged`` (and its invocation's end time).
 
     Returns:
         The document, without a trailing newline (empty for ``github`` with no findings).
@@ -61,6 +63,10 @@ def render(
         raise ValueError(f"unknown report format {fmt!r}: use one of {', '.join(FORMATS)}")
     if judged is not None and fmt == "json":
         return _json(findings, tool, waived, judged)
+    if judged is not None and fmt == "junit":
+        return _junit(findings, tool, waived, judged)
+    if judged is not None and fmt == "sarif":
+        return _sarif(findings, tool, waived, judged)
     output = renderer(findings, tool, waived)
     if judged is not None and fmt == "text":
         return f"{output}\n{judged_text(judged)}"
@@ -163,7 +169,9 @@ def _xml_text(text: str) -> str:
     return "".join(_xml_char(ch) for ch in text)
 
 
-def _junit(findings: Sequence[Finding], tool: str, waived: int) -> str:
+def _junit(
+    findings: Sequence[Finding], tool: str, waived: int, judged: Judged | None = None
+) -> str:
     # The shape of Jenkins' junit-10.xsd (the schema the xunit plugin and most CI readers
     # accept): ``skipped`` on the suite only, a ``time`` everywhere, and a testcase has no
     # ``file``/``line`` attributes: its name and body say where the finding is.
@@ -177,6 +185,10 @@ def _junit(findings: Sequence[Finding], tool: str, waived: int) -> str:
     }
     root = ET.Element("testsuites", totals)
     suite = ET.SubElement(root, "testsuite", {**totals, "skipped": str(counts["info"])})
+    if judged is not None:  # the moment judged as of, as JUnit readers show a suite's setup
+        properties = ET.SubElement(suite, "properties")
+        for name, value in (("as_of", judged_iso(judged)), ("judged", judged_text(judged))):
+            ET.SubElement(properties, "property", {"name": name, "value": value})
     if not findings:
         ET.SubElement(
             suite,
@@ -243,7 +255,9 @@ def _codes(findings: Sequence[Finding]) -> dict[str, CodeInfo]:
     return {**CODES, **DIFF_CODES}
 
 
-def _sarif(findings: Sequence[Finding], tool: str, waived: int) -> str:
+def _sarif(
+    findings: Sequence[Finding], tool: str, waived: int, judged: Judged | None = None
+) -> str:
     codes = _codes(findings)
     index = {code: i for i, code in enumerate(codes)}
     rules = [
@@ -258,6 +272,10 @@ def _sarif(findings: Sequence[Finding], tool: str, waived: int) -> str:
         for code, info in codes.items()
     ]
     results = [_sarif_result(f, index) for f in findings]
+    invocation: dict[str, Any] = {"commandLine": tool, "executionSuccessful": True}
+    moment: dict[str, Any] = {}
+    if judged is not None:  # the moment judged as of: the run's own property bag says it
+        moment = {"properties": {"as_of": judged_iso(judged), "judged": judged_text(judged)}}
     document = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -272,8 +290,9 @@ def _sarif(findings: Sequence[Finding], tool: str, waived: int) -> str:
                     }
                 },
                 "automationDetails": {"id": f"{tool}/"},
-                "invocations": [{"commandLine": tool, "executionSuccessful": True}],
+                "invocations": [invocation],
                 "results": results,
+                **moment,
             }
         ],
     }

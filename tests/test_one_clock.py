@@ -5,6 +5,7 @@ in the same words on the command line, in JSON (``as_of``), over HTTP and on the
 from __future__ import annotations
 
 import json
+from xml.etree import ElementTree
 
 from click.testing import CliRunner
 from flask.testing import FlaskClient
@@ -118,3 +119,89 @@ def test_the_api_and_the_pages_say_the_moment_judged(client: FlaskClient, db_url
     ):
         page = client.get(path, query_string=query).get_data(as_text=True)
         assert BY_CLOCK.replace("'", "&#39;") in page, path
+
+
+def test_audit_and_health_say_the_moment_in_the_words_of_every_answer(
+    runner: CliRunner, store: Store
+) -> None:
+    load(store)
+    record(store, *clean_chain())
+    db = ["--db", _url(store)]
+    for question in (["audit"], ["health", "--days", "2"]):
+        text = runner.invoke(main, [*question, *db])
+        assert text.exit_code == 0, text.output
+        assert text.output.strip().splitlines()[-1] == BY_CLOCK, question
+        assert _json(runner, *question, *db)["as_of"] == CLOCK, question
+    asked = ["--as-of", "2026-11-20T09:30:00Z", *db]
+    for question in (["audit"], ["health", "--days", "2"]):
+        text = runner.invoke(main, [*question, *asked])
+        said = "judged as of 2026-11-20T09:30:00Z (--as-of)"
+        assert text.output.strip().splitlines()[-1] == said, question
+        assert _json(runner, *question, *asked)["as_of"] == "2026-11-20T09:30:00Z", question
+
+
+def test_the_drawings_of_trace_and_impact_say_the_moment_judged(
+    runner: CliRunner, store: Store
+) -> None:
+    load(store)
+    record(store, *clean_chain())
+    db = ["--db", _url(store)]
+    for question in (
+        ["trace", "BI", "order.total", "R-9"],
+        ["impact", "ERP", "order.total", "40017"],
+    ):
+        dot = runner.invoke(main, [*question, "--format", "dot", *db]).stdout
+        assert f"  // {BY_CLOCK}\n" in dot, question  # a comment line for the DOT reader
+        svg = runner.invoke(main, [*question, "--format", "svg", *db]).stdout
+        # a label under the graph: the SVG says it wherever it is shown or saved
+        assert BY_CLOCK.replace("'", "&#39;").replace("-", "&#45;") in svg, question
+    asked = runner.invoke(
+        main, ["trace", "BI", "order.total", "R-9", "--format", "dot", "--as-of",
+               "2026-11-20T09:30:00Z", *db],
+    ).stdout  # fmt: skip
+    assert "// judged as of 2026-11-20T09:30:00Z (--as-of)" in asked
+
+
+def test_scan_junit_and_sarif_say_the_moment_judged(runner: CliRunner, store: Store) -> None:
+    load(store)
+    record(store, *clean_chain())
+    db = ["--db", _url(store)]
+    junit = ElementTree.fromstring(runner.invoke(main, ["scan", "--format", "junit", *db]).stdout)
+    properties = {
+        p.get("name"): p.get("value") for p in junit.findall("./testsuite/properties/property")
+    }
+    assert properties == {"as_of": CLOCK, "judged": BY_CLOCK}
+    sarif = json.loads(runner.invoke(main, ["scan", "--format", "sarif", *db]).stdout)
+    assert sarif["runs"][0]["properties"] == {"as_of": CLOCK, "judged": BY_CLOCK}
+    asked = ["--as-of", "2026-11-20T09:30:00Z", *db]
+    sarif = json.loads(runner.invoke(main, ["scan", "--format", "sarif", *asked]).stdout)
+    assert sarif["runs"][0]["properties"]["judged"] == (
+        "judged as of 2026-11-20T09:30:00Z (--as-of)"
+    )
+
+
+def test_the_digest_and_health_pages_say_the_moment_judged(
+    client: FlaskClient, db_url: str
+) -> None:
+    from lineage.store import open_store  # noqa: PLC0415 - the app's own store, by its URL
+
+    store = open_store(db_url)
+    try:
+        load(store)
+        record(store, *clean_chain())
+    finally:
+        store.close()
+    escaped = BY_CLOCK.replace("'", "&#39;")
+    said = f'<p class="judged">{escaped}</p>'
+    for path in (
+        "/digest/controller@example.com",  # the owner's digest page
+        "/",  # the system map's health charts
+        "/systems/ERP",
+        "/integrations/erp-to-bi",
+        "/findings",  # open findings over time, besides the findings judged
+    ):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert said in page.get_data(as_text=True), path
+    earlier = client.get("/findings", query_string={"as_of": "2026-11-20T09:30:00Z"})
+    assert "judged as of 2026-11-20T09:30:00Z (--as-of)" in earlier.get_data(as_text=True)

@@ -24,7 +24,14 @@ from .questions import ask_health
 DAYS = 30
 """How many days the pages' charts show (the last is the day of the store's clock)."""
 
-__all__ = ["DAYS", "findings_over_time", "health_charts", "integration_health", "system_health"]
+__all__ = [
+    "DAYS",
+    "findings_over_time",
+    "health_charts",
+    "health_judged",
+    "integration_health",
+    "system_health",
+]
 
 
 def _markup(svg: str) -> Markup:
@@ -60,6 +67,18 @@ def system_health(
 ) -> Markup | None:
     """The small health chart of system ``name`` (hops delivered to it, findings about it)."""
     return _one("system", name, days, as_of)
+
+
+def health_judged(
+    by: Grouping = "integration",
+    *,
+    days: int = DAYS,
+    as_of: dt.datetime | None = None,
+    hops: bool = True,
+) -> str | None:
+    """The moment the charts drawn with the same arguments judged as of, in the words of
+    every answer (None before any event): the line a page shows under them."""
+    return ask_health(by, days, as_of, hops=hops).judged_text()
 
 
 def findings_over_time(*, days: int = DAYS, as_of: dt.datetime | None = None) -> Markup | None:

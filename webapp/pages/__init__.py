@@ -21,7 +21,7 @@ from flask import Blueprint, Flask, render_template
 
 from lineage.model.registry import Carry, Element, Integration
 
-from ..charts import DAYS, health_charts
+from ..charts import DAYS, health_charts, health_judged
 from ..questions import element_flow, known_element, registry, system_map
 from .common import inline_svg, page_errors
 from .text import nobreak
@@ -46,6 +46,7 @@ def index() -> str:
         integration_health=health_charts("integration"),
         system_health=health_charts("system"),
         health_days=DAYS,
+        health_judged=health_judged("integration"),
     )
 
 

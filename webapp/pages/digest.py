@@ -15,6 +15,7 @@ from flask import Blueprint, render_template, url_for
 from lineage.detect.run import UNOWNED
 from lineage.digest import owner_digest, show_command, show_page
 from lineage.model.findings import Finding
+from lineage.rules import judged_text
 
 from ..questions import registry
 from ..tracker import tracker
@@ -60,4 +61,5 @@ def owner(owner: str) -> str:
         severities=groups[0].severities() if groups else {},
         findings_url=url_for("findings.index", owner=owner),
         json_url=url_for("api.get_findings", owner=owner),
+        judged=judged_text(share.judged) if share.judged is not None else None,
     )

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from lineage.explore import PAGE_SIZE, integration_view, records_page, search, system_view
 
 from .. import links
-from ..charts import DAYS, integration_health, system_health
+from ..charts import DAYS, health_judged, integration_health, system_health
 from ..links import hit_url
 from ..queries import AsOf, Name, read_query
 from ..questions import registry
@@ -40,7 +40,8 @@ class RecordsQuery(AsOf):
 def system(name: str) -> str:
     """One system: what it holds and is the truth of, its integrations, its open findings."""
     view = system_view(tracker().store(), name)
-    return render_template("explore/system.html", view=view, health=system_health(name), days=DAYS)
+    return render_template("explore/system.html", view=view, health=system_health(name), days=DAYS,
+                           health_judged=health_judged("system"))  # fmt: skip
 
 
 @bp.get("/integrations/<name>")
@@ -48,7 +49,8 @@ def integration(name: str) -> str:
     """One integration: declared carries and transforms, owner, open findings."""
     view = integration_view(tracker().store(), name)
     chart = integration_health(name)
-    return render_template("explore/integration.html", view=view, health=chart, days=DAYS)
+    return render_template("explore/integration.html", view=view, health=chart, days=DAYS,
+                           health_judged=health_judged("integration"))  # fmt: skip
 
 
 @bp.get("/records")

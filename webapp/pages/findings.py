@@ -24,7 +24,7 @@ from lineage.report import place
 from lineage.rules import judged_text
 
 from ..api.openapi import operation
-from ..charts import DAYS, findings_over_time
+from ..charts import DAYS, findings_over_time, health_judged
 from ..queries import SCAN_CODES, FindingsQuery, read_query
 from ..questions import ask_findings, registry
 from ..tracker import tracker
@@ -131,6 +131,9 @@ def index() -> tuple[str, int]:
         "json_url": url_for("api.get_findings", **_asked()),
         "over_time": findings_over_time(as_of=query.as_of if query else None),
         "over_time_days": DAYS,
+        "over_time_judged": health_judged(
+            days=DAYS, as_of=query.as_of if query else None, hops=False
+        ),
         "next_url": url_for("findings.index", **{**_asked(), "offset": following})
         if rows and following < page.total
         else None,
