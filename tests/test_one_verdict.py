@@ -145,7 +145,8 @@ def cross_check(runner: CliRunner, db: str) -> set[str]:
     - its "see it with" command exits 0 or 1 and prints the finding in scan's words;
     - a trace command: the trace's JSON shows a finding of the same code with exactly scan's
       message and owner, the trace never prints an all-clear, and the edge of the finding's
-      hop names the same owner;
+      hop names the same owner; the golden record of its record, when it shows the place,
+      shows the finding in the same words with the same owner;
     - any place it names that holds a value: its trace prints no all-clear;
     - the digest lists it under the same owner, in the same words.
     """
@@ -181,8 +182,22 @@ def cross_check(runner: CliRunner, db: str) -> set[str]:
         if code in HOP_CODES:
             edges = {e["owner"] for e in answer["edges"] if e["event"] == subject["event"]}
             assert edges <= {owner}, (code, place, edges)
+        golden = run(runner, db, "golden", subject["system"], subject["record"], "--format", "json")
+        if golden.exit_code in (0, 1) and place in _golden_places(json.loads(golden.stdout)):
+            shown = {(f["code"], f["message"], f["owner"]) for f in as_json(golden)["findings"]}
+            assert (code, message, owner) in shown, (code, place, message)
         traced.add(code)
     return traced
+
+
+def _golden_places(record: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """The places a golden record shows: each element's golden value and its copies."""
+    places = set()
+    for element in record["elements"]:
+        if element.get("record") is not None:
+            places.add((element["system_of_record"], element["element"], element["record"]))
+        places |= {(c["system"], element["element"], c["record"]) for c in element["copies"]}
+    return places
 
 
 def test_every_finding_scan_reports_on_the_demo_is_shown_in_its_words_with_its_owner(
