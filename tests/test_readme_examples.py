@@ -124,7 +124,18 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return where
 
 
+def _expanded(cwd: Path, argv: tuple[str, ...]) -> list[str]:
+    """``argv`` with its globs expanded in ``cwd`` as a shell expands them (one matching
+    nothing stays as written)."""
+    out: list[str] = []
+    for arg in argv:
+        found = sorted(str(p.relative_to(cwd)) for p in cwd.glob(arg)) if "*" in arg else []
+        out += found or [arg]
+    return out
+
+
 def run(cwd: Path, argv: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
+    argv = tuple(_expanded(cwd, argv))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for name in ("LINEAGE_DATABASE_URL", "LINEAGE_API_TOKEN"):
         env.pop(name, None)
