@@ -22,29 +22,37 @@ from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
 from .declared import declared_graph
+from .detect.observed_flows import outside_declarations
 from .detect.run import Filters
 from .errors import NotFoundError
 from .findings import read_findings
 from .golden import Judge
+from .interop.observed import observe
 from .model.findings import Finding
 from .model.registry import Element, Integration, Registry, System
+from .rules import DELIVERED, FAILED, SENT, current_status, lost_before_us, timeout_us
+from .store import Connection
 from .store.database import Store
 from .store.explore import (
     elements_of_record,
     elements_recorded,
+    integration_hops,
     keys_by_prefix,
     keys_containing,
     record_keys_after,
 )
-from .store.queries import current_event
+from .store.openlineage import job_rows, jobs_named, latest_runs
+from .store.queries import clock, current_event
 from .store.schema import as_micros
 from .store.walks import read_connection
 from .valuegraph import TraceResult, ValueGraph
 
 __all__ = [
     "PAGE_SIZE",
+    "CarryTraffic",
     "Hit",
     "IntegrationView",
+    "JobRecord",
     "RecordRow",
     "RecordsPage",
     "SystemView",
@@ -143,8 +151,59 @@ def system_view(store: Store, name: str) -> SystemView:
 
 
 @dataclass(frozen=True, slots=True)
+class CarryTraffic:
+    """What was recorded of one element on an integration: its hops by current status.
+
+    ``declared``: the integration carries the element (else the hops travelled on it with an
+    element it does not declare). ``lost``: hops still ``sent`` past the integration's timeout
+    at the store's clock; ``in_flight`` the ones still within it. ``flows``: how often the
+    integration's OpenLineage jobs reported the element flowing into its target.
+    """
+
+    element: str
+    declared: bool
+    hops: int = 0
+    last_at: int | None = None
+    delivered: int = 0
+    failed: int = 0
+    in_flight: int = 0
+    lost: int = 0
+    flows: int = 0
+
+    @property
+    def observed(self) -> bool:
+        """Recorded at all: hops, or OpenLineage flows."""
+        return bool(self.hops or self.flows)
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """An OpenLineage job the registry maps to the integration, and what it was seen doing.
+
+    ``reads``/``writes``: the datasets (``namespace/name``) its events named; ``outside``:
+    what of it lies outside what the integration declares, in the words of the
+    ``undeclared-integration`` finding (:func:`lineage.detect.observed_flows.outside_declarations`).
+    """
+
+    job: str
+    runs: int
+    last_run: str | None
+    last_state: str | None
+    last_at: int | None
+    reads: tuple[str, ...]
+    writes: tuple[str, ...]
+    outside: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class IntegrationView:
-    """One integration as declared, with its open findings (as for :class:`SystemView`)."""
+    """One integration as declared and as observed, with its open findings (as for
+    :class:`SystemView`).
+
+    ``traffic``: each declared carry (in declaration order), then each element hops carried
+    on it undeclared; ``jobs``: the OpenLineage jobs mapped to it; ``as_of``: the store's
+    clock the lost hops are judged at (None: an empty store).
+    """
 
     declared: Integration
     source: System | None
@@ -152,10 +211,26 @@ class IntegrationView:
     elements: tuple[Element | None, ...]
     findings: tuple[Finding, ...]
     findings_total: int
+    traffic: tuple[CarryTraffic, ...] = ()
+    jobs: tuple[JobRecord, ...] = ()
+    as_of: int | None = None
+
+    @property
+    def hops(self) -> int:
+        return sum(t.hops for t in self.traffic)
+
+    @property
+    def last_hop(self) -> int | None:
+        return max((t.last_at for t in self.traffic if t.last_at is not None), default=None)
 
 
 def integration_view(store: Store, name: str) -> IntegrationView:
-    """An integration's declaration (carries, transforms, owner, timeout) and open findings.
+    """An integration's declaration (carries, transforms, owner, timeout), what was observed
+    of it (hops per element by status, its OpenLineage jobs' runs and datasets) and its open
+    findings.
+
+    Every count is an indexed statement (:func:`lineage.store.explore.integration_hops`, the
+    OpenLineage summaries): none reads the event table whole.
 
     Raises:
         NotFoundError: the registry declares no integration of that name.
@@ -168,6 +243,10 @@ def integration_view(store: Store, name: str) -> IntegrationView:
             "lists every integration)"
         )
     found = read_findings(store, filters=Filters(integrations=(name,)), limit=FINDINGS_SHOWN)
+    with read_connection(store) as conn:
+        as_of = clock(conn)
+        jobs, flows = _jobs_seen(conn, registry, declared)
+        traffic = _traffic(conn, registry, declared, as_of, flows)
     return IntegrationView(
         declared,
         registry.system(declared.source),
@@ -175,7 +254,100 @@ def integration_view(store: Store, name: str) -> IntegrationView:
         tuple(registry.element(c.element) for c in declared.carries),
         tuple(found.findings),
         found.total,
+        traffic,
+        jobs,
+        as_of,
     )
+
+
+def _traffic(
+    conn: Connection,
+    registry: Registry,
+    integ: Integration,
+    as_of: int | None,
+    flows: dict[str, int],
+) -> tuple[CarryTraffic, ...]:
+    timeout = timeout_us(registry, integ.name)
+    lost_before = lost_before_us(timeout, as_of) if as_of is not None else -(2**62)
+    counts: dict[str, dict[str, int]] = {}
+    last: dict[str, int] = {}
+
+    def add(element: str, status: str | None, hops: int, at: int, sent_before: int) -> None:
+        seen = counts.setdefault(element, {})
+        if status == SENT:
+            seen["lost"] = seen.get("lost", 0) + sent_before
+            seen["in_flight"] = seen.get("in_flight", 0) + hops - sent_before
+        elif status in (DELIVERED, FAILED):
+            seen[status] = seen.get(status, 0) + hops
+        seen["hops"] = seen.get("hops", 0) + hops
+        last[element] = max(last.get(element, at), at)
+
+    groups, updated = integration_hops(conn, integ.name, lost_before)
+    for group in groups:
+        add(group.element, group.status, group.hops, group.last_at, group.sent_before)
+    for hop in updated:
+        now = current_status(hop.history)
+        add(hop.element, now[0] if now else None, 1, hop.at, int(hop.at < lost_before))
+    carried = [c.element for c in integ.carries]
+    names = [*carried, *sorted(set(counts) - set(carried))]
+    return tuple(
+        CarryTraffic(
+            element,
+            element in carried,
+            hops=counts.get(element, {}).get("hops", 0),
+            last_at=last.get(element),
+            delivered=counts.get(element, {}).get(DELIVERED, 0),
+            failed=counts.get(element, {}).get(FAILED, 0),
+            in_flight=counts.get(element, {}).get("in_flight", 0),
+            lost=counts.get(element, {}).get("lost", 0),
+            flows=flows.get(element, 0),
+        )
+        for element in names
+    )
+
+
+def _jobs_seen(
+    conn: Connection, registry: Registry, integ: Integration
+) -> tuple[tuple[JobRecord, ...], dict[str, int]]:
+    """The integration's OpenLineage jobs (exact names looked up by key; patterns matched
+    against the jobs summary), and how many column-lineage edges they reported into each
+    element the integration carries to its target (element -> edges)."""
+    if not integ.openlineage_jobs:
+        return (), {}
+    names = {p.pattern for p in integ.openlineage_jobs if p.exact}
+    if any(not p.exact for p in integ.openlineage_jobs):
+        for job in job_rows(conn):
+            full = f"{job.namespace}/{job.name}"
+            if any(p.matches(full) for p in integ.openlineage_jobs):
+                names.add(full)
+    keys = {f"{j.namespace}/{j.name}": (j.namespace, j.name) for j in jobs_named(conn, names)}
+    seen = observe(conn, jobs=names).jobs
+    latest = latest_runs(conn, keys.values())
+    carried = {c.element for c in integ.carries}
+    flows: dict[str, int] = {}
+    found: list[JobRecord] = []
+    for name in sorted(seen):
+        job_seen = seen[name]
+        for flow in job_seen.flows:
+            if registry.system_of_namespace(flow.target_namespace) != integ.target:
+                continue
+            element = registry.element_at(integ.target, flow.target_dataset, flow.target_field)
+            if element in carried:
+                flows[element] = flows.get(element, 0) + 1
+        run = latest.get(keys[name]) if name in keys else None
+        found.append(
+            JobRecord(
+                name,
+                job_seen.runs,
+                run.run_id if run else None,
+                (run.ended_state or run.state) if run else None,
+                run.last if run else None,
+                tuple(sorted(f"{n}/{d}" for n, d in job_seen.inputs)),
+                tuple(sorted(f"{n}/{d}" for n, d in job_seen.outputs)),
+                tuple(outside_declarations(registry, job_seen, [integ])),
+            )
+        )
+    return tuple(found), flows
 
 
 Verdict = Literal["truth", "agrees", "stale", "divergent", "unknown", "no system of record"]

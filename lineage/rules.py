@@ -67,6 +67,7 @@ __all__ = [
     "judged_at",
     "judged_iso",
     "judged_text",
+    "lost_before_us",
     "message",
     "overdue_us",
     "owner",
@@ -307,6 +308,12 @@ def overdue_us(status: str | None, sent_at: int, timeout: int, as_of: int) -> in
     if status != SENT:
         return 0
     return max(0, as_of - sent_at - timeout)
+
+
+def lost_before_us(timeout: int, as_of: int) -> int:
+    """The moment before which a hop still ``sent`` at ``as_of`` is lost (the same judgement
+    as :func:`overdue_us`, said of the time it was sent, for a range of an index)."""
+    return as_of - timeout
 
 
 def judged_at(as_of: int | None, clock: int | None, now: int) -> int:

@@ -92,6 +92,53 @@ def _outside(
     registry: Registry, job: JobSeen, integrations: list[Integration]
 ) -> Iterator[Finding]:
     """Datasets and fields the job touched in mapped systems that its integrations don't carry."""
+    outside = outside_declarations(registry, job, integrations)
+    if not outside:
+        return
+    integration = integrations[0]
+    yield Finding.of(
+        "undeclared-integration",
+        job_outside_message(job.job, [i.name for i in integrations], outside),
+        owner=owner(registry, integration=integration.name, system=integration.target),
+        integration=integration.name,
+        system=integration.target,
+        evidence={**_seen(job), "outside": list(dict.fromkeys(outside))},
+    )
+
+
+def _failed(registry: Registry, job: JobSeen, integration: Integration) -> Iterator[Finding]:
+    for run in job.failed_runs():
+        yield Finding.of(
+            "failed-delivery",
+            failed_run_message(
+                run.run_id,
+                job.job,
+                integration.name,
+                state=run.state,
+                at=when(run.at),
+                error=run.error,
+            ),
+            owner=owner(registry, integration=integration.name, system=integration.target),
+            integration=integration.name,
+            system=integration.target,
+            event=run.run_id,
+            evidence={
+                "job": job.job,
+                "run": run.run_id,
+                "state": run.state,
+                "at": when(run.at),
+                "error": run.error,
+                "programming_language": run.language,
+            },
+        )
+
+
+def outside_declarations(
+    registry: Registry, job: JobSeen, integrations: list[Integration]
+) -> list[str]:
+    """What an OpenLineage job touched in mapped systems outside what its integrations
+    declare, each in words (``reads ns/name in S, which it does not read from``): the
+    evidence of ``undeclared-integration`` for a claimed job, and the integration page's."""
     targets = {i.target for i in integrations}
     sources = {i.source for i in integrations} | targets
     carried = {(i.target, c.element) for i in integrations for c in i.carries}
@@ -131,41 +178,4 @@ def _outside(
                 f"writes {element} ({flow.target_dataset}.{flow.target_field}) in {system}, "
                 "which it does not carry"
             )
-    if not outside:
-        return
-    integration = integrations[0]
-    yield Finding.of(
-        "undeclared-integration",
-        job_outside_message(job.job, [i.name for i in integrations], outside),
-        owner=owner(registry, integration=integration.name, system=integration.target),
-        integration=integration.name,
-        system=integration.target,
-        evidence={**_seen(job), "outside": list(dict.fromkeys(outside))},
-    )
-
-
-def _failed(registry: Registry, job: JobSeen, integration: Integration) -> Iterator[Finding]:
-    for run in job.failed_runs():
-        yield Finding.of(
-            "failed-delivery",
-            failed_run_message(
-                run.run_id,
-                job.job,
-                integration.name,
-                state=run.state,
-                at=when(run.at),
-                error=run.error,
-            ),
-            owner=owner(registry, integration=integration.name, system=integration.target),
-            integration=integration.name,
-            system=integration.target,
-            event=run.run_id,
-            evidence={
-                "job": job.job,
-                "run": run.run_id,
-                "state": run.state,
-                "at": when(run.at),
-                "error": run.error,
-                "programming_language": run.language,
-            },
-        )
+    return outside

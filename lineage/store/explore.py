@@ -17,11 +17,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import NamedTuple
+
 from sqlalchemy import Connection, text
 
 __all__ = [
+    "HopsSeen",
+    "UpdatedHop",
     "elements_of_record",
     "elements_recorded",
+    "integration_hops",
     "keys_by_prefix",
     "keys_containing",
     "record_keys_after",
@@ -158,3 +164,72 @@ def keys_containing(conn: Connection, part: str, limit: int) -> list[tuple[str, 
     return [
         (str(system), str(record)) for system, record in rows if lowered in str(record).casefold()
     ]
+
+
+# An integration's hops by element and by the status each was recorded with, with the last
+# one and how many were sent before ``lost_before``: ix_events_integration alone
+_INTEGRATION_HOPS = text(
+    "SELECT element, status, status_updated, COUNT(*), MAX(at),"
+    " SUM(CASE WHEN at < :lost_before THEN 1 ELSE 0 END)"
+    " FROM events WHERE integration = :integration"
+    " GROUP BY element, status, status_updated"
+)
+# the few of them whose status changed later: every status recorded for each, in hop order
+_INTEGRATION_UPDATED = text(
+    "SELECT e.event_id, e.element, e.at, e.status, hs.status, hs.at, hs.seq"
+    " FROM events e JOIN hop_status hs ON hs.event_id = e.event_id"
+    " WHERE e.integration = :integration AND e.status_updated = :updated"
+    " ORDER BY e.event_id, hs.seq"
+)
+
+
+class HopsSeen(NamedTuple):
+    """Hops of one element on one integration with one recorded status (a statement's row)."""
+
+    element: str
+    status: str | None
+    hops: int
+    last_at: int
+    sent_before: int  # of them, how many were sent before the ``lost_before`` asked
+
+
+class UpdatedHop(NamedTuple):
+    """A hop whose status changed after it was sent, with every status recorded for it."""
+
+    element: str
+    at: int
+    history: list[tuple[str, int, int]]  # (status, at, seq); the hop's own first, seq 0
+
+
+def integration_hops(
+    conn: Connection, integration: str, lost_before: int
+) -> tuple[list[HopsSeen], Iterator[UpdatedHop]]:
+    """The hops recorded on ``integration``: grouped by element and the status each was
+    recorded with (those whose status never changed), and one by one those whose status
+    changed later (whose current status the caller decides from their history).
+
+    The groups are one count read from ``ix_events_integration`` alone; the changed hops
+    (few: a hop first ``sent`` then confirmed) one join on ``ix_hop_status_event``.
+    """
+    params = {"integration": integration, "lost_before": lost_before}
+    groups = [
+        HopsSeen(str(element), status, int(hops), int(last), int(sent_before or 0))
+        for element, status, updated, hops, last, sent_before in conn.execute(
+            _INTEGRATION_HOPS, params
+        )
+        if not updated
+    ]
+    return groups, _updated_hops(conn, integration)
+
+
+def _updated_hops(conn: Connection, integration: str) -> Iterator[UpdatedHop]:
+    rows = conn.execute(_INTEGRATION_UPDATED, {"integration": integration, "updated": True})
+    current: tuple[str, UpdatedHop] | None = None
+    for event_id, element, at, status, later, later_at, seq in rows:
+        if current is None or current[0] != event_id:
+            if current is not None:
+                yield current[1]
+            current = (event_id, UpdatedHop(str(element), int(at), [(status, int(at), 0)]))
+        current[1].history.append((str(later), int(later_at), int(seq)))
+    if current is not None:
+        yield current[1]

@@ -9,6 +9,7 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
 
 from lineage.explore import PAGE_SIZE, integration_view, records_page, search, system_view
+from lineage.store.schema import iso
 
 from .. import links
 from ..charts import DAYS, health_judged, integration_health, system_health
@@ -46,11 +47,12 @@ def system(name: str) -> str:
 
 @bp.get("/integrations/<name>")
 def integration(name: str) -> str:
-    """One integration: declared carries and transforms, owner, open findings."""
+    """One integration: declared carries and transforms, owner, what was observed of it
+    (hops per element by status, its OpenLineage jobs), open findings."""
     view = integration_view(tracker().store(), name)
     chart = integration_health(name)
     return render_template("explore/integration.html", view=view, health=chart, days=DAYS,
-                           health_judged=health_judged("integration"))  # fmt: skip
+                           health_judged=health_judged("integration"), iso=iso)  # fmt: skip
 
 
 @bp.get("/records")
