@@ -232,3 +232,53 @@ def test_a_progress_bar_shows_on_stderr_when_it_is_a_terminal(db: str, tmp_path:
     assert b"ingest:" in shown and b"B/s" in shown  # the bar, counting bytes read
     summary = stdout.decode().strip()
     assert summary.endswith("30000 accepted, 0 duplicate, 0 status updates, 0 rejected")
+
+
+def test_a_malformed_line_among_fast_path_hops_is_named_and_the_good_lines_are_kept(
+    db: str, tmp_path: Path
+) -> None:
+    # Enough well-formed hops that the fast path takes nearly all of them and worker
+    # processes prepare the later ones (past the lines ingest handles in its own process):
+    # a bad line in either part is one line naming the file and the line, the rest is kept.
+    # (Each hop's input is written first, so the judgement after the load finds nothing.)
+    lines = []
+    for n in range(11_000):
+        lines.append(json.dumps(write_event(value="10", record=f"{n}")))
+        lines.append(json.dumps(hop_event(f"h-{n}", "10", "12", record=f"{n}")))
+    bad = {
+        3: '{"kind": "hop", "id": "cut", "at": "2026-11-20T09:05:00Z", "inputs": [',
+        5_000: json.dumps(hop_event("extra", "10", "12", colour="red")),
+        20_500: json.dumps(hop_event("nul", "10", "1\u00002")),
+        21_500: json.dumps(hop_event("no-zone", "10", "12", at="2026-11-20T09:05:00")),
+    }
+    for index in sorted(bad):
+        lines.insert(index, bad[index])  # file line index + 1
+    path = write_file(tmp_path, "\n".join(lines) + "\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "lineage", "ingest", str(path), "--db", db],
+        capture_output=True,
+        cwd=ROOT,
+        check=False,
+        timeout=600,
+    )
+    errors = done.stderr.decode().splitlines()
+    assert done.returncode == 1, done.stderr
+    assert [line.split(": ", 1)[0] for line in errors] == [f"{path}:{i + 1}" for i in sorted(bad)]
+    assert "Invalid JSON" in errors[0]
+    assert "Extra inputs are not permitted" in errors[1]
+    assert "NUL" in errors[2]
+    assert "a time needs a timezone" in errors[3]
+    assert "Traceback" not in done.stderr.decode()
+    summary = done.stdout.decode().strip()
+    assert summary.endswith("22000 accepted, 0 duplicate, 0 status updates, 4 rejected")
+    store = open_store(db)
+    try:
+        with store.engine.connect() as conn:
+            from sqlalchemy import text  # noqa: PLC0415
+
+            verified = conn.execute(
+                text("SELECT count(*) FROM events WHERE kind = 'hop' AND verified")
+            ).scalar_one()
+    finally:
+        store.close()
+    assert verified == 11_000  # 10 * 1.2 is 12: every kept hop was checked

@@ -102,6 +102,16 @@ VARIANTS = [
     variant(output=out(system=None)),
     b'{"kind": "hop", "id": "h-1", "id": "h-2", ' + variant()[1:].split(b", ", 1)[1],
     b'{"kind": "hop", "id": "\\ud800"}',
+    # read by msgspec since 2026-12-06: integers past 64 bits, a lone surrogate, a repeated
+    # key inside a place, a record that is a boolean
+    variant(inputs=[{"system": "S00", "element": "order.total", "record": 2**70, "value": "1"}]),
+    variant(inputs=[{"system": "S00", "element": "order.total", "record": "C", "value": -(2**64)}]),
+    variant(output=out(value="\ud800")),
+    b'{"kind": "hop", "id": "h-1", "at": "2026-11-20T09:01:05Z", "integration": "s00-to-s01", '
+    b'"inputs": [{"system": "S00", "element": "order.total", "record": "C-0", "value": "0.1", '
+    b'"value": "0.3"}], "output": {"system": "S01", "element": "order.total", "record": "9", '
+    b'"value": "0.2"}, "transform": "multiply(2)"}',
+    variant(output=out(record=True)),
     b"[1, 2]",
     b"{not json",
 ]
