@@ -35,7 +35,7 @@ AnyEvent = Write | Hop | Snapshot
 #: How many times a batch is tried again after losing a race to another writer.
 RETRIES = 5
 #: Lines :func:`ingest_lines` handles in this process before it starts worker processes.
-INLINE_LINES = 20_000
+INLINE_LINES = 4_000
 
 
 @dataclass(frozen=True, slots=True)
