@@ -36,21 +36,18 @@ _PLANNER_SETTINGS = ("jit", "enable_nestloop")
 # place (+40% CPU on a store of 200,000 hops otherwise). In the forwarded probe, CROSS JOIN
 # starts from the place's readers (index on the input place): left free, SQLite drives it
 # from every event of the element.
-# Which value a place holds follows the full rule (status updates included, looked up only
-# for the hops that have some); the probe of a source's value takes a hop's first status as
-# final, so a hop whose delivery was later reported failed can hide
-# a candidate behind it (the judgement of each candidate applies the full rule).
+# Which value a place holds follows the store's one live-hop predicate (queries.LIVE: status
+# updates included, looked up only for the hops that have some); the probe of a source's
+# value takes a hop's first status as final, so a hop whose delivery was later reported
+# failed can hide a candidate behind it (the judgement of each candidate applies the full
+# rule).
 _CANDIDATES = """
 WITH comp(element, system, side) AS (VALUES {comp}),
 ranked AS (
     SELECT x.event_id, x.kind, x.system, x.element, x.record, x.value_norm, x.verified,
            x.declared, x.at, x.seq, ROW_NUMBER() OVER w AS rn
     FROM events x
-    WHERE x.at <= :as_of AND NOT (x.kind = 'hop' AND (CASE
-        WHEN x.event_id IN (SELECT event_id FROM hop_status WHERE at <= :as_of)
-        THEN COALESCE((SELECT s.status FROM hop_status s WHERE s.event_id = x.event_id
-                       AND s.at <= :as_of ORDER BY s.seq DESC LIMIT 1), x.status)
-        ELSE x.status END) = 'failed')
+    WHERE x.at <= :as_of AND {live_x}
     WINDOW w AS (PARTITION BY x.system, x.element, x.record ORDER BY x.at DESC, x.seq DESC)
 ),
 picked AS MATERIALIZED (
@@ -96,11 +93,7 @@ ranked AS (
     SELECT x.event_id, x.kind, x.system, x.element, x.record, x.value_norm, x.verified,
            x.declared, ROW_NUMBER() OVER w AS rn
     FROM events x
-    WHERE x.at <= :as_of AND NOT (x.kind = 'hop' AND (CASE
-        WHEN x.event_id IN (SELECT event_id FROM hop_status WHERE at <= :as_of)
-        THEN COALESCE((SELECT s.status FROM hop_status s WHERE s.event_id = x.event_id
-                       AND s.at <= :as_of ORDER BY s.seq DESC LIMIT 1), x.status)
-        ELSE x.status END) = 'failed')
+    WHERE x.at <= :as_of AND {live_x}
     WINDOW w AS (PARTITION BY x.system, x.element, x.record ORDER BY x.at DESC, x.seq DESC)
 ),
 cur AS MATERIALIZED (SELECT * FROM ranked WHERE rn = 1),
@@ -187,7 +180,9 @@ def conflict_candidates(
     comp = ", ".join(rows)
     postgres = conn.dialect.name == "postgresql"
     if postgres:
-        sql = _CANDIDATES_POSTGRES.format(comp=comp, columns=EVENT_SQL_COLUMNS)
+        sql = _CANDIDATES_POSTGRES.format(
+            comp=comp, columns=EVENT_SQL_COLUMNS, live_x=LIVE_SQL.format(e="x")
+        )
         # for this query only, then restored: no JIT (compiling costs seconds and saves less)
         # and no nested loops (see _CANDIDATES_POSTGRES)
         saved = {
@@ -200,6 +195,7 @@ def conflict_candidates(
         sql = _CANDIDATES.format(
             comp=comp,
             columns=EVENT_SQL_COLUMNS,
+            live_x=LIVE_SQL.format(e="x"),
             live_h=LIVE_SQL.format(e="h"),
             live_n=LIVE_SQL.format(e="n"),
         )
