@@ -36,7 +36,15 @@ from .moment import judged_now
 from .store.conflicts import versions_many
 from .store.database import Store
 from .store.detection import Connection
-from .store.queries import EventRow, HopFacts, current_event, hop_facts
+from .store.queries import (
+    EventRow,
+    HopFacts,
+    PlaceKey,
+    SeenSnapshot,
+    current_event,
+    hop_facts,
+    snapshots_at,
+)
 from .store.schema import as_micros, iso
 from .store.walks import read_connection
 from .trace import trace
@@ -82,7 +90,9 @@ def findings_on(
         moment = (graph.judged or judged_now(conn, horizon)).at
         facts = hop_facts(conn, [n.event for n in hops if n.event], horizon)
         subject = graph.subject
-        stands: list[Finding] = []
+        here = PlaceKey(subject.system, subject.element, subject.record)
+        untraced = _untraced_snapshots(registry, here, snapshots_at(conn, here, horizon))
+        stands: list[Finding] = [] if untraced is None else [untraced]
         if truth:
             if isinstance(graph, ImpactResult):
                 currents = _currents(conn, graph, horizon)
@@ -113,6 +123,8 @@ def findings_on(
     integrations = {e.target: e.integration for e in graph.edges if e.kind == "hop"}
     for node in graph.nodes:
         for problem in node.problems:
+            if untraced is not None and _same_untraced(node, problem.code, here):
+                continue  # said once, as lineage scan says it: every snapshot of the place
             keep(_on(node, problem.code, problem.message, problem.owner,
                      integrations.get(node.id), problem.event))  # fmt: skip
         for finding in _unknown(registry, node, integrations.get(node.id)):
@@ -123,6 +135,50 @@ def findings_on(
     for finding in stands:
         keep(finding)
     return tuple(sorted(found.values(), key=lambda f: (f.severity.rank, f.code, f.message)))
+
+
+def _same_untraced(node: GraphNode, code: str, place: PlaceKey) -> bool:
+    return (
+        code == "untraced-value"
+        and node.kind == "snapshot"
+        and (node.system, node.element, node.record) == place
+    )
+
+
+def _untraced_snapshots(
+    registry: Registry, place: PlaceKey, seen: list[SeenSnapshot]
+) -> Finding | None:
+    """``untraced-value`` of the subject's place as ``lineage scan`` words it: every snapshot
+    there that nothing explained, named by the first (an earlier one stays open after a later
+    write explains the value held now: no all-clear over it)."""
+    unexplained = [snap for snap in seen if not snap.explained]
+    if not unexplained:
+        return None
+    first = unexplained[0]
+    held = None
+    if first.held_id is not None:
+        held = (first.held_id, iso(first.held_at) if first.held_at is not None else None,
+                first.held_value)  # fmt: skip
+    text = rules.untraced_snapshot_message(
+        place, first.value, snapshots=len(unexplained), held=held
+    )
+    return Finding.of(
+        "untraced-value",
+        text,
+        owner=rules.value_owner(registry, place.element, place.system),
+        evidence={
+            "value": first.value,
+            "observed_at": iso(first.at),
+            "expected": first.held_value if first.held_id is not None else None,
+            "explained_by": first.held_id,
+            "snapshots": len(unexplained),
+            "events": [snap.event_id for snap in unexplained[:5]],
+        },
+        system=place.system,
+        element=place.element,
+        record=place.record,
+        event=first.event_id,
+    )
 
 
 def _currents(conn: Connection, graph: ValueGraph, horizon: int | None) -> list[EventRow]:

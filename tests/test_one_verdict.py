@@ -17,7 +17,7 @@ import golden_scenarios
 import pytest
 from click.testing import CliRunner, Result
 from flask.testing import FlaskClient
-from scan_world import clean_chain, hop, load, record, write
+from scan_world import clean_chain, hop, load, record, snapshot, write
 from test_detect_run import defects
 
 import lineage
@@ -268,6 +268,14 @@ def test_the_planted_runtime_cases_are_shown_in_their_words_with_their_owners(
             [("ERP", "order.total", "40099", "10.00")],
             ("BI", "order.total", "R-30", "12.00"),
         ),
+        # two snapshots nothing explains at one place: scan names the first and counts both
+        write("ERP", "order.total", "40040", "50", 0),
+        snapshot("ERP", "order.total", "40040", "99", 30),
+        snapshot("ERP", "order.total", "40040", "98", 40),
+        # a snapshot nothing explains, then a write explaining the value held now: still open
+        write("ERP", "order.total", "40041", "50", 0),
+        snapshot("ERP", "order.total", "40041", "99", 30),
+        write("ERP", "order.total", "40041", "70", 40),
         write("CRM", "customer.address", "C-1042", "12 Main St", 24 * 60),  # the clock
     )
     traced = cross_check(runner, db_url)
