@@ -192,6 +192,9 @@ def health_svg(report: HealthReport, *, columns: int = 2) -> str:
         },
     )
     ET.SubElement(root, "title").text = f"Health by {report.by}"
+    said = report.judged_text()
+    if said:  # the moment the counts were judged as of, as every answer says it
+        ET.SubElement(root, "desc").text = said
     for n, group in enumerate(groups):
         if not group.days:
             continue

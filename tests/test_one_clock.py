@@ -132,6 +132,8 @@ def test_audit_and_health_say_the_moment_in_the_words_of_every_answer(
         assert text.exit_code == 0, text.output
         assert text.output.strip().splitlines()[-1] == BY_CLOCK, question
         assert _json(runner, *question, *db)["as_of"] == CLOCK, question
+    svg = runner.invoke(main, ["health", "--days", "2", "--format", "svg", *db]).stdout
+    assert f"<desc>{BY_CLOCK}</desc>" in svg  # the drawing says it too
     asked = ["--as-of", "2026-11-20T09:30:00Z", *db]
     for question in (["audit"], ["health", "--days", "2"]):
         text = runner.invoke(main, [*question, *asked])
