@@ -13,6 +13,9 @@ indexed statements whatever the graph's size (never one per step):
   (``duplicate-delivery``);
 - a shown place in a system or of an element the registry in force does not declare
   (``unknown-system``, ``unknown-element``);
+- the place asked about: every snapshot there nothing explained (``untraced-value``, worded
+  as ``lineage scan`` words it) and every hop into it that failed (``failed-delivery``: a
+  failed hop left no value, so the walk from the value held there does not show it);
 - the subject's value against its golden value (``conflicting-truth``: stale or divergent),
   judged by :class:`lineage.golden.Judge`, the judge ``lineage scan`` uses.
 
@@ -39,11 +42,13 @@ from .store.detection import Connection
 from .store.queries import (
     EventRow,
     HopFacts,
+    HopStatus,
     PlaceKey,
     SeenSnapshot,
     current_event,
     hop_facts,
     snapshots_at,
+    statuses_into,
 )
 from .store.schema import as_micros, iso
 from .store.walks import read_connection
@@ -93,6 +98,7 @@ def findings_on(
         here = PlaceKey(subject.system, subject.element, subject.record)
         untraced = _untraced_snapshots(registry, here, snapshots_at(conn, here, horizon))
         stands: list[Finding] = [] if untraced is None else [untraced]
+        stands += _failed_into(registry, here, statuses_into(conn, here, horizon), moment)
         if truth:
             if isinstance(graph, ImpactResult):
                 currents = _currents(conn, graph, horizon)
@@ -179,6 +185,48 @@ def _untraced_snapshots(
         record=place.record,
         event=first.event_id,
     )
+
+
+def _failed_into(
+    registry: Registry, place: PlaceKey, statuses: list[HopStatus], moment: int
+) -> list[Finding]:
+    """``failed-delivery`` of the hops into the place asked about whose status at ``moment``
+    is failed, as ``lineage scan`` words them: a failed hop left no value, so the trace of
+    what the place holds does not show it, but the place is where it should have arrived."""
+    history: dict[str, list[HopStatus]] = {}
+    for status in statuses:
+        history.setdefault(status.event_id, []).append(status)
+    found = []
+    for hop, given in history.items():
+        known = [s for s in given if s.at <= moment]
+        if not known:
+            continue
+        last = max(known, key=lambda s: rules.status_key(s.status, s.at, s.seq))
+        if last.status != "failed":
+            continue
+        text = rules.message("failed-delivery", event=hop,
+                             via=last.integration or "no declared integration",
+                             element=place.element, system=place.system, record=place.record,
+                             reason=last.error or "no reason given")  # fmt: skip
+        found.append(
+            Finding.of(
+                "failed-delivery",
+                text,
+                owner=rules.hop_owner(registry, last.integration, place.element, place.system),
+                evidence={
+                    "hop": hop,
+                    "sent_at": iso(last.sent_at),
+                    "failed_at": iso(last.at),
+                    "error": last.error,
+                },
+                system=place.system,
+                element=place.element,
+                record=place.record,
+                integration=last.integration,
+                event=hop,
+            )
+        )
+    return found
 
 
 def _currents(conn: Connection, graph: ValueGraph, horizon: int | None) -> list[EventRow]:

@@ -173,6 +173,10 @@ def cross_check(runner: CliRunner, db: str) -> set[str]:
                 text = run(runner, db, "trace", *place)
                 assert text.exit_code in (0, 2), text.output
                 assert "every step checks out" not in text.stdout, (code, place)
+                if text.exit_code == 0:  # it holds a value: its trace shows the finding
+                    answer = as_json(run(runner, db, "trace", *place, "--format", "json"))
+                    shown = {(f["code"], f["message"], f["owner"]) for f in answer["findings"]}
+                    assert (code, message, owner) in shown, (code, place, message)
             continue
         assert "every step checks out" not in shown.stdout, (code, place)
         answer = as_json(run(runner, db, "trace", *place, "--format", "json"))
@@ -276,6 +280,16 @@ def test_the_planted_runtime_cases_are_shown_in_their_words_with_their_owners(
         write("ERP", "order.total", "40041", "50", 0),
         snapshot("ERP", "order.total", "40041", "99", 30),
         write("ERP", "order.total", "40041", "70", 40),
+        # a delivery into a place that holds a value failed: its trace shows no all-clear
+        hop(
+            "h-31",
+            "erp-to-bi",
+            70,
+            [("ERP", "order.total", "40017", "50.00")],
+            ("BI", "order.total", "R-9", "60.00"),
+            status="failed",
+            error="BI down",
+        ),
         write("CRM", "customer.address", "C-1042", "12 Main St", 24 * 60),  # the clock
     )
     traced = cross_check(runner, db_url)

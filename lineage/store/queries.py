@@ -268,6 +268,56 @@ def snapshots_at(conn: Connection, place: PlaceLike, horizon: int | None) -> lis
     return seen
 
 
+class HopStatus(NamedTuple):
+    """One status a hop into a place was given: on arrival (``seq`` -1) or reported since."""
+
+    event_id: str
+    integration: str | None
+    sent_at: int
+    status: str
+    at: int
+    seq: int
+    error: str | None
+
+
+# the hops into one place that failed on arrival or were given a status since, with every
+# status by the moment: whether each failed is the rules' call (lineage.rules.current_status)
+_UNSETTLED_INTO_PLACE = text(
+    "SELECT e.event_id, e.integration, e.at AS sent_at, COALESCE(e.status, 'delivered') AS "
+    "status, e.at, -1 AS seq, e.error FROM events e "
+    "WHERE e.system = :system AND e.element = :element AND e.record = :record "
+    "AND e.kind = 'hop' AND e.at <= :horizon AND (e.status = 'failed' OR e.status_updated) "
+    "UNION ALL "
+    "SELECT e.event_id, e.integration, e.at, hs.status, hs.at, hs.seq, hs.error FROM events e "
+    "JOIN hop_status hs ON hs.event_id = e.event_id "
+    "WHERE e.system = :system AND e.element = :element AND e.record = :record "
+    "AND e.kind = 'hop' AND e.at <= :horizon AND e.status_updated AND hs.at <= :horizon"
+)
+
+
+def statuses_into(conn: Connection, place: PlaceLike, horizon: int | None) -> list[HopStatus]:
+    """Every status of the hops into ``place`` by ``horizon`` that failed on arrival or were
+    given a status since (the few that may have failed): one statement."""
+    params = {
+        "system": place.system,
+        "element": place.element,
+        "record": place.record,
+        "horizon": bounded(horizon),
+    }
+    return [
+        HopStatus(
+            row.event_id,
+            row.integration,
+            int(row.sent_at),
+            row.status,
+            int(row.at),
+            int(row.seq),
+            row.error,
+        )
+        for row in conn.execute(_UNSETTLED_INTO_PLACE, params)
+    ]
+
+
 def value_at(conn: Connection, place: PlaceLike, at: int) -> EventRow | None:
     """The event whose value ``place`` held at the moment ``at`` (inclusive); None if none.
 
