@@ -8,7 +8,12 @@ The store is the one ``benchmarks/trace.py`` builds (:func:`benchmarks.common.ge
 chains of 20 hops through S00 → … → S20); when it is present it is reused as it is
 (SQLite ``/tmp/lineage-bench-trace/trace-<hops>.db``, PostgreSQL database
 ``lineage_bench_trace_<hops>``), otherwise it is built here with ``benchmarks.trace.build``
-(``--hops``, default 1,000,000; try ``--hops 100000`` on a small machine).
+(``--hops``, default 1,000,000; try ``--hops 100000`` on a small machine). With ``--scope``
+it is the store ``benchmarks/scope.py --build-only`` builds instead (the same chains, 950,000
+hops and their origin writes, about 1,000,000 events, with a few of every defect planted:
+SQLite ``/tmp/lineage-bench-scope/scope-950000.db``, database ``lineage_bench_scope_950000``),
+never built here; run ``lineage scan --full`` on it first so that the owner's digest page
+has stored findings to show.
 
 Measured on a sample of chains spread over the store (``--samples``), each URL asked
 ``--repeat`` times, medians reported; each page through the Flask app in-process (routing,
@@ -20,6 +25,7 @@ Usage (from the repository root)::
 
     python benchmarks/pages.py                        # 1,000,000 hops, SQLite and PostgreSQL
     python benchmarks/pages.py --backend sqlite --hops 100000
+    python benchmarks/pages.py --scope --samples 5 --repeat 3   # benchmarks/scope.py's stores
 
 Results are written to benchmarks/results/pages.txt.
 """
@@ -42,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from live_server import serving
+from sqlalchemy import text
 
 from benchmarks.common import (
     ELEMENTS,
@@ -60,6 +67,7 @@ from lineage.trace import trace
 from webapp import create_app
 
 RESULTS = Path(__file__).resolve().parent / "results" / "pages.txt"
+SCOPE_FOLDER = Path("/tmp/lineage-bench-scope")
 TRACE_PAGE_TARGET_MS = 150.0
 PAGE_TARGET_MS = 150.0
 SEARCH_TARGET_MS = 50.0
@@ -76,13 +84,34 @@ def _timed_ms(func: Callable[[], Any]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def _url(backend: str, hops: int, folder: Path) -> str:
+def _url(backend: str, hops: int, folder: Path, scope: bool = False) -> str:
+    kind = "scope" if scope else "trace"
     if backend == "postgresql":
-        return f"{POSTGRES_ADMIN.rsplit('/', 1)[0]}/lineage_bench_trace_{hops}"
+        return f"{POSTGRES_ADMIN.rsplit('/', 1)[0]}/lineage_bench_{kind}_{hops}"
+    if scope:
+        return f"sqlite:///{SCOPE_FOLDER / f'scope-{hops}.db'}"
     return f"sqlite:///{folder / f'trace-{hops}.db'}"
 
 
-def measure(url: str, hops: int, samples: int, repeat: int) -> dict[str, list[float]]:
+def _busiest_owner(url: str) -> str:
+    """The owner with the most open stored findings (the digest page with the most to show)."""
+    store = open_store(url)
+    try:
+        with store.engine.connect() as conn:
+            row = conn.execute(
+                text(
+                    "SELECT owner FROM findings WHERE resolved_at IS NULL AND owner IS NOT NULL "
+                    "GROUP BY owner ORDER BY COUNT(*) DESC LIMIT 1"
+                )
+            ).first()
+    finally:
+        store.close()
+    return str(row[0]) if row else "team10@example.com"
+
+
+def measure(
+    url: str, hops: int, samples: int, repeat: int, owner: str = "team10@example.com"
+) -> dict[str, list[float]]:
     """Milliseconds per question, every run, over ``samples`` chains."""
     app = create_app({"DATABASE_URL": url, "API_TOKEN": None})
     client = app.test_client()
@@ -140,7 +169,12 @@ def measure(url: str, hops: int, samples: int, repeat: int) -> dict[str, list[fl
                 "elements page": get("/elements"),
                 "search page": get(f"/search?q={middle['record'][:-3]}"),
                 "GET /api/v1/find (record prefix)": get(f"/api/v1/find?q={middle['record'][:-3]}"),
+                # six characters from inside the key: its chain's number, in every system
+                "GET /api/v1/find (record contains)": get(
+                    f"/api/v1/find?q={middle['record'][-6:]}"
+                ),
                 "GET /api/v1/find (name)": get("/api/v1/find?q=team1"),
+                "digest page": get(f"/digest/{owner}"),
             }
             for question in questions.values():  # warm up: templates, layouts, statements
                 question()
@@ -190,8 +224,15 @@ def main(argv: list[str] | None = None) -> int:
         default=Path("/tmp/lineage-bench-trace"),
         help="where the SQLite store is (shared with benchmarks/trace.py)",
     )
+    parser.add_argument(
+        "--scope",
+        action="store_true",
+        help="measure benchmarks/scope.py's stores (--hops 950000 unless given)",
+    )
     parser.add_argument("--no-save", action="store_true", help="do not write results/pages.txt")
     args = parser.parse_args(argv)
+    if args.scope and args.hops == 1_000_000:
+        args.hops = 950_000  # benchmarks/scope.py's default: about 1,000,000 events
     args.folder.mkdir(parents=True, exist_ok=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
 
@@ -203,7 +244,13 @@ def main(argv: list[str] | None = None) -> int:
             if reason:
                 print(f"skipping PostgreSQL: {reason}", file=sys.stderr)
                 continue
-        url = _url(backend, args.hops, args.folder)
+        url = _url(backend, args.hops, args.folder, args.scope)
+        if args.scope and not _has_events(url):
+            print(
+                f"{backend}: no store at {url}: run benchmarks/scope.py --build-only",
+                file=sys.stderr,
+            )
+            continue
         if not _has_events(url):
             print(f"{backend}: building the store ({args.hops:,} hops)...", file=sys.stderr)
             if backend == "postgresql":
@@ -212,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{backend}: built in {seconds:.0f} s", file=sys.stderr)
         print(f"{backend}: measuring...", file=sys.stderr)
         load = os.getloadavg()[0]
-        runs = measure(url, args.hops, args.samples, args.repeat)
+        runs = measure(url, args.hops, args.samples, args.repeat, _busiest_owner(url))
         load = max(load, os.getloadavg()[0])
         for key, values in runs.items():
             median, best, p95 = _summary(values)
@@ -227,8 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     report = "\n".join(
         [
             f"lineage web pages at {args.hops:,} hops, 20-hop chains ({machine()})",
-            f"command: python benchmarks/pages.py --hops {args.hops} --samples {args.samples} "
-            f"--repeat {args.repeat}",
+            f"command: python benchmarks/pages.py {'--scope ' if args.scope else ''}"
+            f"--hops {args.hops} --samples {args.samples} --repeat {args.repeat}",
             "milliseconds per request, in-process through the Flask app unless 'over HTTP': "
             "median, best and 95th percentile",
             "",

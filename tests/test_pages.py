@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
+from steward_scenarios import record, write
 from web_world import BI_OWNER, HOSTILE_OWNER, HOSTILE_RECORD, PORTAL_OWNER, load
 
 from lineage.cli import main
@@ -597,3 +598,21 @@ def test_a_code_in_prose_is_kept_whole_and_the_punctuation_after_it_stays_outsid
     assert str(nobreak("R-17: <b>x-y</b>")) == (
         '<span class="nw">R-17</span>: <span class="nw">&lt;b&gt;x-y&lt;/b&gt;</span>'
     )
+
+
+def test_a_busy_owners_digest_shows_the_most_urgent_of_a_code_and_links_the_rest(
+    app: Flask, client: FlaskClient
+) -> None:
+    store = app.extensions["lineage"].store()
+    load_demo(store)
+    negative = (
+        write(f"w-neg-{n}", "WMS", "stock.on_hand", f"SKU-9{n:03d}", "-1", 600 + n)
+        for n in range(60)
+    )
+    record(store, *negative, registry=store.registry())
+    html = page(client, "/digest/walter@example.com")
+    rules = html.split("<code>rule-violation</code>", 1)[1].split("</section>", 1)[0]
+    assert "62 findings" in text_of(rules)
+    assert rules.count('<tr class="finding') == 50
+    assert "The 50 most urgent of 62 shown" in text_of(rules)
+    assert 'href="/findings?owner=walter@example.com&amp;code=rule-violation"' in rules

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask import current_app
 from markupsafe import Markup
 
 from lineage.charts import findings_chart, health_chart
@@ -40,13 +41,27 @@ def _markup(svg: str) -> Markup:
     return Markup(svg)  # noqa: S704 - lineage.charts escapes every string it draws
 
 
+Drawn = dict[tuple[Grouping, int, dt.datetime | None], tuple[object, dict[str | None, Markup]]]
+"""The charts last drawn for each question (per app), with the health answer they were drawn
+from: :func:`~webapp.questions.ask_health` answers the same object while the store is
+unchanged, and drawing forty charts (the system map's) costs more than counting them."""
+
+
 def health_charts(
     by: Grouping, *, days: int = DAYS, as_of: dt.datetime | None = None
 ) -> dict[str | None, Markup]:
     """A small chart per group (every declared name, and the groups seen): name -> SVG.
     Empty when the store holds no events yet."""
     report = ask_health(by, days, as_of)
-    return {group.name: _markup(health_chart(group)) for group in report.groups}
+    cache: Drawn = current_app.extensions.setdefault("lineage.charts", {})
+    drawn = cache.get((by, days, as_of))
+    if drawn is not None and drawn[0] is report:
+        return drawn[1]
+    charts = {group.name: _markup(health_chart(group)) for group in report.groups}
+    if len(cache) > 16:
+        cache.clear()
+    cache[(by, days, as_of)] = (report, charts)
+    return charts
 
 
 def _one(by: Grouping, name: str, days: int, as_of: dt.datetime | None) -> Markup | None:
