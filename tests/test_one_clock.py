@@ -207,3 +207,12 @@ def test_the_digest_and_health_pages_say_the_moment_judged(
         assert said in page.get_data(as_text=True), path
     earlier = client.get("/findings", query_string={"as_of": "2026-11-20T09:30:00Z"})
     assert "judged as of 2026-11-20T09:30:00Z (--as-of)" in earlier.get_data(as_text=True)
+    # the drawings: the trace page's diagram and the graph API's DOT and SVG
+    place = {"system": "BI", "element": "order.total", "record": "R-9"}
+    drawn = escaped.replace("-", "&#45;")
+    html = client.get("/trace", query_string=place).get_data(as_text=True)
+    assert drawn in html[html.index("<svg") : html.index("</svg>")]
+    dot = client.get("/api/v1/graph/trace.dot", query_string=place).get_data(as_text=True)
+    assert f"  // {BY_CLOCK}\n" in dot
+    svg = client.get("/api/v1/graph/trace.svg", query_string=place).get_data(as_text=True)
+    assert drawn in svg
