@@ -27,7 +27,7 @@ Usage (from the repository root)::
     python benchmarks/pages.py --backend sqlite --hops 100000
     python benchmarks/pages.py --scope --samples 5 --repeat 3   # benchmarks/scope.py's stores
 
-Results are written to benchmarks/results/pages.txt.
+Results are written to benchmarks/results/pages.txt (``--scope``: pages-scope.txt).
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ from lineage.trace import trace
 from webapp import create_app
 
 RESULTS = Path(__file__).resolve().parent / "results" / "pages.txt"
+RESULTS_SCOPE = RESULTS.with_name("pages-scope.txt")
 SCOPE_FOLDER = Path("/tmp/lineage-bench-scope")
 TRACE_PAGE_TARGET_MS = 150.0
 PAGE_TARGET_MS = 150.0
@@ -298,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     print(report)
     if not args.no_save:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(report + "\n", encoding="utf-8")
+        (RESULTS_SCOPE if args.scope else RESULTS).write_text(report + "\n", encoding="utf-8")
     return 0
 
 
