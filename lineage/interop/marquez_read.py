@@ -192,8 +192,10 @@ class Catalogue:
     def _job_list(
         self, found: list[JobSum], declared: list[JobSum], total: int, limit: int, offset: int
     ) -> JobList:
-        """One page of ``found`` (the first ``limit + offset`` stored) and ``declared`` merged."""
-        jobs = sorted([*found, *declared], key=_by_key)[offset : offset + limit]
+        """One page of ``found`` (the first ``limit + offset`` stored) and ``declared`` merged,
+        most recently updated first as Marquez lists jobs (the declared ones dated by the
+        registry's load), ties by namespace and name."""
+        jobs = sorted([*found, *declared], key=self._by_recency)[offset : offset + limit]
         keys = [
             (j.namespace, j.name) for j in jobs if (j.namespace, j.name) not in self.declared.jobs
         ]
@@ -207,6 +209,11 @@ class Catalogue:
             jobs=[self._job(j, io.get((j.namespace, j.name)), recent) for j in jobs],
             total_count=total + len(declared),
         )
+
+    def _by_recency(self, job: JobSum) -> tuple[int, str, str]:
+        declared = (job.namespace, job.name) in self.declared.jobs
+        updated = (self.declared_at or 0) if declared else job.last
+        return -updated, job.namespace, job.name
 
     def _job_sum(self, namespace: str, name: str) -> JobSum:
         found = self.declared.jobs.get((namespace, name)) or summaries.job_row(
@@ -260,7 +267,7 @@ class Catalogue:
             outputs=[Id(namespace=n, name=m) for n, m in outs],
             description=job.description,
             latest_run=shaped[0] if shaped else None,
-            latest_runs=shaped,
+            latest_runs=shaped or None,
             facets=job.facets,
             current_version=version,
         )

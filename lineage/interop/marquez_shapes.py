@@ -91,7 +91,9 @@ class Job(_Shape):
     location: str | None = None
     description: str | None = None
     latest_run: Run | None = Field(default=None, alias="latestRun")
-    latest_runs: list[Run] = Field(default_factory=list, alias="latestRuns")
+    # None (left out) for a job never run, as Marquez leaves it: its web UI's dashboard reduces
+    # a present list with no initial value, and an empty one stops the page
+    latest_runs: list[Run] | None = Field(default=None, alias="latestRuns")
     facets: dict[str, Any] = Field(default_factory=dict)
     current_version: str | None = Field(default=None, alias="currentVersion")
     tags: list[str] = Field(default_factory=list)

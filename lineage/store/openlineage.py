@@ -384,11 +384,16 @@ def job_rows(conn: Connection, namespace: str | None = None) -> list[JobSum]:
 
 
 def job_page(conn: Connection, namespace: str, limit: int, offset: int) -> tuple[int, list[JobSum]]:
-    """How many jobs a namespace has, and one page of them by name."""
+    """How many jobs a namespace has, and one page of them most recently updated first, as
+    Marquez lists them (a range of ``ix_ol_jobs_namespace_recent``)."""
     where = ol_jobs.c.namespace == namespace
     total = conn.execute(select(func.count()).select_from(ol_jobs).where(where)).scalar_one()
     rows = conn.execute(
-        select(ol_jobs).where(where).order_by(ol_jobs.c.name).limit(limit).offset(offset)
+        select(ol_jobs)
+        .where(where)
+        .order_by(ol_jobs.c.last_at.desc(), ol_jobs.c.name)
+        .limit(limit)
+        .offset(offset)
     )
     return int(total), [_job_of(r) for r in rows]
 
@@ -831,7 +836,8 @@ _LATEST_STATES = {
 def job_page_all(
     conn: Connection, limit: int, offset: int, last_run_states: Sequence[str] = ()
 ) -> tuple[int, list[JobSum]]:
-    """How many jobs there are, and one page of them by namespace and name (the key's order).
+    """How many jobs there are, and one page of them most recently updated first, as Marquez
+    lists them (a range of ``ix_ol_jobs_recent``; ties by namespace and name).
 
     With ``last_run_states`` (Marquez's: NEW, RUNNING, COMPLETED, FAILED, ABORTED), only the
     jobs whose latest run is in one of them, and the jobs never run, as Marquez filters; each
@@ -856,7 +862,9 @@ def job_page_all(
         )
         query = query.where((~ran) | latest.in_(wanted))
     rows = conn.execute(
-        query.order_by(ol_jobs.c.namespace, ol_jobs.c.name).limit(limit).offset(offset)
+        query.order_by(ol_jobs.c.last_at.desc(), ol_jobs.c.namespace, ol_jobs.c.name)
+        .limit(limit)
+        .offset(offset)
     )
     return int(total), [_job_of(r) for r in rows]
 

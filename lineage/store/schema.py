@@ -210,6 +210,9 @@ ol_jobs = Table(
 
 # Marquez's dashboard counts the jobs and datasets known at each hour or day (migration 0010)
 Index("ix_ol_jobs_first", ol_jobs.c.first_at)
+# Marquez lists jobs most recently updated first (migration 0012)
+Index("ix_ol_jobs_recent", ol_jobs.c.last_at)
+Index("ix_ol_jobs_namespace_recent", ol_jobs.c.namespace, ol_jobs.c.last_at)
 
 ol_datasets = Table(
     "ol_datasets",

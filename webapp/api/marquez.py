@@ -204,7 +204,12 @@ def get_namespace(namespace: str) -> Response:
 
 
 @bp.get("/namespaces/<path:namespace>/jobs", merge_slashes=False)
-@operation("The jobs of a namespace", query=Paging, response=JobList, errors={**_NOT_FOUND, **_BAD})
+@operation(
+    "The jobs of a namespace, most recently updated first",
+    query=Paging,
+    response=JobList,
+    errors={**_NOT_FOUND, **_BAD},
+)
 @marquez_errors
 def list_jobs(namespace: str) -> Response:
     page = query_args(Paging)
@@ -233,7 +238,7 @@ def list_runs(namespace: str, job: str) -> Response:
 
 @bp.get("/jobs")
 @operation(
-    "Every job of every namespace, by namespace and name",
+    "Every job of every namespace, most recently updated first",
     query=JobsQuery,
     response=JobList,
     errors=_BAD,
