@@ -130,6 +130,9 @@ def test_a_diagram_zooms_pans_and_fits_again(page: Any) -> None:
     figure = page.locator("figure.diagram")
     canvas = figure.locator(".canvas")
     expect(canvas).to_have_class(re.compile(r"\bzoomable\b"))
+    # the whole box on screen: a mouse can only drag what it can reach (the lines above the
+    # diagram, the moment judged among them, put its bottom below a 900 px window)
+    canvas.evaluate("e => e.scrollIntoView({block: 'center'})")
     node = canvas.locator("g.node").first
     before = _box(node)
 
