@@ -127,6 +127,9 @@ def findings_on(
             found.setdefault(key, finding)
 
     integrations = {e.target: e.integration for e in graph.edges if e.kind == "hop"}
+    for node in hops:  # a hop no edge of the answer leads into (an impact's start): its own
+        if node.id not in integrations:
+            integrations[node.id] = facts.integrations.get(node.event or "")
     for node in graph.nodes:
         for problem in node.problems:
             if untraced is not None and _same_untraced(node, problem.code, here):

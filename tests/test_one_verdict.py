@@ -146,7 +146,8 @@ def cross_check(runner: CliRunner, db: str) -> set[str]:
     - a trace command: the trace's JSON shows a finding of the same code with exactly scan's
       message and owner, the trace never prints an all-clear, and the edge of the finding's
       hop names the same owner; the golden record of its record, when it shows the place,
-      shows the finding in the same words with the same owner;
+      shows the finding in the same words with the same owner, and the impact of the place
+      says alike whatever it shows of that code there;
     - any place it names that holds a value: its trace prints no all-clear;
     - the digest lists it under the same owner, in the same words.
     """
@@ -186,6 +187,12 @@ def cross_check(runner: CliRunner, db: str) -> set[str]:
         if code in HOP_CODES:
             edges = {e["owner"] for e in answer["edges"] if e["event"] == subject["event"]}
             assert edges <= {owner}, (code, place, edges)
+        impact = run(runner, db, "impact", *place, "--format", "json")
+        if impact.exit_code in (0, 1):  # what the impact shows of it, it says alike
+            for other in as_json(impact)["findings"]:
+                s = other["subject"]
+                if other["code"] == code and (s["system"], s["element"], s["record"]) == place:
+                    assert (other["message"], other["owner"]) == (message, owner), (code, place)
         golden = run(runner, db, "golden", subject["system"], subject["record"], "--format", "json")
         if golden.exit_code in (0, 1) and place in _golden_places(json.loads(golden.stdout)):
             shown = {(f["code"], f["message"], f["owner"]) for f in as_json(golden)["findings"]}
@@ -365,3 +372,17 @@ def test_a_golden_record_too_big_to_check_says_how_many_places_it_left_unchecked
     monkeypatch.setattr(answers, "MAX_GOLDEN_PLACES", 50)
     full = as_json(run(runner, demo, "golden", "ERP", "40017", "--format", "json"))
     assert full["findings_unchecked"] == 0
+
+
+def test_impact_of_a_lost_direct_debit_names_its_integration_and_timeout_as_scan_does(
+    runner: CliRunner, demo: str
+) -> None:
+    # the impact starts at the lost hop itself: no edge leads into it, its own integration counts
+    scan = as_json(run(runner, demo, "scan", "--format", "json", "--code", "lost-delivery"))
+    (lost,) = scan["findings"]
+    impact = as_json(
+        run(runner, demo, "impact", "Bank", "payment.amount", "DD-40019", "--format", "json")
+    )
+    shown = [f for f in impact["findings"] if f["code"] == "lost-delivery"]
+    assert [(f["message"], f["owner"]) for f in shown] == [(lost["message"], "tina@example.com")]
+    assert "on erp-to-bank-collections" in lost["message"] and "within 1d" in lost["message"]

@@ -517,10 +517,13 @@ class HopFacts(NamedTuple):
     siblings: dict[str, dict[PlaceKey, list[Delivery]]]
     #: hop id -> those input places (the source records), in input order
     sources: dict[str, list[PlaceKey]]
+    #: hop id -> the integration it travelled on, as recorded (for a hop no edge of the
+    #: answer leads into: the start of an impact)
+    integrations: dict[str, str | None]
 
 
 _HOP_ROWS = text(
-    "SELECT e.event_id, e.status, e.at, e.seq FROM events e "
+    "SELECT e.event_id, e.status, e.at, e.seq, e.integration FROM events e "
     "WHERE e.kind = 'hop' AND e.event_id IN :ids"
 ).bindparams(bindparam("ids", expanding=True))
 
@@ -550,12 +553,14 @@ def hop_facts(conn: Connection, hop_ids: Sequence[str], horizon: int | None) -> 
     """The statuses and delivery siblings of the hops an answer shows, in three indexed
     statements whatever their number (never one per step)."""
     if not hop_ids:
-        return HopFacts({}, {}, {})
+        return HopFacts({}, {}, {}, {})
     ids = list(dict.fromkeys(hop_ids))
     bound = bounded(horizon)
     statuses: dict[str, list[tuple[str, int, int]]] = {}
-    for event_id, status, at, _seq in conn.execute(_HOP_ROWS, {"ids": ids}):
+    integrations: dict[str, str | None] = {}
+    for event_id, status, at, _seq, integration in conn.execute(_HOP_ROWS, {"ids": ids}):
         statuses[event_id] = [(status or "delivered", int(at), -1)]
+        integrations[event_id] = integration
     for event_id, status, at, seq in conn.execute(_HOP_STATUS_ROWS, {"ids": ids, "horizon": bound}):
         statuses.setdefault(event_id, []).append((status, int(at), int(seq)))
     siblings: dict[str, dict[PlaceKey, list[Delivery]]] = {}
@@ -568,4 +573,4 @@ def hop_facts(conn: Connection, hop_ids: Sequence[str], horizon: int | None) -> 
             sources.setdefault(hop, []).append(source)
         if all(event_id != known.event for known in found):
             found.append(Delivery(event_id, target, int(at), int(seq)))
-    return HopFacts(statuses, siblings, sources)
+    return HopFacts(statuses, siblings, sources, integrations)
