@@ -104,9 +104,10 @@ def airflow_event(
     }
 
 
-def world(tmp_path: Path, registry: str, *events: dict[str, Any]) -> tuple[CliRunner, str]:
+def world(tmp_path: Path, db: str, registry: str, *events: dict[str, Any]) -> tuple[CliRunner, str]:
+    """A store (``db``: SQLite and PostgreSQL, from ``db_url``) holding ``registry`` and the
+    OpenLineage ``events``."""
     runner = CliRunner()
-    db = f"sqlite:///{tmp_path / 'lineage.db'}"
     path = tmp_path / "registry.yaml"
     path.write_text(registry)
     assert runner.invoke(main, ["load", str(path), "--db", db]).exit_code == 0
@@ -127,9 +128,10 @@ def scanned(runner: CliRunner, db: str, code: str) -> list[dict[str, Any]]:
 
 def test_an_airflow_job_between_mapped_systems_is_an_undeclared_integration(
     tmp_path: Path,
+    db_url: str,
 ) -> None:
     runner, db = world(
-        tmp_path, SYSTEMS, airflow_event(1, "START"), airflow_event(1, "COMPLETE", minute=5)
+        tmp_path, db_url, SYSTEMS, airflow_event(1, "START"), airflow_event(1, "COMPLETE", minute=5)
     )
     [finding] = scanned(runner, db, "undeclared-integration")
     assert finding["message"].startswith(
@@ -145,27 +147,39 @@ def test_an_airflow_job_between_mapped_systems_is_an_undeclared_integration(
     assert finding["evidence"]["runs"] == 1
 
 
-def test_once_the_integration_and_its_job_are_declared_it_is_not(tmp_path: Path) -> None:
+def test_once_the_integration_and_its_job_are_declared_it_is_not(
+    tmp_path: Path, db_url: str
+) -> None:
+    # the same store: reported while undeclared, gone once the registry in force declares it
     runner, db = world(
         tmp_path,
-        SYSTEMS + INTEGRATION,
+        db_url,
+        SYSTEMS,
         airflow_event(1, "START"),
         airflow_event(1, "COMPLETE", minute=5),
     )
+    assert len(scanned(runner, db, "undeclared-integration")) == 1
+    declared = tmp_path / "declared.yaml"
+    declared.write_text(SYSTEMS + INTEGRATION)
+    assert runner.invoke(main, ["load", str(declared), "--db", db]).exit_code == 0
     assert scanned(runner, db, "undeclared-integration") == []
     assert scanned(runner, db, "failed-delivery") == []
 
 
-def test_an_integration_declared_without_the_job_is_named_in_the_hint(tmp_path: Path) -> None:
+def test_an_integration_declared_without_the_job_is_named_in_the_hint(
+    tmp_path: Path, db_url: str
+) -> None:
     registry = SYSTEMS + INTEGRATION.replace("    openlineage_jobs: [airflow/crm_sync.*]\n", "")
-    runner, db = world(tmp_path, registry, airflow_event(1, "COMPLETE"))
+    runner, db = world(tmp_path, db_url, registry, airflow_event(1, "COMPLETE"))
     [finding] = scanned(runner, db, "undeclared-integration")
     assert finding["message"].endswith(
         "list the job under openlineage_jobs of crm-to-erp-customers"
     )
 
 
-def test_a_fail_run_is_a_failed_delivery_with_its_error_message(tmp_path: Path) -> None:
+def test_a_fail_run_is_a_failed_delivery_with_its_error_message(
+    tmp_path: Path, db_url: str
+) -> None:
     error = {
         "errorMessage": {
             "_producer": "https://github.com/apache/airflow/tree/providers-openlineage/2.1.0",
@@ -176,6 +190,7 @@ def test_a_fail_run_is_a_failed_delivery_with_its_error_message(tmp_path: Path) 
     }
     runner, db = world(
         tmp_path,
+        db_url,
         SYSTEMS + INTEGRATION,
         airflow_event(1, "START"),
         airflow_event(1, "FAIL", minute=3, run_facets=error),
@@ -201,6 +216,7 @@ def test_a_fail_run_is_a_failed_delivery_with_its_error_message(tmp_path: Path) 
 
 def test_a_claimed_job_writing_outside_what_its_integration_carries_is_reported(
     tmp_path: Path,
+    db_url: str,
 ) -> None:
     credit = {
         "namespace": "postgres://erp-db:5432",
@@ -209,6 +225,7 @@ def test_a_claimed_job_writing_outside_what_its_integration_carries_is_reported(
     }
     runner, db = world(
         tmp_path,
+        db_url,
         SYSTEMS + INTEGRATION,
         airflow_event(1, "COMPLETE", task="export_credit", outputs=[credit]),
     )
@@ -220,10 +237,11 @@ def test_a_claimed_job_writing_outside_what_its_integration_carries_is_reported(
     assert finding["owner"] == "dave@example.com"
 
 
-def test_stats_list_unmapped_namespaces_and_jobs_with_counts(tmp_path: Path) -> None:
+def test_stats_list_unmapped_namespaces_and_jobs_with_counts(tmp_path: Path, db_url: str) -> None:
     s3 = {"namespace": "s3://lake-raw", "name": "contacts.parquet"}
     runner, db = world(
         tmp_path,
+        db_url,
         SYSTEMS,
         airflow_event(1, "START"),
         airflow_event(1, "COMPLETE", minute=5),
@@ -255,9 +273,12 @@ def snapshot(value: str) -> dict[str, Any]:
     }
 
 
-def test_a_trace_reaching_a_place_fed_only_by_openlineage_shows_the_job(tmp_path: Path) -> None:
+def test_a_trace_reaching_a_place_fed_only_by_openlineage_shows_the_job(
+    tmp_path: Path, db_url: str
+) -> None:
     runner, db = world(
         tmp_path,
+        db_url,
         SYSTEMS + INTEGRATION,
         airflow_event(1, "START"),
         airflow_event(1, "COMPLETE", minute=5),
@@ -289,9 +310,13 @@ def test_a_trace_reaching_a_place_fed_only_by_openlineage_shows_the_job(tmp_path
     assert "field-level, reads postgres://crm-db:5432/public.contacts (street)" in text
 
 
-def test_without_column_lineage_the_feed_is_marked_dataset_level(tmp_path: Path) -> None:
+def test_without_column_lineage_the_feed_is_marked_dataset_level(
+    tmp_path: Path, db_url: str
+) -> None:
     plain = {"namespace": "postgres://erp-db:5432", "name": "public.customers"}
-    runner, db = world(tmp_path, SYSTEMS + INTEGRATION, airflow_event(1, "FAIL", outputs=[plain]))
+    runner, db = world(
+        tmp_path, db_url, SYSTEMS + INTEGRATION, airflow_event(1, "FAIL", outputs=[plain])
+    )
     events = tmp_path / "snapshot.jsonl"
     events.write_text(json.dumps(snapshot("12 MAIN ST")) + "\n")
     assert runner.invoke(main, ["ingest", str(events), "--db", db]).exit_code == 0
@@ -313,9 +338,10 @@ def audited(runner: CliRunner, db: str) -> dict[str, Any]:
     return dict(row)
 
 
-def test_the_audit_counts_job_runs_as_deliveries(tmp_path: Path) -> None:
+def test_the_audit_counts_job_runs_as_deliveries(tmp_path: Path, db_url: str) -> None:
     runner, db = world(
         tmp_path,
+        db_url,
         SYSTEMS + INTEGRATION,
         airflow_event(1, "START"),
         airflow_event(1, "COMPLETE", minute=5),
@@ -327,10 +353,10 @@ def test_the_audit_counts_job_runs_as_deliveries(tmp_path: Path) -> None:
     assert row["details"]["deliveries"].startswith("1 of 2 job runs in the last 7d failed")
 
 
-def test_the_audit_answers_no_when_its_jobs_never_ran(tmp_path: Path) -> None:
+def test_the_audit_answers_no_when_its_jobs_never_ran(tmp_path: Path, db_url: str) -> None:
     other = airflow_event(1, "COMPLETE")
     other["job"]["name"] = "unrelated.task"
-    runner, db = world(tmp_path, SYSTEMS + INTEGRATION, other)
+    runner, db = world(tmp_path, db_url, SYSTEMS + INTEGRATION, other)
     row = audited(runner, db)
     assert row["answers"]["deliveries"] == "no"
     assert "none of its OpenLineage jobs ran" in row["details"]["deliveries"]
