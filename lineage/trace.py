@@ -38,7 +38,7 @@ from .model.registry import Registry
 from .moment import judged_now
 from .store.database import Store
 from .store.detection.competing_origin import competing_writes
-from .store.queries import EventRow, InputRow, PlaceKey, bounded
+from .store.queries import EventRow, InputRow, PlaceKey, bounded, untraced_reads
 from .store.schema import as_micros, from_us, iso
 from .store.walks import read_connection, trace_steps
 from .transforms import rule_violations
@@ -271,6 +271,8 @@ def trace(
             _explain_snapshot(judge, build, row)
     if any(p.code == "competing-origin" for found in build.problems.values() for p in found):
         _count_competing(store, registry, build, horizon)
+    if build.untraced:
+        _count_untraced(store, build, horizon)
     result = replace(_result(build, current, horizon), judged=moment)
     if registry.maps_openlineage:  # a registry that maps nothing costs a trace nothing
         result = _observed(store, registry, result)
@@ -300,6 +302,27 @@ def _count_competing(store: Store, registry: Registry, build: _Build, horizon: i
                     counts[pair] = sum(group.writes for group in groups) or 1
                 text = rules.competing_origin_message(row.element, row.system, counts[pair], origin)
                 found[n] = problem._replace(message=text)
+
+
+def _count_untraced(store: Store, build: _Build, horizon: int | None) -> None:
+    """Word each untraced hop input as ``lineage scan`` does: one finding per place read,
+    named by the first hop that read it there and counting every such hop (a trace may show
+    only a later one), one statement per place."""
+    said: dict[PlaceKey, str] = {}
+    with read_connection(store) as conn:
+        for key, (hop_input, _) in build.untraced.items():
+            place = PlaceKey(hop_input.system, hop_input.element, hop_input.record)
+            if place not in said:
+                reads = untraced_reads(conn, place, horizon)
+                if reads is None:  # the walk saw a read the statement does not: keep its words
+                    continue
+                said[place] = rules.untraced_input_message(
+                    reads.event_id, hop_input.place, reads.value, hops=reads.hops
+                )
+            found = build.problems[key]
+            for n, problem in enumerate(found):
+                if problem.code == "untraced-value":
+                    found[n] = problem._replace(message=said[place])
 
 
 def _observed(store: Store, registry: Registry, result: TraceResult) -> TraceResult:

@@ -268,6 +268,46 @@ def snapshots_at(conn: Connection, place: PlaceLike, horizon: int | None) -> lis
     return seen
 
 
+class UntracedReads(NamedTuple):
+    """The live hops that read a place before anything was recorded there: the first (its id,
+    time and the value it read) and how many."""
+
+    event_id: str
+    at: int
+    value: str | None
+    hops: int
+
+
+# the first live hop that read one place when no write, live hop or snapshot was recorded
+# there at or before it (the hop itself aside), and how many did, as lineage scan's
+# untraced-value counts them: ix_hop_inputs_place, then one probe of ix_events_place_at a read
+_UNTRACED_READS = text(
+    "SELECT e.event_id, e.at, i.value, COUNT(*) OVER () AS reads FROM hop_inputs i "  # noqa: S608
+    "JOIN events e ON e.event_id = i.event_id "
+    "WHERE i.system = :system AND i.element = :element AND i.record = :record "
+    f"AND e.kind = 'hop' AND e.at <= :horizon AND {LIVE.format(e='e')} "
+    "AND NOT EXISTS (SELECT 1 FROM events x WHERE x.system = i.system "
+    "AND x.element = i.element AND x.record = i.record AND x.at <= e.at AND x.seq <> e.seq "
+    f"AND {LIVE.format(e='x')}) "
+    "ORDER BY e.at, e.event_id LIMIT 1"
+)
+
+
+def untraced_reads(conn: Connection, place: PlaceLike, horizon: int | None) -> UntracedReads | None:
+    """The live hops by ``horizon`` that read ``place`` where nothing was recorded before
+    them (None: none did): what one ``untraced-value`` finding of ``lineage scan`` counts."""
+    params = {
+        "system": place.system,
+        "element": place.element,
+        "record": place.record,
+        "horizon": bounded(horizon),
+    }
+    row = conn.execute(_UNTRACED_READS, params).first()
+    if row is None:
+        return None
+    return UntracedReads(row.event_id, int(row.at), row.value, int(row.reads))
+
+
 class HopStatus(NamedTuple):
     """One status a hop into a place was given: on arrival (``seq`` -1) or reported since."""
 
