@@ -48,7 +48,9 @@ from .store.queries import (
     current_event,
     hop_facts,
     snapshots_at,
+    snapshots_at_many,
     statuses_into,
+    statuses_into_many,
 )
 from .store.schema import as_micros, iso
 from .store.walks import read_connection
@@ -88,31 +90,62 @@ def findings_on(
         truth: judge the subject's value against its golden value too.
     """
     horizon = as_micros(as_of)
-    hops = [n for n in graph.nodes if n.kind == "hop" and n.event is not None]
+    subject = graph.subject
+    here = PlaceKey(subject.system, subject.element, subject.record)
     with read_connection(store) as conn:
         registry = store.registry(conn)
         # the moment the answer judged as of (the one it says), else judged here alike
         moment = (graph.judged or judged_now(conn, horizon)).at
-        facts = hop_facts(conn, [n.event for n in hops if n.event], horizon)
-        subject = graph.subject
-        here = PlaceKey(subject.system, subject.element, subject.record)
-        untraced = _untraced_snapshots(registry, here, snapshots_at(conn, here, horizon))
-        stands: list[Finding] = [] if untraced is None else [untraced]
-        stands += _failed_into(registry, here, statuses_into(conn, here, horizon), moment)
-        if truth:
-            if isinstance(graph, ImpactResult):
-                currents = _currents(conn, graph, horizon)
-            else:
-                now = current_event(conn, subject.system, subject.element, subject.record, horizon)
-                currents = [now] if now is not None else []
-            judge = Judge(conn, registry, horizon)
-            if len(currents) > 1:
-                judge.prepare(currents)
-            for current in currents:
-                copy = judge.judge_place(current)
-                element = registry.element(current.element)
-                if copy is not None and copy.status in ("stale", "divergent") and element:
-                    stands.append(truth_finding(copy, element.system_of_record or ""))
+        facts = hop_facts(conn, _hop_events(graph), horizon)
+        seen = snapshots_at(conn, here, horizon)
+        statuses = statuses_into(conn, here, horizon)
+        truths = _truths(conn, registry, graph, horizon) if truth else []
+    return _findings(registry, graph, facts, moment, seen, statuses, truths)
+
+
+def _hop_events(graph: ValueGraph) -> list[str]:
+    return [n.event for n in graph.nodes if n.kind == "hop" and n.event]
+
+
+def _truths(
+    conn: Connection, registry: Registry, graph: ValueGraph, horizon: int | None
+) -> list[Finding]:
+    """``conflicting-truth`` of the subject (an impact: of every place it shows)."""
+    subject = graph.subject
+    if isinstance(graph, ImpactResult):
+        currents = _currents(conn, graph, horizon)
+    else:
+        now = current_event(conn, subject.system, subject.element, subject.record, horizon)
+        currents = [now] if now is not None else []
+    judge = Judge(conn, registry, horizon)
+    if len(currents) > 1:
+        judge.prepare(currents)
+    found = []
+    for current in currents:
+        copy = judge.judge_place(current)
+        element = registry.element(current.element)
+        if copy is not None and copy.status in ("stale", "divergent") and element:
+            found.append(truth_finding(copy, element.system_of_record or ""))
+    return found
+
+
+def _findings(  # noqa: PLR0917 - the facts one answer's findings are judged from
+    registry: Registry,
+    graph: ValueGraph,
+    facts: HopFacts,
+    moment: int,
+    seen: list[SeenSnapshot],
+    statuses: list[HopStatus],
+    truths: list[Finding],
+) -> tuple[Finding, ...]:
+    """The open findings on what ``graph`` shows, judged from facts already read (no I/O)."""
+    subject = graph.subject
+    here = PlaceKey(subject.system, subject.element, subject.record)
+    hops = [n for n in graph.nodes if n.kind == "hop" and n.event is not None]
+    untraced = _untraced_snapshots(registry, here, seen)
+    stands: list[Finding] = [] if untraced is None else [untraced]
+    stands += _failed_into(registry, here, statuses, moment)
+    stands += truths
     found: dict[tuple[str, str | None, str, str, str], Finding] = {}
     said: set[tuple[str, str, str, str, str]] = set()
 
@@ -327,16 +360,40 @@ def golden_findings(
                 found[_key(finding)] = finding
     places = _golden_places(record)
     shown = set(places)
+    graphs: list[ValueGraph] = []
     for place in places[:MAX_GOLDEN_PLACES]:
         try:
-            graph = trace(store, *place, as_of=as_of)
+            graphs.append(trace(store, *place, as_of=as_of))
         except NotFoundError:
             continue
-        for finding in findings_on(store, graph, as_of=as_of, truth=False):
-            s = finding.subject
-            if (s.system, s.element, s.record) in shown:
-                found.setdefault(_key(finding), finding)
+    for finding in _findings_many(store, graphs, as_of):
+        s = finding.subject
+        if (s.system, s.element, s.record) in shown:
+            found.setdefault(_key(finding), finding)
     return tuple(sorted(found.values(), key=lambda f: (f.severity.rank, f.code, f.message)))
+
+
+def _findings_many(
+    store: Store, graphs: list[ValueGraph], as_of: dt.datetime | int | None
+) -> list[Finding]:
+    """:func:`findings_on` (without the golden judgement) of each of ``graphs``, in their
+    order, from one statement per kind of fact for all of them (never one per graph)."""
+    if not graphs:
+        return []
+    horizon = as_micros(as_of)
+    heres = [PlaceKey(g.subject.system, g.subject.element, g.subject.record) for g in graphs]
+    with read_connection(store) as conn:
+        registry = store.registry(conn)
+        now = judged_now(conn, horizon)
+        facts = hop_facts(conn, [hop for g in graphs for hop in _hop_events(g)], horizon)
+        seen = snapshots_at_many(conn, heres, horizon)
+        statuses = statuses_into_many(conn, heres, horizon)
+    found: list[Finding] = []
+    for n, graph in enumerate(graphs):
+        # the moment the answer judged as of (the one it says), else judged here alike
+        moment = (graph.judged or now).at
+        found += _findings(registry, graph, facts, moment, seen[n], statuses[n], [])
+    return found
 
 
 def _golden_places(record: GoldenRecord) -> list[tuple[str, str, str]]:

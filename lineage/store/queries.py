@@ -308,6 +308,54 @@ def untraced_reads(conn: Connection, place: PlaceLike, horizon: int | None) -> U
     return UntracedReads(row.event_id, int(row.at), row.value, int(row.reads))
 
 
+# the same for many places in one statement: {places} is a VALUES list of numbered places
+# (n, system, element, record) as bound parameters (see _places_values)
+_SNAPSHOTS_AT_PLACES = (
+    "WITH places(n, system, element, record) AS (VALUES {places}) "  # noqa: S608
+    "SELECT p.n AS place_n, s.event_id, s.at, s.value, s.value_norm, "
+    "h.event_id AS held_id, h.at AS held_at, h.value AS held_value, h.value_norm AS held_norm "
+    "FROM places p JOIN events s ON s.system = p.system AND s.element = p.element "
+    "AND s.record = p.record LEFT JOIN events h ON h.seq = ("
+    "SELECT x.seq FROM events x WHERE x.system = s.system AND x.element = s.element "
+    "AND x.record = s.record AND x.at <= s.at AND x.kind <> 'snapshot' "
+    f"AND {LIVE.format(e='x')} ORDER BY x.at DESC, x.seq DESC LIMIT 1) "
+    "WHERE s.kind = 'snapshot' AND s.at <= :horizon ORDER BY p.n, s.at, s.seq"
+)
+
+#: Places per VALUES list (well under every backend's limit on bound parameters).
+PLACES_BATCH = 300
+
+
+def _places_values(places: Sequence[PlaceLike], params: dict[str, Any]) -> str:
+    """A ``VALUES`` list of numbered places ``(n, system, element, record)``, every value a
+    bound parameter (untyped, which lets SQLite drive the join from the list into the index)."""
+    rows = []
+    for number, place in enumerate(places):
+        params[f"s{number}"] = place.system
+        params[f"e{number}"] = place.element
+        params[f"r{number}"] = place.record
+        rows.append(f"({number}, :s{number}, :e{number}, :r{number})")
+    return ", ".join(rows)
+
+
+def snapshots_at_many(
+    conn: Connection, places: Sequence[PlaceLike], horizon: int | None
+) -> list[list[SeenSnapshot]]:
+    """:func:`snapshots_at` of each of ``places`` (in their order), one statement per
+    :data:`PLACES_BATCH` places."""
+    seen: list[list[SeenSnapshot]] = [[] for _ in places]
+    for start in range(0, len(places), PLACES_BATCH):
+        chunk = places[start : start + PLACES_BATCH]
+        params: dict[str, Any] = {"horizon": bounded(horizon)}
+        query = _SNAPSHOTS_AT_PLACES.format(places=_places_values(chunk, params))
+        for row in conn.execute(text(query), params):
+            held_at = None if row.held_at is None else int(row.held_at)
+            held = (row.held_id, held_at, row.held_value, row.held_norm)
+            snapshot = SeenSnapshot(row.event_id, int(row.at), row.value, row.value_norm, *held)
+            seen[start + int(row.place_n)].append(snapshot)
+    return seen
+
+
 class HopStatus(NamedTuple):
     """One status a hop into a place was given: on arrival (``seq`` -1) or reported since."""
 
@@ -356,6 +404,39 @@ def statuses_into(conn: Connection, place: PlaceLike, horizon: int | None) -> li
         )
         for row in conn.execute(_UNSETTLED_INTO_PLACE, params)
     ]
+
+
+# the same for many places in one statement ({places} as in _SNAPSHOTS_AT_PLACES)
+_UNSETTLED_INTO_PLACES = (
+    "WITH places(n, system, element, record) AS (VALUES {places}) "
+    "SELECT p.n AS place_n, e.event_id, e.integration, e.at AS sent_at, "
+    "COALESCE(e.status, 'delivered') AS status, e.at, -1 AS seq, e.error "
+    "FROM places p JOIN events e ON e.system = p.system AND e.element = p.element "
+    "AND e.record = p.record "
+    "WHERE e.kind = 'hop' AND e.at <= :horizon AND (e.status = 'failed' OR e.status_updated) "
+    "UNION ALL "
+    "SELECT p.n, e.event_id, e.integration, e.at, hs.status, hs.at, hs.seq, hs.error "
+    "FROM places p JOIN events e ON e.system = p.system AND e.element = p.element "
+    "AND e.record = p.record JOIN hop_status hs ON hs.event_id = e.event_id "
+    "WHERE e.kind = 'hop' AND e.at <= :horizon AND e.status_updated AND hs.at <= :horizon"
+)
+
+
+def statuses_into_many(
+    conn: Connection, places: Sequence[PlaceLike], horizon: int | None
+) -> list[list[HopStatus]]:
+    """:func:`statuses_into` of each of ``places`` (in their order), one statement per
+    :data:`PLACES_BATCH` places."""
+    found: list[list[HopStatus]] = [[] for _ in places]
+    for start in range(0, len(places), PLACES_BATCH):
+        chunk = places[start : start + PLACES_BATCH]
+        params: dict[str, Any] = {"horizon": bounded(horizon)}
+        query = _UNSETTLED_INTO_PLACES.format(places=_places_values(chunk, params))
+        for row in conn.execute(text(query), params):
+            status = HopStatus(row.event_id, row.integration, int(row.sent_at), row.status,
+                               int(row.at), int(row.seq), row.error)  # fmt: skip
+            found[start + int(row.place_n)].append(status)
+    return found
 
 
 def value_at(conn: Connection, place: PlaceLike, at: int) -> EventRow | None:
