@@ -752,6 +752,39 @@ JOB_HITS = _hits(["run_id", "name", "namespace", "eventType", "type"])
 DATASET_HITS = _hits(["run_id", "name", "namespace", "eventType"])
 
 
+def test_the_web_uis_search_box_finds_what_the_registry_declares_as_v1_search_does(
+    recent: tuple[str, dt.datetime],
+) -> None:
+    """Marquez's web UI built with REACT_APP_ADVANCED_SEARCH=true searches only /api/v2beta:
+    the registry's integrations and its elements in each system were missing there, while
+    /api/v1/search listed them."""
+    url, _ = recent
+    search = f"{url}/api/v2beta/search"
+    jobs = requests.get(f"{search}/jobs", params={"q": "CRM-to"}, timeout=5).json()
+    jsonschema.validate(jobs, _hits(["name", "namespace", "type"]))
+    assert jobs["hits"] == [
+        {"name": "crm-to-erp", "namespace": "registry", "type": "BATCH", "facets": {}}
+    ]  # never run: no run_id, no eventType, as the declared job's page shows no run
+    assert jobs["highlights"] == [{"name": ["<em>crm-to</em>-erp"]}]
+    datasets = requests.get(f"{search}/datasets", params={"q": "Custom"}, timeout=5).json()
+    jsonschema.validate(datasets, _hits(["name", "namespace"]))
+    assert [(h["namespace"], h["name"], h.get("run_id")) for h in datasets["hits"]] == [
+        ("CRM", "customer", None),  # the element in each system that holds it
+        ("ERP", "customer", None),
+        (ERP, "public.customers", RUN_ID),
+    ]
+    assert datasets["hits"][0]["facets"] == {
+        "schema": {"fields": [{"name": "address", "type": "string"}]}
+    }  # the element's type
+    assert datasets["highlights"][0] == {"name": ["<em>custom</em>er"]}
+    # the same declared items as /api/v1/search finds for the same words
+    for q, kind, found in (("CRM-to", "JOB", jobs), ("Custom", "DATASET", datasets)):
+        v1 = requests.get(f"{url}/api/v1/search", params={"q": q, "filter": kind}, timeout=5).json()
+        assert {(r["namespace"], r["name"]) for r in v1["results"]} == {
+            (h["namespace"], h["name"]) for h in found["hits"]
+        }, q
+
+
 def test_the_web_uis_search_box(recent: tuple[str, dt.datetime]) -> None:
     url, _ = recent
     search = f"{url}/api/v2beta/search"

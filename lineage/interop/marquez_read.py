@@ -595,48 +595,69 @@ class Catalogue:
         return SearchResultList(total_count=len(results), results=results[:limit])
 
     def indexed_search(self, q: str, kind: str, limit: int = 10) -> OpenSearchResult:
-        """Marquez's ``/api/v2beta/search/jobs|datasets``: the OpenLineage jobs (``kind`` JOB)
-        or datasets whose name holds ``q`` (any case), by name, as the documents Marquez's
+        """Marquez's ``/api/v2beta/search/jobs|datasets``: the jobs (``kind`` JOB) or datasets
+        whose name holds ``q`` (any case), by namespace and name, as the documents Marquez's
         search index keeps of them (its last event's: run id, event type, facets), each name
-        match highlighted. The registry's declared ones are not there, as in Marquez's index
-        (which events alone fill); ``/api/v1/search`` lists them."""
+        match highlighted. The registry's declared ones are found as ``search`` finds them:
+        a declared job (an integration) or dataset (an element in a system) has no run, so
+        its document has no ``run_id`` or ``eventType``; a declared dataset's fields are its
+        ``schema`` facet."""
         words = [q.lower()]
         found = summaries.search_names(
             self.conn, words, jobs=kind == "JOB", datasets=kind == "DATASET", namespace=None
         )
-        keys = sorted((ns, name) for _, ns, name, _ in found)[:limit]
-        hits: list[dict[str, Any]] = []
-        if kind == "JOB":
-            latest = summaries.latest_runs(self.conn, keys)
-            for job in sorted(summaries.jobs_by_key(self.conn, keys), key=_by_key):
-                run = latest.get((job.namespace, job.name))
-                hit: dict[str, Any] = {"name": job.name, "namespace": job.namespace}
-                hit["type"] = "BATCH"
-                hit["facets"] = job.facets
-                if run is not None:
-                    hit["run_id"] = run.run_id
-                    hit["eventType"] = run.state
-                    hit["runFacets"] = run.facets
-                hits.append(hit)
-        else:
-            datasets = summaries.dataset_rows(self.conn, keys)
-            for key in keys:
-                dataset = datasets[key]
-                hit = {"name": dataset.name, "namespace": dataset.namespace}
-                hit["facets"] = dataset.facets
-                wrote = (
-                    summaries.version_row(self.conn, *key, dataset.current_version)
-                    if dataset.current_version
-                    else None
-                )
-                run = summaries.run_row(self.conn, wrote[1]) if wrote and wrote[1] else None
-                if run is not None:
-                    hit["run_id"] = run.run_id
-                    hit["eventType"] = run.state
-                hits.append(hit)
+        declared = self.declared.jobs if kind == "JOB" else self.declared.datasets
+        names = {(ns, name) for _, ns, name, _ in found}
+        names |= {key for key in declared if _matches(key[1], words)}
+        keys = sorted(names)[:limit]
+        hits = self._job_hits(keys) if kind == "JOB" else self._dataset_hits(keys)
         return OpenSearchResult(
             hits=hits, highlights=[{"name": [_highlight(h["name"], q)]} for h in hits]
         )
+
+    def _job_hits(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        latest = summaries.latest_runs(self.conn, keys)
+        jobs = {_by_key(job): job for job in summaries.jobs_by_key(self.conn, keys)}
+        hits: list[dict[str, Any]] = []
+        for key in keys:
+            observed = jobs.get(key)
+            hit: dict[str, Any] = {"name": key[1], "namespace": key[0], "type": "BATCH"}
+            hit["facets"] = observed.facets if observed is not None else {}
+            run = latest.get(key)
+            if run is not None:
+                hit["run_id"] = run.run_id
+                hit["eventType"] = run.state
+                hit["runFacets"] = run.facets
+            hits.append(hit)
+        return hits
+
+    def _dataset_hits(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        datasets = summaries.dataset_rows(self.conn, keys)
+        hits: list[dict[str, Any]] = []
+        for key in keys:
+            hit: dict[str, Any] = {"name": key[1], "namespace": key[0]}
+            dataset = datasets.get(key)
+            if dataset is None:
+                fields = self.declared.datasets[key].fields
+                schema = [
+                    {"name": n, **({"type": f.type} if f.type else {})}
+                    for n, f in sorted(fields.items())
+                ]
+                hit["facets"] = {"schema": {"fields": schema}} if schema else {}
+                hits.append(hit)
+                continue
+            hit["facets"] = dataset.facets
+            wrote = (
+                summaries.version_row(self.conn, *key, dataset.current_version)
+                if dataset.current_version
+                else None
+            )
+            run = summaries.run_row(self.conn, wrote[1]) if wrote and wrote[1] else None
+            if run is not None:
+                hit["run_id"] = run.run_id
+                hit["eventType"] = run.state
+            hits.append(hit)
+        return hits
 
     def column_lineage(self, node_id: str, depth: int, downstream: bool) -> ColumnLineageGraph:
         """The field-level graph around a dataset, a dataset field or a job's outputs."""

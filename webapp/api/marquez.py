@@ -520,11 +520,13 @@ def _indexed_search(kind: Literal["JOB", "DATASET"]) -> Response:
 
 @beta.get("/search/jobs")
 @operation(
-    "The OpenLineage jobs whose name holds q, as Marquez's search index documents them",
+    "The jobs (observed and the registry's integrations) whose name holds q, as Marquez's "
+    "search index documents them",
     query=IndexedSearchQuery,
     response=OpenSearchResult,
     errors=_BAD,
-    description="At most 10, by namespace and name; each name match highlighted in <em>.",
+    description="At most 10, by namespace and name; each name match highlighted in <em>; "
+    "a declared job has no run_id or eventType.",
 )
 @marquez_errors
 def indexed_search_jobs() -> Response:
@@ -533,11 +535,13 @@ def indexed_search_jobs() -> Response:
 
 @beta.get("/search/datasets")
 @operation(
-    "The OpenLineage datasets whose name holds q, as Marquez's search index documents them",
+    "The datasets (observed and the registry's elements per system) whose name holds q, as "
+    "Marquez's search index documents them",
     query=IndexedSearchQuery,
     response=OpenSearchResult,
     errors=_BAD,
-    description="At most 10, by namespace and name; each name match highlighted in <em>.",
+    description="At most 10, by namespace and name; each name match highlighted in <em>; "
+    "a declared dataset has no run_id or eventType, its fields as the schema facet.",
 )
 @marquez_errors
 def indexed_search_datasets() -> Response:
