@@ -289,6 +289,29 @@ def test_search_and_events_in_marquez_shapes(served: tuple[Flask, str]) -> None:
     assert bad.json()["code"] == 400
 
 
+def test_marquez_pythons_list_events_is_refused_and_the_events_are_at_events_lineage(
+    served: tuple[Flask, str],
+) -> None:
+    """``list_events()`` asks /api/v1/events, which no Marquez server serves (its events are
+    at /api/v1/events/lineage, README): a JSON refusal, never a 5xx, and the documented way
+    round it answers."""
+    _, url = served
+    sending = transport(url, None)
+    for event in events():
+        assert sending.emit(event).status_code == 201
+    client = marquez_client.MarquezClient(url)
+    for namespace in (None, "airflow"):
+        with pytest.raises(marquez_client.errors.APIError) as refused:
+            client.list_events(namespace)
+        cause = refused.value.__cause__
+        assert isinstance(cause, requests.HTTPError)
+        assert cause.response.status_code in (404, 405), namespace
+        assert cause.response.json()["error"]
+    listed = client._get(client._url("/events/lineage"))
+    valid("LineageEventList", listed)
+    assert listed["totalCount"] == 2
+
+
 def test_the_events_page_lists_only_run_events_each_with_its_run_id(
     served: tuple[Flask, str],
 ) -> None:
