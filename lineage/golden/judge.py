@@ -24,7 +24,7 @@ from ..store.records import (
     EventRow,
     Key,
     RecordLinks,
-    key_events,
+    key_events_many,
     key_recorded,
     record_links,
     value_versions,
@@ -450,8 +450,9 @@ def golden_record(
     judge = Judge(conn, registry, as_of)
     links = record_links(conn, system, record, registry=registry, as_of=as_of)
     held: dict[Key, dict[str, EventRow]] = {}
-    for key in links.keys:
-        held[key] = {event.element: event for event in key_events(conn, *key, as_of=as_of)}
+    keys = list(links.keys)
+    for key, events in zip(keys, key_events_many(conn, keys, as_of=as_of), strict=True):
+        held[key] = {event.element: event for event in events}
     if (
         not any(held.values())
         and len(links.keys) == 1

@@ -22,7 +22,7 @@ epoch (None: everything recorded).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,6 +142,21 @@ _KEY_EVENTS = text(
     "WHERE rn = 1 ORDER BY element"
 )
 
+# the same for many keys in one statement: {keys} is a VALUES list of numbered keys
+# (n, system, record) as bound parameters, read through the (system, record) index
+_KEYS_EVENTS = (
+    "WITH keys(n, system, record) AS (VALUES {keys}) "  # noqa: S608
+    "SELECT * FROM ("
+    f"SELECT k.n AS key_n, {EVENT_SQL_COLUMNS}, ROW_NUMBER() OVER (PARTITION BY k.n, e.element "
+    "ORDER BY e.at DESC, e.seq DESC) AS rn FROM keys k "
+    "JOIN events e ON e.system = k.system AND e.record = k.record "
+    f"WHERE e.at <= :as_of AND {LIVE_SQL.format(e='e')}) ranked "
+    "WHERE rn = 1 ORDER BY key_n, element"
+)
+
+#: Keys per VALUES list of :func:`key_events_many` (well under every limit on parameters).
+KEYS_BATCH = 400
+
 _KEY_WRITTEN = text(
     "SELECT 1 FROM events WHERE system = :system AND record = :record AND at <= :as_of LIMIT 1"
 )
@@ -229,6 +244,25 @@ def key_events(
     """What the key ``(system, record)`` holds: the current event of each element, by name."""
     rows = conn.execute(_KEY_EVENTS, {"system": system, "record": record, "as_of": bound(as_of)})
     return [EventRow.from_row(row) for row in rows]
+
+
+def key_events_many(
+    conn: Connection, keys: Sequence[tuple[str, str]], *, as_of: int | None = None
+) -> list[list[EventRow]]:
+    """:func:`key_events` of each ``(system, record)`` of ``keys``, in their order: one
+    statement per :data:`KEYS_BATCH` keys."""
+    found: list[list[EventRow]] = [[] for _ in keys]
+    for start in range(0, len(keys), KEYS_BATCH):
+        params: dict[str, Any] = {"as_of": bound(as_of)}
+        rows = []
+        for number, (system, record) in enumerate(keys[start : start + KEYS_BATCH]):
+            params[f"s{number}"] = system
+            params[f"r{number}"] = record
+            rows.append(f"({number}, :s{number}, :r{number})")
+        query = text(_KEYS_EVENTS.format(keys=", ".join(rows)))
+        for row in conn.execute(query, params):
+            found[start + int(row.key_n)].append(EventRow.from_row(row))
+    return found
 
 
 def key_recorded(conn: Connection, system: str, record: str, *, as_of: int | None = None) -> bool:
@@ -491,6 +525,7 @@ __all__ = [
     "held",
     "hop_status_at",
     "key_events",
+    "key_events_many",
     "key_recorded",
     "latest_registry",
     "linked_records",
