@@ -30,7 +30,15 @@ from .golden import Judge
 from .interop.observed import observe
 from .model.findings import Finding
 from .model.registry import Element, Integration, Registry, System
-from .rules import DELIVERED, FAILED, SENT, current_status, lost_before_us, timeout_us
+from .rules import (
+    DELIVERED,
+    FAILED,
+    SENT,
+    current_status,
+    duration_text,
+    lost_before_us,
+    timeout_us,
+)
 from .store import Connection
 from .store.database import Store
 from .store.explore import (
@@ -202,7 +210,9 @@ class IntegrationView:
 
     ``traffic``: each declared carry (in declaration order), then each element hops carried
     on it undeclared; ``jobs``: the OpenLineage jobs mapped to it; ``as_of``: the store's
-    clock the lost hops are judged at (None: an empty store).
+    clock the lost hops are judged at (None: an empty store); ``timeout``: its delivery
+    timeout as every answer words it (:func:`lineage.rules.duration_text`: ``1d``, never
+    Python's ``1 day, 0:00:00``).
     """
 
     declared: Integration
@@ -214,6 +224,7 @@ class IntegrationView:
     traffic: tuple[CarryTraffic, ...] = ()
     jobs: tuple[JobRecord, ...] = ()
     as_of: int | None = None
+    timeout: str = ""
 
     @property
     def hops(self) -> int:
@@ -257,6 +268,7 @@ def integration_view(store: Store, name: str) -> IntegrationView:
         traffic,
         jobs,
         as_of,
+        duration_text(timeout_us(registry, name)),
     )
 
 

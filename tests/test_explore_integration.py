@@ -91,7 +91,10 @@ def test_an_integration_page_shows_what_was_observed_beside_what_it_declares(
     ]
     text = " ".join(re.sub(r"<[^>]+>", " ", body).split())
     assert "6 hops recorded on crm-to-erp-customers, the last at 2026-11-20T11:50:00Z" in text
-    assert "lost ones judged as of 2026-11-20T12:20:00Z , the store's clock" in text
+    assert "lost ones judged against the timeout of 1h." in text
+    # the moment is said once, under the chart, in the words of every answer
+    assert text.count("judged as of") == 1
+    assert "judged as of 2026-11-20T12:20:00Z (the store&#39;s clock: its latest event)" in text
     job = text.split("OpenLineage jobs mapped to it", 1)[1]
     assert "airflow/crm_sync.export_customers" in job
     assert f"1 run; the last, {airflow_event(1, 'COMPLETE')['run']['runId']} , COMPLETE" in job
@@ -118,3 +121,19 @@ def test_an_integration_nothing_was_recorded_on_says_so(
     assert "No OpenLineage job named like airflow/crm_sync.* was seen yet." in " ".join(
         re.sub(r"<[^>]+>", " ", body).split()
     )
+
+
+def test_an_integration_page_words_its_timeout_as_findings_do(
+    app: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
+    path = tmp_path / "registry.yaml"
+    declared = INTEGRATION.replace(
+        "    owner: dave@example.com\n", "    owner: dave@example.com\n    timeout: 1d\n"
+    )
+    path.write_text(SYSTEMS + EMAIL + declared + CARRIES_EMAIL)
+    store = app.extensions["lineage"].store()
+    record(store, _address("h-1", 10, status="sent"), registry=load_registry([path]))
+    text = " ".join(re.sub(r"<[^>]+>", " ", client.get(PAGE).get_data(as_text=True)).split())
+    assert "Delivery timeout 1d " in text
+    assert "lost ones judged against the timeout of 1d." in text
+    assert "day," not in text  # not Python's "1 day, 0:00:00"

@@ -200,13 +200,17 @@ def test_the_digest_and_health_pages_say_the_moment_judged(
         "/",  # the system map's health charts
         "/systems/ERP",
         "/integrations/erp-to-bi",
-        "/findings",  # open findings over time, besides the findings judged
+        "/findings",  # open findings over time and the findings: one line says it
     ):
         page = client.get(path)
         assert page.status_code == 200, path
-        assert said in page.get_data(as_text=True), path
+        body = page.get_data(as_text=True)
+        assert said in body, path
+        assert body.count("judged as of") == 1, path  # once is enough
     earlier = client.get("/findings", query_string={"as_of": "2026-11-20T09:30:00Z"})
-    assert "judged as of 2026-11-20T09:30:00Z (--as-of)" in earlier.get_data(as_text=True)
+    body = earlier.get_data(as_text=True)
+    assert "judged as of 2026-11-20T09:30:00Z (--as-of)" in body
+    assert body.count("judged as of") == 1
     # the drawings: the trace page's diagram and the graph API's DOT and SVG
     place = {"system": "BI", "element": "order.total", "record": "R-9"}
     drawn = escaped.replace("-", "&#45;")

@@ -117,7 +117,10 @@ def index() -> tuple[str, int]:
     context: dict[str, Any] = {
         "form": {name: request.args.get(name, "") for name in FindingsQuery.model_fields},
         "error": error,
-        "judged": judged_text(page.judged) if query is not None and page.judged else None,
+        # one line says the moment, the findings' (the chart above them is judged alike)
+        "judged": judged_text(page.judged)
+        if query is not None and page.judged
+        else health_judged(days=DAYS, as_of=None, hops=False),
         "rows": rows,
         "groups": by_owner(rows, declared),
         "total": page.total if live else sum(by_code.values()),
@@ -131,9 +134,6 @@ def index() -> tuple[str, int]:
         "json_url": url_for("api.get_findings", **_asked()),
         "over_time": findings_over_time(as_of=query.as_of if query else None),
         "over_time_days": DAYS,
-        "over_time_judged": health_judged(
-            days=DAYS, as_of=query.as_of if query else None, hops=False
-        ),
         "next_url": url_for("findings.index", **{**_asked(), "offset": following})
         if rows and following < page.total
         else None,
