@@ -50,10 +50,12 @@ def render(
         judged: the moment a runtime judgement judged as of: the text ends with the line
             saying it (:func:`lineage.rules.judged_text`), the JSON has it as ``as_of``, the
             JUnit suite as its properties ``as_of`` and ``judged``, the SARIF run as
-            ``properties`` ``as_of`` and ``judged`` (and its invocation's end time).
+            ``properties`` ``as_of`` and ``judged`` (and its invocation's end time), the
+            GitHub workflow commands as a last ``::notice title=TOOL::judged as of ...``.
 
     Returns:
-        The document, without a trailing newline (empty for ``github`` with no findings).
+        The document, without a trailing newline (empty for ``github`` with no findings and
+        no moment judged).
 
     Raises:
         ValueError: an unknown format.
@@ -70,6 +72,8 @@ def render(
     output = renderer(findings, tool, waived)
     if judged is not None and fmt == "text":
         return f"{output}\n{judged_text(judged)}"
+    if judged is not None and fmt == "github":
+        return "\n".join(line for line in (output, _github_judged(tool, judged)) if line)
     return output
 
 
@@ -371,6 +375,11 @@ def _github(findings: Sequence[Finding], tool: str, waived: int) -> str:
         level = _GITHUB_LEVEL[finding.severity]
         lines.append(f"::{level} {','.join(properties)}::{_escape_data(message)}")
     return "\n".join(lines)
+
+
+def _github_judged(tool: str, judged: Judged) -> str:
+    """The moment judged as of, as a notice (annotations carry no properties of a run)."""
+    return f"::notice title={_escape_property(tool)}::{_escape_data(judged_text(judged))}"
 
 
 # --- markdown --------------------------------------------------------------------------------

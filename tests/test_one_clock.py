@@ -182,6 +182,20 @@ def test_scan_junit_and_sarif_say_the_moment_judged(runner: CliRunner, store: St
     )
 
 
+def test_scan_github_annotations_end_with_a_notice_of_the_moment_judged(
+    runner: CliRunner, store: Store
+) -> None:
+    load(store)
+    record(store, *clean_chain())
+    db = ["--db", _url(store)]
+    lines = runner.invoke(main, ["scan", "--format", "github", *db]).stdout.splitlines()
+    assert lines[-1] == f"::notice title=lineage scan::{BY_CLOCK}"
+    assert all(line.startswith("::") for line in lines)  # workflow commands only
+    asked = ["--as-of", "2026-11-20T09:30:00Z", *db]
+    lines = runner.invoke(main, ["scan", "--format", "github", *asked]).stdout.splitlines()
+    assert lines[-1] == "::notice title=lineage scan::judged as of 2026-11-20T09:30:00Z (--as-of)"
+
+
 def test_the_digest_and_health_pages_say_the_moment_judged(
     client: FlaskClient, db_url: str
 ) -> None:
