@@ -147,17 +147,16 @@ def test_every_answer_gives_the_rules_verdict_whatever_the_arrival_order(
 
 # -- as of a moment between the two statuses ----------------------------------------------
 #
-# The writer keeps a hop's first-arriving message as its event (its time and initial status)
-# and drops a final status that does not supersede the current one. So when the later status
-# arrives first, the store holds less than was sent: as of a moment between the two event
-# times the hop is unknown (or its earlier failure lost), and health's per-day counts miss the
-# dropped status. Kept here, strict, as the record of what is left to fix.
+# The writer keeps a hop's first-arriving message as its event (its time and initial status).
+# So when the later status arrives first, the store knows the hop only from that later time:
+# as of a moment between the two event times the hop is unknown. Kept here, strict, as the
+# record of what is left to fix. (An earlier final status arriving late is kept as history,
+# so health counts it on its own day, as when it arrives first.)
 
 LATER_FIRST = pytest.mark.xfail(
     strict=True,
-    reason="the hop's event time is its first-arriving message's, and an earlier final "
-    "status arriving later is dropped: as of a moment before the first-arriving status the "
-    "store knows no hop",
+    reason="the hop's event time is its first-arriving message's: as of a moment before the "
+    "first-arriving status the store knows no hop",
 )
 
 
@@ -202,11 +201,6 @@ def test_as_of_a_moment_between_the_statuses_the_earlier_one_holds(
         assert "no value recorded" in traced.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a `failed` at :10 arriving after a `delivered` at :20 is dropped, not kept as "
-    "history: health counts no failure that day",
-)
 def test_an_earlier_failure_arriving_after_the_delivery_still_counts_that_day(
     runner: CliRunner, store: Store
 ) -> None:

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Index, Table
 from sqlalchemy.schema import CreateIndex
 
+from ..rules import SENT, status_key
 from .database import Store, milliseconds
 from .rows import EVENT_COLUMNS
 from .schema import events, hop_inputs
@@ -199,10 +200,18 @@ class Sink:
             entry = known[eid] = Known(digest, int(at), kind, status)
             if status is not None:
                 entry.history.add((status, int(at)))
-        for eid, status, at in status_rows:  # in recording order: the last one is current
+        best: dict[str, tuple[int, int, int]] = {}
+        for order, (eid, status, at) in enumerate(status_rows):  # in recording order
             entry = known[eid]
-            entry.status = status
             entry.history.add((status, int(at)))
+            # current: the greatest in the rules' order (lineage.rules.status_key), the
+            # status the hop was sent with first
+            if eid not in best:
+                best[eid] = status_key(entry.status or SENT, entry.at, -1)
+            key = status_key(status, int(at), order)
+            if key > best[eid]:
+                entry.status = status
+                best[eid] = key
         return known
 
     def insert_events(self, rows: Sequence[tuple[Any, ...]]) -> None:

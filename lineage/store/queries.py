@@ -34,13 +34,17 @@ NULL_MARK = "\x1f<null>\x1f"
 # The SQL below is assembled from module constants only (S608 is silenced for that reason);
 # every value travels as a bound parameter.
 
-# A hop counts unless its latest status known at :horizon is "failed". Its status updates are
-# looked up only when it has some (``status_updated``): otherwise every step of a walk probed
-# hop_status for nothing (a fifth of a PostgreSQL trace).
+# A hop counts unless its status at :horizon is "failed". Its status is the rules' order
+# (lineage.rules.status_key): a final status after `sent`, then the later event time, then the
+# later arrival; hop_status holds only final statuses, and one earlier than a final status the
+# hop arrived with never beats it. Its status updates are looked up only when it
+# has some (``status_updated``): otherwise every step of a walk probed hop_status for nothing
+# (a fifth of a PostgreSQL trace).
 LIVE = (
     "NOT ({e}.kind = 'hop' AND COALESCE(CASE WHEN {e}.status_updated THEN "
     "(SELECT hs.status FROM hop_status hs WHERE hs.event_id = {e}.event_id AND hs.at <= :horizon "
-    "ORDER BY hs.seq DESC LIMIT 1) END, {e}.status, 'delivered') = 'failed')"
+    "AND ({e}.status = 'sent' OR hs.at >= {e}.at) ORDER BY hs.at DESC, hs.seq DESC LIMIT 1) END, "
+    "{e}.status, 'delivered') = 'failed')"
 )
 
 

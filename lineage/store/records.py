@@ -80,11 +80,17 @@ def bound(as_of: int | None) -> int:
 
 
 def hop_status_at(as_of: int | None, table: Any = events) -> ColumnElement[Any]:
-    """A hop's status at ``as_of``: its latest status update by then, else its first status."""
+    """A hop's status at ``as_of``: its latest status update by then in the rules' order
+    (event time, then arrival) that beats the status it was sent with, else that status
+    (lineage.store.queries.LIVE)."""
     later = (
         select(hop_status.c.status)
-        .where(hop_status.c.event_id == table.c.event_id, hop_status.c.at <= bound(as_of))
-        .order_by(hop_status.c.seq.desc())
+        .where(
+            hop_status.c.event_id == table.c.event_id,
+            hop_status.c.at <= bound(as_of),
+            or_(table.c.status == "sent", hop_status.c.at >= table.c.at),
+        )
+        .order_by(hop_status.c.at.desc(), hop_status.c.seq.desc())
         .limit(1)
         .scalar_subquery()
     )

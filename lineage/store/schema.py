@@ -157,6 +157,8 @@ hop_status = Table(
     Column("recorded_at", BigInteger, nullable=False),
 )
 Index("ix_hop_status_event", hop_status.c.event_id, hop_status.c.seq)
+# a hop's statuses in the rules' order, event time then arrival (migration 0013)
+Index("ix_hop_status_event_at", hop_status.c.event_id, hop_status.c.at, hop_status.c.seq)
 # statuses dated after the clock count once it passes them (migration 0008_scope_indexes)
 Index("ix_hop_status_at", hop_status.c.at)
 

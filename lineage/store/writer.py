@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import EventError, StoreError
 from ..model.events import EVENT_ADAPTER, Hop, Snapshot, Write
-from ..rules import supersedes
+from ..rules import SENT, supersedes
 from .bulk import Known, RaceLostError, SeenIds, Sink, open_sink
 from .database import Store, busy_error
 from .parallel import can_fork, default_workers, prepare_in_workers
@@ -176,10 +176,14 @@ def _classify(batch: list[Prepared], known: dict[str, Known], now: int) -> _Outc
                 outcome.duplicate += 1
             elif item.status != seen.status:
                 # statuses are ordered by event time, not arrival (lineage.rules): a `sent`
-                # arriving after the hop's `delivered` (a retried request) tells nothing new
+                # arriving after the hop's `delivered` (a retried request) tells nothing new;
+                # an earlier final status arriving late is kept as history (it decides the
+                # hop as of a moment before the current one) without becoming current
                 if supersedes(state, _current(seen)):
                     outcome.status_rows.append((eid, item.status, item.error, item.at, now))
                     seen.status = item.status
+                elif item.status != SENT:
+                    outcome.status_rows.append((eid, item.status, item.error, item.at, now))
                 else:
                     outcome.duplicate += 1
                 seen.history.add(state)

@@ -5,8 +5,9 @@ Two rules hold in every detector (the same as in :mod:`lineage.store.queries`):
 
 - "Latest" means the greatest ``(at, seq)``: among events at the same moment the one recorded
   last wins. Events after the scan's ``as_of`` do not exist.
-- A hop's status is its latest ``hop_status`` row at or before ``as_of`` (by ``seq``), else
-  the status it was sent with. A hop whose status is ``failed`` never left its value
+- A hop's status is its latest ``hop_status`` row at or before ``as_of`` in the rules' order
+  (event time, then ``seq``) among those that beat the status it was sent with, else that
+  status. A hop whose status is ``failed`` never left its value
   anywhere: it explains nothing and is skipped when asking what a place held. This is the
   live-hop predicate of every detector: :data:`FAILED` holds the failed hops of the scan,
   and :func:`holds_value` is "a hop counts unless it failed by the moment judged".
@@ -39,6 +40,7 @@ from sqlalchemy import (
     insert,
     literal_column,
     not_,
+    or_,
     select,
     text,
     tuple_,
@@ -159,15 +161,15 @@ _NO_JIT = text("SELECT set_config('jit', 'off', true)")
 _SCOPED_FAILED = text(
     "INSERT INTO lineage_scan_failed_hops (seq) "  # noqa: S608 - module constants only
     "SELECT c.seq FROM ("
-    "SELECT e.seq, e.event_id, e.kind, e.status, e.status_updated FROM events e "
+    "SELECT e.seq, e.event_id, e.kind, e.at, e.status, e.status_updated FROM events e "
     "WHERE (e.system, e.element, e.record) IN "
     "(SELECT system, element, record FROM lineage_scan_scope_places) "
     "AND e.kind = 'hop' AND e.at <= :horizon "
-    "UNION SELECT e.seq, e.event_id, e.kind, e.status, e.status_updated FROM events e "
+    "UNION SELECT e.seq, e.event_id, e.kind, e.at, e.status, e.status_updated FROM events e "
     "WHERE e.event_id IN (SELECT i.event_id FROM hop_inputs i "
     "WHERE (i.system, i.element, i.record) IN "
     "(SELECT system, element, record FROM lineage_scan_scope_places)) AND e.at <= :horizon "
-    "UNION SELECT e.seq, e.event_id, e.kind, e.status, e.status_updated FROM events e "
+    "UNION SELECT e.seq, e.event_id, e.kind, e.at, e.status, e.status_updated FROM events e "
     "WHERE e.event_id IN (SELECT event_id FROM lineage_scan_scope_events) "
     "AND e.kind = 'hop' AND e.at <= :horizon"
     f") c WHERE NOT {LIVE.format(e='c')}"
@@ -183,18 +185,25 @@ def release(conn: Connection) -> None:
 
 def latest_status(as_of: int, *, scoped: bool = False) -> Subquery:
     """The latest ``hop_status`` row at or before ``as_of`` of each hop that has one (only
-    those of :data:`SCOPE_EVENTS` when ``scoped``). Columns: ``event_id``, ``status``,
-    ``error``, ``at``."""
+    those of :data:`SCOPE_EVENTS` when ``scoped``), in the rules' order (event time, then
+    arrival), among the rows that beat the status the hop was sent with (queries.LIVE).
+    Columns: ``event_id``, ``status``, ``error``, ``at``."""
     rank = func.row_number().over(
-        partition_by=hop_status.c.event_id, order_by=hop_status.c.seq.desc()
+        partition_by=hop_status.c.event_id,
+        order_by=(hop_status.c.at.desc(), hop_status.c.seq.desc()),
     )
-    ranked = select(
-        hop_status.c.event_id,
-        hop_status.c.status,
-        hop_status.c.error,
-        hop_status.c.at,
-        rank.label("rank"),
-    ).where(hop_status.c.at <= as_of)
+    own = events.alias("own")
+    ranked = (
+        select(
+            hop_status.c.event_id,
+            hop_status.c.status,
+            hop_status.c.error,
+            hop_status.c.at,
+            rank.label("rank"),
+        )
+        .select_from(hop_status.join(own, own.c.event_id == hop_status.c.event_id))
+        .where(hop_status.c.at <= as_of, or_(own.c.status == "sent", hop_status.c.at >= own.c.at))
+    )
     if scoped:
         ranked = ranked.where(hop_status.c.event_id.in_(select(SCOPE_EVENTS.c.event_id)))
     inner = ranked.subquery("ranked_status")
