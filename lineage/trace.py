@@ -31,13 +31,18 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 
 from . import rules
+from .detect.run import detect, scan_context
+from .detect.scope import Scope
+from .detect.undeclared_integration import undeclared_integration
 from .errors import NotFoundError
 from .interop.observed import dead_ends, feeds_into
 from .model.events import Hop, PlacedValue
+from .model.findings import Finding
 from .model.registry import Registry
 from .moment import judged_now
 from .store.database import Store
 from .store.detection.competing_origin import competing_writes
+from .store.detection.scope import Watermark
 from .store.queries import EventRow, InputRow, PlaceKey, bounded, untraced_reads
 from .store.schema import as_micros, from_us, iso
 from .store.walks import read_connection, trace_steps
@@ -273,6 +278,8 @@ def trace(
         _count_competing(store, registry, build, horizon)
     if build.untraced:
         _count_untraced(store, build, horizon)
+    if any(p.code == "undeclared-integration" for found in build.problems.values() for p in found):
+        _count_undeclared(store, build, hop_inputs, horizon)
     result = replace(_result(build, current, horizon), judged=moment)
     if registry.maps_openlineage:  # a registry that maps nothing costs a trace nothing
         result = _observed(store, registry, result)
@@ -323,6 +330,56 @@ def _count_untraced(store: Store, build: _Build, horizon: int | None) -> None:
             for n, problem in enumerate(found):
                 if problem.code == "untraced-value":
                     found[n] = problem._replace(message=said[place])
+
+
+def _count_undeclared(
+    store: Store, build: _Build, hop_inputs: dict[str, list[InputRow]], horizon: int | None
+) -> None:
+    """Word each ``undeclared-integration`` as ``lineage scan`` does: its whole group (every
+    hop on that integration, or on that route when it named none), counted and routed by
+    scan's own detector judging only the group (a trace may show one hop of many)."""
+    shown = {
+        key: build.rows[key]
+        for key, found in build.problems.items()
+        if any(p.code == "undeclared-integration" for p in found)
+    }
+    routes = {
+        (i.system, row.system, row.element)
+        for key, row in shown.items()
+        for i in hop_inputs.get(key, [])
+    } | {(None, row.system, row.element) for key, row in shown.items()}
+    scope = Scope(
+        since=Watermark(),
+        until=Watermark(),
+        places=frozenset((r.system, r.element, r.record) for r in shown.values()),
+        events=frozenset(r.event_id for r in shown.values()),
+        integrations=frozenset(r.integration for r in shown.values() if r.integration),
+        routes=frozenset(routes),
+    )
+    with scan_context(store, horizon, scope=scope) as ctx:
+        groups = list(detect(ctx, [undeclared_integration]))
+    for key, row in shown.items():
+        sources = {i.system for i in hop_inputs.get(key, [])} or {"?"}
+        said = next((f.message for f in groups if _in_group(f, row, sources)), None)
+        if said is None:  # scan does not judge it undeclared (a later registry): keep its words
+            continue
+        found = build.problems[key]
+        for n, problem in enumerate(found):
+            if problem.code == "undeclared-integration":
+                found[n] = problem._replace(message=said)
+
+
+def _in_group(finding: Finding, hop: EventRow, sources: set[str]) -> bool:
+    """Whether scan's ``undeclared-integration`` group ``finding`` holds ``hop``."""
+    subject = finding.subject
+    if hop.integration:
+        return subject.integration == hop.integration
+    return (
+        subject.integration is None
+        and subject.system == hop.system
+        and subject.element == hop.element
+        and bool(sources & set(finding.evidence.get("sources", [])))
+    )
 
 
 def _observed(store: Store, registry: Registry, result: TraceResult) -> TraceResult:

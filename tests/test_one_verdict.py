@@ -172,7 +172,9 @@ def cross_check(runner: CliRunner, db: str) -> set[str]:
         assert message in shown.stdout, (command, message)
         place = (subject["system"], subject["element"], subject["record"])
         if code == "untraced-value" and "read_at" in finding["evidence"]:
-            _traces_of_reads_say_it_alike(runner, db, finding)
+            _traces_of_hops_say_it_alike(runner, db, finding, finding["evidence"]["hops"])
+        if code == "undeclared-integration" and "events" in finding["evidence"]:
+            _traces_of_hops_say_it_alike(runner, db, finding, finding["evidence"]["events"])
         if command[1] != "trace":
             if all(place):  # a place a failed delivery never reached may hold an older value
                 text = run(runner, db, "trace", *place)
@@ -205,14 +207,17 @@ def cross_check(runner: CliRunner, db: str) -> set[str]:
     return traced
 
 
-def _traces_of_reads_say_it_alike(runner: CliRunner, db: str, finding: dict[str, Any]) -> None:
-    """An untraced place read by several hops: the trace of what each hop delivered shows
-    the finding in scan's words, counting every hop, though it shows only its own."""
+def _traces_of_hops_say_it_alike(
+    runner: CliRunner, db: str, finding: dict[str, Any], hop_ids: list[str]
+) -> None:
+    """A finding about several hops (an untraced place they read, an undeclared route they
+    travelled): the trace of what each delivered shows it in scan's words, counting every
+    hop, though it shows only its own."""
     message, owner = finding["message"], finding["owner"]
     store = lineage.open_store(db, migrate=False)
     try:
         with read_connection(store) as conn:
-            hops = events_by_id(conn, finding["evidence"]["hops"])
+            hops = events_by_id(conn, hop_ids)
     finally:
         store.close()
     for hop_id, delivered in hops.items():
@@ -223,7 +228,7 @@ def _traces_of_reads_say_it_alike(runner: CliRunner, db: str, finding: dict[str,
         assert message in text.stdout, (hop_id, place, message, text.stdout)
         answer = as_json(run(runner, db, "trace", *place, "--format", "json"))
         shown = {(f["code"], f["message"], f["owner"]) for f in answer["findings"]}
-        assert ("untraced-value", message, owner) in shown, (hop_id, place, shown)
+        assert (finding["code"], message, owner) in shown, (hop_id, place, shown)
 
 
 def _golden_places(record: dict[str, Any]) -> set[tuple[str, str, str]]:
@@ -329,6 +334,21 @@ def test_the_planted_runtime_cases_are_shown_in_their_words_with_their_owners(
             ("BI", "order.total", "R-9", "60.00"),
             status="failed",
             error="BI down",
+        ),
+        # two hops on an integration nobody declared: scan counts both, so does each trace
+        hop(
+            "h-40",
+            "erp-to-bi-shadow",
+            50,
+            [("ERP", "order.total", "40017", "50.00")],
+            ("BI", "order.total", "R-40", "60.00"),
+        ),
+        hop(
+            "h-41",
+            "erp-to-bi-shadow",
+            55,
+            [("ERP", "order.total", "40017", "50.00")],
+            ("BI", "order.total", "R-41", "60.00"),
         ),
         write("CRM", "customer.address", "C-1042", "12 Main St", 24 * 60),  # the clock
     )
