@@ -51,7 +51,8 @@ def render(
             saying it (:func:`lineage.rules.judged_text`), the JSON has it as ``as_of``, the
             JUnit suite as its properties ``as_of`` and ``judged``, the SARIF run as
             ``properties`` ``as_of`` and ``judged`` (and its invocation's end time), the
-            GitHub workflow commands as a last ``::notice title=TOOL::judged as of ...``.
+            GitHub workflow commands as a last ``::notice title=TOOL::judged as of ...``, the
+            Markdown as a last paragraph holding the line.
 
     Returns:
         The document, without a trailing newline (empty for ``github`` with no findings and
@@ -74,6 +75,8 @@ def render(
         return f"{output}\n{judged_text(judged)}"
     if judged is not None and fmt == "github":
         return "\n".join(line for line in (output, _github_judged(tool, judged)) if line)
+    if judged is not None and fmt == "markdown":
+        return f"{output}\n\n{judged_text(judged)}"
     return output
 
 

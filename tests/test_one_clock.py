@@ -196,6 +196,17 @@ def test_scan_github_annotations_end_with_a_notice_of_the_moment_judged(
     assert lines[-1] == "::notice title=lineage scan::judged as of 2026-11-20T09:30:00Z (--as-of)"
 
 
+def test_scan_markdown_ends_with_the_moment_judged(runner: CliRunner, store: Store) -> None:
+    load(store)
+    record(store, *clean_chain())
+    db = ["--db", _url(store)]
+    text = runner.invoke(main, ["scan", "--format", "markdown", *db]).stdout
+    assert text.rstrip("\n").endswith(f"\n\n{BY_CLOCK}")
+    asked = ["--as-of", "2026-11-20T09:30:00Z", *db]
+    text = runner.invoke(main, ["scan", "--format", "markdown", *asked]).stdout
+    assert text.rstrip("\n").endswith("\n\njudged as of 2026-11-20T09:30:00Z (--as-of)")
+
+
 def test_the_digest_and_health_pages_say_the_moment_judged(
     client: FlaskClient, db_url: str
 ) -> None:
