@@ -386,7 +386,6 @@ def test_the_pages_show_the_open_findings_of_trace_and_golden(
 # OpenLineage's adapters and the stored findings still read their tables themselves (their
 # owners move them next)
 _SQL_NOT_MOVED_YET = {
-    "lineage/interop/export.py",
     "lineage/interop/openlineage.py",
 }
 

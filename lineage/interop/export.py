@@ -26,15 +26,13 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import IO, Any
 
-from sqlalchemy import Connection, case, func, select
-
 from ..errors import InputError
 from ..model.registry import Registry
 from ..render import to_dot
-from ..store import Store
+from ..store import Connection, Store
 from ..store.queries import EventRow, InputRow, events_by_id, inputs_of
-from ..store.records import StoredEvent, hop_status_at, stored_events
-from ..store.schema import as_micros, events, hop_inputs, iso
+from ..store.records import StoredEvent, flow_counts, hop_statuses_at, stored_events
+from ..store.schema import as_micros, iso
 from ..trace import trace
 from .openlineage import stored_events as stored_openlineage
 from .prov import Input, ProvJsonWriter
@@ -102,7 +100,7 @@ def trace_events(
         rows = events_by_id(conn, wanted)
         hop_ids = [key for key, row in rows.items() if row.kind == "hop"]
         read = inputs_of(conn, hop_ids)
-        statuses = _statuses(conn, hop_ids, as_micros(as_of))
+        statuses = hop_statuses_at(conn, hop_ids, as_micros(as_of))
     found: list[StoredEvent] = []
     for event_id in dict.fromkeys(wanted):
         row = rows[event_id]
@@ -112,20 +110,6 @@ def trace_events(
         found.append(StoredEvent(row, statuses.get(event_id), pairs, observed.get(event_id)))
     found.sort(key=lambda s: (s.row.at, s.row.seq))
     return found
-
-
-def _statuses(conn: Connection, hop_ids: list[str], as_of: int | None) -> dict[str, str | None]:
-    """Each hop's status as known at ``as_of`` (the moment the trace was taken at)."""
-    statuses: dict[str, str | None] = {}
-    for start in range(0, len(hop_ids), 500):
-        chunk = hop_ids[start : start + 500]
-        rows = conn.execute(
-            select(events.c.event_id, hop_status_at(as_of).label("status")).where(
-                events.c.event_id.in_(chunk)
-            )
-        )
-        statuses.update({row.event_id: row.status for row in rows})
-    return statuses
 
 
 def _events(
@@ -328,21 +312,7 @@ def store_flows_dot(conn: Connection, registry: Registry) -> str:
     One aggregate query (grouped by source system, integration, target system and element):
     its size follows the number of routes, not of hops.
     """
-    unverified = func.sum(case((events.c.verified.is_(False), 1), else_=0))
-    rows = conn.execute(
-        select(
-            hop_inputs.c.system.label("source"),
-            events.c.system.label("target"),
-            events.c.integration,
-            events.c.element,
-            func.count().label("hops"),
-            unverified.label("unverified"),
-        )
-        .select_from(events.join(hop_inputs, hop_inputs.c.event_id == events.c.event_id))
-        .where(events.c.kind == "hop")
-        .group_by(hop_inputs.c.system, events.c.system, events.c.integration, events.c.element)
-        .order_by(hop_inputs.c.system, events.c.system, events.c.integration, events.c.element)
-    ).all()
+    rows = flow_counts(conn)
     systems = sorted(
         {r.source for r in rows} | {r.target for r in rows} | {s.name for s in registry.systems}
     )
@@ -356,7 +326,7 @@ def store_flows_dot(conn: Connection, registry: Registry) -> str:
         lines.append(f"  {_dot_id(system)} [label={_dot_id(system)}];")
     for r in rows:
         route = r.integration or "(undeclared)"
-        bad = int(r.unverified or 0)
+        bad = r.unverified
         label = f"{r.element}\n{route}: {r.hops} hop{'s' if r.hops != 1 else ''}"
         attrs = [f"label={_dot_id(label)}"]
         if bad:

@@ -518,18 +518,75 @@ def stored_events(
         result.close()
 
 
+def hop_statuses_at(
+    conn: Connection, hop_ids: Sequence[str], as_of: int | None
+) -> dict[str, str | None]:
+    """Each hop's status as known at ``as_of`` (None: latest), by hop id, 500 ids a statement."""
+    statuses: dict[str, str | None] = {}
+    for start in range(0, len(hop_ids), 500):
+        chunk = list(hop_ids[start : start + 500])
+        rows = conn.execute(
+            select(events.c.event_id, hop_status_at(as_of).label("status")).where(
+                events.c.event_id.in_(chunk)
+            )
+        )
+        statuses.update({row.event_id: row.status for row in rows})
+    return statuses
+
+
+@dataclass(frozen=True, slots=True)
+class FlowCount:
+    """The hops recorded on one route: from a source system into an element of a target
+    system, on an integration (None: none named), and how many of them failed verification."""
+
+    source: str
+    target: str
+    integration: str | None
+    element: str
+    hops: int
+    unverified: int
+
+
+def flow_counts(conn: Connection) -> list[FlowCount]:
+    """Every route hops were recorded on, in the whole store: one aggregate query grouped by
+    source system, target system, integration and element (its size follows the routes, not
+    the hops)."""
+    unverified = func.sum(case((events.c.verified.is_(False), 1), else_=0))
+    rows = conn.execute(
+        select(
+            hop_inputs.c.system.label("source"),
+            events.c.system.label("target"),
+            events.c.integration,
+            events.c.element,
+            func.count().label("hops"),
+            unverified.label("unverified"),
+        )
+        .select_from(events.join(hop_inputs, hop_inputs.c.event_id == events.c.event_id))
+        .where(events.c.kind == "hop")
+        .group_by(hop_inputs.c.system, events.c.system, events.c.integration, events.c.element)
+        .order_by(hop_inputs.c.system, events.c.system, events.c.integration, events.c.element)
+    ).all()
+    return [
+        FlowCount(r.source, r.target, r.integration, r.element, int(r.hops), int(r.unverified or 0))
+        for r in rows
+    ]
+
+
 __all__ = [
     "FOREVER",
     "MAX_LINKED_KEYS",
     "EventRow",
+    "FlowCount",
     "Key",
     "RecordLinks",
     "StoredEvent",
     "bound",
     "consumers",
     "current_event",
+    "flow_counts",
     "held",
     "hop_status_at",
+    "hop_statuses_at",
     "key_events",
     "key_events_many",
     "key_recorded",
