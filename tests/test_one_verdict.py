@@ -385,11 +385,6 @@ def test_the_pages_show_the_open_findings_of_trace_and_golden(
 
 # OpenLineage's adapters and the stored findings still read their tables themselves (their
 # owners move them next)
-_SQL_NOT_MOVED_YET = {
-    "lineage/interop/openlineage.py",
-}
-
-
 def test_nothing_outside_the_store_imports_sqlalchemy() -> None:
     root = Path(lineage.__file__).parent
     importing = set()
@@ -405,7 +400,7 @@ def test_nothing_outside_the_store_imports_sqlalchemy() -> None:
                 names = [node.module]
             if any(name.split(".")[0] == "sqlalchemy" for name in names):
                 importing.add(relative)
-    assert importing <= _SQL_NOT_MOVED_YET, sorted(importing - _SQL_NOT_MOVED_YET)
+    assert not importing, sorted(importing)
 
 
 def test_a_golden_record_too_big_to_check_says_how_many_places_it_left_unchecked(

@@ -25,15 +25,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..limits import text_problem
+from ..store import Connection
 from ..store.database import Store
-from ..store.openlineage import add_summaries, stored_events_after
+from ..store.openlineage import (
+    add_summaries,
+    insert_events,
+    insert_flows,
+    observed_flow_rows,
+    stored_events_after,
+    stored_payloads,
+)
 from ..store.rows import text_limit_problem
-from ..store.schema import from_us, openlineage_events, to_us
-from ..store.schema import observed_flows as flows_table
+from ..store.schema import from_us, to_us
 from ..store.writer import IngestResult, Rejection, validation_reason
 from .ol_events import (
     AnyEvent,
@@ -260,19 +265,6 @@ def _unstorable(event: AnyEvent, payload: str) -> str | None:
     return None
 
 
-def _insert(conn: Connection) -> Any:
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(openlineage_events).on_conflict_do_nothing(
-            index_elements=[openlineage_events.c.digest]
-        )
-    if dialect == "sqlite":
-        return sqlite.insert(openlineage_events).on_conflict_do_nothing(
-            index_elements=[openlineage_events.c.digest]
-        )
-    return insert(openlineage_events)  # pragma: no cover - only SQLite and PostgreSQL are served
-
-
 def _store(store: Store, batch: Sequence[_Parsed], result: IngestResult) -> None:
     unique: dict[str, _Parsed] = {}
     for parsed in batch:
@@ -295,10 +287,7 @@ def _store(store: Store, batch: Sequence[_Parsed], result: IngestResult) -> None
     with store.engine.begin() as conn:
         # An event already stored (or stored meanwhile by another writer) is skipped by the
         # unique digest; only the rows really inserted come back, and only they add flows.
-        returned = conn.execute(
-            _insert(conn).returning(openlineage_events.c.seq, openlineage_events.c.digest), rows
-        )
-        inserted = {row.digest: row.seq for row in returned}
+        inserted = insert_events(conn, rows)
         flow_rows = []
         for digest, seq in inserted.items():
             event = unique[digest].event
@@ -321,8 +310,7 @@ def _store(store: Store, batch: Sequence[_Parsed], result: IngestResult) -> None
                         ),
                     }
                 )
-        if flow_rows:
-            conn.execute(insert(flows_table), flow_rows)
+        insert_flows(conn, flow_rows)
         added = sorted((seq, unique[digest]) for digest, seq in inserted.items())
         if added:
             add_summaries(
@@ -359,17 +347,8 @@ def stored_events(conn: Connection, *, as_of: int | None = None) -> Iterator[dic
     Written out as JSON Lines and ingested again, they are the same events (same digests)
     and the same flows.
     """
-    o = openlineage_events
-    query = select(o.c.payload).order_by(o.c.seq)
-    if as_of is not None:
-        query = query.where(o.c.event_time <= as_of)
-    # the option on the statement, not the connection (where it would outlive this read)
-    result = conn.execute(query.execution_options(yield_per=500))
-    try:
-        for row in result:
-            yield json.loads(row.payload)
-    finally:  # a reader that stops early must not leave a server-side cursor open
-        result.close()
+    for payload in stored_payloads(conn, as_of=as_of):
+        yield json.loads(payload)
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,41 +393,15 @@ def observed_flows(
         >>> observed_flows(open_store("sqlite://"), target_system="bigquery")
         []
     """
-    f = flows_table
-    conditions = [
-        column == value
-        for column, value in (
-            (f.c.source_system, source_system),
-            (f.c.source_element, source_element),
-            (f.c.target_system, target_system),
-            (f.c.target_element, target_element),
-            (f.c.job, job),
-        )
-        if value is not None
-    ]
-    keys = (
-        f.c.job,
-        f.c.source_system,
-        f.c.source_element,
-        f.c.target_system,
-        f.c.target_element,
-        f.c.transformation,
-    )
-    query = (
-        select(
-            *keys,
-            func.min(f.c.at).label("first"),
-            func.max(f.c.at).label("last"),
-            func.count().label("n"),
-        )
-        .where(*conditions)
-        .group_by(*keys)
-        .order_by(
-            f.c.target_system, f.c.target_element, f.c.source_system, f.c.source_element, f.c.job
-        )
-    )
     with store.engine.connect() as conn:
-        rows = conn.execute(query).all()
+        rows = observed_flow_rows(
+            conn,
+            source_system=source_system,
+            source_element=source_element,
+            target_system=target_system,
+            target_element=target_element,
+            job=job,
+        )
     return [
         ObservedFlow(
             row.job,

@@ -23,6 +23,7 @@ from sqlalchemy import (
     and_,
     case,
     func,
+    insert,
     literal,
     select,
     text,
@@ -42,6 +43,7 @@ from ..model.ol_summary import (
     RunSum,
 )
 from .schema import (
+    observed_flows,
     ol_dataset_versions,
     ol_datasets,
     ol_field_edges,
@@ -154,6 +156,25 @@ def _dialect_insert(conn: Connection, table: Table) -> Any:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Store OpenLineage events (rows of ``openlineage_events``); an event already stored (or
+    stored meanwhile by another writer) is skipped by its unique digest. Returns the recording
+    sequence of each event really inserted, by digest."""
+    statement = _dialect_insert(conn, openlineage_events).on_conflict_do_nothing(
+        index_elements=[openlineage_events.c.digest]
+    )
+    returned = conn.execute(
+        statement.returning(openlineage_events.c.seq, openlineage_events.c.digest), rows
+    )
+    return {row.digest: int(row.seq) for row in returned}
+
+
+def insert_flows(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Store the field-to-field flows of newly inserted events (rows of ``observed_flows``)."""
+    if rows:
+        conn.execute(insert(observed_flows), rows)
 
 
 def _json(value: Any) -> str:
@@ -945,3 +966,49 @@ def known_by_interval(conn: Connection, what: str, bounds: Sequence[int]) -> lis
         running += per[index]
         known.append(running)
     return known
+
+
+def stored_payloads(conn: Connection, *, as_of: int | None = None) -> Iterator[str]:
+    """The JSON of every OpenLineage event stored, as it came in, in recording order
+    (streamed); ``as_of`` (microseconds) leaves out events whose ``eventTime`` is later."""
+    o = openlineage_events
+    query = select(o.c.payload).order_by(o.c.seq)
+    if as_of is not None:
+        query = query.where(o.c.event_time <= as_of)
+    # the option on the statement, not the connection (where it would outlive this read)
+    result = conn.execute(query.execution_options(yield_per=500))
+    try:
+        for row in result:
+            yield str(row.payload)
+    finally:  # a reader that stops early must not leave a server-side cursor open
+        result.close()
+
+
+def observed_flow_rows(conn: Connection, **equal: str | None) -> list[Any]:
+    """The distinct flows observed (job, source and target system and element,
+    transformation) with their first and last time and count, narrowed to the columns of
+    ``observed_flows`` given in ``equal`` (None: any), ordered by target, then source, then job."""
+    f = observed_flows
+    conditions = [f.c[name] == value for name, value in equal.items() if value is not None]
+    keys = (
+        f.c.job,
+        f.c.source_system,
+        f.c.source_element,
+        f.c.target_system,
+        f.c.target_element,
+        f.c.transformation,
+    )
+    query = (
+        select(
+            *keys,
+            func.min(f.c.at).label("first"),
+            func.max(f.c.at).label("last"),
+            func.count().label("n"),
+        )
+        .where(*conditions)
+        .group_by(*keys)
+        .order_by(
+            f.c.target_system, f.c.target_element, f.c.source_system, f.c.source_element, f.c.job
+        )
+    )
+    return list(conn.execute(query).all())
