@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, TextClause, text
 
-from .queries import EventRow
+from .queries import EventRow, values_list
 from .records import EVENT_SQL_COLUMNS, LIVE_SQL, SINGLE_RECORD_SQL, bound
 
 BATCH = 250
@@ -219,24 +219,6 @@ def conflict_candidates(
         result.close()
 
 
-def _values(rows: Sequence[tuple[str, ...]], params: dict[str, Any], *, cast: bool = False) -> str:
-    """A ``VALUES`` list of numbered rows ``(n, col1, col2, ...)`` as bound parameters.
-
-    ``cast`` types the values as VARCHAR (a recursive query needs its columns typed alike on
-    PostgreSQL); otherwise they stay untyped, which lets SQLite drive the join from the list
-    into the indexes (a CAST makes its planner scan the table instead).
-    """
-    parts = []
-    for number, row in enumerate(rows):
-        cells = [f"{number}"]
-        for column, value in enumerate(row):
-            name = f"v{number}_{column}"
-            params[name] = value
-            cells.append(f"CAST(:{name} AS VARCHAR)" if cast else f":{name}")
-        parts.append(f"({', '.join(cells)})")
-    return ", ".join(parts)
-
-
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), BATCH):
         yield items[start : start + BATCH]
@@ -339,7 +321,7 @@ def linked_keys_many(
             down = _STEP_DOWN.format(w="w", single=single, not_fan_out=not_fan_out)
             query = _LINKED_MANY_POSTGRES.format(up=up, down=down)
         else:
-            seeded = _values(chunk, params, cast=True)
+            seeded = values_list(chunk, params, cast=True)
             query = _LINKED_MANY_SQLITE.format(seeds=seeded, single=single, not_fan_out=not_fan_out)
         for row in conn.execute(text(query), params):
             found[offset + int(row.n)].append((row.record, int(row.depth)))
@@ -370,7 +352,9 @@ def versions_many(
     for chunk in _chunks(places):
         params: dict[str, Any] = {"as_of": bound(as_of), "limit": limit}
         query = _VERSIONS_MANY.format(
-            places=_values(chunk, params), columns=EVENT_SQL_COLUMNS, live=LIVE_SQL.format(e="e")
+            places=values_list(chunk, params),
+            columns=EVENT_SQL_COLUMNS,
+            live=LIVE_SQL.format(e="e"),
         )
         for row in conn.execute(text(query), params):
             found[offset + int(row.place_n)].append(EventRow.from_row(row))

@@ -330,16 +330,29 @@ _SNAPSHOTS_AT_PLACES = (
 PLACES_BATCH = 300
 
 
+def values_list(
+    rows: Sequence[tuple[str, ...]], params: dict[str, Any], *, cast: bool = False
+) -> str:
+    """A ``VALUES`` list of numbered rows ``(n, col1, col2, ...)`` as bound parameters.
+
+    ``cast`` types the values as VARCHAR (a recursive query needs its columns typed alike on
+    PostgreSQL); otherwise they stay untyped, which lets SQLite drive the join from the list
+    into the indexes (a CAST makes its planner scan the table instead).
+    """
+    parts = []
+    for number, row in enumerate(rows):
+        cells = [f"{number}"]
+        for column, value in enumerate(row):
+            name = f"v{number}_{column}"
+            params[name] = value
+            cells.append(f"CAST(:{name} AS VARCHAR)" if cast else f":{name}")
+        parts.append(f"({', '.join(cells)})")
+    return ", ".join(parts)
+
+
 def _places_values(places: Sequence[PlaceLike], params: dict[str, Any]) -> str:
-    """A ``VALUES`` list of numbered places ``(n, system, element, record)``, every value a
-    bound parameter (untyped, which lets SQLite drive the join from the list into the index)."""
-    rows = []
-    for number, place in enumerate(places):
-        params[f"s{number}"] = place.system
-        params[f"e{number}"] = place.element
-        params[f"r{number}"] = place.record
-        rows.append(f"({number}, :s{number}, :e{number}, :r{number})")
-    return ", ".join(rows)
+    """A ``VALUES`` list of numbered places ``(n, system, element, record)``."""
+    return values_list([(p.system, p.element, p.record) for p in places], params)
 
 
 def snapshots_at_many(

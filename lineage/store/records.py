@@ -139,16 +139,7 @@ _VALUE_VERSIONS = text(
 # window directly, SQLite (with no statistics) walks ix_events_place_at, already ordered by
 # element, through every record of the system (5 ms a key at 1,000,000 events, 21 keys a
 # golden record)
-_KEY_EVENTS = text(
-    "SELECT * FROM ("  # noqa: S608
-    f"SELECT {EVENT_SQL_COLUMNS}, ROW_NUMBER() OVER (PARTITION BY e.element "
-    "ORDER BY e.at DESC, e.seq DESC) AS rn FROM events e "
-    "WHERE e.seq IN (SELECT k.seq FROM events k WHERE k.system = :system AND k.record = :record) "
-    f"AND e.at <= :as_of AND {LIVE_SQL.format(e='e')}) ranked "
-    "WHERE rn = 1 ORDER BY element"
-)
-
-# the same for many keys in one statement: {keys} is a VALUES list of numbered keys
+# what keys hold, many in one statement: {keys} is a VALUES list of numbered keys
 # (n, system, record) as bound parameters, read through the (system, record) index
 _KEYS_EVENTS = (
     "WITH keys(n, system, record) AS (VALUES {keys}) "  # noqa: S608
@@ -244,28 +235,16 @@ def value_versions(
     return [EventRow.from_row(row) for row in rows]
 
 
-def key_events(
-    conn: Connection, system: str, record: str, *, as_of: int | None = None
-) -> list[EventRow]:
-    """What the key ``(system, record)`` holds: the current event of each element, by name."""
-    rows = conn.execute(_KEY_EVENTS, {"system": system, "record": record, "as_of": bound(as_of)})
-    return [EventRow.from_row(row) for row in rows]
-
-
 def key_events_many(
     conn: Connection, keys: Sequence[tuple[str, str]], *, as_of: int | None = None
 ) -> list[list[EventRow]]:
-    """:func:`key_events` of each ``(system, record)`` of ``keys``, in their order: one
-    statement per :data:`KEYS_BATCH` keys."""
+    """What each key ``(system, record)`` of ``keys`` holds (the current event of each
+    element, by name), in their order: one statement per :data:`KEYS_BATCH` keys."""
     found: list[list[EventRow]] = [[] for _ in keys]
     for start in range(0, len(keys), KEYS_BATCH):
         params: dict[str, Any] = {"as_of": bound(as_of)}
-        rows = []
-        for number, (system, record) in enumerate(keys[start : start + KEYS_BATCH]):
-            params[f"s{number}"] = system
-            params[f"r{number}"] = record
-            rows.append(f"({number}, :s{number}, :r{number})")
-        query = text(_KEYS_EVENTS.format(keys=", ".join(rows)))
+        listed = queries.values_list(keys[start : start + KEYS_BATCH], params)
+        query = text(_KEYS_EVENTS.format(keys=listed))
         for row in conn.execute(query, params):
             found[start + int(row.key_n)].append(EventRow.from_row(row))
     return found
@@ -587,7 +566,6 @@ __all__ = [
     "held",
     "hop_status_at",
     "hop_statuses_at",
-    "key_events",
     "key_events_many",
     "key_recorded",
     "latest_registry",
