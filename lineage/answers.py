@@ -13,9 +13,12 @@ indexed statements whatever the graph's size (never one per step):
   (``duplicate-delivery``);
 - a shown place in a system or of an element the registry in force does not declare
   (``unknown-system``, ``unknown-element``);
-- the place asked about: every snapshot there nothing explained (``untraced-value``, worded
-  as ``lineage scan`` words it) and every hop into it that failed (``failed-delivery``: a
-  failed hop left no value, so the walk from the value held there does not show it);
+- the place asked about, and every place where the answer shows a snapshot nothing explained
+  (a hop may read a place whose latest event was a snapshot): every snapshot there nothing
+  explained (``untraced-value``, worded as ``lineage scan`` words it: the first, counting them
+  all);
+- the place asked about: every hop into it that failed (``failed-delivery``: a failed hop
+  left no value, so the walk from the value held there does not show it);
 - the subject's value against its golden value (``conflicting-truth``: stale or divergent),
   judged by :class:`lineage.golden.Judge`, the judge ``lineage scan`` uses.
 
@@ -47,7 +50,6 @@ from .store.queries import (
     SeenSnapshot,
     current_event,
     hop_facts,
-    snapshots_at,
     snapshots_at_many,
     statuses_into,
     statuses_into_many,
@@ -97,7 +99,8 @@ def findings_on(
         # the moment the answer judged as of (the one it says), else judged here alike
         moment = (graph.judged or judged_now(conn, horizon)).at
         facts = hop_facts(conn, _hop_events(graph), horizon)
-        seen = snapshots_at(conn, here, horizon)
+        places = _snapshot_places(graph)
+        seen = dict(zip(places, snapshots_at_many(conn, places, horizon), strict=True))
         statuses = statuses_into(conn, here, horizon)
         truths = _truths(conn, registry, graph, horizon) if truth else []
     return _findings(registry, graph, facts, moment, seen, statuses, truths)
@@ -105,6 +108,18 @@ def findings_on(
 
 def _hop_events(graph: ValueGraph) -> list[str]:
     return [n.event for n in graph.nodes if n.kind == "hop" and n.event]
+
+
+def _snapshot_places(graph: ValueGraph) -> list[PlaceKey]:
+    """The place asked about, then every other place where ``graph`` shows an unexplained
+    snapshot: the places whose snapshots are judged as ``lineage scan`` judges them."""
+    subject = graph.subject
+    places = [PlaceKey(subject.system, subject.element, subject.record)]
+    for node in graph.nodes:
+        untraced = any(p.code == "untraced-value" for p in node.problems)
+        if node.kind == "snapshot" and untraced and node.place not in places:
+            places.append(node.place)
+    return places
 
 
 def _truths(
@@ -134,16 +149,21 @@ def _findings(  # noqa: PLR0917 - the facts one answer's findings are judged fro
     graph: ValueGraph,
     facts: HopFacts,
     moment: int,
-    seen: list[SeenSnapshot],
+    seen: dict[PlaceKey, list[SeenSnapshot]],
     statuses: list[HopStatus],
     truths: list[Finding],
 ) -> tuple[Finding, ...]:
-    """The open findings on what ``graph`` shows, judged from facts already read (no I/O)."""
+    """The open findings on what ``graph`` shows, judged from facts already read (no I/O);
+    ``seen``: the snapshots of each place :func:`_snapshot_places` names."""
     subject = graph.subject
     here = PlaceKey(subject.system, subject.element, subject.record)
     hops = [n for n in graph.nodes if n.kind == "hop" and n.event is not None]
-    untraced = _untraced_snapshots(registry, here, seen)
-    stands: list[Finding] = [] if untraced is None else [untraced]
+    untraced = {
+        place: finding
+        for place, snapshots in seen.items()
+        if (finding := _untraced_snapshots(registry, place, snapshots)) is not None
+    }
+    stands: list[Finding] = list(untraced.values())
     stands += _failed_into(registry, here, statuses, moment)
     stands += truths
     found: dict[tuple[str, str | None, str, str, str], Finding] = {}
@@ -165,7 +185,7 @@ def _findings(  # noqa: PLR0917 - the facts one answer's findings are judged fro
             integrations[node.id] = facts.integrations.get(node.event or "")
     for node in graph.nodes:
         for problem in node.problems:
-            if untraced is not None and _same_untraced(node, problem.code, here):
+            if problem.code == "untraced-value" and node.place in untraced:
                 continue  # said once, as lineage scan says it: every snapshot of the place
             keep(_on(node, problem.code, problem.message, problem.owner,
                      integrations.get(node.id), problem.event))  # fmt: skip
@@ -177,14 +197,6 @@ def _findings(  # noqa: PLR0917 - the facts one answer's findings are judged fro
     for finding in stands:
         keep(finding)
     return tuple(sorted(found.values(), key=lambda f: (f.severity.rank, f.code, f.message)))
-
-
-def _same_untraced(node: GraphNode, code: str, place: PlaceKey) -> bool:
-    return (
-        code == "untraced-value"
-        and node.kind == "snapshot"
-        and (node.system, node.element, node.record) == place
-    )
 
 
 def _untraced_snapshots(
@@ -386,13 +398,16 @@ def _findings_many(
         registry = store.registry(conn)
         now = judged_now(conn, horizon)
         facts = hop_facts(conn, [hop for g in graphs for hop in _hop_events(g)], horizon)
-        seen = snapshots_at_many(conn, heres, horizon)
+        wanted = [_snapshot_places(g) for g in graphs]
+        places = list(dict.fromkeys(place for named in wanted for place in named))
+        snapshots = dict(zip(places, snapshots_at_many(conn, places, horizon), strict=True))
         statuses = statuses_into_many(conn, heres, horizon)
     found: list[Finding] = []
     for n, graph in enumerate(graphs):
         # the moment the answer judged as of (the one it says), else judged here alike
         moment = (graph.judged or now).at
-        found += _findings(registry, graph, facts, moment, seen[n], statuses[n], [])
+        seen = {place: snapshots[place] for place in wanted[n]}
+        found += _findings(registry, graph, facts, moment, seen, statuses[n], [])
     return found
 
 

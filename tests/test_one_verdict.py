@@ -187,6 +187,7 @@ def cross_check(runner: CliRunner, db: str) -> set[str]:
             continue
         assert "every step checks out" not in shown.stdout, (code, place)
         answer = as_json(run(runner, db, "trace", *place, "--format", "json"))
+        _every_finding_is_scans(answer, findings, place)
         same = [f for f in answer["findings"] if f["code"] == code and f["message"] == message]
         assert same, (code, place, message, [f["message"] for f in answer["findings"]])
         assert {f["owner"] for f in same} == {owner}, (code, place, same)
@@ -205,6 +206,17 @@ def cross_check(runner: CliRunner, db: str) -> set[str]:
             assert (code, message, owner) in shown, (code, place, message)
         traced.add(code)
     return traced
+
+
+def _every_finding_is_scans(
+    answer: dict[str, Any], findings: list[dict[str, Any]], place: tuple[str, ...]
+) -> None:
+    """What a trace shows of a finding, upstream places included, ``lineage scan`` reports in
+    the same words with the same owner: two answers about one value never disagree."""
+    reported = {(f["code"], f["message"], f["owner"]) for f in findings}
+    for shown in answer["findings"]:
+        said = (shown["code"], shown["message"], shown["owner"])
+        assert said in reported, (place, said)
 
 
 def _traces_of_hops_say_it_alike(
@@ -321,6 +333,15 @@ def test_the_planted_runtime_cases_are_shown_in_their_words_with_their_owners(
         write("ERP", "order.total", "40040", "50", 0),
         snapshot("ERP", "order.total", "40040", "99", 30),
         snapshot("ERP", "order.total", "40040", "98", 40),
+        # ... and a hop that read the value the second one saw: the trace of what it
+        # delivered shows that snapshot upstream, and words it as scan does (both counted)
+        hop(
+            "h-33",
+            "erp-to-bi",
+            50,
+            [("ERP", "order.total", "40040", "98")],
+            ("BI", "order.total", "R-33", "117.60"),
+        ),
         # a snapshot nothing explains, then a write explaining the value held now: still open
         write("ERP", "order.total", "40041", "50", 0),
         snapshot("ERP", "order.total", "40041", "99", 30),
@@ -353,6 +374,14 @@ def test_the_planted_runtime_cases_are_shown_in_their_words_with_their_owners(
         write("CRM", "customer.address", "C-1042", "12 Main St", 24 * 60),  # the clock
     )
     traced = cross_check(runner, db_url)
+    # the snapshot upstream of what h-33 delivered is worded as scan words its place
+    scan = as_json(run(runner, db_url, "scan", "--format", "json"))["findings"]
+    upstream = [f for f in scan if f["subject"]["record"] == "40040"]
+    assert [f["code"] for f in upstream] == ["untraced-value"]
+    assert "(seen in 2 snapshots)" in upstream[0]["message"]
+    answer = as_json(run(runner, db_url, "trace", "BI", "order.total", "R-33", "--format", "json"))
+    _every_finding_is_scans(answer, scan, ("BI", "order.total", "R-33"))
+    assert [f["message"] for f in answer["findings"]] == [upstream[0]["message"]]
     assert traced >= {
         "broken-chain",
         "duplicate-delivery",

@@ -241,37 +241,6 @@ class SeenSnapshot(NamedTuple):
         return self.held_id is not None and self.held_norm == self.value_norm
 
 
-# every snapshot at one place with the event that explains the place at its moment (the
-# latest write or live hop, as lineage scan's untraced-value has it): ix_events_place_at
-_SNAPSHOTS_AT_PLACE = text(
-    "SELECT s.event_id, s.at, s.value, s.value_norm, "  # noqa: S608
-    "h.event_id AS held_id, h.at AS held_at, h.value AS held_value, h.value_norm AS held_norm "
-    "FROM events s LEFT JOIN events h ON h.seq = ("
-    "SELECT x.seq FROM events x WHERE x.system = s.system AND x.element = s.element "
-    "AND x.record = s.record AND x.at <= s.at AND x.kind <> 'snapshot' "
-    f"AND {LIVE.format(e='x')} ORDER BY x.at DESC, x.seq DESC LIMIT 1) "
-    "WHERE s.system = :system AND s.element = :element AND s.record = :record "
-    "AND s.kind = 'snapshot' AND s.at <= :horizon ORDER BY s.at, s.seq"
-)
-
-
-def snapshots_at(conn: Connection, place: PlaceLike, horizon: int | None) -> list[SeenSnapshot]:
-    """Every snapshot at ``place`` by ``horizon`` (default: all), oldest first, each with what
-    explained the place at its moment: one statement, whatever the place's history."""
-    params = {
-        "system": place.system,
-        "element": place.element,
-        "record": place.record,
-        "horizon": bounded(horizon),
-    }
-    seen = []
-    for row in conn.execute(_SNAPSHOTS_AT_PLACE, params):
-        held_at = None if row.held_at is None else int(row.held_at)
-        seen.append(SeenSnapshot(row.event_id, int(row.at), row.value, row.value_norm,
-                                 row.held_id, held_at, row.held_value, row.held_norm))  # fmt: skip
-    return seen
-
-
 class UntracedReads(NamedTuple):
     """The live hops that read a place before anything was recorded there: the first (its id,
     time and the value it read) and how many."""
@@ -358,8 +327,10 @@ def _places_values(places: Sequence[PlaceLike], params: dict[str, Any]) -> str:
 def snapshots_at_many(
     conn: Connection, places: Sequence[PlaceLike], horizon: int | None
 ) -> list[list[SeenSnapshot]]:
-    """:func:`snapshots_at` of each of ``places`` (in their order), one statement per
-    :data:`PLACES_BATCH` places."""
+    """Every snapshot at each of ``places`` (in their order) by ``horizon`` (default: all),
+    oldest first, each with what explained the place at its moment (the latest write or live
+    hop, as ``lineage scan``'s untraced-value has it): one statement per :data:`PLACES_BATCH`
+    places, whatever their history."""
     seen: list[list[SeenSnapshot]] = [[] for _ in places]
     for start in range(0, len(places), PLACES_BATCH):
         chunk = places[start : start + PLACES_BATCH]
