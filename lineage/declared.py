@@ -223,7 +223,7 @@ class DeclaredGraph:
     def comparable(self) -> list[tuple[str, str, Direction]]:
         """Every ``(element, system, direction)`` a copy can be judged in, sorted."""
         rows: list[tuple[str, str, Direction]] = []
-        for declared in self.registry.elements:
+        for declared in self.registry.merged_elements:
             for system, side in self.sides(declared.name).items():
                 rows.append((declared.name, system, side))
         return sorted(set(rows))

@@ -134,7 +134,7 @@ def system_view(store: Store, name: str) -> SystemView:
             "the name (the system map lists every system)"
         )
     roles: dict[str, list[str]] = {}
-    for element in registry.elements:
+    for element in registry.merged_elements:
         if element.system_of_record == name:
             roles.setdefault(element.name, []).append("system of record")
         if element.system_of_origin == name:
@@ -151,7 +151,7 @@ def system_view(store: Store, name: str) -> SystemView:
         Holding(element, tuple(found) or ("recorded, not declared",), element in held)
         for element, found in sorted(roles.items())
     )
-    truths = tuple(e for e in registry.elements if e.system_of_record == name)
+    truths = tuple(e for e in registry.merged_elements if e.system_of_record == name)
     found = read_findings(store, filters=Filters(systems=(name,)), limit=FINDINGS_SHOWN)
     return SystemView(
         name, declared, holds, truths, incoming, outgoing, tuple(found.findings), found.total
@@ -478,7 +478,7 @@ def _registry_hits(registry: Registry, text: str) -> list[Hit]:
         rank = _rank(system.name, text)
         if rank is not None:
             hits.append(Hit("system", system.name, system.owner or "system", score=rank))
-    for element in registry.elements:
+    for element in registry.merged_elements:
         rank = _rank(element.name, text)
         if rank is not None:
             where = (

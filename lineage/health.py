@@ -293,7 +293,7 @@ def _declared(registry: Registry, by: Grouping) -> Iterable[str]:
     if by == "system":
         return (s.name for s in registry.systems)
     if by == "element":
-        return (e.name for e in registry.elements)
+        return (e.name for e in registry.merged_elements)
     owners = [
         *(s.owner for s in registry.systems),
         *(e.owner for e in registry.elements),

@@ -441,7 +441,7 @@ def system_map_dot(
     lines = ["digraph systems {", _HEADER.rstrip("\n")]
     for name in names:
         declared = registry.system(name)
-        truths = sorted({e.name for e in registry.elements if e.system_of_record == name})
+        truths = sorted({e.name for e in registry.merged_elements if e.system_of_record == name})
         label = f"<B>{_h(name, 40)}</B>"
         if declared is not None:
             label += f'<BR/><FONT POINT-SIZE="9">{_h(declared.owner or "no owner")}</FONT>'

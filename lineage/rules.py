@@ -43,7 +43,7 @@ from typing import Literal, NamedTuple
 from urllib.parse import urlencode
 
 from .model.findings import CODES, Finding, Severity
-from .model.registry import Element, ElementType, Integration, Registry
+from .model.registry import Element, ElementType, Integration, Registry, blank
 from .transforms import normalize
 
 __all__ = [
@@ -134,15 +134,6 @@ def system_owner(registry: Registry, system: str | None) -> str | None:
     """The declared owner of ``system`` (None when it is not declared or has none)."""
     declared = registry.system(system) if system else None
     return declared.owner if declared is not None and not blank(declared.owner) else None
-
-
-def blank(text: str | None) -> bool:
-    """True for a missing or whitespace-only value: an owner of ``""`` names nobody.
-
-    >>> blank(None), blank("  "), blank("carol@example.com")
-    (True, True, False)
-    """
-    return text is None or not text.strip()
 
 
 def integration_owner(registry: Registry, integration: Integration) -> str | None:

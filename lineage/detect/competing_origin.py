@@ -18,13 +18,11 @@ from .common import SAMPLES, when
 
 def competing_origin(ctx: ScanContext) -> Iterator[Finding]:
     """Writes of an element outside its declared ``system_of_origin``."""
-    seen: set[str] = set()
     scope = ctx.scope
-    for element in ctx.registry.elements:
+    for element in ctx.registry.merged_elements:
         origin = element.system_of_origin
-        if origin is None or element.name in seen:
+        if origin is None:
             continue
-        seen.add(element.name)
         systems = None
         if scope is not None:
             systems = {s for s, e in scope.pairs if e == element.name and s != origin}

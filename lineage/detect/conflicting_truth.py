@@ -47,7 +47,7 @@ _SIDE = {"downstream": "down", "upstream": "up"}
 def conflicting_truth(ctx: ScanContext) -> Iterator[Finding]:
     """Copies that are stale or divergent against their golden value, as of ``ctx.as_of``."""
     systems_of_record = {
-        e.name: e.system_of_record for e in ctx.registry.elements if e.system_of_record
+        e.name: e.system_of_record for e in ctx.registry.merged_elements if e.system_of_record
     }
     graph = declared_graph(ctx.registry)
     comparable = graph.comparable()

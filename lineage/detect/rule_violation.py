@@ -32,9 +32,9 @@ _CHUNK = 500
 def rule_violation(ctx: ScanContext) -> Iterator[Finding]:
     """Current values that break their element's declared rules."""
     ruled: dict[str, Element] = {}
-    for element in ctx.registry.elements:
+    for element in ctx.registry.merged_elements:
         if element.rules:
-            ruled.setdefault(element.name, element)
+            ruled[element.name] = element
     if not ruled:
         return
     if ctx.scope is not None:

@@ -12,7 +12,7 @@ from functools import cached_property
 
 from ..model.registry import Element, Integration, Registry, System
 from ..registry.checks.base import Declared, declared_elements
-from ..rules import blank
+from ..rules import owner, system_owner
 
 __all__ = ["Pair", "Side"]
 
@@ -46,11 +46,9 @@ class Side:
         return found
 
     def element_owner(self, name: str) -> str | None:
-        """The first non-blank owner any declaration of the element names."""
-        for element in self.registry.elements:
-            if element.name == name and not blank(element.owner):
-                return element.owner
-        return None
+        """The element's own owner (the first any declaration of it names), as every
+        question answers it (:func:`lineage.rules.owner`)."""
+        return owner(self.registry, element=name)
 
     def element_declaration(self, name: str, key: str) -> Element | None:
         """The first declaration of ``name`` that sets ``key`` (else the first at all)."""
@@ -59,12 +57,12 @@ class Side:
         return chosen or (declarations[0] if declarations else None)
 
     def system_owner(self, name: str | None) -> str | None:
-        system = self.systems.get(name) if name else None
-        return system.owner if system is not None and not blank(system.owner) else None
+        """The system's declared owner (:func:`lineage.rules.system_owner`)."""
+        return system_owner(self.registry, name)
 
     def integration_owner(self, name: str) -> str | None:
-        integ = self.integrations.get(name)
-        return integ.owner if integ is not None and not blank(integ.owner) else None
+        """The integration's own owner (:func:`lineage.rules.owner`)."""
+        return owner(self.registry, integration=name)
 
 
 @dataclass(frozen=True)

@@ -279,11 +279,47 @@ class Waiver(_Frozen):
         return self.expires is not None and self.expires < today
 
 
+def blank(text: str | None) -> bool:
+    """True for a missing or whitespace-only value: an owner of ``""`` names nobody.
+
+    >>> blank(None), blank("  "), blank("carol@example.com")
+    (True, True, False)
+    """
+    return text is None or not text.strip()
+
+
+def _merged(declarations: list[Element]) -> Element:
+    """One element as all its declarations together say it: each field from the first
+    declaration that sets it (an owner: the first that names somebody; a type: the first
+    other than ``string``), the rules and OpenLineage fields of all of them (each once), the
+    first declaration's place."""
+    first = declarations[0]
+    if len(declarations) == 1:
+        return first
+    update: dict[str, Any] = {}
+    for name in ("system_of_origin", "system_of_record", "owner", "description"):
+        update[name] = next((v for d in declarations if not blank(v := getattr(d, name))), None)
+    # the type: the first that names one other than the default (a registry read back from
+    # the store has every field set, so "sets it" cannot be told from the fields set)
+    update["type"] = next(
+        (d.type for d in declarations if d.type != ElementType.STRING), first.type
+    )
+    for name in ("rules", "openlineage_fields"):
+        combined: list[Any] = []
+        for declaration in declarations:
+            combined += (item for item in getattr(declaration, name) if item not in combined)
+        update[name] = tuple(combined)
+    return first.model_copy(update=update)
+
+
 class Registry(_Frozen):
     """Every declaration read from one or many files, merged, in reading order.
 
-    Duplicate element declarations are kept (two teams may both declare ``tax.rate``): the
-    checks report conflicts between them; :meth:`element` answers with the first.
+    Repeated element declarations are kept (two teams may both declare ``tax.rate``, one
+    naming its system of record, the other its rules): the checks report conflicts between
+    them, and every question takes the element as all of them together say it
+    (:meth:`element`, :attr:`merged_elements`: each field from the first declaration that
+    sets it), so that a detector, a trace and a diff never read different declarations.
     """
 
     systems: tuple[System, ...] = ()
@@ -299,7 +335,16 @@ class Registry(_Frozen):
 
     @cached_property
     def _elements_by_name(self) -> dict[str, Element]:
-        return {e.name: e for e in reversed(self.elements)}
+        declarations: dict[str, list[Element]] = {}
+        for element in self.elements:
+            declarations.setdefault(element.name, []).append(element)
+        return {name: _merged(found) for name, found in declarations.items()}
+
+    @property
+    def merged_elements(self) -> tuple[Element, ...]:
+        """Each declared element once, in order of first declaration, as all its
+        declarations together say it (see :meth:`element`)."""
+        return tuple(self._elements_by_name.values())
 
     @cached_property
     def _integrations_by_name(self) -> dict[str, Integration]:
@@ -317,6 +362,8 @@ class Registry(_Frozen):
         return self._systems_by_name.get(name)
 
     def element(self, name: str) -> Element | None:
+        """The element ``name`` as all its declarations together say it: each field from the
+        first declaration that sets it, the rules of all of them."""
         return self._elements_by_name.get(name)
 
     def integration(self, name: str) -> Integration | None:

@@ -35,7 +35,7 @@ def index() -> str:
     """The system map: systems, elements and integrations as declared."""
     declared = registry()
     truths: dict[str, list[str]] = {}
-    for element in declared.elements:
+    for element in declared.merged_elements:
         if element.system_of_record:
             truths.setdefault(element.system_of_record, []).append(element.name)
     return render_template(
