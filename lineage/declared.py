@@ -53,11 +53,14 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import islice
-from typing import Literal
-
-import networkx as nx
+from typing import TYPE_CHECKING, Literal
 
 from .model.registry import Carry, Integration, Registry
+
+# networkx is imported where a graph is built or searched, not here: importing it takes
+# half a second, and most commands (an ingest, a trace) never build the declared graph
+if TYPE_CHECKING:
+    import networkx as nx
 
 Direction = Literal["downstream", "upstream"]
 """Where a copy's system stands against the element's system of record."""
@@ -134,6 +137,8 @@ class DeclaredGraph:
     """
 
     def __init__(self, registry: Registry) -> None:
+        import networkx as nx  # noqa: PLC0415 - on first use (see the imports above)
+
         self.registry = registry
         #: systems (declared ones first, in reading order) and integrations (one edge each,
         #: keyed by its position in the registry, ``integration`` the declaration)
@@ -177,6 +182,8 @@ class DeclaredGraph:
         """``element``'s carry graph: systems, and one edge per declared carry of it (the
         edge's ``step`` is the :class:`Step`, ``carry`` the declaration). Empty when nothing
         carries it. Read only: it is shared."""
+        import networkx as nx  # noqa: PLC0415 - on first use (see the imports above)
+
         return self._carries.get(element) or nx.MultiDiGraph()
 
     def integrations_into(self, system: str) -> tuple[Integration, ...]:
@@ -198,6 +205,8 @@ class DeclaredGraph:
     def sides(self, element: str) -> Mapping[str, Direction]:
         """Every system comparable with ``element``'s system of record, with its direction
         (the system of record itself is left out; empty when none is declared)."""
+        import networkx as nx  # noqa: PLC0415 - on first use (see the imports above)
+
         with self._lock:
             cached = self._sides.get(element)
         if cached is not None:
@@ -239,6 +248,8 @@ class DeclaredGraph:
         found in a depth-first walk that takes each system's integrations by target, then
         name. The caller must not change the list.
         """
+        import networkx as nx  # noqa: PLC0415 - on first use (see the imports above)
+
         key = (element, source, target)
         with self._lock:
             cached = self._paths.get(key)
@@ -279,6 +290,8 @@ class DeclaredGraph:
     def flow_path(self, element: str, start: str, goal: str) -> tuple[str, ...] | None:
         """The systems from ``start`` to ``goal`` along the carries that move ``element`` as
         itself (a shortest path, the first found breadth first in reading order), if any."""
+        import networkx as nx  # noqa: PLC0415 - on first use (see the imports above)
+
         flows = self._flows.get(element)
         if flows is None or start not in flows:
             return None

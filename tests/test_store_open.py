@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,7 @@ from steward_scenarios import order_chain, record, sent_then_failed
 from lineage.errors import StoreError
 from lineage.model import Registry, System
 from lineage.store import Store, open_store
-from lineage.store.database import _alembic_config
+from lineage.store.database import _alembic_config, _head_revision, newest_revision
 from lineage.store.schema import events, in_metadata, metadata
 from lineage.trace import trace
 
@@ -82,3 +84,19 @@ def test_upgrading_flags_the_hops_that_already_have_status_updates(db_url: str) 
             assert flagged.scalars().all() == ["h-bi-2"]
     finally:
         upgraded.close()
+
+
+def test_the_newest_revision_read_from_the_files_is_alembics_head() -> None:
+    assert newest_revision() == _head_revision(_alembic_config())
+    assert newest_revision() is not None
+
+
+def test_opening_a_store_at_the_newest_revision_does_not_import_alembic(db_url: str) -> None:
+    # every command opens the store: Alembic costs 0.1-0.3 s to import, needed only to migrate
+    open_store(db_url).close()
+    code = (
+        "import sys; from lineage.store import open_store; "
+        f"open_store({db_url!r}).close(); print('alembic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -21,15 +21,14 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
+from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
@@ -37,6 +36,11 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from ..errors import StoreError
 from ..model.registry import Registry
 from .schema import registry_versions
+
+# Alembic is imported only to migrate (0.1-0.3 s of every command otherwise): a store already
+# at the newest revision is told so by one read (see _migrate)
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 DEFAULT_URL = "sqlite:///lineage.db"
 URL_VARIABLE = "LINEAGE_DATABASE_URL"
@@ -133,13 +137,52 @@ def busy_error(exc: BaseException, busy_timeout: float) -> StoreError | None:
 
 
 def _alembic_config() -> Config:
+    from alembic.config import Config  # noqa: PLC0415 - only to migrate
+
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("lineage.store") / "migrations"))
     return cfg
 
 
 def _head_revision(cfg: Config) -> str | None:
+    from alembic.script import ScriptDirectory  # noqa: PLC0415 - only to migrate
+
     return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+_REVISION_LINE = re.compile(
+    r'^(revision|down_revision)\b[^=\n]*=\s*(?:"([^"]*)"|\'([^\']*)\'|None)', re.MULTILINE
+)
+
+
+@cache
+def newest_revision() -> str | None:
+    """The newest migration's revision, read from the version files' own ``revision`` and
+    ``down_revision`` lines without importing Alembic: the one revision no other names as
+    its predecessor (None when that is not exactly one: then Alembic decides). A test holds
+    it equal to Alembic's head."""
+    folder = resources.files("lineage.store") / "migrations" / "versions"
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for entry in folder.iterdir():
+        if not entry.name.endswith(".py") or entry.name.startswith("_"):
+            continue
+        for match in _REVISION_LINE.finditer(entry.read_text(encoding="utf-8")):
+            name = match.group(2) or match.group(3)
+            if name:
+                (revisions if match.group(1) == "revision" else parents).add(name)
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _stored_revision(conn: Connection) -> str | None:
+    """The revision the store's ``alembic_version`` table records (None: none, or no table)."""
+    try:
+        rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+    except SQLAlchemyError:
+        conn.rollback()
+        return None
+    return str(rows[0][0]) if len(rows) == 1 else None
 
 
 class Store:
@@ -344,11 +387,18 @@ def _migrate_patiently(engine: Engine, busy_timeout: float) -> None:
 def _migrate(engine: Engine, busy_timeout: float) -> None:
     """Bring the schema to the newest revision: all of it in one transaction, one process
     at a time (the others wait for the lock, then find nothing left to do)."""
+    newest = newest_revision()
+    with engine.connect() as conn:
+        if newest is not None and _stored_revision(conn) == newest:
+            return  # the usual case: one read, no lock, no Alembic
+    from alembic import command  # noqa: PLC0415 - only to migrate
+    from alembic.runtime.migration import MigrationContext  # noqa: PLC0415
+
     cfg = _alembic_config()
     head = _head_revision(cfg)
     with engine.connect() as conn:
         if MigrationContext.configure(conn).get_current_revision() == head:
-            return  # the usual case: one read, no lock
+            return
     with engine.begin() as conn:
         lock_for_writing(conn, MIGRATION_LOCK, busy_timeout)
         if MigrationContext.configure(conn).get_current_revision() != head:
