@@ -10,9 +10,10 @@ For each backend:
    the judgement alone;
 2. ``raw ... same tables and indexes``: the very rows the engine stored, copied into a fresh
    database with the same schema by the bare driver (``sqlite3`` ``executemany`` / psycopg
-   ``COPY``) in one transaction that drops the secondary indexes first and builds them after
-   the load, as the engine's first load does; the inserts, the index builds and the commit
-   are timed;
+   ``COPY``) in one transaction that drops the secondary indexes and the trigram index of
+   record keys first and builds them after the load, with the engine's own statements
+   (``lineage.store.bulk.load_plan``), as its first load does; the inserts, the index builds
+   and the commit are timed;
 3. ``raw ... one plain table``: the same events as one row per input line (an event, or a
    hop's status update: its id, kind, time, place and value in columns, the rest as one JSON
    text) in one table with two indexes (the id; the place and time), built after the load:
@@ -325,16 +326,16 @@ def raw_copy(mode: str, source: str, target: str) -> None:
     first and built at the end, as the engine's first load does. ``plain``: one table of one
     row per line, with two indexes built at the end.
     """
-    from sqlalchemy.schema import CreateIndex  # noqa: PLC0415
+    from sqlalchemy import text  # noqa: PLC0415
 
     from lineage.store import open_store  # noqa: PLC0415
-    from lineage.store.bulk import secondary_indexes  # noqa: PLC0415
+    from lineage.store.bulk import load_plan  # noqa: PLC0415
 
     store = open_store(target)  # the same schema and indexes, created by the migrations
-    dialect = store.engine.dialect
+    with store.engine.connect() as conn:
+        # what the engine's first load drops and builds after: the same statements
+        drops, indexes = load_plan(store.engine.dialect, lambda sql: conn.execute(text(sql)).all())
     store.close()
-    indexes = [str(CreateIndex(ix).compile(dialect=dialect)) for ix in secondary_indexes()]
-    drops = [f"DROP INDEX {ix.name}" for ix in secondary_indexes()]
     if mode == "plain":
         drops, indexes = [PLAIN_TABLE], list(PLAIN_INDEXES)
     timer = _Timer()

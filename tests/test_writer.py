@@ -29,6 +29,7 @@ from lineage.model.registry import ElementType, Registry
 from lineage.registry import load_registry
 from lineage.store import Store, open_store
 from lineage.store.bulk import Sink
+from lineage.store.explore import keys_containing
 from lineage.store.rows import DIGEST_EXCLUDES, RowMaker, content_digest
 from lineage.store.schema import events, hop_inputs, hop_status, in_metadata, metadata
 from lineage.store.writer import Writer, ingest_lines
@@ -188,6 +189,32 @@ def test_a_bulk_load_that_fails_leaves_the_store_empty_and_indexed(loaded: Store
     assert row_counts(loaded)["events"] == 0
     with loaded.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn, opts=COMPARED), metadata) == []
+
+
+def _keys_holding(store: Store, part: str) -> list[tuple[str, str]] | None:
+    with store.engine.connect() as conn:
+        found = keys_containing(conn, part, 10)
+    return None if found is None else sorted(found)
+
+
+def test_a_bulk_load_leaves_record_keys_found_by_any_part_then_and_after(loaded: Store) -> None:
+    # the load drops the trigram index of record keys and builds it at the end: every key it
+    # stored is found by a part from its middle, and so is a key an ingest adds afterwards
+    ingest_lines(loaded, numbered(CHAIN), batch_size=2)
+    assert _keys_holding(loaded, "001") == [("BI", "R-40017"), ("BI", "R-40018"), ("ERP", "40017")]
+    ingest_lines(loaded, numbered(jsonl(write_event(record="INV-2026-0042"))))
+    assert _keys_holding(loaded, "026-00") == [("ERP", "INV-2026-0042")]
+
+
+def test_a_bulk_load_that_fails_leaves_the_trigram_index_of_record_keys(loaded: Store) -> None:
+    def lines() -> Any:
+        yield from numbered(CHAIN)
+        raise OSError("disk gone")
+
+    with pytest.raises(OSError, match="disk gone"):
+        ingest_lines(loaded, lines(), batch_size=2, workers=0)
+    ingest_lines(loaded, numbered(jsonl(write_event(record="INV-2026-0042"))))
+    assert _keys_holding(loaded, "026-00") == [("ERP", "INV-2026-0042")]
 
 
 def test_a_first_load_on_postgresql_leaves_the_planner_statistics_of_what_it_filled(
