@@ -22,7 +22,7 @@ from typing import Any
 from ..model.findings import Finding
 from ..rules import broken_chain_message, hop_owner, untraced_input_message, value_owner
 from ..store.detection.broken_chain import disagreeing_inputs
-from ..store.detection.common import holder
+from ..store.detection.common import holders
 from .base import ScanContext
 from .common import when
 
@@ -32,10 +32,12 @@ def hop_input_chain(ctx: ScanContext) -> Iterator[Finding]:
     rows = disagreeing_inputs(ctx.conn, ctx.as_of, scoped=ctx.scope is not None)
     untraced: dict[tuple[str, str, str], list[Any]] = {}
     broken: list[tuple[Any, Any]] = []
-    # the few inputs that do not agree, then each detailed (not while the cursor is open)
-    for row in list(rows):
+    # the inputs that do not agree, then detailed together (not while the cursor is open):
+    # one statement per batch, not one per input
+    disagreeing = list(rows)
+    asked = [((r.in_system, r.in_element, r.in_record), r.at, r.seq) for r in disagreeing]
+    for row, found in zip(disagreeing, holders(ctx.conn, asked), strict=True):
         where = (row.in_system, row.in_element, row.in_record)
-        found = holder(ctx.conn, where, row.at, exclude_seq=row.seq)
         if found is None:
             untraced.setdefault(where, []).append(row)
         else:

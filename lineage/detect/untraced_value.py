@@ -17,7 +17,7 @@ from typing import Any
 
 from ..model.findings import Finding
 from ..rules import untraced_snapshot_message, value_owner
-from ..store.detection.common import holder
+from ..store.detection.common import holders
 from ..store.detection.untraced_value import unexplained_snapshots
 from .base import ScanContext
 from .common import when
@@ -28,10 +28,14 @@ def untraced_snapshots(ctx: ScanContext) -> Iterator[Finding]:
     by_place: dict[tuple[str, str, str], list[Any]] = {}
     for row in unexplained_snapshots(ctx.conn, ctx.as_of, scoped=ctx.scope is not None):
         by_place.setdefault((row.system, row.element, row.record), []).append(row)
-    for (system, element, record), rows in by_place.items():
+    for rows in by_place.values():
         rows.sort(key=lambda r: (r.at, r.seq))
+    # what each place's first unexplained snapshot was held against, asked together (the
+    # snapshot itself aside: it explains nothing anyway)
+    asked = [(place, rows[0].at, rows[0].seq) for place, rows in by_place.items()]
+    found = holders(ctx.conn, asked, explaining=True)
+    for ((system, element, record), rows), held in zip(by_place.items(), found, strict=True):
         first = rows[0]
-        held = holder(ctx.conn, (system, element, record), first.at, explaining=True)
         said = None if held is None else (held.event_id, when(held.at), held.value)
         yield Finding.of(
             "untraced-value",

@@ -223,7 +223,7 @@ def _reconcile(
         }
         for key in new_keys
     ]
-    ids = insert_findings(conn, new_rows)
+    ids = insert_findings(conn, new_rows, ids=notify)  # the ids only for the outbox
     mark_seen(conn, seen, moment, batch_event)
     replace_content(conn, changes)
     resolve(conn, [row.id for row in gone], moment, batch_event)

@@ -300,7 +300,7 @@ PLACES_BATCH = 300
 
 
 def values_list(
-    rows: Sequence[tuple[str, ...]], params: dict[str, Any], *, cast: bool = False
+    rows: Sequence[tuple[Any, ...]], params: dict[str, Any], *, cast: bool = False
 ) -> str:
     """A ``VALUES`` list of numbered rows ``(n, col1, col2, ...)`` as bound parameters.
 

@@ -48,7 +48,7 @@ from sqlalchemy import (
 from sqlalchemy.schema import CreateTable, DropTable
 from sqlalchemy.sql.expression import FromClause
 
-from ..queries import LIVE
+from ..queries import LIVE, values_list
 from ..schema import UNDELIVERED, events, hop_inputs, hop_status
 
 STREAM_BATCH = 2000
@@ -332,7 +332,7 @@ def agrees_with_holder(
     SQLite. Returning the verdict rather than the event keeps the look-up to one mention
     (a join back to the event would make PostgreSQL hash the whole table, and SQLite repeat
     the look-up for every mention of a flattened column); the few rows that do not agree
-    are detailed afterwards with :func:`holder`.
+    are detailed afterwards with :func:`holders`.
 
     Args:
         explaining: consider only writes and live hops (a snapshot only observes).
@@ -349,21 +349,42 @@ def agrees_with_holder(
     )
 
 
-def holder(
+# The latest event holding a value at each place of a VALUES list at or before its moment,
+# the event asking aside (holds_value: not a hop failed as of the scan; {explaining}: not a
+# snapshot either): one probe of ix_events_place_at per row.
+_HOLDERS = (
+    "WITH want(n, system, element, record, at, skip) AS (VALUES {rows}) "
+    "SELECT w.n, e.seq, e.event_id, e.kind, e.at, e.value FROM want w "
+    "JOIN events e ON e.seq = (SELECT s.seq FROM events s WHERE s.system = w.system "
+    "AND s.element = w.element AND s.record = w.record AND s.at <= w.at AND s.seq <> w.skip "
+    "AND s.seq NOT IN (SELECT f.seq FROM lineage_scan_failed_hops f){explaining} "
+    "ORDER BY s.at DESC, s.seq DESC LIMIT 1)"
+)
+
+HOLDERS_BATCH = 500
+"""Rows per VALUES list of :func:`holders` (well under every limit on bound parameters)."""
+
+
+def holders(
     conn: Connection,
-    place: tuple[str, str, str],
-    at: int,
+    asked: Sequence[tuple[tuple[str, str, str], int, int]],
     *,
     explaining: bool = False,
-    exclude_seq: int | None = None,
-) -> Any:
-    """The latest event holding a value at ``place`` at or before ``at`` (see
-    :func:`agrees_with_holder`): ``seq, event_id, kind, at, value``, or None."""
-    src = events.alias("src")
-    terms = _holder_terms(src, place, at, explaining=explaining, exclude_seq=exclude_seq)
-    return conn.execute(
-        select(src.c.seq, src.c.event_id, src.c.kind, src.c.at, src.c.value)
-        .where(*terms)
-        .order_by(src.c.at.desc(), src.c.seq.desc())
-        .limit(1)
-    ).first()
+) -> list[Any]:
+    """The latest event holding a value at each ``place`` at or before ``at`` (see
+    :func:`agrees_with_holder`), the event ``exclude_seq`` aside: rows ``n, seq, event_id,
+    kind, at, value`` in the order of ``asked``, None where nothing held a value. One
+    statement per :data:`HOLDERS_BATCH` rows, not one per row.
+
+    Args:
+        explaining: consider only writes and live hops (a snapshot only observes).
+    """
+    only = " AND s.kind <> 'snapshot'" if explaining else ""
+    found: list[Any] = [None] * len(asked)
+    for start in range(0, len(asked), HOLDERS_BATCH):
+        chunk = asked[start : start + HOLDERS_BATCH]
+        params: dict[str, Any] = {}
+        listed = values_list([(*place, at, skip) for place, at, skip in chunk], params)
+        for row in conn.execute(text(_HOLDERS.format(rows=listed, explaining=only)), params):
+            found[start + int(row.n)] = row
+    return found
