@@ -214,6 +214,10 @@ def test_a_hop_whose_timeout_the_clock_passes_is_in_the_scope(store: Store) -> N
     record(store, write("ERP", "order.status", "40041", "open", 30 + 121))  # erp-to-bi: 2 h
     scope = changes_since(store, since=since)
     assert scope is not None and "h-9" in scope.events
+    # a timeout changes no golden value and no copy's verdict: its business record is not
+    # judged again for conflicting-truth (the contract tests above hold it to a full run)
+    assert scope.overdue == {("BI", "order.total", "R-9"), ("ERP", "order.total", "40017")}
+    assert ("BI", "R-9") not in scope.records and ("ERP", "40041") in scope.records
     (lost,) = [f for f in _judge(store, scope) if f.code == "lost-delivery"]
     assert lost.subject.event == "h-9"
     assert lost.evidence["due_at"] == at(30 + 120)

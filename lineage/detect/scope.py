@@ -75,9 +75,15 @@ class Scope:
         integrations: integration names new hops travelled on.
         routes: ``(source, target, element)`` of new hops that travelled on none.
         jobs: OpenLineage jobs (``namespace/name``) with new events.
+        overdue: the places of ``places`` there only because a hop there (written or read)
+            timed out. A timeout makes a hop lost and changes nothing a golden value or a
+            copy's verdict depends on (a lost hop still left its value), so these give
+            ``conflicting-truth`` no keys: a clock jump that times out a thousand hops does
+            not judge their business records again.
         systems: every system of ``places``; elements: every element of ``places``;
         pairs: every ``(system, element)`` of ``places``.
-        records: every ``(system, record)`` of ``places`` (a record's key, any element).
+        records: every ``(system, record)`` of ``places`` but ``overdue`` (a record's key,
+            any element).
 
     The derived key sets are built once, with the scope: :func:`covers` asks them of every
     stored finding a judgement reconciles.
@@ -90,6 +96,7 @@ class Scope:
     integrations: frozenset[str] = frozenset()
     routes: frozenset[Route] = frozenset()
     jobs: frozenset[str] = frozenset()
+    overdue: frozenset[Place] = frozenset()
     systems: frozenset[str] = field(default=frozenset(), init=False)
     elements: frozenset[str] = field(default=frozenset(), init=False)
     pairs: frozenset[tuple[str, str]] = field(default=frozenset(), init=False)
@@ -99,7 +106,8 @@ class Scope:
         object.__setattr__(self, "systems", frozenset(s for s, _, _ in self.places))
         object.__setattr__(self, "elements", frozenset(e for _, e, _ in self.places))
         object.__setattr__(self, "pairs", frozenset((s, e) for s, e, _ in self.places))
-        object.__setattr__(self, "records", frozenset((s, r) for s, _, r in self.places))
+        records = frozenset((s, r) for s, e, r in self.places if (s, e, r) not in self.overdue)
+        object.__setattr__(self, "records", records)
 
     @property
     def empty(self) -> bool:
@@ -161,6 +169,7 @@ def changes_since(
                 routes.add((row.source, row.system, row.element))
     for row in status_changed(conn, last, upto):
         _add(row, places, events)
+    touched = set(places)
     # a hop newly lost: its places too, so that what the judgement asks of them (what its
     # input's place held) is read with the same rule as the batch's places
     for row in events_by_id(conn, _timed_out(conn, in_force, last.clock, upto.clock)):
@@ -173,6 +182,7 @@ def changes_since(
         integrations=frozenset(integrations),
         routes=frozenset(routes),
         jobs=frozenset(jobs_touched(conn, last, upto)),
+        overdue=frozenset(places - touched),
     )
 
 
