@@ -1,5 +1,5 @@
 """``unknown-system`` and ``unknown-element``'s statements: the (system, element) pairs
-recorded, read grouped from the covering indexes ``ix_events_element_system`` and
+recorded, read from the indexes ``ix_events_element_system`` / ``ix_events_place_at`` and
 ``ix_hop_inputs_place`` (in a scoped judgement: only the pairs naming the scope's unknown
 names), and for an unknown name the count and the earliest events naming it."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, text
 
 from ..schema import events, hop_inputs
 
@@ -15,11 +15,39 @@ Pair = tuple[str, str]
 """``(system, element)``."""
 
 
+# The distinct (system, element) pairs of {table} on PostgreSQL, skipping through its index
+# on (system, element, ...) from one pair to the next (a "loose index scan"): one probe per
+# pair, where grouping reads every row (100,000 events, under load: 0.5 s grouped, 25 ms
+# so). SQLite groups: correlated, its row-value comparison ranges on the system alone (1.5 s
+# so), and grouping reads the covering index ix_events_element_system in order anyway.
+_NEXT = (
+    "(SELECT t.{column} FROM {table} t WHERE (t.system, t.element) > (p.system, p.element) "
+    "ORDER BY t.system, t.element LIMIT 1)"
+)
+_SKIP_SCAN = (
+    "WITH RECURSIVE p(system, element) AS ("
+    "SELECT * FROM (SELECT system, element FROM {table} ORDER BY system, element LIMIT 1) f "
+    "UNION ALL SELECT {next_system}, {next_element} FROM p WHERE {next_system} IS NOT NULL) "
+    "SELECT system, element FROM p"
+)
+
+
 def named_pairs(conn: Connection) -> tuple[list[Pair], list[Pair]]:
     """Every (system, element) pair events leave values in, and every one hops read from."""
     found: list[list[Pair]] = []
     for table in (events, hop_inputs):
-        named = select(table.c.system, table.c.element).group_by(table.c.system, table.c.element)
+        if conn.dialect.name == "postgresql":
+            named: Any = text(
+                _SKIP_SCAN.format(
+                    table=table.name,
+                    next_system=_NEXT.format(column="system", table=table.name),
+                    next_element=_NEXT.format(column="element", table=table.name),
+                )
+            )
+        else:
+            named = select(table.c.system, table.c.element).group_by(
+                table.c.system, table.c.element
+            )
         found.append([(row.system, row.element) for row in conn.execute(named)])
     return found[0], found[1]
 
