@@ -299,6 +299,12 @@ _SNAPSHOTS_AT_PLACES = (
 PLACES_BATCH = 300
 
 
+UNCACHED: dict[str, Any] = {"compiled_cache": None}
+"""Execution options for a statement built around one :func:`values_list` (pass them to
+``Connection.execute``): SQLAlchemy neither keys it nor keeps it in its statement cache,
+where it would never be found again (keying a 500-row list cost as much as compiling it)."""
+
+
 def values_list(
     rows: Sequence[tuple[Any, ...]], params: dict[str, Any], *, cast: bool = False
 ) -> str:

@@ -39,7 +39,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..model.registry import Cardinality, Registry
 from . import queries
-from .queries import EVENT_ROW_COLUMNS, FOREVER, LIVE, EventRow
+from .queries import EVENT_ROW_COLUMNS, FOREVER, LIVE, UNCACHED, EventRow
 from .schema import events, hop_inputs, hop_status, registry_versions
 
 MAX_LINKED_KEYS = 500
@@ -162,20 +162,6 @@ _KEY_READ = text(
     "WHERE i.system = :system AND i.record = :record AND e.at <= :as_of LIMIT 1"
 )
 
-# Keys one hop away: the outputs of hops that read the key, the inputs of hops into it.
-_DOWNSTREAM_KEYS = text(
-    "SELECT DISTINCT e.system, e.record, e.integration "  # noqa: S608
-    "FROM hop_inputs i JOIN events e ON e.event_id = i.event_id "
-    "WHERE i.system = :system AND i.record = :record AND e.at <= :as_of "
-    f"AND {SINGLE_RECORD_SQL.format(hop='i.event_id', system='i.system', record='i.record')}"
-)
-_UPSTREAM_KEYS = text(
-    "SELECT DISTINCT i.system, i.record, e.integration "  # noqa: S608
-    "FROM events e JOIN hop_inputs i ON i.event_id = e.event_id "
-    "WHERE e.system = :system AND e.record = :record AND e.kind = 'hop' AND e.at <= :as_of "
-    f"AND {SINGLE_RECORD_SQL.format(hop='e.event_id', system='i.system', record='i.record')}"
-)
-
 # The keys a key's data came from, walking hops upstream (fan-out hops included: a
 # shipment's data comes from its one order), with the distance in hops.
 _UPSTREAM_WALK = text(
@@ -296,31 +282,14 @@ def record_links(
         >>> dict(links.keys)  # doctest: +SKIP
         {('CRM', 'C-1042'): 0, ('ERP', '40017'): 1, ('BI', 'R-9'): 2}
     """
-    declared = registry if registry is not None else latest_registry(conn)
-    fan_out = {i.name for i in declared.integrations if i.cardinality == Cardinality.FAN_OUT}
-    start: Key = (system, record)
-    keys: dict[Key, int] = {start: 0}
-    queue: deque[Key] = deque([start])
-    moment = bound(as_of)
-    while queue:
-        key = queue.popleft()
-        distance = keys[key]
-        params = {"system": key[0], "record": key[1], "as_of": moment}
-        found: set[Key] = set()
-        for row in conn.execute(_DOWNSTREAM_KEYS, params):
-            if row.integration not in fan_out:
-                found.add((row.system, row.record))
-        for row in conn.execute(_UPSTREAM_KEYS, params):
-            found.add((row.system, row.record))
-        for other in sorted(found - keys.keys()):
-            if len(keys) >= limit:
-                return RecordLinks(start, keys, complete=False)
-            keys[other] = distance + 1
-            queue.append(other)
-    return RecordLinks(start, keys)
+    (links,) = record_links_many(
+        conn, [(system, record)], registry=registry, as_of=as_of, limit=limit
+    )
+    return links
 
 
-# Keys one hop away from each key of a VALUES list: the two questions above, batched.
+# Keys one hop away from each key of a VALUES list: the outputs of hops that read the key
+# (a fan-out hop's too: the walk leaves those out), the inputs of hops into it.
 _NEIGHBOUR_KEYS = (
     "WITH keys(n, system, record) AS (VALUES {keys}) "  # noqa: S608
     "SELECT DISTINCT k.n AS key_n, e.system, e.record, e.integration, 1 AS down "
@@ -366,7 +335,8 @@ def record_links_many(
             params: dict[str, Any] = {"as_of": moment}
             query = text(_NEIGHBOUR_KEYS.format(keys=queries.values_list(chunk, params)))
             found: list[set[Key]] = [set() for _ in chunk]
-            for row in conn.execute(query, params):
+            # a statement per VALUES list: not worth a cache key, nor a cache entry
+            for row in conn.execute(query, params, execution_options=UNCACHED):
                 if not row.down or row.integration not in fan_out:
                     found[int(row.key_n)].add((row.system, row.record))
             neighbours.update(zip(chunk, found, strict=True))

@@ -48,7 +48,7 @@ from sqlalchemy import (
 from sqlalchemy.schema import CreateTable, DropTable
 from sqlalchemy.sql.expression import FromClause
 
-from ..queries import LIVE, values_list
+from ..queries import LIVE, UNCACHED, values_list
 from ..schema import UNDELIVERED, events, hop_inputs, hop_status
 
 STREAM_BATCH = 2000
@@ -385,6 +385,8 @@ def holders(
         chunk = asked[start : start + HOLDERS_BATCH]
         params: dict[str, Any] = {}
         listed = values_list([(*place, at, skip) for place, at, skip in chunk], params)
-        for row in conn.execute(text(_HOLDERS.format(rows=listed, explaining=only)), params):
+        # each VALUES list is a statement of its own: not worth a cache key, nor a cache entry
+        query = text(_HOLDERS.format(rows=listed, explaining=only))
+        for row in conn.execute(query, params, execution_options=UNCACHED):
             found[start + int(row.n)] = row
     return found
