@@ -131,6 +131,44 @@ def test_a_lost_hop_is_resolved_by_its_delivery(store: Store) -> None:
     assert resolved.resolved_by == "h-24"
 
 
+def test_a_stale_copy_whose_delivery_times_out_keeps_its_finding_and_nothing_drifts(
+    runner: CliRunner, db_url: str
+) -> None:
+    store = open_store(db_url)
+    try:
+        load(store)
+        record(
+            store,
+            write("ERP", "order.total", "40017", "50.00", 0),
+            hop(
+                "h-25",
+                "erp-to-bi",
+                5,
+                [("ERP", "order.total", "40017", "50.00")],
+                ("BI", "order.total", "R-9", "60.00"),
+                status="sent",
+            ),
+            write("ERP", "order.total", "40017", "55.00", 10),  # the copy in BI is stale now
+        )
+        judge(store)
+        (stale,) = conflicting(store)
+        # the clock passes erp-to-bi's timeout: the hop is lost, the copy is as stale as before
+        record(store, write("ERP", "order.status", "40099", "open", 300))
+        assert not judge(store).full
+        (lost,) = [f for f in read_findings(store).findings if f.code == "lost-delivery"]
+        assert lost.subject.event == "h-25"
+        (still,) = conflicting(store)  # the same occurrence, still open, worded the same
+        assert (still.occurrence, still.state, still.first_seen, still.message) == (
+            stale.occurrence,
+            "open",
+            stale.first_seen,
+            stale.message,
+        )
+    finally:
+        store.close()
+    assert_no_drift(runner, db_url)
+
+
 def test_scan_lists_resolved_findings_with_when_and_why_and_filters_by_time(
     runner: CliRunner, db_url: str
 ) -> None:
