@@ -72,6 +72,11 @@ def _statement(as_of: int, *, scoped: bool, intervals: bool) -> Select[Any]:
     joined = inputs.join(hop, hop.c.event_id == inputs.c.event_id)
     live = [hop.c.kind == HOP, hop.c.at <= as_of, hop.c.seq.not_in(FAILED)]
     if not intervals:
+        # read the inputs in their table's order, each hop found by its id: driven from the
+        # hops (by time, or whole), SQLite probed the inputs' index at random (1,000,000
+        # hops: 8.2 s of CPU against 11.5 s). An expression of the inputs' event id keeps
+        # that index out of the join.
+        joined = inputs.join(hop, hop.c.event_id == inputs.c.event_id.op("||")(""))
         place = (inputs.c.system, inputs.c.element, inputs.c.record)
         agrees = agrees_with_holder(
             place,
