@@ -12,7 +12,9 @@ pages take their verdicts from here, so that two answers about one value cannot 
   :func:`element_owner`). A blank owner names nobody (:func:`blank`).
 - **Hop status**, ordered ``sent`` < ``delivered`` | ``failed`` and decided by *event time*,
   never by arrival order (:func:`status_key`, :func:`supersedes`): a ``delivered`` that
-  arrives before its ``sent`` (retried requests arrive out of order) still ends delivered.
+  arrives before its ``sent`` (retried requests arrive out of order) still ends delivered,
+  and as of a moment between the two it is in flight (:func:`own_statuses`). A hop recorded
+  with no status is ``delivered`` (:data:`UNSTATED`).
 - **Live hop**: a hop leaves its value unless its status as of the moment judged is
   ``failed`` (:func:`is_live`); a hop still ``sent`` past its integration's timeout is lost
   (:func:`overdue_us`), judged against the store's clock (:func:`judged_at`).
@@ -50,6 +52,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "JUDGED_BY",
     "OWNER_ORDER",
+    "UNSTATED",
     "Judged",
     "Verdict",
     "blank",
@@ -70,7 +73,9 @@ __all__ = [
     "lost_before_us",
     "message",
     "overdue_us",
+    "own_statuses",
     "owner",
+    "recorded_status",
     "same_value",
     "see_it_on",
     "see_it_with",
@@ -228,6 +233,36 @@ def declared_route(
 # -- hop statuses ---------------------------------------------------------------------
 
 SENT, DELIVERED, FAILED = "sent", "delivered", "failed"
+
+UNSTATED = DELIVERED
+"""The status of a hop recorded with none: ``delivered``, as a hop event that names no status
+is (``lineage.model.events.Hop``), in the store's SQL and in its writer alike."""
+
+
+def recorded_status(status: str | None) -> str:
+    """A hop's recorded status, :data:`UNSTATED` for none.
+
+    >>> recorded_status(None), recorded_status("sent")
+    ('delivered', 'sent')
+    """
+    return status or UNSTATED
+
+
+def own_statuses(status: str | None, at: int, status_at: int | None) -> list[tuple[str, int, int]]:
+    """The ``(status, at, seq)`` a hop's own stored row stands for, before its later statuses.
+
+    A hop's time ``at`` is the earliest status time the store has heard of; the status it
+    arrived with keeps its own time ``status_at`` (None: ``at``). When an earlier status
+    arrived after it, the hop was ``sent`` from ``at`` until that status's time: as of any
+    moment in between it is in flight, whichever message arrived first.
+
+    >>> own_statuses("delivered", 10, 20)
+    [('sent', 10, -2), ('delivered', 20, -1)]
+    """
+    own = (recorded_status(status), at if status_at is None else status_at, -1)
+    if status_at is None or status_at <= at:
+        return [own]
+    return [(SENT, at, -2), own]
 
 
 def status_key(status: str, at: int, seq: int = 0) -> tuple[int, int, int]:

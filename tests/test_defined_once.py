@@ -1,7 +1,11 @@
 """Rules issue 11 says are defined once, checked from the steward's side: one owner order
-for every answer (a blank owner names nobody), and one severity order."""
+for every answer (a blank owner names nobody), one severity order, and one SQL definition of a
+hop's status as of a moment."""
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 from golden_scenarios import company, hop, registry
 
@@ -77,3 +81,29 @@ def test_stored_findings_are_read_errors_first_then_warnings(store: Store) -> No
         severities = [f.severity for f in read_findings(store, limit=limit).findings]
         assert {Severity.ERROR, Severity.WARNING} <= set(severities)
         assert severities == sorted(severities, key=lambda s: s.rank)
+
+
+#: The forms the live-hop rule takes in SQL and in Python: the latest later status by event
+#: time, a later status against the hop's own time, the negated "a failed hop" test, and the
+#: status of a hop recorded with none.
+_LIVE_HOP_RULE = re.compile(
+    r"ORDER BY\s+hs\.at\s+DESC|hop_status\.c\.at\.desc\(|hs\.at\s*>=|"
+    r"hop_status\.c\.at\s*>=\s*\w+\.c\.|NOT\s*\(\s*\{?\w+\}?\.kind\s*=\s*'hop'\s+AND|"
+    r"status_updated\s+THEN|COALESCE\(\s*\{?\w+\}?\.status,\s*'delivered'\)|"
+    r"status\s+or\s+[\"'](?:delivered|sent)[\"']",
+    re.IGNORECASE,
+)
+_LINEAGE = Path(__file__).resolve().parent.parent / "lineage"
+
+
+def test_a_hops_status_as_of_a_moment_is_written_once_in_the_store() -> None:
+    """The rule "a hop counts unless it failed by the moment; a later status beats the one it
+    arrived with" is SQL in lineage/store/status.py only (lineage/rules.py says it in Python):
+    a copy anywhere else in the engine fails here (migrations, the record of past schemas,
+    aside)."""
+    holders = {
+        str(path.relative_to(_LINEAGE))
+        for path in _LINEAGE.rglob("*.py")
+        if "migrations" not in path.parts and _LIVE_HOP_RULE.search(path.read_text())
+    }
+    assert holders == {"store/status.py"}

@@ -10,16 +10,27 @@ conflicting-truth, whose copies are the live hops'), ``trace``, ``golden``, ``au
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import json
 from typing import Any
 
 import pytest
+import scan_world
 from click.testing import CliRunner
 from scan_world import at, hop, load, record, us, write
+from sqlalchemy import text
 
 from lineage import rules
 from lineage.cli import main
+from lineage.detect.run import scan
+from lineage.errors import NotFoundError
+from lineage.golden import golden
+from lineage.impact import impact
 from lineage.store import Store
+from lineage.store.records import hop_statuses_at
+from lineage.store.writer import Writer
+from lineage.trace import trace
 
 #: Judged a day later: past erp-to-bi's 2h timeout, so a hop left `sent` would be lost.
 LATER = "2026-11-21T09:00:00Z"
@@ -147,31 +158,14 @@ def test_every_answer_gives_the_rules_verdict_whatever_the_arrival_order(
 
 # -- as of a moment between the two statuses ----------------------------------------------
 #
-# The writer keeps a hop's first-arriving message as its event (its time and initial status).
-# So when the later status arrives first, the store knows the hop only from that later time:
-# as of a moment between the two event times the hop is unknown. Kept here, strict, as the
-# record of what is left to fix. (An earlier final status arriving late is kept as history,
+# A hop's time is the earliest status time the store has heard of, and the status it arrived
+# with keeps its own time: as of a moment between the two event times the earlier status
+# holds, whichever arrived first. (An earlier final status arriving late is kept as history,
 # so health counts it on its own day, as when it arrives first.)
-
-LATER_FIRST = pytest.mark.xfail(
-    strict=True,
-    reason="the hop's event time is its first-arriving message's: as of a moment before the "
-    "first-arriving status the store knows no hop",
-)
 
 
 @pytest.mark.parametrize("batches", ["one ingest", "two ingests"])
-@pytest.mark.parametrize(
-    "order",
-    [
-        "sent-then-delivered",
-        pytest.param("delivered-then-sent", marks=LATER_FIRST),
-        "failed-then-later-delivered",
-        pytest.param("delivered-then-earlier-failed", marks=LATER_FIRST),
-        "delivered-then-later-failed",
-        pytest.param("failed-then-earlier-delivered", marks=LATER_FIRST),
-    ],
-)
+@pytest.mark.parametrize("order", list(ORDERS))
 def test_as_of_a_moment_between_the_statuses_the_earlier_one_holds(
     runner: CliRunner, store: Store, order: str, batches: str
 ) -> None:
@@ -209,3 +203,97 @@ def test_an_earlier_failure_arriving_after_the_delivery_still_counts_that_day(
     (group,) = [g for g in health["groups"] if g["name"] == "erp-to-bi"]
     # as the same statuses arriving in event-time order count (failed-then-later-delivered)
     assert (group["days"][0]["delivered"], group["days"][0]["failed"]) == (1, 1)
+
+
+# -- every arrival order of three statuses, at every moment --------------------------------
+
+#: Three statuses of h-9 in event-time order; every permutation is an arrival order. The
+#: second set ties two final statuses at one moment (the later arrival wins).
+THREE = {
+    "failed-then-delivered": [("sent", 10), ("failed", 20), ("delivered", 30)],
+    "delivered-then-failed": [("sent", 10), ("delivered", 20), ("failed", 30)],
+    "tied-finals": [("sent", 10), ("delivered", 20), ("failed", 20)],
+}
+ARRIVALS = [
+    pytest.param(name, list(order), id=f"{name}:{'-'.join(s[0] for s in order)}")
+    for name, statuses in THREE.items()
+    for order in itertools.permutations(statuses)
+]
+#: Before the hop, in flight, after each status, and a day later.
+MOMENTS = (5, 15, 25, 35, 24 * 60)
+#: erp-to-bi's timeout here: a hop in flight at :15 is lost by then.
+SHORT = dt.timedelta(minutes=3)
+
+
+def _short_timeout() -> Any:
+    reg = scan_world.registry()
+    return reg.model_copy(
+        update={
+            "integrations": tuple(
+                i.model_copy(update={"timeout": SHORT}) if i.name == "erp-to-bi" else i
+                for i in reg.integrations
+            )
+        }
+    )
+
+
+@pytest.mark.parametrize(("name", "arrivals"), ARRIVALS)
+def test_every_arrival_order_of_three_statuses_answers_as_the_rules_at_every_moment(
+    store: Store, name: str, arrivals: list[tuple[str, int]]
+) -> None:
+    load(store, _short_timeout())
+    record(store, write("ERP", "order.total", "40017", "50.00", 0))
+    for status, minutes in arrivals:  # one ingest each: the store learns them in this order
+        record(store, _h9(minutes, status))
+    history = [(status, us(minutes), seq) for seq, (status, minutes) in enumerate(arrivals)]
+    timeout = int(SHORT.total_seconds()) * 1_000_000
+    for minutes in MOMENTS:
+        moment = us(minutes)
+        found = rules.current_status(history, as_of=moment)
+        status = None if found is None else found[0]
+        live = status is not None and rules.is_live(status)
+        lost = status is not None and rules.overdue_us(status, us(10), timeout, moment) > 0
+        said = f"{name} {arrivals} as of :{minutes}: the rules say {status}"
+
+        codes = {f.code for f in scan(store, as_of=moment) if f.subject.event == "h-9"}
+        assert ("failed-delivery" in codes) is (status == "failed"), said
+        assert ("lost-delivery" in codes) is lost, said
+        assert ("conflicting-truth" in codes) is live, said
+
+        if live:
+            traced = trace(store, "BI", "order.total", "R-9", as_of=moment).to_json()
+            assert traced["subject"]["value"] == "70.00", said
+        else:
+            with pytest.raises(NotFoundError):
+                trace(store, "BI", "order.total", "R-9", as_of=moment)
+
+        downstream = impact(store, "ERP", "order.total", "40017", as_of=moment).to_json()
+        hops = {n.get("event") for n in downstream["nodes"] if n["kind"] == "hop"}
+        assert ("h-9" in hops) is live, said
+
+        record_json = golden(store, "ERP", "40017", as_of=moment).to_json()
+        (total,) = [e for e in record_json["elements"] if e["element"] == "order.total"]
+        assert [c["system"] for c in total["copies"]] == (["BI"] if live else []), said
+
+        with store.engine.connect() as conn:
+            exported = hop_statuses_at(conn, ["h-9"], moment)
+        assert exported == {"h-9": status or "sent"}, said
+
+
+def test_a_hop_stored_with_no_status_is_delivered_for_the_writer_and_every_answer(
+    store: Store,
+) -> None:
+    _ingest(store, [("delivered", 10)], "one ingest")
+    with store.engine.begin() as conn:  # as a store written before statuses were required
+        conn.execute(text("UPDATE events SET status = NULL WHERE event_id = 'h-9'"))
+    later = us(24 * 60)
+    assert not {f.code for f in scan(store, as_of=later)} & {"lost-delivery", "failed-delivery"}
+    assert trace(store, "BI", "order.total", "R-9").to_json()["subject"]["value"] == "70.00"
+    with Writer(store) as writer:  # the same delivery again: nothing new
+        writer.add_data(_h9(10, "delivered"))
+    assert (writer.result.duplicate, writer.result.rejected_count) == (1, 0)
+    with Writer(store) as writer:  # its sent, late: it was delivered already
+        writer.add_data(_h9(10, "sent"))
+    assert (writer.result.duplicate, writer.result.rejected_count) == (1, 0)
+    record(store, _h9(30, "failed"))
+    assert "failed-delivery" in {f.code for f in scan(store, as_of=later)}

@@ -29,6 +29,7 @@ from typing import IO, Any
 from ..errors import InputError
 from ..model.registry import Registry
 from ..render import to_dot
+from ..rules import recorded_status
 from ..store import Connection, Store
 from ..store.queries import EventRow, InputRow, events_by_id, inputs_of
 from ..store.records import StoredEvent, flow_counts, hop_statuses_at, stored_events
@@ -185,7 +186,7 @@ def run_event(
     transformation, and the run a ``lineage_hop`` facet with the hop's own details.
     """
     items = list(inputs)
-    state = status or row.status or "delivered"
+    state = recorded_status(status or row.status)
     source_systems = sorted({item.system for item in items})
     job = row.integration or f"undeclared:{','.join(source_systems)}->{row.system}"
     out_dataset, out_field = split_element(row.element)

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from ..model.registry import ElementType, Registry
-from ..rules import is_live
+from ..rules import is_live, recorded_status
 from ..store.queries import EventRow
 from ..store.schema import iso
 from ..transforms.values import normalize
@@ -284,7 +284,7 @@ class ProvJsonWriter:
             observed: for a snapshot, the event whose value it shows (None: unexplained).
         """
         if row.kind == "hop":
-            self._hop(row, status or row.status or "delivered", inputs)
+            self._hop(row, recorded_status(status or row.status), inputs)
             return
         entity = f"value:{local_name(row.event_id)}"
         attributes: dict[str, Any] = {

@@ -16,7 +16,8 @@ from typing import NamedTuple
 from sqlalchemy import Connection, TextClause, text
 
 from .database import Store
-from .queries import CLOCK, FOREVER, LIVE, InputRow, inputs_of
+from .queries import CLOCK, FOREVER, InputRow, inputs_of
+from .status import live_sql
 
 __all__ = [
     "Held",
@@ -101,7 +102,7 @@ def record_keys(conn: Connection, system: str, element: str, limit: int) -> list
 # the values of one element recorded in one system in a window: a range of ix_events_place_at
 _VALUES_WINDOW = (
     "e.system = :system AND e.element = :element AND e.at >= :since AND e.at <= :until "
-    f"AND {LIVE.format(e='e')}"
+    f"AND {live_sql('e')}"
 )
 _VALUES = text(
     "SELECT e.event_id, e.at, e.record, e.value, COUNT(*) OVER () AS total "  # noqa: S608
@@ -132,11 +133,11 @@ def _latest(
 
 
 # the hops of one integration into one place kind, in a time window, that left their value
-# (a failed hop delivered nothing); the same predicate as every question (queries.LIVE)
+# (a failed hop delivered nothing); the same predicate as every question (status.live_sql)
 _WINDOW = (
     "e.element = :element AND e.system = :system AND e.kind = 'hop' "
     "AND e.integration = :integration AND e.at >= :since AND e.at <= :until "
-    f"AND {LIVE.format(e='e')}"
+    f"AND {live_sql('e')}"
 )
 # one pass: the window's size comes with its latest rows (a count, then a select, read the
 # range twice: half the time on a 1M-hop store)

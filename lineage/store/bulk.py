@@ -24,14 +24,14 @@ load's judgement took 32 s instead of 0.3 s).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Dialect, Index, Table
 from sqlalchemy.schema import CreateIndex
 
-from ..rules import SENT, status_key
+from ..rules import recorded_status, status_key
 from .database import Store, milliseconds
 from .rows import EVENT_COLUMNS
 from .schema import events, hop_inputs
@@ -243,18 +243,20 @@ class Sink:
             return {}
         event_rows, status_rows = self._id_rows(wanted)
         known: dict[str, Known] = {}
-        for eid, digest, at, kind, status in event_rows:
+        own: dict[str, int] = {}  # the time of the status each hop arrived with
+        for eid, digest, at, kind, status, status_at in event_rows:
             entry = known[eid] = Known(digest, int(at), kind, status)
-            if status is not None:
-                entry.history.add((status, int(at)))
+            own[eid] = int(at if status_at is None else status_at)
+            if kind == "hop":
+                entry.history.add((recorded_status(status), own[eid]))
         best: dict[str, tuple[int, int, int]] = {}
         for order, (eid, status, at) in enumerate(status_rows):  # in recording order
             entry = known[eid]
             entry.history.add((status, int(at)))
             # current: the greatest in the rules' order (lineage.rules.status_key), the
-            # status the hop was sent with first
+            # status the hop arrived with first
             if eid not in best:
-                best[eid] = status_key(entry.status or SENT, entry.at, -1)
+                best[eid] = status_key(recorded_status(entry.status), own[eid], -1)
             key = status_key(status, int(at), order)
             if key > best[eid]:
                 entry.status = status
@@ -272,6 +274,19 @@ class Sink:
         """Flag the hops ``event_ids`` as having rows in ``hop_status`` (``status_updated``)."""
         raise NotImplementedError
 
+    def move_hop_times(self, moved: Mapping[str, int]) -> None:
+        """Date hops back to a status that arrived late but happened earlier (hop id -> its
+        time): ``at`` becomes it, and ``status_at`` keeps the time of the status each hop
+        arrived with (set once: the first move keeps the arrival's time)."""
+        if moved:
+            cursor = self._conn.cursor()
+            try:
+                cursor.executemany(self._MOVE, [(at, eid, at) for eid, at in sorted(moved.items())])
+            finally:
+                cursor.close()
+
+    _MOVE = ""
+
 
 class SQLiteSink(Sink):
     """SQLite through :mod:`sqlite3`: ``executemany``, in ``BEGIN IMMEDIATE`` transactions."""
@@ -281,10 +296,15 @@ class SQLiteSink(Sink):
         # so what the known-id lookup reads cannot change before the insert.
         self._execute("BEGIN IMMEDIATE")
 
+    _MOVE = (
+        "UPDATE events SET status_at = COALESCE(status_at, at), at = ? "
+        "WHERE event_id = ? AND at > ?"
+    )
+
     def _id_rows(self, ids: Sequence[str]) -> tuple[list[Any], list[Any]]:
         document = json.dumps(ids)
         event_rows = self._query(
-            "SELECT event_id, digest, at, kind, status FROM events "
+            "SELECT event_id, digest, at, kind, status, status_at FROM events "
             "WHERE event_id IN (SELECT value FROM json_each(?))",
             (document,),
         )
@@ -351,9 +371,15 @@ class PostgresSink(Sink):
         # picks nested loops over them for the judgement that follows the load.
         self._execute(f"ANALYZE {', '.join(LOADED_TABLES)}")
 
+    _MOVE = (
+        "UPDATE events SET status_at = COALESCE(status_at, at), at = %s "
+        "WHERE event_id = %s AND at > %s"
+    )
+
     def _id_rows(self, ids: Sequence[str]) -> tuple[list[Any], list[Any]]:
         event_rows = self._query(
-            "SELECT event_id, digest, at, kind, status FROM events WHERE event_id = ANY(%s)",
+            "SELECT event_id, digest, at, kind, status, status_at FROM events "
+            "WHERE event_id = ANY(%s)",
             (list(ids),),
         )
         status_rows: list[Any] = []

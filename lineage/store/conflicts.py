@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import Connection, TextClause, text
 
 from .queries import EventRow, values_list
-from .records import EVENT_SQL_COLUMNS, LIVE_SQL, SINGLE_RECORD_SQL, bound
+from .records import EVENT_SQL_COLUMNS, SINGLE_RECORD_SQL, bound
+from .status import live_sql
 
 BATCH = 250
 """Rows per ``VALUES`` list (well under every backend's limit on bound parameters)."""
@@ -39,11 +40,9 @@ _PLANNER_SETTINGS = ("jit", "enable_nestloop")
 # from the place's readers (index on the input place): left free, SQLite drives it from
 # every event of the element. At 100,000 hops: 0.5-0.9 s of CPU, was 1.5-1.7 s (about the
 # raw window query's), same candidates.
-# Which value a place holds follows the store's one live-hop predicate (queries.LIVE: status
-# updates included, looked up only for the hops that have some); the probe of a source's
-# value takes a hop's first status as final, so a hop whose delivery was later reported
-# failed can hide a candidate behind it (the judgement of each candidate applies the full
-# rule).
+# Which value a place holds follows the store's one live-hop predicate (status.live_sql:
+# status updates included, looked up only for the hops that have some), the probe of a
+# source's value too.
 _CANDIDATES = """
 WITH comp(element, system, side) AS (VALUES {comp}),
 picked AS MATERIALIZED (
@@ -70,7 +69,7 @@ WHERE c.at <= :as_of AND {live_c}
         SELECT 1 FROM hop_inputs i WHERE i.event_id = c.event_id AND (
             SELECT v.value_norm FROM events v
             WHERE v.system = i.system AND v.element = i.element AND v.record = i.record
-              AND v.at <= :as_of AND NOT (v.kind = 'hop' AND v.status = 'failed')
+              AND v.at <= :as_of AND {live_v}
             ORDER BY v.at DESC, v.seq DESC LIMIT 1) IS NOT i.value_norm))))
 )))
 SELECT {columns}
@@ -189,7 +188,7 @@ def conflict_candidates(
     postgres = conn.dialect.name == "postgresql"
     if postgres:
         sql = _CANDIDATES_POSTGRES.format(
-            comp=comp, columns=EVENT_SQL_COLUMNS, live_x=LIVE_SQL.format(e="x")
+            comp=comp, columns=EVENT_SQL_COLUMNS, live_x=live_sql("x", ":as_of")
         )
         # for this query only, then restored: no JIT (compiling costs seconds and saves less)
         # and no nested loops (see _CANDIDATES_POSTGRES)
@@ -203,10 +202,11 @@ def conflict_candidates(
         sql = _CANDIDATES.format(
             comp=comp,
             columns=EVENT_SQL_COLUMNS,
-            live_c=LIVE_SQL.format(e="c"),
-            live_l=LIVE_SQL.format(e="l"),
-            live_h=LIVE_SQL.format(e="h"),
-            live_n=LIVE_SQL.format(e="n"),
+            live_c=live_sql("c", ":as_of"),
+            live_l=live_sql("l", ":as_of"),
+            live_h=live_sql("h", ":as_of"),
+            live_n=live_sql("n", ":as_of"),
+            live_v=live_sql("v", ":as_of"),
         )
     query = text(sql)
     # options on the statement, not the connection: the scan shares the connection
@@ -363,7 +363,7 @@ def versions_many(
         query = _VERSIONS_MANY.format(
             places=values_list(chunk, params),
             columns=EVENT_SQL_COLUMNS,
-            live=LIVE_SQL.format(e="e"),
+            live=live_sql("e", ":as_of"),
         )
         for row in conn.execute(text(query), params):
             found[offset + int(row.place_n)].append(EventRow.from_row(row))
@@ -451,7 +451,7 @@ ORDER BY w.psystem, w.pelement, w.precord, w.way, e.system, e.element, e.record
 
 
 def _closure_sql(template: str) -> TextClause:
-    live_n = LIVE_SQL.format(e="n")
+    live_n = live_sql("n", ":as_of")
     return text(
         template.format(
             current="e.event_id = " + _NEWEST_AT.format(p="e", live_n=live_n),
@@ -566,7 +566,7 @@ def _linked_places_sql(template: str) -> TextClause:
     return text(
         template.format(
             single=SINGLE_RECORD_SQL.format(hop="e.event_id", system="i.system", record="i.record"),
-            current="e.event_id = " + _NEWEST_AT.format(p="e", live_n=LIVE_SQL.format(e="n")),
+            current="e.event_id = " + _NEWEST_AT.format(p="e", live_n=live_sql("n", ":as_of")),
             columns=EVENT_SQL_COLUMNS,
         )
     )

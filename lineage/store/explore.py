@@ -22,6 +22,8 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, text
 
+from ..rules import own_statuses
+
 __all__ = [
     "HopsSeen",
     "UpdatedHop",
@@ -176,7 +178,7 @@ _INTEGRATION_HOPS = text(
 )
 # the few of them whose status changed later: every status recorded for each, in hop order
 _INTEGRATION_UPDATED = text(
-    "SELECT e.event_id, e.element, e.at, e.status, hs.status, hs.at, hs.seq"
+    "SELECT e.event_id, e.element, e.at, e.status, e.status_at, hs.status, hs.at, hs.seq"
     " FROM events e JOIN hop_status hs ON hs.event_id = e.event_id"
     " WHERE e.integration = :integration AND e.status_updated = :updated"
     " ORDER BY e.event_id, hs.seq"
@@ -198,7 +200,7 @@ class UpdatedHop(NamedTuple):
 
     element: str
     at: int
-    history: list[tuple[str, int, int]]  # (status, at, seq); the hop's own first, seq 0
+    history: list[tuple[str, int, int]]  # (status, at, seq); the hop's own first (seq < 0)
 
 
 def integration_hops(
@@ -225,11 +227,13 @@ def integration_hops(
 def _updated_hops(conn: Connection, integration: str) -> Iterator[UpdatedHop]:
     rows = conn.execute(_INTEGRATION_UPDATED, {"integration": integration, "updated": True})
     current: tuple[str, UpdatedHop] | None = None
-    for event_id, element, at, status, later, later_at, seq in rows:
+    for event_id, element, at, status, status_at, later, later_at, seq in rows:
         if current is None or current[0] != event_id:
             if current is not None:
                 yield current[1]
-            current = (event_id, UpdatedHop(str(element), int(at), [(status, int(at), 0)]))
+            own_at = None if status_at is None else int(status_at)
+            history = own_statuses(status, int(at), own_at)
+            current = (event_id, UpdatedHop(str(element), int(at), history))
         current[1].history.append((str(later), int(later_at), int(seq)))
     if current is not None:
         yield current[1]

@@ -92,15 +92,27 @@ def delivery_counts(conn: Connection, window: Window) -> Iterator[HopCount]:
     then delivered on a retry counts once on each day. One pass over the window's events
     (``ix_events_at``) and one over its later statuses (``ix_hop_status_at``).
     """
-    own = select(
-        window.day_of(events.c.at),
+    own_at = func.coalesce(events.c.status_at, events.c.at)
+    columns = (
+        window.day_of(own_at),
         events.c.status,
         events.c.integration,
         events.c.system,
         events.c.element,
-    ).where(
+    )
+    own = select(*columns).where(
         events.c.at >= window.origin,
         events.c.at <= window.as_of,
+        events.c.kind == "hop",
+        events.c.status.in_(FINAL),
+        own_at <= window.as_of,
+    )
+    # a hop dated back before the window by an earlier status that arrived after the one it
+    # arrived with, which falls in the window (ix_events_status_at: those few hops)
+    moved = select(*columns).where(
+        events.c.status_at >= window.origin,
+        events.c.status_at <= window.as_of,
+        events.c.at < window.origin,
         events.c.kind == "hop",
         events.c.status.in_(FINAL),
     )
@@ -119,7 +131,7 @@ def delivery_counts(conn: Connection, window: Window) -> Iterator[HopCount]:
             hop_status.c.status.in_(FINAL),
         )
     )
-    both = union_all(own, later).subquery("outcomes")
+    both = union_all(own, moved, later).subquery("outcomes")
     keys = (both.c.day, both.c.status, both.c.integration, both.c.system, both.c.element)
     statement = select(*keys, func.count()).group_by(*keys)
     for row in conn.execute(statement):
@@ -159,20 +171,31 @@ def lost_counts(
     named: ColumnElement[bool] = events.c.integration.in_(list(integrations))
     if others:
         named = or_(events.c.integration.is_(None), not_(named))
-    statement = (
-        select(day, events.c.integration, events.c.system, events.c.element, func.count())
-        .where(
-            UNDELIVERED,  # the partial index's own predicate, so that the index is used
-            # origin - 1 <= deadline < as_of, said of `at` itself: a range scan of the index
-            events.c.at >= window.origin - 1 - timeout,
-            events.c.at < window.as_of - timeout,
-            events.c.kind == "hop",
-            events.c.status == "sent",
-            named,
-            not_(settled),
-        )
-        .group_by(day, events.c.integration, events.c.system, events.c.element)
+    # origin - 1 <= deadline < as_of, said of `at` itself: a range scan of an index
+    terms = (
+        events.c.at >= window.origin - 1 - timeout,
+        events.c.at < window.as_of - timeout,
+        events.c.kind == "hop",
+        named,
+        not_(settled),
     )
+    keys = (day, events.c.integration, events.c.system, events.c.element)
+    sent = select(*keys).where(
+        UNDELIVERED,  # the partial index's own predicate, so that the index is used
+        events.c.status == "sent",
+        *terms,
+    )
+    # a hop that arrived with a final status dated after its earlier `sent` (which arrived
+    # later): in flight from its time until that status's (ix_events_status_at)
+    arrived_later = select(*keys).where(
+        events.c.status_at.is_not(None),
+        events.c.status.in_(FINAL),
+        or_(events.c.status_at > window.as_of, events.c.status_at > day_end),
+        *terms,
+    )
+    both = union_all(sent, arrived_later).subquery("lost")
+    grouped = (both.c.day, both.c.integration, both.c.system, both.c.element)
+    statement = select(*grouped, func.count()).group_by(*grouped)
     for row in conn.execute(statement):
         yield HopCount(int(row[0]), row[1], row[2], row[3], int(row[4]))
 

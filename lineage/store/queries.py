@@ -14,7 +14,8 @@ Two rules hold everywhere:
   recorded last wins.
 - A hop whose status (as known at the horizon) is ``failed`` never left its value anywhere:
   it is skipped when asking what a place held. ``sent`` hops count: a hop that was never
-  confirmed is a finding of its own (``lost-delivery``), not a reason to look past it.
+  confirmed is a finding of its own (``lost-delivery``), not a reason to look past it. The
+  predicate is :func:`lineage.store.status.live_sql`, the store's one definition of it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Connection, bindparam, text
+
+from ..rules import own_statuses
+from .status import live_sql, own_sql, own_time_sql
 
 #: An upper bound beyond any real time (year ~148,000): "no as-of given".
 FOREVER = 2**62
@@ -33,20 +37,6 @@ NULL_MARK = "\x1f<null>\x1f"
 
 # The SQL below is assembled from module constants only (S608 is silenced for that reason);
 # every value travels as a bound parameter.
-
-# A hop counts unless its status at :horizon is "failed". Its status is the rules' order
-# (lineage.rules.status_key): a final status after `sent`, then the later event time, then the
-# later arrival; hop_status holds only final statuses, and one earlier than a final status the
-# hop arrived with never beats it. Its status updates are looked up only when it
-# has some (``status_updated``): otherwise every step of a walk probed hop_status for nothing
-# (a fifth of a PostgreSQL trace).
-LIVE = (
-    "NOT ({e}.kind = 'hop' AND COALESCE(CASE WHEN {e}.status_updated THEN "
-    "(SELECT hs.status FROM hop_status hs WHERE hs.event_id = {e}.event_id AND hs.at <= :horizon "
-    "AND ({e}.status = 'sent' OR hs.at >= {e}.at) ORDER BY hs.at DESC, hs.seq DESC LIMIT 1) END, "
-    "{e}.status, 'delivered') = 'failed')"
-)
-
 
 # The store's clock: the latest of a tracker event's time and an OpenLineage event's
 # eventTime. One step at the right edge of ix_events_at and of ix_openlineage_events_time.
@@ -177,7 +167,7 @@ _LATEST_AT_PLACE = text(
     f"SELECT {_EVENT_COLUMNS} FROM events e "  # noqa: S608
     "WHERE e.system = :system AND e.element = :element AND e.record = :record "
     "AND e.at <= :at AND e.seq <> :skip AND (:any_kind = 1 OR e.kind <> 'snapshot') "
-    f"AND {LIVE.format(e='e')} "
+    f"AND {live_sql('e')} "
     "ORDER BY e.at DESC, e.seq DESC LIMIT 1"
 )
 
@@ -258,10 +248,10 @@ _UNTRACED_READS = text(
     "SELECT e.event_id, e.at, i.value, COUNT(*) OVER () AS reads FROM hop_inputs i "  # noqa: S608
     "JOIN events e ON e.event_id = i.event_id "
     "WHERE i.system = :system AND i.element = :element AND i.record = :record "
-    f"AND e.kind = 'hop' AND e.at <= :horizon AND {LIVE.format(e='e')} "
+    f"AND e.kind = 'hop' AND e.at <= :horizon AND {live_sql('e')} "
     "AND NOT EXISTS (SELECT 1 FROM events x WHERE x.system = i.system "
     "AND x.element = i.element AND x.record = i.record AND x.at <= e.at AND x.seq <> e.seq "
-    f"AND {LIVE.format(e='x')}) "
+    f"AND {live_sql('x')}) "
     "ORDER BY e.at, e.event_id LIMIT 1"
 )
 
@@ -291,7 +281,7 @@ _SNAPSHOTS_AT_PLACES = (
     "AND s.record = p.record LEFT JOIN events h ON h.seq = ("
     "SELECT x.seq FROM events x WHERE x.system = s.system AND x.element = s.element "
     "AND x.record = s.record AND x.at <= s.at AND x.kind <> 'snapshot' "
-    f"AND {LIVE.format(e='x')} ORDER BY x.at DESC, x.seq DESC LIMIT 1) "
+    f"AND {live_sql('x')} ORDER BY x.at DESC, x.seq DESC LIMIT 1) "
     "WHERE s.kind = 'snapshot' AND s.at <= :horizon ORDER BY p.n, s.at, s.seq"
 )
 
@@ -365,8 +355,8 @@ class HopStatus(NamedTuple):
 # the hops into one place that failed on arrival or were given a status since, with every
 # status by the moment: whether each failed is the rules' call (lineage.rules.current_status)
 _UNSETTLED_INTO_PLACE = text(
-    "SELECT e.event_id, e.integration, e.at AS sent_at, COALESCE(e.status, 'delivered') AS "
-    "status, e.at, -1 AS seq, e.error FROM events e "
+    f"SELECT e.event_id, e.integration, e.at AS sent_at, {own_sql('e')} AS status, "  # noqa: S608
+    f"{own_time_sql('e')} AS at, -1 AS seq, e.error FROM events e "
     "WHERE e.system = :system AND e.element = :element AND e.record = :record "
     "AND e.kind = 'hop' AND e.at <= :horizon AND (e.status = 'failed' OR e.status_updated) "
     "UNION ALL "
@@ -402,9 +392,9 @@ def statuses_into(conn: Connection, place: PlaceLike, horizon: int | None) -> li
 
 # the same for many places in one statement ({places} as in _SNAPSHOTS_AT_PLACES)
 _UNSETTLED_INTO_PLACES = (
-    "WITH places(n, system, element, record) AS (VALUES {places}) "
+    "WITH places(n, system, element, record) AS (VALUES {places}) "  # noqa: S608
     "SELECT p.n AS place_n, e.event_id, e.integration, e.at AS sent_at, "
-    "COALESCE(e.status, 'delivered') AS status, e.at, -1 AS seq, e.error "
+    f"{own_sql('e')} AS status, {own_time_sql('e')} AS at, -1 AS seq, e.error "
     "FROM places p JOIN events e ON e.system = p.system AND e.element = p.element "
     "AND e.record = p.record "
     "WHERE e.kind = 'hop' AND e.at <= :horizon AND (e.status = 'failed' OR e.status_updated) "
@@ -522,14 +512,14 @@ _VERSION_BREAK_BEFORE = text(
     "WHERE e.system = :system AND e.element = :element AND e.record = :record "
     "AND (e.at < :at OR (e.at = :at AND e.seq < :seq)) "
     "AND COALESCE(e.value_norm, :null) <> COALESCE(:norm, :null) "
-    f"AND {LIVE.format(e='e')} "
+    f"AND {live_sql('e')} "
     "ORDER BY e.at DESC, e.seq DESC LIMIT 1"
 )
 _FIRST_AFTER = text(
     f"SELECT {_EVENT_COLUMNS} FROM events e "  # noqa: S608
     "WHERE e.system = :system AND e.element = :element AND e.record = :record "
     "AND (e.at > :at OR (e.at = :at AND e.seq > :seq)) "
-    f"AND {LIVE.format(e='e')} "
+    f"AND {live_sql('e')} "
     "ORDER BY e.at, e.seq LIMIT 1"
 )
 
@@ -564,7 +554,7 @@ _DOWNSTREAM = text(
     f"{_EVENT_COLUMNS} FROM hop_inputs i JOIN events e ON e.event_id = i.event_id "
     "WHERE i.system = :system AND i.element = :element AND i.record = :record "
     "AND e.at >= :since AND e.at < :until AND e.at <= :horizon "
-    f"AND {LIVE.format(e='e')} ORDER BY e.at, e.seq, i.position"
+    f"AND {live_sql('e')} ORDER BY e.at, e.seq, i.position"
 )
 
 
@@ -638,7 +628,7 @@ class HopFacts(NamedTuple):
 
 
 _HOP_ROWS = text(
-    "SELECT e.event_id, e.status, e.at, e.seq, e.integration FROM events e "
+    "SELECT e.event_id, e.status, e.at, e.status_at, e.integration FROM events e "
     "WHERE e.kind = 'hop' AND e.event_id IN :ids"
 ).bindparams(bindparam("ids", expanding=True))
 
@@ -659,7 +649,7 @@ _SIBLINGS = text(
     "JOIN events oe ON oe.event_id = other.event_id "
     "WHERE mine.event_id IN :ids AND oe.kind = 'hop' AND oe.integration = me.integration "
     "AND oe.system = me.system AND oe.element = me.element "
-    f"AND oe.at <= :horizon AND {LIVE.format(e='oe')} "
+    f"AND oe.at <= :horizon AND {live_sql('oe')} "
     "ORDER BY mine.event_id, mine.position, oe.at, oe.seq"
 ).bindparams(bindparam("ids", expanding=True))
 
@@ -673,8 +663,9 @@ def hop_facts(conn: Connection, hop_ids: Sequence[str], horizon: int | None) -> 
     bound = bounded(horizon)
     statuses: dict[str, list[tuple[str, int, int]]] = {}
     integrations: dict[str, str | None] = {}
-    for event_id, status, at, _seq, integration in conn.execute(_HOP_ROWS, {"ids": ids}):
-        statuses[event_id] = [(status or "delivered", int(at), -1)]
+    for event_id, status, at, status_at, integration in conn.execute(_HOP_ROWS, {"ids": ids}):
+        own_at = None if status_at is None else int(status_at)
+        statuses[event_id] = own_statuses(status, int(at), own_at)
         integrations[event_id] = integration
     for event_id, status, at, seq in conn.execute(_HOP_STATUS_ROWS, {"ids": ids, "horizon": bound}):
         statuses.setdefault(event_id, []).append((status, int(at), int(seq)))

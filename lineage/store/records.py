@@ -12,8 +12,8 @@ breadth-first, one indexed query per key and direction, and stops at edges that 
 - past :data:`MAX_LINKED_KEYS` keys, where the walk stops and says it is incomplete.
 
 What a place *holds* at a moment follows :mod:`lineage.store.queries`: its latest event at or
-before that moment, leaving out hops ``failed`` by then (a hop's status is its latest
-``hop_status`` row at or before the moment, else the status it was recorded with).
+before that moment, leaving out hops ``failed`` by then (a hop's status as of a moment is
+:func:`lineage.store.status.status_sql`).
 
 Every function takes an open connection and reads only; ``as_of`` is microseconds since the
 epoch (None: everything recorded).
@@ -31,7 +31,6 @@ from sqlalchemy import (
     and_,
     case,
     func,
-    or_,
     select,
     text,
 )
@@ -39,8 +38,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..model.registry import Cardinality, Registry
 from . import queries
-from .queries import EVENT_ROW_COLUMNS, FOREVER, LIVE, UNCACHED, EventRow
-from .schema import events, hop_inputs, hop_status, registry_versions
+from .queries import EVENT_ROW_COLUMNS, FOREVER, UNCACHED, EventRow
+from .schema import events, hop_inputs, registry_versions
+from .status import live_clause, live_sql, status_column
 
 MAX_LINKED_KEYS = 500
 """The most keys one business record may have before :func:`record_links` stops walking."""
@@ -80,36 +80,15 @@ def bound(as_of: int | None) -> int:
 
 
 def hop_status_at(as_of: int | None, table: Any = events) -> ColumnElement[Any]:
-    """A hop's status at ``as_of``: its latest status update by then in the rules' order
-    (event time, then arrival) that beats the status it was sent with, else that status
-    (lineage.store.queries.LIVE)."""
-    later = (
-        select(hop_status.c.status)
-        .where(
-            hop_status.c.event_id == table.c.event_id,
-            hop_status.c.at <= bound(as_of),
-            or_(table.c.status == "sent", hop_status.c.at >= table.c.at),
-        )
-        .order_by(hop_status.c.at.desc(), hop_status.c.seq.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    return func.coalesce(later, table.c.status, "delivered")
+    """A hop's status at ``as_of`` (:func:`lineage.store.status.status_sql`), as a column."""
+    return status_column(table, bound(as_of))
 
 
 def held(as_of: int | None, *, table: Any = events) -> ColumnElement[bool]:
-    """Events that left their value in their place by ``as_of``: all but failed hops.
-
-    The rule of :mod:`lineage.store.queries` (a ``sent`` hop counts; it is a finding of its
-    own). The status updates are looked up only for the hops that have some (an uncorrelated
-    ``IN`` set, built once per query), so a scan over every event stays one pass.
-    """
-    updated = select(hop_status.c.event_id).where(hop_status.c.at <= bound(as_of))
-    status = case(
-        (table.c.event_id.in_(updated), hop_status_at(as_of, table)),
-        else_=func.coalesce(table.c.status, "delivered"),
-    )
-    return and_(table.c.at <= bound(as_of), or_(table.c.kind != "hop", status != "failed"))
+    """Events that left their value in their place by ``as_of``: all but failed hops
+    (:func:`lineage.store.status.live_sql`; a ``sent`` hop counts: it is a finding of its
+    own)."""
+    return and_(table.c.at <= bound(as_of), live_clause(table, bound(as_of)))
 
 
 # The per-question lookups below are plain SQL compiled once, every value a bound parameter
@@ -117,10 +96,6 @@ def held(as_of: int | None, *, table: Any = events) -> ColumnElement[bool]:
 # per copy a scan judges, so they must cost an index probe and nothing more.
 
 EVENT_SQL_COLUMNS = ", ".join(f"e.{column}" for column in EVENT_ROW_COLUMNS)
-
-# A hop counts unless its latest status known at :as_of is "failed": queries.py's rule, with
-# the moment named as these lookups name it.
-LIVE_SQL = LIVE.replace(":horizon", ":as_of")
 
 # Every input of hop {hop} comes from the one key ({system}, {record}).
 SINGLE_RECORD_SQL = (
@@ -131,7 +106,7 @@ SINGLE_RECORD_SQL = (
 _VALUE_VERSIONS = text(
     f"SELECT {EVENT_SQL_COLUMNS} FROM events e "  # noqa: S608
     "WHERE e.system = :system AND e.element = :element AND e.record = :record "
-    f"AND e.at <= :as_of AND {LIVE_SQL.format(e='e')} "
+    f"AND e.at <= :as_of AND {live_sql('e', ':as_of')} "
     "ORDER BY e.at DESC, e.seq DESC LIMIT :limit"
 )
 
@@ -147,7 +122,7 @@ _KEYS_EVENTS = (
     f"SELECT k.n AS key_n, {EVENT_SQL_COLUMNS}, ROW_NUMBER() OVER (PARTITION BY k.n, e.element "
     "ORDER BY e.at DESC, e.seq DESC) AS rn FROM keys k "
     "JOIN events e ON e.system = k.system AND e.record = k.record "
-    f"WHERE e.at <= :as_of AND {LIVE_SQL.format(e='e')}) ranked "
+    f"WHERE e.at <= :as_of AND {live_sql('e', ':as_of')}) ranked "
     "WHERE rn = 1 ORDER BY key_n, element"
 )
 
@@ -182,11 +157,11 @@ _CONSUMERS = text(
     f"SELECT DISTINCT {EVENT_SQL_COLUMNS} FROM hop_inputs i "  # noqa: S608
     "JOIN events e ON e.event_id = i.event_id "
     "WHERE i.system = :system AND i.element = :element AND i.record = :record "
-    f"AND e.at <= :as_of AND {LIVE_SQL.format(e='e')} "
+    f"AND e.at <= :as_of AND {live_sql('e', ':as_of')} "
     "AND NOT EXISTS (SELECT 1 FROM events n WHERE n.system = e.system "
     "AND n.element = e.element AND n.record = e.record AND n.at <= :as_of "
     "AND (n.at > e.at OR (n.at = e.at AND n.seq > e.seq)) "
-    f"AND {LIVE_SQL.format(e='n')}) "
+    f"AND {live_sql('n', ':as_of')}) "
     "ORDER BY e.system, e.element, e.record"
 )
 

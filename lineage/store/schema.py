@@ -62,7 +62,10 @@ events = Table(
     Column("transform", String()),  # the transform that applies (given, else declared)
     Column("expected_norm", Text),  # what the transform makes of the inputs, canonical
     Column("verified", Boolean),  # expected == output; null when it cannot be computed
-    Column("status", String()),  # initial status: sent | delivered | failed
+    Column("status", String()),  # the status it arrived with: sent | delivered | failed
+    # that status's own event time when an earlier status arrived after it (migration 0014):
+    # then ``at`` is the earliest status time heard of, and the hop was sent in between
+    Column("status_at", BigInteger),
     # true once hop_status holds a later status for the hop (migration 0005): the questions
     # look a hop's status up only then, not on every step
     Column("status_updated", Boolean),
@@ -128,6 +131,11 @@ UNDELIVERED = events.c.status != literal_column("'delivered'")
 Index("ix_events_unverified", events.c.at, sqlite_where=UNVERIFIED, postgresql_where=UNVERIFIED)
 Index("ix_events_undeclared", events.c.at, sqlite_where=UNDECLARED, postgresql_where=UNDECLARED)
 Index("ix_events_undelivered", events.c.at, sqlite_where=UNDELIVERED, postgresql_where=UNDELIVERED)
+
+# the few hops whose status arrived before an earlier one (migration 0014): what the clock
+# reaching their own status's time changes, and the health of that day
+MOVED = events.c.status_at.is_not(None)
+Index("ix_events_status_at", events.c.status_at, sqlite_where=MOVED, postgresql_where=MOVED)
 
 hop_inputs = Table(
     "hop_inputs",

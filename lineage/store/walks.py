@@ -17,13 +17,13 @@ from sqlalchemy import Connection
 from .queries import (
     EVENT_ROW_COLUMNS,
     FOREVER,
-    LIVE,
     NULL_MARK,
     EventRow,
     InputRow,
     PlaceLike,
     bounded,
 )
+from .status import live_sql
 
 if TYPE_CHECKING:
     from .database import Store
@@ -78,10 +78,10 @@ _PREDECESSOR = f"""WHERE e.system = COALESCE(i.system, w.p_system)
           AND e.record = COALESCE(i.record, w.p_record)
           AND e.at <= w.p_at AND e.seq <> w.p_seq
           AND (w.p_kind = 'hop' OR e.kind <> 'snapshot')
-          AND {LIVE.format(e="e")}
+          AND {live_sql("e")}
         ORDER BY e.at DESC, e.seq DESC LIMIT 1"""
 _CURRENT = f"""WHERE s.system = :system AND s.element = :element AND s.record = :record
-          AND s.at <= :horizon AND {LIVE.format(e="s")}
+          AND s.at <= :horizon AND {live_sql("s")}
         ORDER BY s.at DESC, s.seq DESC LIMIT 1"""
 _WALK_COLUMNS = "child, position, in_system, in_element, in_record, in_value, in_norm"
 
@@ -228,21 +228,21 @@ _IMPACT_TEMPLATE = f"""
 WITH RECURSIVE cur AS (
     SELECT c.seq, c.at, c.value_norm FROM events c
     WHERE c.system = :system AND c.element = :element AND c.record = :record
-      AND c.at <= :horizon AND {LIVE.format(e="c")}
+      AND c.at <= :horizon AND {live_sql("c")}
     ORDER BY c.at DESC, c.seq DESC LIMIT 1
 ), brk AS (
     SELECT b.seq, b.at FROM events b, cur
     WHERE b.system = :system AND b.element = :element AND b.record = :record
       AND b.at <= cur.at AND (b.at < cur.at OR b.seq < cur.seq)
       AND COALESCE(b.value_norm, :null) <> COALESCE(cur.value_norm, :null)
-      AND {LIVE.format(e="b")}
+      AND {live_sql("b")}
     ORDER BY b.at DESC, b.seq DESC LIMIT 1
 ), start AS (
     SELECT f.seq FROM events f
     WHERE f.system = :system AND f.element = :element AND f.record = :record
       AND f.at >= COALESCE((SELECT at FROM brk), :never)
       AND (f.at > COALESCE((SELECT at FROM brk), :never) OR f.seq > (SELECT seq FROM brk))
-      AND {LIVE.format(e="f")}
+      AND {live_sql("f")}
     ORDER BY f.at, f.seq LIMIT 1
 ), reach(via, position, until, {_REACH_H}) AS (
     SELECT CAST(NULL AS VARCHAR), CAST(NULL AS INTEGER), CAST(:forever AS BIGINT),
@@ -254,7 +254,7 @@ WITH RECURSIVE cur AS (
                WHERE e.system = h.system AND e.element = h.element AND e.record = h.record
                  AND e.at > h.at
                  AND COALESCE(e.value_norm, :null) <> COALESCE(h.value_norm, :null)
-                 AND {LIVE.format(e="e")}), :forever),
+                 AND {live_sql("e")}), :forever),
            {_COLUMNS_OF["h"]}
     FROM reach r
     JOIN hop_inputs i
@@ -264,7 +264,7 @@ WITH RECURSIVE cur AS (
       -- '+h.at': the time bounds filter the one hop found by event_id; they must not
       -- steer SQLite to a range scan of ix_events_at (the store's clock index) instead
       AND +h.at >= r.h_at AND +h.at < r.until AND +h.at <= :horizon
-      AND {LIVE.format(e="h")}
+      AND {live_sql("h")}
 )
 SELECT reach.*, {REGISTRY_VERSION} AS registry_version FROM reach
 UNION ALL

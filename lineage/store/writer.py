@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import EventError, StoreError
 from ..model.events import EVENT_ADAPTER, Hop, Snapshot, Write
-from ..rules import SENT, supersedes
+from ..rules import SENT, recorded_status, supersedes
 from .bulk import Known, RaceLostError, SeenIds, Sink, open_sink
 from .database import Store, busy_error
 from .parallel import can_fork, default_workers, prepare_in_workers
@@ -134,6 +134,7 @@ class _Outcome:
 
     new: list[Prepared] = field(default_factory=list)
     status_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    moved: dict[str, int] = field(default_factory=dict)  # hop id -> its earlier time
     duplicate: int = 0
     rejected: list[Rejection] = field(default_factory=list)
 
@@ -147,9 +148,17 @@ def _known_from(item: Prepared) -> Known:
 
 def _current(seen: Known) -> tuple[str, int]:
     """The status a stored hop has now, with the event time it was reported at."""
-    status = seen.status or "sent"
+    status = recorded_status(seen.status)
     times = [at for recorded, at in seen.history if recorded == status]
     return status, max(times, default=seen.at)
+
+
+def _keep(outcome: _Outcome, seen: Known, item: Prepared, now: int) -> None:
+    """Store a status of a known hop; one dated before the hop's time moves the hop's time
+    back to it (a hop's time is the earliest status time heard of: lineage.store.status)."""
+    outcome.status_rows.append((item.event_id, item.status, item.error, item.at, now))
+    if item.at < seen.at:
+        seen.at = outcome.moved[item.event_id] = item.at
 
 
 def _classify(batch: list[Prepared], known: dict[str, Known], now: int) -> _Outcome:
@@ -174,24 +183,26 @@ def _classify(batch: list[Prepared], known: dict[str, Known], now: int) -> _Outc
             state = (item.status, item.at)
             if state in seen.history:
                 outcome.duplicate += 1
-            elif item.status != seen.status:
-                # statuses are ordered by event time, not arrival (lineage.rules): a `sent`
-                # arriving after the hop's `delivered` (a retried request) tells nothing new;
-                # an earlier final status arriving late is kept as history (it decides the
-                # hop as of a moment before the current one) without becoming current
-                if supersedes(state, _current(seen)):
-                    outcome.status_rows.append((eid, item.status, item.error, item.at, now))
-                    seen.status = item.status
-                elif item.status != SENT:
-                    outcome.status_rows.append((eid, item.status, item.error, item.at, now))
-                else:
-                    outcome.duplicate += 1
-                seen.history.add(state)
-            else:
+            elif item.status == recorded_status(seen.status):
                 outcome.rejected.append(Rejection(
                     item.source, item.line,
                     f"hop {eid!r} was recorded as {item.status} before at another time; "
                     "send a new id for a new hop", eid))  # fmt: skip
+            elif item.status != SENT:
+                # statuses are ordered by event time, not arrival (lineage.rules): an earlier
+                # final status arriving late is kept as history (it decides the hop as of a
+                # moment before the current one) without becoming current
+                if supersedes(state, _current(seen)):
+                    seen.status = item.status
+                _keep(outcome, seen, item, now)
+                seen.history.add(state)
+            elif item.at < seen.at and all(known != SENT for known, _ in seen.history):
+                # the hop's `sent` arriving after a later status (a retried request): kept,
+                # it dates the hop back; the hop was in flight until that later status
+                _keep(outcome, seen, item, now)
+                seen.history.add(state)
+            else:
+                outcome.duplicate += 1
         elif seen.at != item.at:
             outcome.rejected.append(Rejection(
                 item.source, item.line,
@@ -434,6 +445,7 @@ class Writer:
             sink.insert_rows("hop_inputs", INPUT_COLUMNS, inputs)
         sink.insert_rows("hop_status", STATUS_COLUMNS, outcome.status_rows)
         sink.mark_status_updated({row[0] for row in outcome.status_rows})
+        sink.move_hop_times(outcome.moved)
         return outcome
 
     def _apply(self, outcome: _Outcome) -> None:

@@ -5,9 +5,8 @@ Two rules hold in every detector (the same as in :mod:`lineage.store.queries`):
 
 - "Latest" means the greatest ``(at, seq)``: among events at the same moment the one recorded
   last wins. Events after the scan's ``as_of`` do not exist.
-- A hop's status is its latest ``hop_status`` row at or before ``as_of`` in the rules' order
-  (event time, then ``seq``) among those that beat the status it was sent with, else that
-  status. A hop whose status is ``failed`` never left its value
+- A hop's status as of ``as_of`` is :func:`lineage.store.status.status_sql` (the rules'
+  order: event time, then arrival). A hop whose status is ``failed`` never left its value
   anywhere: it explains nothing and is skipped when asking what a place held. This is the
   live-hop predicate of every detector: :data:`FAILED` holds the failed hops of the scan,
   and :func:`holds_value` is "a hop counts unless it failed by the moment judged".
@@ -32,15 +31,12 @@ from sqlalchemy import (
     Row,
     Select,
     String,
-    Subquery,
     Table,
     and_,
     case,
-    func,
     insert,
     literal_column,
     not_,
-    or_,
     select,
     text,
     tuple_,
@@ -48,8 +44,9 @@ from sqlalchemy import (
 from sqlalchemy.schema import CreateTable, DropTable
 from sqlalchemy.sql.expression import FromClause
 
-from ..queries import LIVE, UNCACHED, values_list
-from ..schema import UNDELIVERED, events, hop_inputs, hop_status
+from ..queries import UNCACHED, values_list
+from ..schema import events, hop_inputs
+from ..status import failed_sql, own_sql
 
 STREAM_BATCH = 2000
 """Rows fetched at a time from a streamed query (a server-side cursor on PostgreSQL)."""
@@ -59,8 +56,6 @@ STREAM_BATCH = 2000
 HOP: ColumnElement[str] = literal_column("'hop'")
 WRITE: ColumnElement[str] = literal_column("'write'")
 SNAPSHOT: ColumnElement[str] = literal_column("'snapshot'")
-FAILED_STATUS: ColumnElement[str] = literal_column("'failed'")
-SENT_STATUS: ColumnElement[str] = literal_column("'sent'")
 
 _temporary = MetaData()
 
@@ -120,7 +115,7 @@ def prepare(
         conn.execute(DropTable(table, if_exists=True))
     conn.execute(CreateTable(FAILED_TABLE))
     if places is None or event_ids is None:
-        conn.execute(insert(FAILED_TABLE).from_select(["seq"], _failed_query(as_of)))
+        conn.execute(_FAILED_HOPS, {"horizon": as_of})
         return
     conn.execute(CreateTable(SCOPE_PLACES))
     conn.execute(CreateTable(SCOPE_EVENTS))
@@ -152,27 +147,38 @@ _NO_JIT = text("SELECT set_config('jit', 'off', true)")
 
 # The failed hops a scoped judgement can ask about: the hops that left a value at one of the
 # scope's places, those that read one, and the scope's own; each judged by the store's one
-# live-hop predicate (lineage.store.queries.LIVE: its latest status by then, else the status
-# it was sent with). The scope's
-# places include every place its hops read, so this is every hop whose liveness a scoped
-# statement looks up, found through the place and id indexes, never the whole store. Each
-# scope table is an IN list: both planners drive the index look-ups from it (joined, SQLite
-# read the events table whole and probed the scope).
+# status rule (status.failed_sql). The scope's places include every place its hops read, so
+# this is every hop whose liveness a scoped statement looks up, found through the place and
+# id indexes, never the whole store. Each scope table is an IN list: both planners drive the
+# index look-ups from it (joined, SQLite read the events table whole and probed the scope).
 _SCOPED_FAILED = text(
     "INSERT INTO lineage_scan_failed_hops (seq) "  # noqa: S608 - module constants only
     "SELECT c.seq FROM ("
-    "SELECT e.seq, e.event_id, e.kind, e.at, e.status, e.status_updated FROM events e "
-    "WHERE (e.system, e.element, e.record) IN "
+    "SELECT e.seq, e.event_id, e.kind, e.at, e.status, e.status_at, e.status_updated "
+    "FROM events e WHERE (e.system, e.element, e.record) IN "
     "(SELECT system, element, record FROM lineage_scan_scope_places) "
     "AND e.kind = 'hop' AND e.at <= :horizon "
-    "UNION SELECT e.seq, e.event_id, e.kind, e.at, e.status, e.status_updated FROM events e "
-    "WHERE e.event_id IN (SELECT i.event_id FROM hop_inputs i "
+    "UNION SELECT e.seq, e.event_id, e.kind, e.at, e.status, e.status_at, e.status_updated "
+    "FROM events e WHERE e.event_id IN (SELECT i.event_id FROM hop_inputs i "
     "WHERE (i.system, i.element, i.record) IN "
     "(SELECT system, element, record FROM lineage_scan_scope_places)) AND e.at <= :horizon "
-    "UNION SELECT e.seq, e.event_id, e.kind, e.at, e.status, e.status_updated FROM events e "
-    "WHERE e.event_id IN (SELECT event_id FROM lineage_scan_scope_events) "
+    "UNION SELECT e.seq, e.event_id, e.kind, e.at, e.status, e.status_at, e.status_updated "
+    "FROM events e WHERE e.event_id IN (SELECT event_id FROM lineage_scan_scope_events) "
     "AND e.kind = 'hop' AND e.at <= :horizon"
-    f") c WHERE NOT {LIVE.format(e='c')}"
+    f") c WHERE c.kind = 'hop' AND {failed_sql('c')}"
+)
+
+# Hops failed as of a full scan: those that arrived undelivered, through the partial index on
+# them (its predicate word for word), and those that arrived delivered and have a later
+# status by then, through the (small) hop_status table; never the whole event table.
+_FAILED_HOPS = text(
+    "INSERT INTO lineage_scan_failed_hops (seq) "  # noqa: S608 - module constants only
+    "SELECT e.seq FROM events e WHERE e.status != 'delivered' AND e.kind = 'hop' "
+    f"AND e.at <= :horizon AND {failed_sql('e')} "
+    "UNION ALL SELECT e.seq FROM events e "
+    "WHERE e.event_id IN (SELECT hs.event_id FROM hop_status hs WHERE hs.at <= :horizon) "
+    f"AND {own_sql('e')} = 'delivered' AND e.kind = 'hop' "
+    f"AND e.at <= :horizon AND {failed_sql('e')}"
 )
 
 
@@ -181,55 +187,6 @@ def release(conn: Connection) -> None:
     if conn.dialect.name != "postgresql":
         for table in _TABLES:
             conn.execute(DropTable(table, if_exists=True))
-
-
-def latest_status(as_of: int, *, scoped: bool = False) -> Subquery:
-    """The latest ``hop_status`` row at or before ``as_of`` of each hop that has one (only
-    those of :data:`SCOPE_EVENTS` when ``scoped``), in the rules' order (event time, then
-    arrival), among the rows that beat the status the hop was sent with (queries.LIVE).
-    Columns: ``event_id``, ``status``, ``error``, ``at``."""
-    rank = func.row_number().over(
-        partition_by=hop_status.c.event_id,
-        order_by=(hop_status.c.at.desc(), hop_status.c.seq.desc()),
-    )
-    own = events.alias("own")
-    ranked = (
-        select(
-            hop_status.c.event_id,
-            hop_status.c.status,
-            hop_status.c.error,
-            hop_status.c.at,
-            rank.label("rank"),
-        )
-        .select_from(hop_status.join(own, own.c.event_id == hop_status.c.event_id))
-        .where(hop_status.c.at <= as_of, or_(own.c.status == "sent", hop_status.c.at >= own.c.at))
-    )
-    if scoped:
-        ranked = ranked.where(hop_status.c.event_id.in_(select(SCOPE_EVENTS.c.event_id)))
-    inner = ranked.subquery("ranked_status")
-    return (
-        select(inner.c.event_id, inner.c.status, inner.c.error, inner.c.at)
-        .where(inner.c.rank == 1)
-        .subquery("latest_status")
-    )
-
-
-def _failed_query(as_of: int) -> Select[Any]:
-    """Hops failed as of the scan: through the partial index on undelivered hops and the
-    (small) ``hop_status`` table; never the whole event table."""
-    later = latest_status(as_of)
-    relabelled = (
-        select(events.c.seq)
-        .select_from(later.join(events, events.c.event_id == later.c.event_id))
-        .where(later.c.status == FAILED_STATUS)
-    )
-    sent_failed = select(events.c.seq).where(
-        UNDELIVERED,
-        events.c.status == FAILED_STATUS,
-        events.c.at <= as_of,
-        not_(events.c.event_id.in_(select(later.c.event_id))),
-    )
-    return relabelled.union_all(sent_failed)  # type: ignore[return-value]
 
 
 def holds_value(table: FromClause) -> ColumnElement[bool]:

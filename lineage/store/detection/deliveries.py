@@ -9,63 +9,54 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, and_, case, func, not_, select, union_all
+from sqlalchemy import Connection, Row, and_, func, not_, select, text
 
-from ..schema import UNDELIVERED, events, hop_inputs
-from .common import (
-    FAILED,
-    FAILED_STATUS,
-    HOP,
-    SENT_STATUS,
-    in_scope_events,
-    in_scope_places,
-    latest_status,
-    stream,
+from ..schema import events, hop_inputs
+from ..status import deciding_seq_sql, own_sql, own_status_sql, own_time_sql
+from .common import FAILED, HOP, STREAM_BATCH, in_scope_places, stream
+
+# The hops whose status as of the scan (the store's one rule, lineage.store.status) is
+# failed or sent, with that status's error and time: those that arrived undelivered, through
+# the partial index on them (its predicate word for word), and those that arrived delivered
+# with a later status by then, through the (small) hop_status table. The later status that
+# decides a hop, if one does, gives its error and time; before the status a hop arrived with
+# is dated, it is sent since its own time.
+_HOP_COLUMNS = (
+    "e.event_id, e.at, e.integration, e.system, e.element, e.record, e.value, e.status, "
+    f"e.status_at, e.error, {deciding_seq_sql('e')} AS decided"
 )
+_UNFINISHED = (
+    "SELECT c.event_id, c.at, c.integration, c.system, c.element, c.record, c.value, "  # noqa: S608
+    f"COALESCE(hs.status, {own_status_sql('c')}) AS current, "
+    "CASE WHEN hs.seq IS NOT NULL THEN hs.error WHEN c.status_at > :horizon THEN NULL "
+    "ELSE c.error END AS error, "
+    f"COALESCE(hs.at, CASE WHEN c.status_at > :horizon THEN c.at ELSE {own_time_sql('c')} END) "
+    "AS status_at FROM ("
+    f"SELECT {_HOP_COLUMNS} FROM events e WHERE e.status != 'delivered' AND e.kind = 'hop' "
+    "AND e.at <= :horizon{scope} "
+    f"UNION ALL SELECT {_HOP_COLUMNS} FROM events e WHERE e.event_id IN "
+    "(SELECT hs.event_id FROM hop_status hs WHERE hs.at <= :horizon) "
+    f"AND {own_sql('e')} = 'delivered' AND e.kind = 'hop' "
+    "AND e.at <= :horizon{scope}"
+    ") c LEFT JOIN hop_status hs ON hs.seq = c.decided "
+    f"WHERE COALESCE(hs.status, {own_status_sql('c')}) IN ('failed', 'sent')"
+)
+_IN_SCOPE = " AND e.event_id IN (SELECT event_id FROM lineage_scan_scope_events)"
+_UNFINISHED_SQL = {
+    False: text(_UNFINISHED.format(scope="")),
+    True: text(_UNFINISHED.format(scope=_IN_SCOPE)),
+}
 
 
 def unfinished_hops(conn: Connection, as_of: int, *, scoped: bool) -> Iterator[Row[Any]]:
     """Rows ``event_id, at, integration, system, element, record, value, current, error,
     status_at`` of the hops whose status as of ``as_of`` is ``failed`` or ``sent``."""
-    return stream(conn, _current(as_of, scoped=scoped))
-
-
-def _current(as_of: int, *, scoped: bool) -> Select[Any]:
-    later = latest_status(as_of, scoped=scoped)
-    columns = (
-        events.c.event_id,
-        events.c.at,
-        events.c.integration,
-        events.c.system,
-        events.c.element,
-        events.c.record,
-        events.c.value,
-    )
-    sent_undelivered = (
-        select(
-            *columns,
-            func.coalesce(later.c.status, events.c.status).label("current"),
-            case((later.c.status.is_(None), events.c.error), else_=later.c.error).label("error"),
-            func.coalesce(later.c.at, events.c.at).label("status_at"),
-        )
-        .select_from(events.outerjoin(later, later.c.event_id == events.c.event_id))
-        .where(UNDELIVERED, events.c.kind == HOP, events.c.at <= as_of)
-    )
-    sent_delivered = (
-        select(
-            *columns,
-            later.c.status.label("current"),
-            later.c.error.label("error"),
-            later.c.at.label("status_at"),
-        )
-        .select_from(later.join(events, events.c.event_id == later.c.event_id))
-        .where(not_(UNDELIVERED), events.c.at <= as_of)
-    )
-    if scoped:
-        sent_undelivered = sent_undelivered.where(in_scope_events(events.c.event_id))
-        sent_delivered = sent_delivered.where(in_scope_events(events.c.event_id))
-    both = union_all(sent_undelivered, sent_delivered).subquery("current")
-    return select(both).where(both.c.current.in_([FAILED_STATUS, SENT_STATUS]))
+    statement = _UNFINISHED_SQL[scoped].execution_options(yield_per=STREAM_BATCH)
+    result = conn.execute(statement, {"horizon": as_of})
+    try:
+        yield from result
+    finally:
+        result.close()
 
 
 def duplicated_sources(

@@ -111,23 +111,31 @@ _NEW_EVENTS = text(
 
 # The hops whose status changed: a status recorded in (since, until] by sequence, or one
 # recorded earlier whose time the clock reached only now (a status dated after the latest
-# event does not count until the clock passes it), through ix_hop_status_at.
+# event does not count until the clock passes it), through ix_hop_status_at; the status a
+# hop dated back arrived with counts the same way, through ix_events_status_at.
 _STATUS_CHANGED = text(
     "SELECT e.event_id, e.kind, e.system, e.element, e.record, e.integration, "
     "NULL AS source, i.system AS in_system, i.element AS in_element, i.record AS in_record "
     "FROM (SELECT event_id FROM hop_status WHERE seq > :since AND seq <= :until "
-    "      UNION SELECT event_id FROM hop_status WHERE at > :since_clock AND at <= :clock) s "
+    "      UNION SELECT event_id FROM hop_status WHERE at > :since_clock AND at <= :clock "
+    "      UNION SELECT event_id FROM events "
+    "      WHERE status_at > :since_clock AND status_at <= :clock) s "
     "JOIN events e ON e.event_id = s.event_id "
     "LEFT JOIN hop_inputs i ON i.event_id = e.event_id"
 )
 
 # Hops still undelivered by their first status and sent early enough that a timeout of
 # between :shortest and :longest may have run out between the two clocks: the partial index
-# on undelivered hops, a time range. The caller keeps those whose own timeout ran out.
+# on undelivered hops, a time range; and the hops dated back that arrived delivered (in
+# flight until that status's time), through ix_events_status_at. The caller keeps those
+# whose own timeout ran out.
 _MAYBE_TIMED_OUT = text(
     "SELECT event_id, at, integration FROM events "
     "WHERE status <> 'delivered' AND at >= :since_clock - :longest AND at < :clock - :shortest "
-    "AND kind = 'hop'"
+    "AND kind = 'hop' "
+    "UNION ALL SELECT event_id, at, integration FROM events "
+    "WHERE status_at IS NOT NULL AND status = 'delivered' "
+    "AND at >= :since_clock - :longest AND at < :clock - :shortest AND kind = 'hop'"
 )
 
 # OpenLineage jobs with an event recorded in (since, until], or dated into the clock's step.
