@@ -7,11 +7,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ..model.findings import CODES, Finding
+from ..model.registry import Registry
 from ..moment import judged_now, now_us
 from ..registry import apply_waivers
 from ..rules import Judged
@@ -19,10 +22,19 @@ from ..store import Store
 from ..store.detection import Connection
 from ..store.detection.common import prepare, release
 from ..store.schema import from_us
+from ..store.snapshot import export_snapshot, import_snapshot
 from ..verify import HopVerifier
 from . import DETECTORS
 from .base import Detector, ScanContext
 from .scope import Scope, covers
+
+APART = frozenset({"conflicting_truth"})
+"""Detectors a full scan runs on a connection of their own, beside all the others, when the
+store serves two readers at once: conflicting-truth is about half of a full scan's time
+(benchmarks/scan.py at 1,000,000 events), so the two lanes take about as long each."""
+
+LANES_VARIABLE = "LINEAGE_SCAN_LANES"
+"""``1`` runs every detector of a full scan on one connection, one after the other."""
 
 RUNTIME_CODES: frozenset[str] = frozenset(code for code, info in CODES.items() if info.runtime)
 """The codes ``lineage scan`` reports; waivers of other codes are left to ``lineage check``."""
@@ -80,7 +92,11 @@ class ScanResult:
 
 @contextmanager
 def scan_context(
-    store: Store, as_of: int | None = None, *, scope: Scope | None = None
+    store: Store,
+    as_of: int | None = None,
+    *,
+    scope: Scope | None = None,
+    snapshot: str | None = None,
 ) -> Iterator[ScanContext]:
     """A :class:`ScanContext` on one connection, read in one snapshot where the backend can.
 
@@ -92,6 +108,8 @@ def scan_context(
         as_of: the moment judged (default the store's clock).
         scope: judge only what changed (:func:`lineage.detect.scope.changes_since`); None
             judges the whole store.
+        snapshot: read the snapshot another scan's connection exported (PostgreSQL:
+            :func:`lineage.store.snapshot.export_snapshot`), so both read the same state.
     """
     registry = store.registry()
     with store.engine.connect() as conn:
@@ -99,6 +117,8 @@ def scan_context(
         if store.dialect == "postgresql":
             read = conn.execution_options(isolation_level="REPEATABLE READ")
         with read.begin():
+            if snapshot is not None:
+                import_snapshot(read, snapshot)
             judged = judged_now(read, as_of)
             moment = judged.at
             ctx = ScanContext(
@@ -118,6 +138,65 @@ def scan_context(
             yield ctx
             # only on success: after an error the rollback takes the temporary tables along
             release(read)
+
+
+@dataclass(frozen=True, slots=True)
+class Detected:
+    """What a run of the detectors found, and the registry and moment it judged by."""
+
+    findings: list[Finding]
+    registry: Registry
+    as_of: int
+    judged: Judged | None
+
+
+def run_detectors(
+    store: Store,
+    as_of: int | None = None,
+    *,
+    scope: Scope | None = None,
+    detectors: Sequence[Detector] | None = None,
+) -> Detected:
+    """:func:`detect` in one consistent read of the store (see :func:`scan_context`).
+
+    A full scan of a store that serves two readers at once (PostgreSQL, an SQLite file) runs
+    the detectors of :data:`APART` on a second connection, in a thread, beside the others:
+    the databases do most of the work with Python's lock released, so the two lanes take a
+    core each. On PostgreSQL the second connection reads the first one's exported snapshot.
+    The findings are the same as one lane's (the order is the caller's to set).
+    """
+    chosen = list(DETECTORS if detectors is None else detectors)
+    apart = [d for d in chosen if d.__name__ in APART]
+    rest = [d for d in chosen if d.__name__ not in APART]
+    with scan_context(store, as_of, scope=scope) as ctx:
+        if scope is not None or not apart or not rest or not _two_readers(store):
+            return Detected(list(detect(ctx, chosen)), ctx.registry, ctx.as_of, ctx.judged)
+        snapshot = export_snapshot(ctx.conn)
+        with ThreadPoolExecutor(1, thread_name_prefix="lineage-scan") as pool:
+            other = pool.submit(_lane, store, ctx.as_of, snapshot, apart)
+            try:
+                found = list(detect(ctx, rest))
+            finally:
+                wait([other])  # the snapshot must outlive the other lane's transaction
+            found += other.result()
+        return Detected(found, ctx.registry, ctx.as_of, ctx.judged)
+
+
+def _lane(
+    store: Store, as_of: int, snapshot: str | None, detectors: Sequence[Detector]
+) -> list[Finding]:
+    with scan_context(store, as_of, snapshot=snapshot) as ctx:
+        return list(detect(ctx, detectors))
+
+
+def _two_readers(store: Store) -> bool:
+    """The store serves two connections at once, each reading the same database (not an
+    in-memory SQLite store: each connection would have its own), and lanes are not off."""
+    if os.environ.get(LANES_VARIABLE, "").strip() == "1":
+        return False
+    if store.dialect == "postgresql":
+        return True
+    return store.engine.url.database not in (None, "", ":memory:")
 
 
 def detect(ctx: ScanContext, detectors: Sequence[Detector] | None = None) -> Iterator[Finding]:
@@ -158,9 +237,13 @@ def scan_report(
         detectors: run only these (default: every detector in :data:`DETECTORS`).
     """
     chosen = filters or Filters()
-    with scan_context(store, as_of) as ctx:
-        found = list(detect(ctx, detectors))
-        registry, moment, judged = ctx.registry, ctx.as_of, ctx.judged
+    detected = run_detectors(store, as_of, detectors=detectors)
+    found, registry, moment, judged = (
+        detected.findings,
+        detected.registry,
+        detected.as_of,
+        detected.judged,
+    )
     # a waiver is a person's promise on the calendar: its expiry is judged by today's date
     # (or the date asked for), not by the store's clock
     today = from_us(now_us() if as_of is None else moment).date()

@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..detect.run import detect, finding_order, scan_context
+from ..detect.run import finding_order, run_detectors
 from ..detect.scope import Scope, Watermark, changes_since, covers, touching, watermark_now
 from ..model.findings import Finding
 from ..report import finding_json
@@ -131,9 +131,8 @@ def judge(store: Store, *, full: bool = False, webhook: bool | None = None) -> J
         if scope is not None and scope.empty:
             save_watermark(conn, mark, _wall_us())
             return Judgement(as_of=mark.clock or 0, full=False)
-        with scan_context(store, scope=scope) as ctx:
-            found = list(detect(ctx))
-            moment = ctx.as_of
+        detected = run_detectors(store, scope=scope)
+        found, moment = detected.findings, detected.as_of
         judgement = _reconcile(
             conn,
             found,

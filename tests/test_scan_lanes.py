@@ -1,0 +1,79 @@
+"""A full scan in two lanes (lineage.detect.run.run_detectors) finds exactly what one lane
+finds, and on PostgreSQL both lanes read one snapshot."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+from scan_world import clean_chain, load, record, us, write
+from test_detect_run import defects
+
+from lineage.detect import run as detect_run
+from lineage.detect.run import APART, LANES_VARIABLE, run_detectors, scan_report
+from lineage.report import finding_json
+from lineage.store import Store, open_store
+from lineage.store.snapshot import export_snapshot, import_snapshot
+
+
+def _report(store: Store) -> list[str]:
+    return [str(finding_json(f)) for f in scan_report(store, as_of=us(24 * 60)).findings]
+
+
+def test_two_lanes_find_what_one_lane_finds(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    load(store)
+    record(store, *clean_chain(), *defects())
+    lanes: list[str] = []
+    real = detect_run._lane
+
+    def watched(*args: object, **kwargs: object) -> object:
+        lanes.append(threading.current_thread().name)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(detect_run, "_lane", watched)
+    both = _report(store)
+    assert lanes and lanes[0].startswith("lineage-scan")  # the second lane ran, in a thread
+    monkeypatch.setenv(LANES_VARIABLE, "1")
+    one = _report(store)
+    assert len(lanes) == 1  # ... and not with lanes off
+    assert both == one
+    codes = {f.code for f in run_detectors(store, us(24 * 60)).findings}
+    assert "conflicting-truth" in codes and len(codes) > 3  # both lanes' findings are there
+    assert sorted(APART) == ["conflicting_truth"]
+
+
+def test_an_in_memory_store_scans_in_one_lane() -> None:
+    store = open_store("sqlite://")
+    try:
+        load(store)
+        record(store, *clean_chain(), *defects())
+        assert any(f.code == "conflicting-truth" for f in scan_report(store).findings)
+    finally:
+        store.close()
+
+
+def test_the_second_lane_reads_the_first_lanes_snapshot(postgres_url: str) -> None:
+    store = open_store(postgres_url)
+    try:
+        load(store)
+        record(store, *clean_chain())
+        with store.engine.connect() as conn:
+            first = conn.execution_options(isolation_level="REPEATABLE READ")
+            with first.begin():
+                count = sa.text("SELECT count(*) FROM events")
+                seen = first.execute(count).scalar()
+                snapshot = export_snapshot(first)
+                assert snapshot is not None
+                record(store, write("ERP", "order.total", "40099", "1.00", 90))  # commits now
+                with store.engine.connect() as other:
+                    second = other.execution_options(isolation_level="REPEATABLE READ")
+                    with second.begin():
+                        import_snapshot(second, snapshot)
+                        assert second.execute(count).scalar() == seen  # not the new event
+                with store.engine.connect() as third:
+                    assert third.execute(count).scalar() == seen + 1
+        with pytest.raises(ValueError, match="not a snapshot"), store.engine.connect() as conn:
+            import_snapshot(conn, "1'; DROP TABLE events; --")
+    finally:
+        store.close()
