@@ -32,18 +32,22 @@ def test_two_lanes_find_what_one_lane_finds(store: Store, monkeypatch: pytest.Mo
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(detect_run, "_lane", watched)
+    assert _report(store) and not lanes  # a small store: one lane
+    monkeypatch.setenv(LANES_VARIABLE, "2")
     both = _report(store)
     assert lanes and lanes[0].startswith("lineage-scan")  # the second lane ran, in a thread
     monkeypatch.setenv(LANES_VARIABLE, "1")
     one = _report(store)
     assert len(lanes) == 1  # ... and not with lanes off
     assert both == one
+    monkeypatch.setenv(LANES_VARIABLE, "2")
     codes = {f.code for f in run_detectors(store, us(24 * 60)).findings}
     assert "conflicting-truth" in codes and len(codes) > 3  # both lanes' findings are there
     assert sorted(APART) == ["conflicting_truth"]
 
 
-def test_an_in_memory_store_scans_in_one_lane() -> None:
+def test_an_in_memory_store_scans_in_one_lane(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(LANES_VARIABLE, "2")
     store = open_store("sqlite://")
     try:
         load(store)

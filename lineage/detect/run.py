@@ -19,6 +19,7 @@ from ..moment import judged_now, now_us
 from ..registry import apply_waivers
 from ..rules import Judged
 from ..store import Store
+from ..store.counts import events_recorded_about
 from ..store.detection import Connection
 from ..store.detection.common import prepare, release
 from ..store.schema import from_us
@@ -33,8 +34,14 @@ APART = frozenset({"conflicting_truth"})
 store serves two readers at once: conflicting-truth is about half of a full scan's time
 (benchmarks/scan.py at 1,000,000 events), so the two lanes take about as long each."""
 
+LANES_FROM = 100_000
+"""Events a store holds before a full scan takes a second lane: a smaller store is scanned
+in about a second, less than the second connection would save, and a server judging many
+small batches keeps its connections for the requests."""
+
 LANES_VARIABLE = "LINEAGE_SCAN_LANES"
-"""``1`` runs every detector of a full scan on one connection, one after the other."""
+"""``1`` runs every detector of a full scan on one connection, one after the other; ``2``
+takes the second lane whatever the store's size; unset: from :data:`LANES_FROM` events."""
 
 RUNTIME_CODES: frozenset[str] = frozenset(code for code, info in CODES.items() if info.runtime)
 """The codes ``lineage scan`` reports; waivers of other codes are left to ``lineage check``."""
@@ -159,8 +166,9 @@ def run_detectors(
 ) -> Detected:
     """:func:`detect` in one consistent read of the store (see :func:`scan_context`).
 
-    A full scan of a store that serves two readers at once (PostgreSQL, an SQLite file) runs
-    the detectors of :data:`APART` on a second connection, in a thread, beside the others:
+    A full scan of a store of :data:`LANES_FROM` events or more that serves two readers at
+    once (PostgreSQL, an SQLite file) runs the detectors of :data:`APART` on a second
+    connection, in a thread, beside the others:
     the databases do most of the work with Python's lock released, so the two lanes take a
     core each. On PostgreSQL the second connection reads the first one's exported snapshot.
     The findings are the same as one lane's (the order is the caller's to set).
@@ -169,7 +177,7 @@ def run_detectors(
     apart = [d for d in chosen if d.__name__ in APART]
     rest = [d for d in chosen if d.__name__ not in APART]
     with scan_context(store, as_of, scope=scope) as ctx:
-        if scope is not None or not apart or not rest or not _two_readers(store):
+        if scope is not None or not apart or not rest or not _two_lanes(store, ctx.conn):
             return Detected(list(detect(ctx, chosen)), ctx.registry, ctx.as_of, ctx.judged)
         snapshot = export_snapshot(ctx.conn)
         with ThreadPoolExecutor(1, thread_name_prefix="lineage-scan") as pool:
@@ -189,14 +197,16 @@ def _lane(
         return list(detect(ctx, detectors))
 
 
-def _two_readers(store: Store) -> bool:
-    """The store serves two connections at once, each reading the same database (not an
-    in-memory SQLite store: each connection would have its own), and lanes are not off."""
-    if os.environ.get(LANES_VARIABLE, "").strip() == "1":
+def _two_lanes(store: Store, conn: Connection) -> bool:
+    """Whether a full scan takes a second lane: the store serves two connections at once,
+    each reading the same database (not an in-memory SQLite store: each connection would
+    have its own), and it holds :data:`LANES_FROM` events (or ``LINEAGE_SCAN_LANES`` says)."""
+    asked = os.environ.get(LANES_VARIABLE, "").strip()
+    if asked == "1":
         return False
-    if store.dialect == "postgresql":
-        return True
-    return store.engine.url.database not in (None, "", ":memory:")
+    if store.dialect != "postgresql" and store.engine.url.database in (None, "", ":memory:"):
+        return False
+    return asked == "2" or events_recorded_about(conn) >= LANES_FROM
 
 
 def detect(ctx: ScanContext, detectors: Sequence[Detector] | None = None) -> Iterator[Finding]:

@@ -24,6 +24,12 @@ def event_kinds(conn: Connection) -> dict[str, int]:
     return {str(kind): int(count) for kind, count in rows}
 
 
+def events_recorded_about(conn: Connection) -> int:
+    """About how many events the store holds (the greatest ``seq``: one step at the right
+    edge of the primary key; deleted rows would count, and none ever are)."""
+    return int(conn.execute(select(func.max(events.c.seq))).scalar() or 0)
+
+
 def openlineage_kinds(conn: Connection) -> dict[str, int]:
     """Stored OpenLineage events by kind (RunEvent, JobEvent, DatasetEvent)."""
     rows = conn.execute(select(_OL_KIND, func.count()).group_by(_OL_KIND))
