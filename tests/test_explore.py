@@ -319,7 +319,7 @@ def test_a_store_without_a_trigram_index_finds_record_keys_by_prefix_only(
     assert _keys(world, "2026") == [("ERP", "INV-2026-0042")]
     with store.engine.begin() as conn:  # as an upgrade leaves an SQLite without FTS5 or a
         if store.dialect == "sqlite":  # PostgreSQL refusing pg_trgm
-            conn.exec_driver_sql("DROP TRIGGER events_record_trigrams_insert")
+            conn.exec_driver_sql("DROP TABLE events_record_trigrams_mark")
             conn.exec_driver_sql("DROP TABLE events_record_trigrams")
         else:
             conn.exec_driver_sql("DROP INDEX ix_events_record_trigrams")

@@ -15,7 +15,9 @@ A first load into an empty store may drop the secondary indexes of ``events`` an
 one transaction: a crash or an error rolls the drop back with the rows, so the store never
 stays without its indexes (:func:`load_plan`). Kept up row by row, the trigram index cost
 more than everything else a load writes: SQLite's FTS5 trigger took 11-14 s of a
-105,000-event load whose rows took 2 s, where rebuilding the index at the end takes 0.5 s. On
+105,000-event load whose rows took 2 s, where rebuilding the index at the end takes 0.5 s
+(since migration 0015 SQLite's is caught up a tail at a time by every write,
+:mod:`lineage.store.search`, and rebuilt after a first load). On
 PostgreSQL that transaction also ends with ``ANALYZE`` of the tables it filled: the
 judgement that follows the load would otherwise be planned for empty tables (a 20,000-event
 load's judgement took 32 s instead of 0.3 s).
@@ -32,6 +34,7 @@ from sqlalchemy import Dialect, Index, Table
 from sqlalchemy.schema import CreateIndex
 
 from ..rules import recorded_status, status_key
+from . import search
 from .database import Store, milliseconds
 from .rows import EVENT_COLUMNS
 from .schema import events, hop_inputs
@@ -111,10 +114,6 @@ def secondary_indexes() -> list[Index]:
 
 #: The trigram index of record keys (migration 0011), as each backend keeps it: what to look
 #: for, how to drop it, and how to build it again from what the lookup found.
-_SQLITE_TRIGRAM_TRIGGER = (
-    "SELECT sql FROM sqlite_master WHERE type = 'trigger' "
-    "AND name = 'events_record_trigrams_insert'"
-)
 _POSTGRESQL_TRIGRAM_INDEX = (
     "SELECT indexdef FROM pg_indexes WHERE tablename = 'events' "
     "AND indexname = 'ix_events_record_trigrams' AND schemaname = current_schema()"
@@ -129,21 +128,17 @@ def load_plan(
 
     The secondary indexes of ``events`` and ``hop_inputs`` as the schema declares them, and
     the trigram index of record keys when the store has one (``query`` runs a statement on
-    the load's connection and returns its rows): on SQLite the FTS5 table stays and its
-    trigger goes (FTS5 ``rebuild`` fills the table from ``events`` at the end), on PostgreSQL
-    the GIN index goes and is built again from its own definition.
+    the load's connection and returns its rows): on SQLite the FTS5 table stays, and FTS5's
+    ``rebuild`` fills it from ``events`` at the end (its mark moved to the last event: see
+    :mod:`lineage.store.search`), on PostgreSQL the GIN index goes and is built again from
+    its own definition.
     """
     indexes = secondary_indexes()
     drops = [f"DROP INDEX IF EXISTS {index.name}" for index in indexes]
     builds = [str(CreateIndex(index).compile(dialect=dialect)) for index in indexes]
     if dialect.name == "sqlite":
-        found = query(_SQLITE_TRIGRAM_TRIGGER)
-        if found:
-            drops.append("DROP TRIGGER events_record_trigrams_insert")
-            builds += [
-                "INSERT INTO events_record_trigrams (events_record_trigrams) VALUES ('rebuild')",
-                str(found[0][0]),
-            ]
+        if query(search.HAS_INDEX):
+            builds += search.rebuild_sql()
     elif dialect.name == "postgresql":
         found = query(_POSTGRESQL_TRIGRAM_INDEX)
         if found:
@@ -295,6 +290,16 @@ class SQLiteSink(Sink):
         # IMMEDIATE takes the write lock now (waiting up to busy_timeout for another writer),
         # so what the known-id lookup reads cannot change before the insert.
         self._execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        # the trigram index of record keys catches up with a long enough tail, in the
+        # transaction that made it long (lineage.store.search)
+        if self._query(search.HAS_INDEX) and (
+            self._query(search.TAIL_LENGTH)[0][0] >= search.SEARCH_TAIL
+        ):
+            for statement in search.catch_up_sql():
+                self._execute(statement)
+        super().commit()
 
     _MOVE = (
         "UPDATE events SET status_at = COALESCE(status_at, at), at = ? "

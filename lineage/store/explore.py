@@ -10,7 +10,8 @@
   collation the keys found are still filtered by the prefix, but some may be missed.
 - Record keys by contains (any case, at least :data:`TRIGRAM` characters) are a trigram
   index (migration 0011_explorer_indexes): SQLite's FTS5 table ``events_record_trigrams``
-  (``trigram`` tokenizer) matched as a phrase, PostgreSQL's ``pg_trgm`` GIN index on
+  (``trigram`` tokenizer) matched as a phrase, with the short tail of events it does not
+  cover yet scanned beside it (:mod:`lineage.store.search`), PostgreSQL's ``pg_trgm`` GIN index on
   ``events.record`` with ``ILIKE``. A database that has neither finds keys by prefix only
   (:func:`keys_containing` answers None).
 """
@@ -18,11 +19,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, text
 
 from ..rules import own_statuses
+from . import search
 
 __all__ = [
     "HopsSeen",
@@ -119,9 +121,8 @@ def elements_of_record(conn: Connection, system: str, record: str, limit: int = 
     return sorted({str(row[0]) for row in conn.execute(_ELEMENTS_OF_RECORD, params)})[:limit]
 
 
-_HAS_FTS = text(
-    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events_record_trigrams'"
-)
+_HAS_FTS = text(search.HAS_INDEX)
+_MARK = text(search.MARK)
 _HAS_TRGM = text(
     "SELECT 1 FROM pg_indexes WHERE tablename = 'events' "
     "AND indexname = 'ix_events_record_trigrams' AND schemaname = current_schema()"
@@ -133,6 +134,14 @@ _CONTAINING_SQLITE = text(
     "SELECT DISTINCT system, record FROM events_record_trigrams"
     " WHERE events_record_trigrams MATCH :phrase LIMIT :limit"
 )
+# the events the index does not cover yet (at most about search.SEARCH_TAIL): a range of the
+# primary key (with DISTINCT, SQLite would scan a covering index of every event instead; the
+# keys are made distinct below); LIKE folds ASCII letters only, so a key is matched by any
+# case in Python below
+_TAIL_LIKE = text(
+    "SELECT system, record FROM events WHERE seq > :mark AND record LIKE :pattern ESCAPE '\\'"
+)
+_TAIL = text("SELECT system, record FROM events WHERE seq > :mark")
 # ILIKE with a pattern of three or more characters is a bitmap scan of the GIN index
 _CONTAINING_POSTGRESQL = text(
     "SELECT DISTINCT system, record FROM events"
@@ -150,22 +159,31 @@ def keys_containing(conn: Connection, part: str, limit: int) -> list[tuple[str, 
     if len(part) < TRIGRAM:
         return None
     dialect = conn.dialect.name
+    escaped = part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows: list[Any]
     if dialect == "sqlite":
         if conn.execute(_HAS_FTS).first() is None:
             return None
         phrase = 'record : "' + part.replace('"', '""') + '"'
-        rows = conn.execute(_CONTAINING_SQLITE, {"phrase": phrase, "limit": limit})
+        rows = list(conn.execute(_CONTAINING_SQLITE, {"phrase": phrase, "limit": limit}))
+        mark = conn.execute(_MARK).scalar_one()
+        if part.isascii():
+            rows += conn.execute(_TAIL_LIKE, {"mark": mark, "pattern": f"%{escaped}%"})
+        else:
+            rows += conn.execute(_TAIL, {"mark": mark})
     elif dialect == "postgresql":
         if conn.execute(_HAS_TRGM).first() is None:
             return None
-        escaped = part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        rows = conn.execute(_CONTAINING_POSTGRESQL, {"pattern": f"%{escaped}%", "limit": limit})
+        rows = list(
+            conn.execute(_CONTAINING_POSTGRESQL, {"pattern": f"%{escaped}%", "limit": limit})
+        )
     else:
         return None
     lowered = part.casefold()
-    return [
+    found = dict.fromkeys(
         (str(system), str(record)) for system, record in rows if lowered in str(record).casefold()
-    ]
+    )
+    return list(found)[:limit]
 
 
 # An integration's hops by element and by the status each was recorded with, with the last

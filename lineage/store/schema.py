@@ -108,6 +108,7 @@ TRIGRAM_OBJECTS = frozenset(
         "ix_events_record_trigrams",  # PostgreSQL: pg_trgm's GIN index on events.record
         "events_record_trigrams",  # SQLite: the FTS5 table, and the tables it keeps
         *(f"events_record_trigrams_{part}" for part in ("data", "idx", "docsize", "config")),
+        "events_record_trigrams_mark",  # SQLite: how far the FTS5 table goes (migration 0015)
     }
 )
 """The trigram index of record keys (migration 0011), which a database builds only when it
