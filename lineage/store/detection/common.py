@@ -128,6 +128,7 @@ def prepare(
     if conn.dialect.name == "postgresql":  # sizes for the planner: drive from the scope
         conn.execute(_ANALYZE_SCOPE)
         conn.execute(_NO_JIT)
+        conn.execute(_NO_BITMAP)
     conn.execute(_SCOPED_FAILED, {"horizon": as_of})
     if conn.dialect.name == "postgresql":
         # and the failed hops' (a few): unanalyzed, the planner priced the probe of every
@@ -144,6 +145,15 @@ _ANALYZE_FAILED = text("ANALYZE lineage_scan_failed_hops")
 # running (the walk linking a 1,000-event batch's keys at 1M events: 0.49-0.76 s with JIT,
 # 0.08-0.11 s without). Off for the scan's transaction only; a full scan keeps the setting.
 _NO_JIT = text("SELECT set_config('jit', 'off', true)")
+
+# Nor may it read the trigram index of record keys (ix_events_record_trigrams, a GIN index
+# that record search reads): pg_trgm answers a record's equality too, and the planner prices
+# that probe as cheap as a B-tree's, but every key of the store shares its trigrams, so each
+# probe read thousands of pages (the failed hops of a 5,000-event scope at 1M events: 74 s,
+# and as long for untraced-value; 0.06 s through ix_events_system_record). A GIN index is
+# read only by bitmap scans: off for the scan's transaction, the scope's statements probe the
+# B-tree indexes row by row, as they are written to.
+_NO_BITMAP = text("SELECT set_config('enable_bitmapscan', 'off', true)")
 
 # The failed hops a scoped judgement can ask about: the hops that left a value at one of the
 # scope's places, those that read one, and the scope's own; each judged by the store's one
