@@ -43,15 +43,21 @@ def undeclared_hops(
     only the hops naming one of those integrations, or naming none and reaching one of those
     (system, element) pairs."""
     query = select(*_COLUMNS).where(UNDECLARED, events.c.kind == HOP, events.c.at <= as_of)
-    if integrations is not None or targets is not None:
-        named = events.c.integration.in_(sorted(integrations or ()))
-        unnamed = [
-            and_(events.c.system == system, events.c.element == element)
-            for system, element in sorted(targets or ())
-        ]
-        reaching = or_(false(), *unnamed)
-        query = query.where(or_(named, and_(events.c.integration.is_(None), reaching)))
-    return stream(conn, query)
+    if integrations is None and targets is None:
+        return stream(conn, query)
+    # the undeclared hops first (the partial index), then the groups asked for: left to
+    # choose, SQLite read every hop of the named integrations through ix_events_integration
+    # for the OR below (a 1,000-event batch at 1M events: 0.5 s of its 1.0 s judgement)
+    hops = query.cte("undeclared").prefix_with("MATERIALIZED")
+    named = hops.c.integration.in_(sorted(integrations or ()))
+    unnamed = [
+        and_(hops.c.system == system, hops.c.element == element)
+        for system, element in sorted(targets or ())
+    ]
+    reaching = or_(false(), *unnamed)
+    return stream(
+        conn, select(hops).where(or_(named, and_(hops.c.integration.is_(None), reaching)))
+    )
 
 
 def declared_hops_on(
