@@ -19,7 +19,13 @@ unique index ``ux_findings_open`` makes a doubled open finding impossible.
 
 Every ingest path judges right after its commit through :func:`judge_after_ingest`, which
 never raises: the events are already committed, and the next judgement catches up from the
-watermark.
+watermark. In one process, judgements after ingest **coalesce**: while one runs, another
+caller does not queue a second one behind the lock (holding a pooled connection while it
+waits: a burst of concurrent POSTs during a long judgement used to exhaust the server's
+pool, and the next POST got a 503); it asks the running one to judge once more when it ends,
+which covers its events, and either returns at once (``wait=False``: the server, after the
+answer is sent) or waits for that to end without holding a connection (a reader catching
+up, the CLI, the Recorder).
 """
 
 from __future__ import annotations
@@ -27,7 +33,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -146,13 +154,84 @@ def judge(store: Store, *, full: bool = False, webhook: bool | None = None) -> J
     return judgement
 
 
-def judge_after_ingest(store: Store, *, what: str = "ingest") -> Judgement | None:
+class _Gate:
+    """One process's judgements after ingest of one store: at most one runs at a time."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.ended = threading.Condition(self.lock)
+        self.running = False
+        self.again = False  # a caller committed events after the running judgement began
+        self.started = 0  # judgements begun, counted
+        self.finished = 0  # judgements ended, counted
+        self.last: Judgement | None = None
+
+
+_GATES: weakref.WeakKeyDictionary[Store, _Gate] = weakref.WeakKeyDictionary()
+_GATES_LOCK = threading.Lock()
+
+
+def _gate(store: Store) -> _Gate:
+    with _GATES_LOCK:
+        gate = _GATES.get(store)
+        if gate is None:
+            gate = _GATES[store] = _Gate()
+        return gate
+
+
+def judge_after_ingest(
+    store: Store, *, what: str = "ingest", wait: bool = True
+) -> Judgement | None:
     """:func:`judge`, for an ingest path right after its commit: never raises.
 
     The events are committed already; a judgement that fails (another writer kept the lock
     past the busy timeout, a detector's bug) is logged, and the next judgement catches up
-    from the watermark. Returns None when it failed.
+    from the watermark. While another judgement of ``store`` runs in this process, this one
+    asks it to judge once more when it ends (covering what the caller committed) instead of
+    queueing behind it; with ``wait`` it returns when that ends, without holding a
+    connection meanwhile, else at once.
+
+    Returns:
+        The judgement that covered the caller's events; None when it failed, or when
+        ``wait`` is false and another judgement will cover them.
     """
+    gate = _gate(store)
+    with gate.lock:
+        if gate.running:
+            gate.again = True
+            if not wait:
+                return None
+            # the judgement after the running one covers the caller's events: wait for it,
+            # not for a quiet moment (under steady ingest the runner may never stop)
+            covering = gate.started + 1
+            while gate.finished < covering:
+                gate.ended.wait()
+            return gate.last
+        gate.running = True
+        gate.started += 1
+    judgement: Judgement | None = None
+    try:
+        while True:
+            judgement = _judge_logged(store, what)
+            with gate.lock:
+                gate.finished += 1
+                gate.last = judgement
+                gate.ended.notify_all()
+                if not gate.again:
+                    gate.running = False
+                    return judgement
+                gate.again = False
+                gate.started += 1
+    except BaseException:  # interrupted: no caller may wait for a judgement that won't come
+        with gate.lock:
+            gate.started = gate.finished = gate.started + 1
+            gate.running = gate.again = False
+            gate.last = None
+            gate.ended.notify_all()
+        raise
+
+
+def _judge_logged(store: Store, what: str) -> Judgement | None:
     try:
         return judge(store)
     except Exception as exc:  # the ingest succeeded: its caller must not see this as failing

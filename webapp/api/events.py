@@ -91,6 +91,7 @@ def post_events() -> tuple[Response, int]:
 
 def judge_after_answer(response: Response, what: str) -> None:
     """Judge the committed events once the answer is sent: the writer is not held for the
-    judgement (a reader that comes first catches up itself, see lineage.findings.read)."""
+    judgement (a reader that comes first catches up itself, see lineage.findings.read); while
+    another judgement runs, it judges once more when it ends instead (no request waits)."""
     store = tracker().store()
-    response.call_on_close(lambda: judge_after_ingest(store, what=what))
+    response.call_on_close(lambda: judge_after_ingest(store, what=what, wait=False))
