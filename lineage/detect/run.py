@@ -21,7 +21,7 @@ from ..rules import Judged
 from ..store import Store
 from ..store.counts import events_recorded_about
 from ..store.detection import Connection
-from ..store.detection.common import prepare, release
+from ..store.detection.common import lane_cache, prepare, release
 from ..store.schema import from_us
 from ..store.snapshot import export_snapshot, import_snapshot
 from ..verify import HopVerifier
@@ -193,7 +193,7 @@ def run_detectors(
 def _lane(
     store: Store, as_of: int, snapshot: str | None, detectors: Sequence[Detector]
 ) -> list[Finding]:
-    with scan_context(store, as_of, snapshot=snapshot) as ctx:
+    with scan_context(store, as_of, snapshot=snapshot) as ctx, lane_cache(ctx.conn):
         return list(detect(ctx, detectors))
 
 

@@ -250,7 +250,9 @@ _STEP_DOWN = """
     WHERE {w}.mode <> 'up' AND i.system = {w}.system AND i.record = {w}.record
       AND e.at <= :as_of AND {single}{not_fan_out}"""
 _LINKED_MANY_SQLITE = """
-WITH RECURSIVE seeds(n, system, record, target, mode) AS (VALUES {seeds}),
+WITH RECURSIVE seeds(n, system, record, target, mode) AS (
+    SELECT CAST(key AS INTEGER), value ->> 0, value ->> 1, value ->> 2, value ->> 3
+    FROM json_each(:seeds)),
 walk(n, target, mode, system, record, depth, phase) AS (
     SELECT n, target, mode, system, record, 0, CASE WHEN mode = 'down' THEN 1 ELSE 0 END
     FROM seeds
@@ -322,16 +324,16 @@ def linked_keys_many(
             listed = ", ".join(names)
             not_fan_out = f" AND (e.integration IS NULL OR e.integration NOT IN ({listed}))"
         single = SINGLE_RECORD_SQL.format(hop="e.event_id", system="i.system", record="i.record")
+        # the seeds as one JSON parameter: a statement of four thousand parameters took
+        # longer to parse (client and server) than a batch's walk took to run (SQLite: the
+        # text of the statement was parsed for its parameters again for every batch)
+        params["seeds"] = json.dumps([list(seed) for seed in chunk])
         if postgres:
-            # the seeds as one JSON parameter: a statement of four thousand parameters took
-            # longer to parse (client and server) than a batch's walk took to run
-            params["seeds"] = json.dumps([list(seed) for seed in chunk])
             up = _STEP_UP.format(w="w", single=single)
             down = _STEP_DOWN.format(w="w", single=single, not_fan_out=not_fan_out)
             query = _LINKED_MANY_POSTGRES.format(up=up, down=down)
         else:
-            seeded = values_list(chunk, params, cast=True)
-            query = _LINKED_MANY_SQLITE.format(seeds=seeded, single=single, not_fan_out=not_fan_out)
+            query = _LINKED_MANY_SQLITE.format(single=single, not_fan_out=not_fan_out)
         for row in conn.execute(text(query), params):
             found[offset + int(row.n)].append((row.record, int(row.depth)))
         offset += len(chunk)

@@ -86,13 +86,17 @@ def resolve_busy_timeout(seconds: float | None = None) -> float:
     return max(0.0, seconds)
 
 
+SQLITE_CACHE_KIB = 65_536
+"""The page cache of each SQLite connection (``PRAGMA cache_size``), in KiB."""
+
+
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     # The busy timeout was set on connecting (sqlite3's ``timeout``), before this first
     # statement: switching a new file to WAL takes a lock another opener may hold.
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB:d}")  # an int: nothing to inject
     cursor.close()
 
 
