@@ -10,6 +10,9 @@ from xml.etree import ElementTree
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 from scan_world import clean_chain, load, record
+from steward_scenarios import REGISTRY as STEWARD
+from steward_scenarios import order_chain, sent_then_failed
+from steward_scenarios import record as write_events
 from test_openlineage import event
 
 from lineage.cli import main
@@ -88,6 +91,33 @@ def test_the_clock_is_the_latest_of_tracker_and_openlineage_events(
     assert _json(runner, "trace", "BI", "order.total", "R-9", *db)["as_of"] == (
         "2026-11-20T11:30:00Z"
     )
+
+
+def test_a_later_status_moves_the_clock_and_every_answer_reads_the_hop_by_it(
+    runner: CliRunner, store: Store
+) -> None:
+    # A hop sent at 09:20, reported failed at 09:30 (a status update: an event too). The
+    # clock used to stop at 09:20, where the hop was in flight with 61.00: the stored
+    # findings said BI held 61.00 (conflicting-truth) while trace, which reads the latest
+    # state, showed 60.00. Now the clock is 09:30 and both read the failed hop.
+    sent, failed = sent_then_failed()
+    write_events(store, *order_chain(), sent, registry=STEWARD)
+    write_events(store, failed, registry=STEWARD)
+    db = ["--db", _url(store)]
+    traced = _json(runner, "trace", "BI", "order.total", "R-9", *db)
+    assert traced["as_of"] == "2026-11-20T09:30:00Z"
+    scanned = _json(runner, "scan", *db)
+    assert scanned["as_of"] == "2026-11-20T09:30:00Z"
+    codes = [f["code"] for f in scanned["findings"]]  # type: ignore[union-attr]
+    assert "failed-delivery" in codes
+    assert "conflicting-truth" not in codes
+    assert '"61.00"' not in json.dumps(traced["subject"])
+    assert json.dumps(traced["subject"]).count('"60.00"') >= 1
+    # the clock never moves back: a late earlier status keeps the latest time heard of
+    early = dict(sent, id="h-late", status="delivered", at="2026-11-20T09:40:00Z")
+    write_events(store, early, registry=STEWARD)
+    write_events(store, dict(early, status="sent", at="2026-11-20T09:25:00Z"), registry=STEWARD)
+    assert _json(runner, "scan", *db)["as_of"] == "2026-11-20T09:40:00Z"
 
 
 def test_the_api_and_the_pages_say_the_moment_judged(client: FlaskClient, db_url: str) -> None:

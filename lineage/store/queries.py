@@ -38,17 +38,23 @@ NULL_MARK = "\x1f<null>\x1f"
 # The SQL below is assembled from module constants only (S608 is silenced for that reason);
 # every value travels as a bound parameter.
 
-# The store's clock: the latest of a tracker event's time and an OpenLineage event's
-# eventTime. One step at the right edge of ix_events_at and of ix_openlineage_events_time.
+# The store's clock: the latest time of anything recorded: a tracker event, a hop's later
+# status (a status update is an event too: the same hop id with a new status), the status a
+# hop dated back arrived with (events.status_at), an OpenLineage event's eventTime. One step
+# at the right edge of ix_events_at, ix_events_status_at, ix_hop_status_at and
+# ix_openlineage_events_time. So the clock never moves back, and nothing recorded is dated
+# after it: the latest state (no moment given) is the state as of the clock.
 CLOCK = (
     "(SELECT MAX(t) FROM (SELECT MAX(at) AS t FROM events "
+    "UNION ALL SELECT MAX(status_at) AS t FROM events WHERE status_at IS NOT NULL "
+    "UNION ALL SELECT MAX(at) AS t FROM hop_status "
     "UNION ALL SELECT MAX(event_time) AS t FROM openlineage_events) AS clocks)"
 )
 
 
 def clock(conn: Connection) -> int | None:
-    """The store's clock: the time of the latest event recorded, a tracker event or an
-    OpenLineage one (None for an empty store).
+    """The store's clock: the time of the latest event recorded, a tracker event (a hop's
+    later status included) or an OpenLineage one (None for an empty store).
 
     Every time-relative judgement (delivery timeouts, audit windows) is measured from it
     unless a moment is given (docs/CONTRACT.md §8): a store that holds only OpenLineage
