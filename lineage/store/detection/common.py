@@ -156,6 +156,26 @@ _NO_JIT = text("SELECT set_config('jit', 'off', true)")
 # read only by bitmap scans: off for the scan's transaction, the scope's statements probe the
 # B-tree indexes row by row, as they are written to.
 _NO_BITMAP = text("SELECT set_config('enable_bitmapscan', 'off', true)")
+_BITMAP = text("SELECT current_setting('enable_bitmapscan')")
+_SET_BITMAP = text("SELECT set_config('enable_bitmapscan', :on, true)")
+
+
+@contextmanager
+def bitmap_scans(conn: Connection) -> Iterator[None]:
+    """Bitmap scans allowed again (PostgreSQL) for a statement that counts a whole index range
+    rather than probing the scope's keys: without them, the planner read an element's writes
+    in every system by a parallel scan of the table (competing-origin, 0.19 s an element at 1M
+    events, against 0.3 ms through ix_events_element_system)."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    was = conn.execute(_BITMAP).scalar_one()
+    conn.execute(_SET_BITMAP, {"on": "on"})
+    try:
+        yield
+    finally:
+        conn.execute(_SET_BITMAP, {"on": was})
+
 
 # The failed hops a scoped judgement can ask about: the hops that left a value at one of the
 # scope's places, those that read one, and the scope's own; each judged by the store's one

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, func, select
 
 from ..schema import events
-from .common import WRITE
+from .common import WRITE, bitmap_scans
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,17 +47,18 @@ def competing_writes(
         if not systems:
             return []
         where.append(events.c.system.in_(sorted(systems)))
-    groups = conn.execute(
-        select(
-            events.c.system,
-            func.count().label("writes"),
-            func.min(events.c.at).label("first_at"),
-            func.max(events.c.at).label("last_at"),
-        )
-        .where(*where)
-        .group_by(events.c.system)
-        .order_by(events.c.system)
-    ).all()
+    with bitmap_scans(conn):
+        groups = conn.execute(
+            select(
+                events.c.system,
+                func.count().label("writes"),
+                func.min(events.c.at).label("first_at"),
+                func.max(events.c.at).label("last_at"),
+            )
+            .where(*where)
+            .group_by(events.c.system)
+            .order_by(events.c.system)
+        ).all()
     found: list[WriteGroup] = []
     for group in groups:
         # the group's writes first (OFFSET 0 fences them), then the earliest: ordered and
