@@ -144,7 +144,7 @@ def scan_context(
                 prepare(read, moment, places=scope.places, event_ids=scope.events)
             yield ctx
             # only on success: after an error the rollback takes the temporary tables along
-            release(read)
+            release(read, shrink=scope is None)
 
 
 @dataclass(frozen=True, slots=True)

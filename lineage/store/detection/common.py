@@ -214,11 +214,20 @@ _FAILED_HOPS = text(
 )
 
 
-def release(conn: Connection) -> None:
-    """Drop what :func:`prepare` created (PostgreSQL drops them at commit itself)."""
+def release(conn: Connection, *, shrink: bool = False) -> None:
+    """Drop what :func:`prepare` created (PostgreSQL drops them at commit itself).
+
+    Args:
+        shrink: SQLite: also give back the memory of the connection's page cache. A full
+            scan fills it (64 MiB) and the judgement's reconcile came on top of it: at
+            1,000,000 events, 40 MB of the judgement's peak. A scoped judgement keeps its
+            cache warm for the next one.
+    """
     if conn.dialect.name != "postgresql":
         for table in _TABLES:
             conn.execute(DropTable(table, if_exists=True))
+        if shrink:
+            conn.exec_driver_sql("PRAGMA shrink_memory")
 
 
 LANE_CACHE_KIB = 4096
