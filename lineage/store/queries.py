@@ -20,7 +20,7 @@ Two rules hold everywhere:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Connection, bindparam, text
@@ -326,6 +326,19 @@ def _places_values(places: Sequence[PlaceLike], params: dict[str, Any]) -> str:
     return values_list([(p.system, p.element, p.record) for p in places], params)
 
 
+def _rows_by_place(
+    conn: Connection, template: str, places: Sequence[PlaceLike], horizon: int | None
+) -> Iterator[tuple[int, Any]]:
+    """Each row of ``template`` (a statement over ``{places}``, a VALUES list of numbered
+    places, and ``:horizon``) with the position in ``places`` of the place it is about (its
+    ``place_n``): one statement per :data:`PLACES_BATCH` places."""
+    for start in range(0, len(places), PLACES_BATCH):
+        params: dict[str, Any] = {"horizon": bounded(horizon)}
+        query = template.format(places=_places_values(places[start : start + PLACES_BATCH], params))
+        for row in conn.execute(text(query), params, execution_options=UNCACHED):
+            yield start + int(row.place_n), row
+
+
 def snapshots_at_many(
     conn: Connection, places: Sequence[PlaceLike], horizon: int | None
 ) -> list[list[SeenSnapshot]]:
@@ -334,15 +347,10 @@ def snapshots_at_many(
     hop, as ``lineage scan``'s untraced-value has it): one statement per :data:`PLACES_BATCH`
     places, whatever their history."""
     seen: list[list[SeenSnapshot]] = [[] for _ in places]
-    for start in range(0, len(places), PLACES_BATCH):
-        chunk = places[start : start + PLACES_BATCH]
-        params: dict[str, Any] = {"horizon": bounded(horizon)}
-        query = _SNAPSHOTS_AT_PLACES.format(places=_places_values(chunk, params))
-        for row in conn.execute(text(query), params):
-            held_at = None if row.held_at is None else int(row.held_at)
-            held = (row.held_id, held_at, row.held_value, row.held_norm)
-            snapshot = SeenSnapshot(row.event_id, int(row.at), row.value, row.value_norm, *held)
-            seen[start + int(row.place_n)].append(snapshot)
+    for n, row in _rows_by_place(conn, _SNAPSHOTS_AT_PLACES, places, horizon):
+        held_at = None if row.held_at is None else int(row.held_at)
+        held = (row.held_id, held_at, row.held_value, row.held_norm)
+        seen[n].append(SeenSnapshot(row.event_id, int(row.at), row.value, row.value_norm, *held))
     return seen
 
 
@@ -418,14 +426,11 @@ def statuses_into_many(
     """:func:`statuses_into` of each of ``places`` (in their order), one statement per
     :data:`PLACES_BATCH` places."""
     found: list[list[HopStatus]] = [[] for _ in places]
-    for start in range(0, len(places), PLACES_BATCH):
-        chunk = places[start : start + PLACES_BATCH]
-        params: dict[str, Any] = {"horizon": bounded(horizon)}
-        query = _UNSETTLED_INTO_PLACES.format(places=_places_values(chunk, params))
-        for row in conn.execute(text(query), params):
-            status = HopStatus(row.event_id, row.integration, int(row.sent_at), row.status,
-                               int(row.at), int(row.seq), row.error)  # fmt: skip
-            found[start + int(row.place_n)].append(status)
+    for n, row in _rows_by_place(conn, _UNSETTLED_INTO_PLACES, places, horizon):
+        found[n].append(
+            HopStatus(row.event_id, row.integration, int(row.sent_at), row.status, int(row.at),
+                      int(row.seq), row.error)
+        )  # fmt: skip
     return found
 
 
