@@ -5,7 +5,8 @@ The store: :func:`benchmarks.scan.build` (chains of 20 hops, a few of every defe
 store of that build is copied instead of built (SQLite: the file; PostgreSQL: ``CREATE
 DATABASE ... TEMPLATE``), so that a store another benchmark keeps is never changed.
 
-Measured in a fresh child process per backend (its peak RSS is the run's own):
+Measured in a fresh child process per backend (its peak RSS, taken before the streams, is that
+of the judgements, the pages and the batches):
 
 - ``full``: :func:`lineage.findings.judge` with ``full=True`` (what ``lineage scan --full``
   runs: every detector over the whole store, reconciled into the stored state), against
@@ -14,16 +15,33 @@ Measured in a fresh child process per backend (its peak RSS is the run's own):
   Flask app in process, the stored findings read a page at a time);
 - ``batch``: a 1,000-event batch (:func:`benchmarks.scope.batch`) ingested, then judged
   (incremental detection): the seconds until its findings are stored;
-- ``ratio``: ingest throughput with incremental detection (ingest + judgement) over ingest
-  alone, for two batches of the same size (one judged, one not; the second's judgement
-  then covers both, so it is timed on the judged one only).
+- ``ratio`` (the serial row): ingest throughput with incremental detection (ingest + its
+  judgement) over ingest alone, for two batches of the same size (one judged, one not; the
+  second's judgement then covers both, so it is timed on the judged one only). Each batch is
+  judged before the next is ingested: what ``lineage ingest`` run batch after batch does;
+  the judgement's fixed costs are paid on every batch;
+- ``streams`` (the sustained rows): what the server does under load. The app runs under
+  waitress in a process of its own, as ``lineage serve`` runs it (8 threads), and
+  :data:`STREAM` batches of about 1,000 events are POSTed to ``/api/v1/events`` back to
+  back (the next as soon as the last is answered), from this process. The server judges
+  after each answer (:func:`webapp.api.events.judge_after_answer`): judgements are
+  serialized, and each covers whatever arrived since the last one's watermark, so under
+  load they coalesce. Timed from the first POST until the last is answered **and** every
+  event is judged (the stored watermark reaches the store's), against the same stream to
+  the same server with the judgement after each answer replaced by nothing. Measured twice:
+  each POST on a connection of its own (waitress gives it to a free thread while an
+  earlier POST's judgement runs) and all on one keep-alive connection (waitress answers a
+  connection's requests in order, and the judgement runs in the task that answered: the
+  next POST waits for it, so nothing coalesces). SQLite's judgement holds the write lock,
+  so there a POST waits for a judgement under way whatever its connection.
 
 Usage (from the repository root)::
 
     python benchmarks/findings.py --copy-from-sqlite /tmp/lineage-bench-scope/scope-950000.db \\
         --copy-from-postgres lineage_bench_scope_950000
 
-Results are written to benchmarks/results/findings.txt.
+Results are written to benchmarks/results/findings.txt, with the load average before and
+after each backend's run (two cores shared: the numbers move with it).
 """
 
 from __future__ import annotations
@@ -31,10 +49,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -42,12 +63,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg
+import requests
 from sqlalchemy import text
 
 from benchmarks.common import POSTGRES_ADMIN, machine, peak_rss_mb, postgres_available
 from benchmarks.scan import AS_OF, RAW_SQL, build
 from benchmarks.scope import batch
 from lineage.findings import judge
+from lineage.findings.state import up_to_date
 from lineage.store import open_store
 from lineage.store.detection.scope import watermark_now
 from lineage.store.schema import to_us
@@ -56,6 +79,10 @@ from webapp import create_app
 
 RESULTS = Path(__file__).resolve().parent / "results" / "findings.txt"
 REQUESTS = 20
+STREAM = 50
+"""Batches of the sustained stream."""
+SERVER_THREADS = 8
+"""``lineage serve``'s default ``--threads``."""
 
 
 def _p50(client: Any, path: str) -> float:
@@ -74,6 +101,112 @@ def _ingest(store: Any, lines: list[str]) -> float:
     result = ingest_lines(store, (("batch", n, line) for n, line in enumerate(lines, 1)))
     assert result.rejected_count == 0, result.rejected[:3]
     return time.perf_counter() - started
+
+
+def _stream_batches(store: Any, count: int) -> list[bytes]:
+    """``count`` bodies of about 1,000 events each (:func:`benchmarks.scope.batch`), dated
+    after the store's clock and after one another, their records apart from every other's."""
+    with store.engine.connect() as conn:
+        mark = watermark_now(conn)
+    assert mark.clock is not None
+    day = 86_400 * 1_000_000
+    return [
+        ("[" + ",".join(batch(mark.events_seq + n, mark.clock + 3 * day * n)) + "]").encode()
+        for n in range(count)
+    ]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def serve(url: str, port: int, *, judging: bool) -> None:
+    """The app under waitress as ``lineage serve`` runs it (``--threads`` 8), until stdin
+    closes; then one JSON line: the judgements it ran (those that found nothing new apart,
+    failed ones too) and their seconds. Without
+    ``judging``, :func:`webapp.api.events.judge_after_answer` is replaced by nothing: the
+    same server, with no judgement after a POST."""
+    import waitress  # noqa: PLC0415
+
+    import lineage.findings.state as state  # noqa: PLC0415
+    import webapp.api.events as api_events  # noqa: PLC0415
+
+    ran = {"judged": 0, "skipped": 0, "failed": 0, "judging_seconds": 0.0}
+    original = state.judge
+
+    def counted(store: Any, **options: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            done = original(store, **options)
+        except Exception:
+            ran["failed"] += 1
+            raise
+        finally:
+            ran["judging_seconds"] += time.perf_counter() - started
+        ran["skipped" if done.skipped else "judged"] += 1
+        return done
+
+    if judging:
+        state.judge = counted  # the judgements the server runs, counted
+    else:
+        api_events.judge_after_answer = lambda response, what: None
+    app = create_app({"DATABASE_URL": url, "API_TOKEN": None})
+    server = waitress.create_server(
+        app, host="127.0.0.1", port=port, threads=SERVER_THREADS, asyncore_use_poll=True
+    )
+    threading.Thread(target=server.run, daemon=True).start()
+    sys.stdin.read()  # until the benchmark closes it
+    print(json.dumps({**ran, "server_rss_mb": peak_rss_mb()}), flush=True)
+    os._exit(0)  # waitress's threads and the pool's connections go with the process
+
+
+def _sustained(
+    store: Any, url: str, bodies: list[bytes], *, judging: bool, keep_alive: bool
+) -> dict[str, Any]:
+    """POST ``bodies`` back to back to a served app, each on a connection of its own or
+    (``keep_alive``) all on one; the seconds until the last is answered and (``judging``)
+    until every event is judged."""
+    port = _free_port()
+    flags = [] if judging else ["--no-judge"]
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", url, "--port", str(port), *flags],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    with requests.Session() as session:
+        for _ in range(600):
+            try:
+                session.get(f"{base}/api/v1/findings?limit=1", timeout=60)  # the store opened
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        assert up_to_date(store), "the stream starts on a judged store"
+        events = 0
+        started = time.perf_counter()
+        for body in bodies:
+            answer = (session.post if keep_alive else requests.post)(
+                f"{base}/api/v1/events",
+                data=body,
+                headers={"Content-Type": "application/json"},
+                timeout=600,
+            )
+            assert answer.status_code == 200, (answer.status_code, answer.text[:300])
+            got = answer.json()
+            assert got["rejected"] == 0, got["errors"][:3]
+            events += got["accepted"] + got["status_updates"]
+        answered = time.perf_counter() - started
+        while judging and not up_to_date(store):
+            time.sleep(0.02)
+        seconds = time.perf_counter() - started
+    assert server.stdin is not None and server.stdout is not None
+    server.stdin.close()
+    ran = json.loads(server.stdout.read().strip().splitlines()[-1])
+    server.wait(timeout=60)
+    return {"events": events, "answered": answered, "seconds": seconds, **ran}
 
 
 def measure(url: str) -> dict[str, Any]:
@@ -116,6 +249,17 @@ def measure(url: str) -> dict[str, Any]:
     started = time.perf_counter()
     scoped = judge(store, webhook=False)
     judge_seconds = time.perf_counter() - started
+
+    rss = peak_rss_mb()  # the judgements' peak (the streams' client below is not the product)
+    # the sustained streams: judged as the server judges, then the same again unjudged (the
+    # judged ones first: each starts on a judged store)
+    streams = {}
+    for judging in (True, False):
+        for keep_alive in (False, True):
+            bodies = _stream_batches(store, STREAM)
+            streams[judging, keep_alive] = _sustained(
+                store, url, bodies, judging=judging, keep_alive=keep_alive
+            )
     store.close()
     batch_seconds = ingest_seconds + judge_seconds
     return {
@@ -134,7 +278,18 @@ def measure(url: str) -> dict[str, Any]:
         "batch_seconds": batch_seconds,
         "batch_scoped": not scoped.full,
         "ratio": (len(judged_lines) / batch_seconds) / (len(plain) / plain_seconds),
-        "peak_rss_mb": peak_rss_mb(),
+        "streams": {
+            "connections" if not keep_alive else "keep_alive": {
+                "judged": streams[True, keep_alive],
+                "plain": streams[False, keep_alive],
+                "ratio": (
+                    streams[True, keep_alive]["events"] / streams[True, keep_alive]["seconds"]
+                )
+                / (streams[False, keep_alive]["events"] / streams[False, keep_alive]["seconds"]),
+            }
+            for keep_alive in (False, True)
+        },
+        "peak_rss_mb": rss,
     }
 
 
@@ -165,15 +320,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--folder", type=Path, default=Path("/tmp/lineage-bench-findings"), help="SQLite here"
     )
+    parser.add_argument(
+        "--name",
+        help="the copy's name (SQLite file stem, PostgreSQL database; default "
+        "lineage_bench_findings_<hops>): another name measures beside a run of its own",
+    )
     parser.add_argument("--measure", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--no-save", action="store_true", help="do not write the results")
+    parser.add_argument("--serve", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--no-judge", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.serve:
+        serve(args.serve, args.port, judging=not args.no_judge)
+        return 0
     if args.measure:
         print(json.dumps(measure(args.measure)))
         return 0
     lines: list[str] = []
     for backend in args.backend:
-        name = f"lineage_bench_findings_{args.hops}"
+        name = args.name or f"lineage_bench_findings_{args.hops}"
         if backend == "postgresql":
             reason = postgres_available()
             if reason:
@@ -194,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 _copy_sqlite(Path("/dev/null"), path)
                 print(f"sqlite: built in {build(url, args.hops):.0f} s", file=sys.stderr)
+        load_before = os.getloadavg()[0]
         child = subprocess.run(
             [sys.executable, __file__, "--measure", url],
             check=False,
@@ -213,6 +380,22 @@ def main(argv: list[str] | None = None) -> int:
             f"{got['batch_seconds']:.2f} s (ingest {got['batch_ingest_seconds']:.2f} + judge "
             f"{got['batch_judge_seconds']:.2f}, scoped {got['batch_scoped']})  throughput "
             f"with/without detection {got['ratio']:.2f}x  peak RSS {got['peak_rss_mb']:.0f} MB"
+        )
+        for kind, shown in (("connections", "a connection each"), ("keep_alive", "one connection")):
+            stream = got["streams"][kind]
+            judged, plain = stream["judged"], stream["plain"]
+            line += (
+                f"\n{got['backend']:<10} sustained stream, {STREAM} batches ({judged['events']:,} "
+                f"events) POSTed back to back on {shown} to the app under waitress: "
+                f"{plain['seconds']:.1f} s with no judgement, {judged['seconds']:.1f} s until "
+                f"every event is judged (last answer at {judged['answered']:.1f} s; "
+                f"{judged['judged']} judgements, {judged['skipped']} with nothing new, "
+                f"{judged['failed']} failed; the server's peak RSS {judged['server_rss_mb']:.0f} "
+                f"MB): throughput with/without detection {stream['ratio']:.2f}x"
+            )
+        line += (
+            f"\n{got['backend']:<10} load average {load_before:.2f} before, "
+            f"{os.getloadavg()[0]:.2f} after"
         )
         print(line)
         lines.append(line)
