@@ -408,6 +408,19 @@ def test_the_api_pages_the_stored_findings_with_a_link_to_the_next_page(
     assert "Link" not in last.headers and len(last.get_json()["findings"]) == 1
 
 
+def test_paging_through_the_findings_shows_each_once_in_the_order_of_one_read(
+    judged: FlaskClient,
+) -> None:
+    everything = judged.get("/api/v1/findings").get_json()["findings"]
+    assert len({f["severity"] for f in everything}) > 1  # the pages cross a severity
+    for size in (1, 2, 3):
+        paged = []
+        for offset in range(0, len(everything), size):
+            answer = judged.get(f"/api/v1/findings?limit={size}&offset={offset}")
+            paged += answer.get_json()["findings"]
+        assert paged == everything
+
+
 def test_the_api_answers_400_for_as_of_with_state(judged: FlaskClient) -> None:
     answer = judged.get(f"/api/v1/findings?as_of={at(60)}&state=resolved")
     assert answer.status_code == 400

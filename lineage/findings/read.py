@@ -31,12 +31,11 @@ from ..store.findings import (
     STATES,
     Selection,
     any_open,
-    code_counts,
     count_waived,
     open_at_places,
     open_on,
     select_findings,
-    severity_counts,
+    tally,
 )
 from ..store.schema import from_us
 from .state import judge_after_ingest, up_to_date
@@ -62,6 +61,8 @@ class StateReport:
             ``resolved_by`` and ``occurrence``.
         total: how many findings the filters keep, over all pages.
         summary: those per severity.
+        codes: the stored findings the filters keep per code (without the ``expired-waiver``
+            and ``unused-waiver`` findings judged when reading).
         waived: how many findings live waivers leave out (with the same filters).
         as_of: the store's clock at the last judgement (microseconds; 0 before any).
         offset: where the page starts.
@@ -72,6 +73,7 @@ class StateReport:
     findings: list[Finding] = field(default_factory=list)
     total: int = 0
     summary: dict[str, int] = field(default_factory=dict)
+    codes: dict[str, int] = field(default_factory=dict)
     waived: int = 0
     as_of: int = 0
     offset: int = 0
@@ -139,13 +141,15 @@ def read_findings(
             extra = [
                 f for f in judge_waivers(judged, lambda w: _used(conn, w), day) if chosen.keep(f)
             ]
-        counts = severity_counts(conn, selection)
-        rows = select_findings(conn, selection, limit=limit, offset=offset)
+        counted = tally(conn, selection)
+        sizes = _per(counted, 0)
+        rows = select_findings(conn, selection, sizes, limit=limit, offset=offset)
         waived = count_waived(conn, selection)
         mark = stored_watermark(conn)
     found = [to_finding(row) for row in rows]
     if offset == 0:
         found = sorted([*found, *extra], key=finding_order)
+    counts = dict(sizes)
     for finding in extra:
         counts[finding.severity.value] = counts.get(finding.severity.value, 0) + 1
     summary = {s.value: counts.get(s.value, 0) for s in Severity}
@@ -153,6 +157,7 @@ def read_findings(
         findings=found,
         total=sum(summary.values()),
         summary=summary,
+        codes=_per(counted, 1),
         waived=waived,
         as_of=(mark.clock or 0) if mark else 0,
         offset=offset,
@@ -166,7 +171,15 @@ def open_counts_by_code(store: Store) -> dict[str, int]:
     with store.reader.connect() as conn:
         registry = store.registry(conn)
         live = [w for w in registry.waivers if w.code in RUNTIME_CODES and not w.expired(day)]
-        return code_counts(conn, _selection("open", None, Filters(), live))
+        return _per(tally(conn, _selection("open", None, Filters(), live)), 1)
+
+
+def _per(counted: dict[tuple[str, str], int], part: int) -> dict[str, int]:
+    """Counts per (severity, code) summed per severity (``part`` 0) or per code (1)."""
+    sums: dict[str, int] = {}
+    for key, n in counted.items():
+        sums[key[part]] = sums.get(key[part], 0) + n
+    return sums
 
 
 def _used(conn: Connection, waiver: Waiver) -> bool:

@@ -115,9 +115,15 @@ TRIGRAM_OBJECTS = frozenset(
 can (FTS5's trigram tokenizer, the pg_trgm extension): not part of :data:`metadata`."""
 
 
+BACKEND_OBJECTS = frozenset({"ix_findings_open_order"})
+"""Indexes each backend spells its own way, not part of :data:`metadata`: the open findings
+in the findings page's order (migration 0016; PostgreSQL's in the ``C`` collation)."""
+
+
 def in_metadata(name: str | None, type_: str, parent_names: object) -> bool:
-    """Alembic's ``include_name`` hook: compare everything but :data:`TRIGRAM_OBJECTS`."""
-    return name not in TRIGRAM_OBJECTS
+    """Alembic's ``include_name`` hook: compare everything but :data:`TRIGRAM_OBJECTS` and
+    :data:`BACKEND_OBJECTS`."""
+    return name not in TRIGRAM_OBJECTS and name not in BACKEND_OBJECTS
 
 
 # Partial indexes on the few hops that need attention (migration 0003_detection_indexes): the
