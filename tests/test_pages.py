@@ -598,6 +598,11 @@ def test_a_code_in_prose_is_kept_whole_and_the_punctuation_after_it_stays_outsid
     assert str(nobreak("R-17: <b>x-y</b>")) == (
         '<span class="nw">R-17</span>: <span class="nw">&lt;b&gt;x-y&lt;/b&gt;</span>'
     )
+    # only words with a separator between two characters; a lone or an edge one stays free
+    assert str(nobreak("a - b -x y- e.g. x/y --a-- :: 1:2,")) == (
+        'a - b -x y- e.g. <span class="nw">x/y</span> <span class="nw">--a--</span> :: '
+        '<span class="nw">1:2</span>,'
+    )
 
 
 def test_a_busy_owners_digest_shows_the_most_urgent_of_a_code_and_links_the_rest(

@@ -96,7 +96,20 @@ def health_judged(
     return ask_health(by, days, as_of, hops=hops).judged_text()
 
 
+DrawnOverTime = dict[tuple[int, dt.datetime | None], tuple[object, Markup | None]]
+"""The findings chart last drawn for each question (per app), with the health answer it was
+drawn from (as :data:`Drawn`): drawn again only when the store changed."""
+
+
 def findings_over_time(*, days: int = DAYS, as_of: dt.datetime | None = None) -> Markup | None:
     """Open findings over time (every finding), or None before any event."""
     report = ask_health("integration", days, as_of, hops=False)
-    return _markup(findings_chart(report)) if report.days else None
+    cache: DrawnOverTime = current_app.extensions.setdefault("lineage.findings_chart", {})
+    drawn = cache.get((days, as_of))
+    if drawn is not None and drawn[0] is report:
+        return drawn[1]
+    chart = _markup(findings_chart(report)) if report.days else None
+    if len(cache) > 16:
+        cache.clear()
+    cache[(days, as_of)] = (report, chart)
+    return chart

@@ -143,6 +143,14 @@ class FindingsQuery(AsOf):
     def _since_zone(cls, value: dt.datetime | None) -> dt.datetime | None:
         return _utc(value)
 
+    @property
+    def every_open(self) -> bool:
+        """Whether the query keeps every stored open finding (no filter, no moment)."""
+        narrowed = (self.system, self.element, self.owner, self.code, self.integration)
+        return (
+            self.as_of is None and self.state == "open" and self.since is None and not any(narrowed)
+        )
+
     @model_validator(mode="after")
     def _live_or_stored(self) -> FindingsQuery:
         if self.as_of is not None and (self.state != "open" or self.since is not None):

