@@ -19,6 +19,7 @@ Its :data:`FAILED` holds only the failed hops among those its statements can ask
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -35,7 +36,6 @@ from sqlalchemy import (
     Table,
     and_,
     case,
-    insert,
     literal_column,
     not_,
     select,
@@ -121,12 +121,14 @@ def prepare(
         return
     conn.execute(CreateTable(SCOPE_PLACES))
     conn.execute(CreateTable(SCOPE_EVENTS))
-    rows = [{"system": s, "element": e, "record": r} for s, e, r in places]
-    for start in range(0, len(rows), 1000):
-        conn.execute(insert(SCOPE_PLACES), rows[start : start + 1000])
-    ids = [{"event_id": i} for i in event_ids]
-    for start in range(0, len(ids), 1000):
-        conn.execute(insert(SCOPE_EVENTS), ids[start : start + 1000])
+    keys, ids = sorted(places), sorted(event_ids)
+    if conn.dialect.name == "postgresql":
+        columns = {n: [key[i] for key in keys] for i, n in enumerate(("s", "e", "r"))}
+        conn.execute(_FILL_SCOPE["postgresql", "places"], columns)
+        conn.execute(_FILL_SCOPE["postgresql", "events"], {"ids": ids})
+    else:
+        conn.execute(_FILL_SCOPE["sqlite", "places"], {"keys": json.dumps(keys)})
+        conn.execute(_FILL_SCOPE["sqlite", "events"], {"ids": json.dumps(ids)})
     if conn.dialect.name == "postgresql":  # sizes for the planner: drive from the scope
         conn.execute(_ANALYZE_SCOPE)
         conn.execute(_NO_JIT)
@@ -138,6 +140,26 @@ def prepare(
         # at 1M events: 0.30 s of a 1,000-event batch's judgement, now a few ms)
         conn.execute(_ANALYZE_FAILED)
 
+
+# The scope's keys go in as one parameter a column, one statement a table: row by row, the
+# driver sent a statement a key (a 5,000-event scope on PostgreSQL: about 0.3 s).
+_FILL_SCOPE = {
+    ("postgresql", "places"): text(
+        "INSERT INTO lineage_scan_scope_places (system, element, record) "
+        "SELECT * FROM unnest(CAST(:s AS text[]), CAST(:e AS text[]), CAST(:r AS text[]))"
+    ),
+    ("postgresql", "events"): text(
+        "INSERT INTO lineage_scan_scope_events (event_id) "
+        "SELECT * FROM unnest(CAST(:ids AS text[]))"
+    ),
+    ("sqlite", "places"): text(
+        "INSERT INTO lineage_scan_scope_places (system, element, record) "
+        "SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(:keys)"
+    ),
+    ("sqlite", "events"): text(
+        "INSERT INTO lineage_scan_scope_events (event_id) SELECT value FROM json_each(:ids)"
+    ),
+}
 
 _ANALYZE_SCOPE = text("ANALYZE lineage_scan_scope_places, lineage_scan_scope_events")
 _ANALYZE_FAILED = text("ANALYZE lineage_scan_failed_hops")
