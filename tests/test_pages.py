@@ -621,3 +621,18 @@ def test_a_busy_owners_digest_shows_the_most_urgent_of_a_code_and_links_the_rest
     assert rules.count('<tr class="finding') == 50
     assert "The 50 most urgent of 62 shown" in text_of(rules)
     assert 'href="/findings?owner=walter@example.com&amp;code=rule-violation"' in rules
+
+
+def test_a_findings_links_lead_to_its_record_whatever_the_key_holds(
+    app: Flask, client: FlaskClient
+) -> None:
+    store = app.extensions["lineage"].store()
+    load_demo(store)
+    key = "SKU 9&1#2+3%4/é?=;"
+    record(store, write("w-odd", "WMS", "stock.on_hand", key, "-1", 600), registry=store.registry())
+    html = page(client, "/findings", code="rule-violation")
+    row = next(r for r in html.split('<tr class="finding')[1:] if "9&amp;1#2+3%4/é?=;" in r)
+    trace = unescape(re.findall(r'<a href="([^"]*)">trace</a>', row)[0])
+    assert trace.startswith("/trace?")
+    shown = text_of(page(client, trace))
+    assert key in shown and "stock.on_hand" in shown

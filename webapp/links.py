@@ -3,7 +3,8 @@ search API and the diagrams' node links alike."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+import re
+from urllib.parse import quote_plus
 
 from flask import g, url_for
 
@@ -14,6 +15,14 @@ QUERY_SAFE = "!$'()*,/:;?@"
 """What a query string keeps as it is: the characters Werkzeug's ``url_for`` leaves unquoted
 (``werkzeug.urls._urlencode``, after the URL standard's percent-encode sets)."""
 
+_AS_IT_IS = re.compile(r"[A-Za-z0-9_.~!$'()*,/:;?@-]*")
+"""A value the query holds unchanged: ``quote_plus`` keeps letters, digits and ``_.-~``, and
+:data:`QUERY_SAFE`. Most names and keys are; telling so costs a tenth of quoting them."""
+
+
+def _quoted(value: str) -> str:
+    return value if _AS_IT_IS.fullmatch(value) else quote_plus(value, safe=QUERY_SAFE)
+
 
 def _with_query(endpoint: str, **params: str | None) -> str:
     """``url_for(endpoint, **params)`` for an endpoint without path arguments: its path built
@@ -23,7 +32,7 @@ def _with_query(endpoint: str, **params: str | None) -> str:
     path = paths.get(endpoint)
     if path is None:
         path = paths[endpoint] = url_for(endpoint)
-    query = urlencode([(k, v) for k, v in params.items() if v is not None], safe=QUERY_SAFE)
+    query = "&".join(f"{k}={_quoted(v)}" for k, v in params.items() if v is not None)
     return f"{path}?{query}" if query else path
 
 
