@@ -29,6 +29,9 @@ SCAN_CODES: tuple[str, ...] = tuple(sorted(RUNTIME_CODES | {"expired-waiver", "u
 PAGE_SIZE = 500
 """Findings per answer of ``GET /api/v1/findings`` and per findings page, unless asked."""
 MAX_PAGE_SIZE = 10_000
+MAX_OFFSET = 1_000_000_000_000
+"""The largest ``offset`` a paged answer takes (far beyond any store, and within the
+databases' 64-bit integers with a page added: a larger one is a 400, not a server error)."""
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 """A system, element or record key as a parameter: not blank, not huge."""
@@ -136,7 +139,9 @@ class FindingsQuery(AsOf):
         description=f"At most this many findings in the answer (default {PAGE_SIZE}, at most "
         f"{MAX_PAGE_SIZE}); next gives the following page.",
     )
-    offset: int = Field(default=0, ge=0, description="Skip this many findings (paging).")
+    offset: int = Field(
+        default=0, ge=0, le=MAX_OFFSET, description="Skip this many findings (paging)."
+    )
 
     @field_validator("since")
     @classmethod

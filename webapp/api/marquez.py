@@ -47,6 +47,7 @@ from lineage.interop.marquez_stats import interval_metrics, lineage_metrics
 from lineage.store.schema import as_micros
 
 from ..errors import marquez_errors
+from ..queries import MAX_OFFSET
 from ..tracker import tracker
 from . import beta, bp
 from .inputs import query_args
@@ -61,7 +62,7 @@ class Paging(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     limit: int = Field(default=100, ge=0, le=10_000, description="How many to return.")
-    offset: int = Field(default=0, ge=0, description="How many to skip first.")
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET, description="How many to skip first.")
 
 
 class JobsQuery(Paging):
@@ -150,7 +151,7 @@ class EventsQuery(BaseModel):
     before: dt.datetime | None = None
     after: dt.datetime | None = None
     limit: int = Field(default=100, ge=0, le=10_000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 @contextmanager
