@@ -152,7 +152,7 @@ def serve(url: str, port: int, *, judging: bool) -> None:
         state.judge = counted  # the judgements the server runs, counted
     else:
         api_events.judge_after_answer = lambda response, what: None
-    app = create_app({"DATABASE_URL": url, "API_TOKEN": None})
+    app = create_app({"DATABASE_URL": url, "API_TOKEN": None, "JUDGE_IN_BACKGROUND": True})
     server = waitress.create_server(
         app, host="127.0.0.1", port=port, threads=SERVER_THREADS, asyncore_use_poll=True
     )

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from steward_scenarios import order_chain, record
 
-from lineage.findings import judge, judge_after_ingest, read_findings
+from lineage.findings import judge, judge_after_ingest, judge_in_background, read_findings
 from lineage.findings.state import up_to_date
 from lineage.store import Store
 from lineage.store.findings import JUDGE_LOCK
@@ -95,3 +95,18 @@ def test_a_caller_waits_for_the_judgement_after_the_running_one_not_for_a_quiet_
     runner.join(30)
     assert waited and not caller.is_alive()
     assert up_to_date(store)
+
+
+def test_a_judgement_in_the_background_leaves_the_caller_free_and_catches_up(
+    store: Store,
+) -> None:
+    # lineage serve: the request's thread (and its keep-alive connection) serves on at once
+    record(store, *order_chain(bi_value="61.00"))
+    with store.writing(JUDGE_LOCK):  # the verdict cannot be stored yet
+        started = time.monotonic()
+        judge_in_background(store, what="POST")
+        judge_in_background(store, what="POST")  # asks the running one for one more
+        assert time.monotonic() - started < 1.0
+        assert not up_to_date(store)
+    _until(lambda: up_to_date(store))
+    assert "conflicting-truth" in [f.code for f in read_findings(store).findings]

@@ -32,6 +32,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         ALLOWED_HOSTS: the ``Host`` names answered besides ``localhost``, ``127.0.0.1``,
             ``::1`` and ``SERVED_HOST`` (a list, or names separated by commas; ``*``: any).
         SERVED_HOST: the host ``lineage serve`` listens on (set by the command).
+        JUDGE_IN_BACKGROUND: judge the events a POST committed in a thread of the process,
+            not in the request's thread after its answer (set by ``lineage serve``: the
+            request's thread, and so its keep-alive connection, serves on at once); off, the
+            judgement runs before the request's thread serves again (what tests read).
     """
     app = Flask(__name__)
     app.config.from_mapping(
@@ -40,6 +44,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
         ALLOWED_HOSTS=None,
         SERVED_HOST=None,
+        JUDGE_IN_BACKGROUND=False,
     )
     app.config.from_prefixed_env("LINEAGE")
     for key in TEXT_SETTINGS:

@@ -140,7 +140,7 @@ def serve(
 
     from webapp import create_app  # noqa: PLC0415
 
-    settings: dict[str, Any] = {"SERVED_HOST": host}
+    settings: dict[str, Any] = {"SERVED_HOST": host, "JUDGE_IN_BACKGROUND": True}
     if db:
         settings["DATABASE_URL"] = db
     app = create_app(settings)

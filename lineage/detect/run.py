@@ -20,6 +20,7 @@ from ..registry import apply_waivers
 from ..rules import Judged
 from ..store import Store
 from ..store.counts import events_recorded_about
+from ..store.database import begin_read
 from ..store.detection import Connection
 from ..store.detection.common import lane_cache, prepare, release
 from ..store.schema import from_us
@@ -126,6 +127,7 @@ def scan_context(
         with read.begin():
             if snapshot is not None:
                 import_snapshot(read, snapshot)
+            begin_read(read)  # SQLite: every detector reads one state
             judged = judged_now(read, as_of)
             moment = judged.at
             ctx = ScanContext(

@@ -16,6 +16,7 @@ from .read import read_findings as read_findings
 from .state import Judgement as Judgement
 from .state import judge as judge
 from .state import judge_after_ingest as judge_after_ingest
+from .state import judge_in_background as judge_in_background
 
 __all__ = [
     "Judgement",
@@ -23,6 +24,7 @@ __all__ = [
     "fingerprint",
     "judge",
     "judge_after_ingest",
+    "judge_in_background",
     "open_findings_at",
     "open_findings_on",
     "read_findings",

@@ -40,11 +40,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..detect.run import finding_order, run_detectors
+from ..detect.run import Detected, finding_order, run_detectors
 from ..detect.scope import Scope, Watermark, changes_since, covers, touching, watermark_now
 from ..model.findings import Finding
 from ..report import finding_json
 from ..store import Connection, Store
+from ..store.database import begin_read, file_lock
 from ..store.detection.scope import stored_watermark
 from ..store.findings import (
     JUDGE_LOCK,
@@ -66,7 +67,14 @@ from ..store.schema import iso
 from .fingerprint import fingerprint
 from .stored import evidence_text, to_finding
 
-__all__ = ["WEBHOOK_VARIABLE", "Judgement", "judge", "judge_after_ingest", "up_to_date"]
+__all__ = [
+    "WEBHOOK_VARIABLE",
+    "Judgement",
+    "judge",
+    "judge_after_ingest",
+    "judge_in_background",
+    "up_to_date",
+]
 
 WEBHOOK_VARIABLE = "LINEAGE_WEBHOOK_URL"
 """When set, each opened or resolved finding is queued in ``findings_outbox``."""
@@ -127,30 +135,68 @@ def judge(store: Store, *, full: bool = False, webhook: bool | None = None) -> J
         StoreError: another writer held the lock past the store's busy timeout.
     """
     notify = bool(os.environ.get(WEBHOOK_VARIABLE)) if webhook is None else webhook
+    lock_path = store.judgement_lock_path()
+    if lock_path is None:
+        return _judge_holding_the_write_lock(store, full, notify)
+    with file_lock(lock_path, store.busy_timeout):
+        # SQLite: what changed is read beside the writers, and a scoped judgement's detectors
+        # read one state of their own (lineage.detect.run.scan_context); only storing the
+        # verdict takes the write lock, so ingest goes on while a batch is judged
+        with store.engine.connect() as conn, conn.begin():
+            begin_read(conn)
+            before = stored_watermark(conn)
+            mark = watermark_now(conn)
+            if not full and before is not None and before == mark:
+                return Judgement(as_of=before.clock or 0, full=False, skipped=True)
+            scope = None if full else changes_since(store, conn=conn, since=before, until=mark)
+        if scope is None:
+            # a full judgement's two lanes read one state only while nothing commits
+            return _judge_holding_the_write_lock(store, full, notify)
+        detected = run_detectors(store, scope=scope) if not scope.empty else None
+        with store.writing(JUDGE_LOCK) as conn:
+            return _settle(conn, detected, scope=scope, before=before, mark=mark, notify=notify)
+
+
+def _judge_holding_the_write_lock(store: Store, full: bool, notify: bool) -> Judgement:
+    """:func:`judge` with the store's write lock held throughout: on SQLite nothing else
+    commits meanwhile; on PostgreSQL (an advisory lock of judgements only) ingests may, and
+    the detectors' snapshot may see more than ``mark`` (judged again next time: harmless)."""
     with store.writing(JUDGE_LOCK) as conn:
         hold_while_judging(conn)
         before = stored_watermark(conn)
-        # under the lock: on SQLite nothing else commits now; on PostgreSQL ingests may, and
-        # the detectors' snapshot may see more than ``mark`` (judged again next time: harmless)
         mark = watermark_now(conn)
         if not full and before is not None and before == mark:
             return Judgement(as_of=before.clock or 0, full=False, skipped=True)
         scope = None if full else changes_since(store, conn=conn, since=before, until=mark)
-        if scope is not None and scope.empty:
-            save_watermark(conn, mark, _wall_us())
-            return Judgement(as_of=mark.clock or 0, full=False)
-        detected = run_detectors(store, scope=scope)
-        found, moment = detected.findings, detected.as_of
-        judgement = _reconcile(
-            conn,
-            found,
-            scope=scope,
-            moment=moment,
-            batch_event=newest_event(conn, before, mark),
-            mark=mark,
-            notify=notify,
-        )
+        empty = scope is not None and scope.empty
+        detected = None if empty else run_detectors(store, scope=scope)
+        return _settle(conn, detected, scope=scope, before=before, mark=mark, notify=notify)
+
+
+def _settle(
+    conn: Connection,
+    detected: Detected | None,
+    *,
+    scope: Scope | None,
+    before: Watermark | None,
+    mark: Watermark,
+    notify: bool,
+) -> Judgement:
+    """Store the verdict of ``detected`` (None: the scope was empty, nothing to judge) and
+    the watermark ``mark``, in the judgement's write transaction."""
+    if detected is None:
         save_watermark(conn, mark, _wall_us())
+        return Judgement(as_of=mark.clock or 0, full=False)
+    judgement = _reconcile(
+        conn,
+        detected.findings,
+        scope=scope,
+        moment=detected.as_of,
+        batch_event=newest_event(conn, before, mark),
+        mark=mark,
+        notify=notify,
+    )
+    save_watermark(conn, mark, _wall_us())
     return judgement
 
 
@@ -209,6 +255,29 @@ def judge_after_ingest(
             return gate.last
         gate.running = True
         gate.started += 1
+    return _judge_until_caught_up(store, gate, what)
+
+
+def judge_in_background(store: Store, *, what: str = "ingest") -> None:
+    """:func:`judge_after_ingest` without waiting, in a thread of its own: the caller (a
+    server's request thread, free to serve the next request on its connection) goes on at
+    once. While a judgement of ``store`` runs in this process, it is asked to judge once more
+    instead."""
+    gate = _gate(store)
+    with gate.lock:
+        if gate.running:
+            gate.again = True
+            return
+        gate.running = True
+        gate.started += 1
+    threading.Thread(
+        target=_judge_until_caught_up, args=(store, gate, what), name="lineage-judge", daemon=True
+    ).start()
+
+
+def _judge_until_caught_up(store: Store, gate: _Gate, what: str) -> Judgement | None:
+    """Judge (the gate is this caller's), once more as long as callers ask, then open the
+    gate; waiters are woken after each judgement."""
     judgement: Judgement | None = None
     try:
         while True:

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, text
 from sqlalchemy.engine import make_url
@@ -112,6 +112,45 @@ def lock_for_writing(conn: Connection, key: int, busy_timeout: float) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
         return
     conn.execute(text(POSTGRES_LOCK), {"ms": f"{milliseconds(busy_timeout)}ms", "key": key})
+
+
+def begin_read(conn: Connection) -> None:
+    """On SQLite, start a read transaction on ``conn`` if none is open, so that its later
+    statements read the state the first one saw whatever writers commit meanwhile (sqlite3
+    begins none before a read; PostgreSQL's transactions need nothing here)."""
+    driver: Any = conn.connection.driver_connection
+    if conn.dialect.name == "sqlite" and not driver.in_transaction:
+        conn.exec_driver_sql("BEGIN")
+
+
+@contextlib.contextmanager
+def file_lock(path: str, busy_timeout: float) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``path`` (created if missing), waiting for another
+    holder (another process, or another thread of this one) at most ``busy_timeout`` seconds.
+
+    Raises:
+        StoreError: it stayed held that long.
+    """
+    import fcntl  # noqa: PLC0415 - POSIX only: see Store.judgement_lock_path
+
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + busy_timeout
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise StoreError(
+                        f"the store stayed busy: another judgement held {path} for more "
+                        f"than {busy_timeout:g} s; try again when it is done, or wait longer "
+                        f"with {BUSY_VARIABLE}=SECONDS"
+                    ) from None
+                time.sleep(0.02)
+        yield
+    finally:
+        os.close(descriptor)  # closing the descriptor releases the lock
 
 
 #: Bound the wait for the lock and the idle time inside the transaction, then take the lock.
@@ -293,6 +332,16 @@ class Store:
             if busy is None:
                 raise
             raise busy from exc
+
+    def judgement_lock_path(self) -> str | None:
+        """The file whose lock serializes judgements apart from the write lock (an SQLite file
+        on a system with ``fcntl``: the database's path with ``-judge.lock``), or None: the
+        judgement holds the write lock instead (PostgreSQL, where its advisory lock does not
+        stop writers anyway; an in-memory SQLite store; a system without ``fcntl``)."""
+        database = self.engine.url.database
+        if self.dialect != "sqlite" or database in (None, "", ":memory:") or os.name != "posix":
+            return None
+        return f"{database}-judge.lock"
 
     def registry_versions(self) -> int:
         """How many versions of the registry were loaded over time."""

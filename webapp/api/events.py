@@ -6,10 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pydantic_core
-from flask import Response, jsonify
+from flask import Response, current_app, jsonify
 from pydantic import TypeAdapter, ValidationError
 
-from lineage.findings import judge_after_ingest
+from lineage.findings import judge_after_ingest, judge_in_background
 from lineage.model.events import Event
 from lineage.store.writer import IngestResult, Writer
 
@@ -94,4 +94,7 @@ def judge_after_answer(response: Response, what: str) -> None:
     judgement (a reader that comes first catches up itself, see lineage.findings.read); while
     another judgement runs, it judges once more when it ends instead (no request waits)."""
     store = tracker().store()
-    response.call_on_close(lambda: judge_after_ingest(store, what=what, wait=False))
+    if current_app.config.get("JUDGE_IN_BACKGROUND"):  # lineage serve: the thread serves on
+        response.call_on_close(lambda: judge_in_background(store, what=what))
+    else:
+        response.call_on_close(lambda: judge_after_ingest(store, what=what, wait=False))
