@@ -144,11 +144,10 @@ def judge(store: Store, *, full: bool = False, webhook: bool | None = None) -> J
         # verdict takes the write lock, so ingest goes on while a batch is judged
         with store.engine.connect() as conn, conn.begin():
             begin_read(conn)
-            before = stored_watermark(conn)
-            mark = watermark_now(conn)
-            if not full and before is not None and before == mark:
-                return Judgement(as_of=before.clock or 0, full=False, skipped=True)
-            scope = None if full else changes_since(store, conn=conn, since=before, until=mark)
+            looked = _look(store, conn, full)
+        if isinstance(looked, Judgement):
+            return looked
+        before, mark, scope = looked
         if scope is None:
             # a full judgement's two lanes read one state only while nothing commits
             return _judge_holding_the_write_lock(store, full, notify)
@@ -163,14 +162,26 @@ def _judge_holding_the_write_lock(store: Store, full: bool, notify: bool) -> Jud
     the detectors' snapshot may see more than ``mark`` (judged again next time: harmless)."""
     with store.writing(JUDGE_LOCK) as conn:
         hold_while_judging(conn)
-        before = stored_watermark(conn)
-        mark = watermark_now(conn)
-        if not full and before is not None and before == mark:
-            return Judgement(as_of=before.clock or 0, full=False, skipped=True)
-        scope = None if full else changes_since(store, conn=conn, since=before, until=mark)
+        looked = _look(store, conn, full)
+        if isinstance(looked, Judgement):
+            return looked
+        before, mark, scope = looked
         empty = scope is not None and scope.empty
         detected = None if empty else run_detectors(store, scope=scope)
         return _settle(conn, detected, scope=scope, before=before, mark=mark, notify=notify)
+
+
+def _look(
+    store: Store, conn: Connection, full: bool
+) -> Judgement | tuple[Watermark | None, Watermark, Scope | None]:
+    """What a judgement covers, read on ``conn``: the last judgement's watermark, the
+    store's now and the scope (None: everything), or the skipped :class:`Judgement` when
+    nothing changed since."""
+    before = stored_watermark(conn)
+    mark = watermark_now(conn)
+    if not full and before is not None and before == mark:
+        return Judgement(as_of=before.clock or 0, full=False, skipped=True)
+    return before, mark, None if full else changes_since(store, conn=conn, since=before, until=mark)
 
 
 def _settle(
