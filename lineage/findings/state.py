@@ -223,6 +223,17 @@ class _Gate:
         self.finished = 0  # judgements ended, counted
         self.last: Judgement | None = None
 
+    def take(self) -> int | None:
+        """With :attr:`lock` held: None when the caller is to judge now; else the running
+        judgement is asked to judge once more, and this is the number of the judgement that
+        will cover the caller's events."""
+        if self.running:
+            self.again = True
+            return self.started + 1
+        self.running = True
+        self.started += 1
+        return None
+
 
 _GATES: weakref.WeakKeyDictionary[Store, _Gate] = weakref.WeakKeyDictionary()
 _GATES_LOCK = threading.Lock()
@@ -254,18 +265,15 @@ def judge_after_ingest(
     """
     gate = _gate(store)
     with gate.lock:
-        if gate.running:
-            gate.again = True
+        covering = gate.take()
+        if covering is not None:
             if not wait:
                 return None
             # the judgement after the running one covers the caller's events: wait for it,
             # not for a quiet moment (under steady ingest the runner may never stop)
-            covering = gate.started + 1
             while gate.finished < covering:
                 gate.ended.wait()
             return gate.last
-        gate.running = True
-        gate.started += 1
     return _judge_until_caught_up(store, gate, what)
 
 
@@ -276,11 +284,8 @@ def judge_in_background(store: Store, *, what: str = "ingest") -> None:
     instead."""
     gate = _gate(store)
     with gate.lock:
-        if gate.running:
-            gate.again = True
+        if gate.take() is not None:
             return
-        gate.running = True
-        gate.started += 1
     threading.Thread(
         target=_judge_until_caught_up, args=(store, gate, what), name="lineage-judge", daemon=True
     ).start()

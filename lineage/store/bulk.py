@@ -138,7 +138,7 @@ def load_plan(
     builds = [str(CreateIndex(index).compile(dialect=dialect)) for index in indexes]
     if dialect.name == "sqlite":
         if query(search.HAS_INDEX):
-            builds += search.rebuild_sql()
+            builds += search.REBUILD
     elif dialect.name == "postgresql":
         found = query(_POSTGRESQL_TRIGRAM_INDEX)
         if found:
@@ -297,7 +297,7 @@ class SQLiteSink(Sink):
         if self._query(search.HAS_INDEX) and (
             self._query(search.TAIL_LENGTH)[0][0] >= search.SEARCH_TAIL
         ):
-            for statement in search.catch_up_sql():
+            for statement in search.CATCH_UP:
                 self._execute(statement)
         super().commit()
 

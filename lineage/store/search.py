@@ -3,7 +3,7 @@
 The FTS5 table ``events_record_trigrams`` (migration 0011) indexes the record key of every
 event up to the ``events.seq`` held in ``events_record_trigrams_mark``; the events past it
 are the *tail*. A write catches the index up in its own transaction once the tail reaches
-:data:`SEARCH_TAIL` events (:func:`catch_up_sql`): one ``INSERT ... SELECT``, so FTS5 writes
+:data:`SEARCH_TAIL` events (:data:`CATCH_UP`): one ``INSERT ... SELECT``, so FTS5 writes
 one segment for many events instead of merging after every small batch (kept up row by row
 by a trigger, a 1,007-event batch into a 1,000,000-event store took 0.17 to 1.9 s to insert,
 0.11 to 0.16 s without it). A search reads the index and the tail (at most about
@@ -31,18 +31,17 @@ TAIL_LENGTH = f"SELECT {_LAST} - seq FROM {MARK_TABLE} WHERE id = 1"  # noqa: S6
 """How many events the index lacks."""
 
 
-def catch_up_sql() -> list[str]:
-    """The statements that index the tail and move the mark to the last event (in order)."""
-    return [
-        "INSERT INTO events_record_trigrams (rowid, system, record)"  # noqa: S608 - constants
-        f" SELECT seq, system, record FROM events WHERE seq > ({MARK})",
-        f"UPDATE {MARK_TABLE} SET seq = {_LAST} WHERE id = 1",  # noqa: S608 - constants
-    ]
+_INDEX_TAIL = (
+    "INSERT INTO events_record_trigrams (rowid, system, record)"  # noqa: S608 - constants
+    f" SELECT seq, system, record FROM events WHERE seq > ({MARK})"
+)
+_MOVE_MARK = f"UPDATE {MARK_TABLE} SET seq = {_LAST} WHERE id = 1"  # noqa: S608 - constants
 
+CATCH_UP = (_INDEX_TAIL, _MOVE_MARK)
+"""The statements that index the tail and move the mark to the last event (in order)."""
 
-def rebuild_sql() -> list[str]:
-    """The statements that rebuild the whole index and move the mark to the last event."""
-    return [
-        "INSERT INTO events_record_trigrams (events_record_trigrams) VALUES ('rebuild')",
-        catch_up_sql()[1],
-    ]
+REBUILD = (
+    "INSERT INTO events_record_trigrams (events_record_trigrams) VALUES ('rebuild')",
+    _MOVE_MARK,
+)
+"""The statements that rebuild the whole index and move the mark to the last event."""
