@@ -59,6 +59,7 @@ from ..store.findings import (
     open_rows,
     open_rows_by_fingerprint,
     open_rows_touching,
+    refresh_statistics,
     replace_content,
     resolve,
     save_watermark,
@@ -207,6 +208,7 @@ def _settle(
         mark=mark,
         notify=notify,
     )
+    refresh_statistics(conn, judgement.added + judgement.changed + judgement.resolved)
     save_watermark(conn, mark, _wall_us())
     return judgement
 

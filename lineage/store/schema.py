@@ -115,9 +115,10 @@ TRIGRAM_OBJECTS = frozenset(
 can (FTS5's trigram tokenizer, the pg_trgm extension): not part of :data:`metadata`."""
 
 
-BACKEND_OBJECTS = frozenset({"ix_findings_open_order"})
+BACKEND_OBJECTS = frozenset({"ix_findings_open_order", "ix_findings_open_golden"})
 """Indexes each backend spells its own way, not part of :data:`metadata`: the open findings
-in the findings page's order (migration 0016; PostgreSQL's in the ``C`` collation)."""
+in the findings page's order (migration 0016; PostgreSQL's in the ``C`` collation), and by
+the key of their golden value in the evidence (migration 0017: ``json_extract`` / ``->>``)."""
 
 
 def in_metadata(name: str | None, type_: str, parent_names: object) -> bool:
@@ -393,6 +394,16 @@ Index(
     "ux_findings_open",
     findings.c.fingerprint,
     unique=True,
+    sqlite_where=_OPEN_FINDING,
+    postgresql_where=_OPEN_FINDING,
+)
+# a code's open findings on a key (system, record), any element (migration 0017): what a
+# scoped judgement reads again for the keys its batch touched
+Index(
+    "ix_findings_open_record",
+    findings.c.code,
+    findings.c.system,
+    findings.c.record,
     sqlite_where=_OPEN_FINDING,
     postgresql_where=_OPEN_FINDING,
 )
