@@ -30,7 +30,13 @@ from ..declared import declared_graph
 from ..golden import Copy, Judge
 from ..model.findings import Finding
 from ..rules import conflicting_truth_message
-from ..store.conflicts import Closure, conflict_candidates, fed_closure, linked_places
+from ..store.conflicts import (
+    Closure,
+    candidates_among,
+    conflict_candidates,
+    fed_closure,
+    linked_places,
+)
 from ..store.queries import EventRow
 from .base import ScanContext
 from .scope import Scope
@@ -57,10 +63,11 @@ def conflicting_truth(ctx: ScanContext) -> Iterator[Finding]:
     upstream = [(element, system) for element, system, side in comparable if side == "upstream"]
     sides += [(element, system, "sor") for element, system in systems_of_record.items()]
     judge = Judge(ctx.conn, ctx.registry, ctx.as_of)
-    if ctx.scope is not None:
-        yield from _judge_scope(ctx, judge, ctx.scope, systems_of_record)
-        return
     judged: set[_Place] = set()
+    if ctx.scope is not None:
+        for chunk in _scope_candidates(ctx, ctx.scope, sides, systems_of_record):
+            yield from _judge_batch(ctx, judge, chunk, judged, systems_of_record, upstream)
+        return
     batch: list[EventRow] = []
     for candidate in conflict_candidates(ctx.conn, sides, as_of=ctx.as_of):
         batch.append(candidate)
@@ -127,17 +134,25 @@ def _judge_batch(  # noqa: PLR0917 - one batch of the scan and what it needs
         frontier = fed + feeding
 
 
-def _judge_scope(
-    ctx: ScanContext, judge: Judge, scope: Scope, systems_of_record: dict[str, str]
-) -> Iterator[Finding]:
-    """Incremental: judge again every copy a change in ``scope`` can have moved.
+def _scope_candidates(
+    ctx: ScanContext,
+    scope: Scope,
+    sides: Sequence[tuple[str, str, str]],
+    systems_of_record: dict[str, str],
+) -> Iterator[Sequence[EventRow]]:
+    """Incremental: the candidates among the copies a change in ``scope`` can have moved, in
+    batches, judged then as a full scan judges its own (with what they stand for).
 
     A copy's verdict depends on its own value and on the golden value (and the earlier
     ones) at the key of the system of record it is linked to; :func:`covers` therefore
     covers a finding when the scope touched the copy's key or that golden key. The copies
-    judged are the places at every key the touched keys are joined to by hops (one
-    recursive statement, :func:`~lineage.store.conflicts.linked_places`); each is judged
-    whole, as a full scan's first look at a candidate judges it."""
+    that can have moved are the places at every key the touched keys are joined to by hops
+    (one recursive statement, :func:`~lineage.store.conflicts.linked_places`); of those, the
+    ones :func:`~lineage.store.conflicts.conflict_candidates` would pick
+    (:func:`~lineage.store.conflicts.candidates_among`, the same predicate): a copy left out
+    agrees unless what it came from (or fed) is wrong, which judging the candidates follows,
+    as in the full scan. Judging every linked copy whole cost 0.17 ms an event of a batch
+    (most of a batch's judgement), though most arrive by verified hops and agree."""
     keys = sorted(scope.records)
     graph = declared_graph(ctx.registry)
     places = [
@@ -146,13 +161,10 @@ def _judge_scope(
         if place.element in systems_of_record
         and graph.direction(place.element, place.system) is not None
     ]
-    for start in range(0, len(places), BATCH):
-        chunk = places[start : start + BATCH]
-        judge.prepare(chunk)
-        for place in chunk:
-            copy = judge.judge_place(place)
-            if copy is not None and copy.status in ("stale", "divergent"):
-                yield finding(copy, systems_of_record[place.element])
+    picked = candidates_among(ctx.conn, sides, [p.event_id for p in places], as_of=ctx.as_of)
+    chosen = [place for place in places if place.event_id in picked]
+    for start in range(0, len(chosen), BATCH):
+        yield chosen[start : start + BATCH]
 
 
 def covers(scope: Scope, found: Finding) -> bool:

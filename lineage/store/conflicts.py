@@ -43,21 +43,15 @@ _PLANNER_SETTINGS = ("jit", "enable_nestloop")
 # Which value a place holds follows the store's one live-hop predicate (status.live_sql:
 # status updates included, looked up only for the hops that have some), the probe of a
 # source's value too.
-_CANDIDATES = """
-WITH comp(element, system, side) AS (VALUES {comp}),
-picked AS MATERIALIZED (
-SELECT c.event_id
-FROM events c
-WHERE c.at <= :as_of AND {live_c}
-  AND NOT EXISTS (SELECT 1 FROM events l WHERE l.system = c.system
-      AND l.element = c.element AND l.record = c.record AND l.at <= :as_of
-      AND (l.at > c.at OR (l.at = c.at AND l.seq > c.seq)) AND {live_l})
-  AND (((c.element, c.system) IN (SELECT element, system FROM comp WHERE side = 'up')
+# Whether the current event c of its place is a candidate, as a predicate of c and comp
+# (below, and in _CANDIDATES_AMONG). {cross}: SQLite's CROSS JOIN (see above; PostgreSQL
+# spells a join with ON "JOIN"), {same} / {differs}: null-safe equality and its negation.
+_IS_CANDIDATE = """(((c.element, c.system) IN (SELECT element, system FROM comp WHERE side = 'up')
     AND NOT EXISTS (
-        SELECT 1 FROM hop_inputs i CROSS JOIN events h ON h.event_id = i.event_id
-        CROSS JOIN comp t ON t.element = h.element AND t.system = h.system AND t.side <> 'down'
+        SELECT 1 FROM hop_inputs i {cross} events h ON h.event_id = i.event_id
+        {cross} comp t ON t.element = h.element AND t.system = h.system AND t.side <> 'down'
         WHERE i.system = c.system AND i.element = c.element AND i.record = c.record
-          AND i.value_norm IS c.value_norm AND h.element = c.element AND h.kind = 'hop'
+          AND i.value_norm {same} c.value_norm AND h.element = c.element AND h.kind = 'hop'
           AND h.verified IS TRUE AND h.declared IS TRUE AND h.at <= :as_of AND {live_h}
           AND NOT EXISTS (SELECT 1 FROM events n WHERE n.system = h.system
               AND n.element = h.element AND n.record = h.record AND n.at <= :as_of
@@ -70,12 +64,46 @@ WHERE c.at <= :as_of AND {live_c}
             SELECT v.value_norm FROM events v
             WHERE v.system = i.system AND v.element = i.element AND v.record = i.record
               AND v.at <= :as_of AND {live_v}
-            ORDER BY v.at DESC, v.seq DESC LIMIT 1) IS NOT i.value_norm))))
-)))
+            ORDER BY v.at DESC, v.seq DESC LIMIT 1) {differs} i.value_norm))))))"""
+_CANDIDATES = """
+WITH comp(element, system, side) AS (VALUES {comp}),
+picked AS MATERIALIZED (
+SELECT c.event_id
+FROM events c
+WHERE c.at <= :as_of AND {live_c}
+  AND NOT EXISTS (SELECT 1 FROM events l WHERE l.system = c.system
+      AND l.element = c.element AND l.record = c.record AND l.at <= :as_of
+      AND (l.at > c.at OR (l.at = c.at AND l.seq > c.seq)) AND {live_l})
+  AND {is_candidate}
+)
 SELECT {columns}
 FROM picked p JOIN events e ON e.event_id = p.event_id
 ORDER BY e.element, e.system, e.record
 """
+# The same predicate for given events (each the current event of its place: a scoped
+# judgement's linked places), a key at a time, on either backend.
+_CANDIDATES_AMONG = """
+WITH comp(element, system, side) AS (VALUES {comp})
+SELECT c.event_id FROM {events} {cross} events c ON c.event_id = {event}
+WHERE {is_candidate}
+"""
+_SPELLING = {
+    "sqlite": {"cross": "CROSS JOIN", "same": "IS", "differs": "IS NOT"},
+    "postgresql": {
+        "cross": "JOIN",
+        "same": "IS NOT DISTINCT FROM",
+        "differs": "IS DISTINCT FROM",
+    },
+}
+
+
+def _is_candidate(dialect: str) -> str:
+    return _IS_CANDIDATE.format(
+        **_SPELLING[dialect],
+        live_h=live_sql("h", ":as_of"),
+        live_n=live_sql("n", ":as_of"),
+        live_v=live_sql("v", ":as_of"),
+    )
 
 
 # The same question for PostgreSQL, set-based throughout: the source of every current hop
@@ -177,14 +205,7 @@ def conflict_candidates(
     if not sides:
         return
     params: dict[str, Any] = {"as_of": bound(as_of)}
-    rows = []
-    for number, (element, system, side) in enumerate(sorted(sides)):
-        params[f"e{number}"], params[f"s{number}"], params[f"d{number}"] = element, system, side
-        rows.append(
-            f"(CAST(:e{number} AS VARCHAR), CAST(:s{number} AS VARCHAR), "
-            f"CAST(:d{number} AS VARCHAR))"
-        )
-    comp = ", ".join(rows)
+    comp = _comp(sides, params)
     postgres = conn.dialect.name == "postgresql"
     if postgres:
         sql = _CANDIDATES_POSTGRES.format(
@@ -204,9 +225,7 @@ def conflict_candidates(
             columns=EVENT_SQL_COLUMNS,
             live_c=live_sql("c", ":as_of"),
             live_l=live_sql("l", ":as_of"),
-            live_h=live_sql("h", ":as_of"),
-            live_n=live_sql("n", ":as_of"),
-            live_v=live_sql("v", ":as_of"),
+            is_candidate=_is_candidate("sqlite"),
         )
     query = text(sql)
     # options on the statement, not the connection: the scan shares the connection
@@ -226,6 +245,51 @@ def conflict_candidates(
             yield EventRow.from_row(row)
     finally:
         result.close()
+
+
+def _comp(sides: Sequence[tuple[str, str, str]], params: dict[str, Any]) -> str:
+    """The ``VALUES`` rows of ``comp`` (element, system, side), their parameters added to
+    ``params``."""
+    rows = []
+    for number, (element, system, side) in enumerate(sorted(sides)):
+        params[f"e{number}"], params[f"s{number}"], params[f"d{number}"] = element, system, side
+        rows.append(
+            f"(CAST(:e{number} AS VARCHAR), CAST(:s{number} AS VARCHAR), "
+            f"CAST(:d{number} AS VARCHAR))"
+        )
+    return ", ".join(rows)
+
+
+def candidates_among(
+    conn: Connection,
+    sides: Sequence[tuple[str, str, str]],
+    current: Sequence[str],
+    *,
+    as_of: int | None = None,
+) -> set[str]:
+    """Which of ``current`` (ids of events, each the current value of its place as of
+    ``as_of``) :func:`conflict_candidates` would pick: the same predicate, asked of these
+    events only (a scoped judgement's), :data:`BATCH` at a time."""
+    if not sides or not current:
+        return set()
+    postgres = conn.dialect.name == "postgresql"
+    found: set[str] = set()
+    for chunk in _chunks(current):
+        params: dict[str, Any] = {"as_of": bound(as_of), "events": json.dumps(list(chunk))}
+        if postgres:
+            events = "jsonb_array_elements_text(CAST(:events AS jsonb)) AS p(id)"
+            event = "p.id"
+        else:
+            events, event = "json_each(:events) AS p", "p.value"
+        sql = _CANDIDATES_AMONG.format(
+            comp=_comp(sides, params),
+            events=events,
+            event=event,
+            cross=_SPELLING[conn.dialect.name]["cross"],
+            is_candidate=_is_candidate(conn.dialect.name),
+        )
+        found.update(str(row[0]) for row in conn.execute(text(sql), params))
+    return found
 
 
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
@@ -599,6 +663,7 @@ __all__ = [
     "BATCH",
     "Closure",
     "Place",
+    "candidates_among",
     "conflict_candidates",
     "fed_closure",
     "linked_keys_many",
