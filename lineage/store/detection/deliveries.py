@@ -34,17 +34,24 @@ _UNFINISHED = (
     "AS status_at FROM ("
     f"SELECT {_HOP_COLUMNS} FROM events e WHERE e.status != 'delivered' AND e.kind = 'hop' "
     "AND e.at <= :horizon{scope} "
-    f"UNION ALL SELECT {_HOP_COLUMNS} FROM events e WHERE e.event_id IN "
-    "(SELECT hs.event_id FROM hop_status hs WHERE hs.at <= :horizon) "
+    f"UNION ALL SELECT {_HOP_COLUMNS} FROM events e WHERE {{updated}} "
     f"AND {own_sql('e')} = 'delivered' AND e.kind = 'hop' "
-    "AND e.at <= :horizon{scope}"
+    "AND e.at <= :horizon"
     ") c LEFT JOIN hop_status hs ON hs.seq = c.decided "
     f"WHERE COALESCE(hs.status, {own_status_sql('c')}) IN ('failed', 'sent')"
 )
-_IN_SCOPE = " AND e.event_id IN (SELECT event_id FROM lineage_scan_scope_events)"
+_IN_SCOPE = "e.event_id IN (SELECT event_id FROM lineage_scan_scope_events)"
+# The hops with a later status by then: over the whole store, the statuses list them; in a
+# scope, its hops are each asked (listing every status of the store first cost a scoped
+# judgement 30 ms at 1,000,000 events, growing with the store)
+_UPDATED = "e.event_id IN (SELECT hs.event_id FROM hop_status hs WHERE hs.at <= :horizon)"
+_UPDATED_IN_SCOPE = (
+    f"{_IN_SCOPE} AND EXISTS (SELECT 1 FROM hop_status hs "  # noqa: S608 - constants
+    "WHERE hs.event_id = e.event_id AND hs.at <= :horizon)"
+)
 _UNFINISHED_SQL = {
-    False: text(_UNFINISHED.format(scope="")),
-    True: text(_UNFINISHED.format(scope=_IN_SCOPE)),
+    False: text(_UNFINISHED.format(scope="", updated=_UPDATED)),
+    True: text(_UNFINISHED.format(scope=f" AND {_IN_SCOPE}", updated=_UPDATED_IN_SCOPE)),
 }
 
 
