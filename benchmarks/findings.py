@@ -29,11 +29,11 @@ of the judgements, the pages and the batches):
   load they coalesce. Timed from the first POST until the last is answered **and** every
   event is judged (the stored watermark reaches the store's), against the same stream to
   the same server with the judgement after each answer replaced by nothing. Measured twice:
-  each POST on a connection of its own (waitress gives it to a free thread while an
-  earlier POST's judgement runs) and all on one keep-alive connection (waitress answers a
-  connection's requests in order, and the judgement runs in the task that answered: the
-  next POST waits for it, so nothing coalesces). SQLite's judgement holds the write lock,
-  so there a POST waits for a judgement under way whatever its connection.
+  each POST on a connection of its own and all on one keep-alive connection (waitress
+  answers a connection's requests in order). Either way the judgement runs in a thread of
+  its own (``JUDGE_IN_BACKGROUND``, as ``lineage serve`` sets it), so the next POST is
+  served while it runs; on SQLite a judgement takes the write lock only to store its
+  verdict (judging beside the writers).
 
 Usage (from the repository root)::
 
