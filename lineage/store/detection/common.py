@@ -122,13 +122,9 @@ def prepare(
     conn.execute(CreateTable(SCOPE_PLACES))
     conn.execute(CreateTable(SCOPE_EVENTS))
     keys, ids = sorted(places), sorted(event_ids)
-    if conn.dialect.name == "postgresql":
-        columns = {n: [key[i] for key in keys] for i, n in enumerate(("s", "e", "r"))}
-        conn.execute(_FILL_SCOPE["postgresql", "places"], columns)
-        conn.execute(_FILL_SCOPE["postgresql", "events"], {"ids": ids})
-    else:
-        conn.execute(_FILL_SCOPE["sqlite", "places"], {"keys": json.dumps(keys)})
-        conn.execute(_FILL_SCOPE["sqlite", "events"], {"ids": json.dumps(ids)})
+    dialect = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
+    conn.execute(_FILL_SCOPE[dialect, "places"], {"keys": json.dumps(keys)})
+    conn.execute(_FILL_SCOPE[dialect, "events"], {"ids": json.dumps(ids)})
     if conn.dialect.name == "postgresql":  # sizes for the planner: drive from the scope
         conn.execute(_ANALYZE_SCOPE)
         conn.execute(_NO_JIT)
@@ -142,16 +138,18 @@ def prepare(
         conn.execute(_ANALYZE_FAILED)
 
 
-# The scope's keys go in as one parameter a column, one statement a table: row by row, the
-# driver sent a statement a key (a 5,000-event scope on PostgreSQL: about 0.3 s).
+# The scope's keys go in as one JSON parameter, one statement a table: row by row, the
+# driver sent a statement a key (a 5,000-event scope on PostgreSQL: about 0.3 s); as text
+# arrays, psycopg quoted each string apart (10 batches of 1,007 events: 0.2 s of the
+# judgement's 2 s), where json.dumps and the server's JSON parser do it in C.
 _FILL_SCOPE = {
     ("postgresql", "places"): text(
         "INSERT INTO lineage_scan_scope_places (system, element, record) "
-        "SELECT * FROM unnest(CAST(:s AS text[]), CAST(:e AS text[]), CAST(:r AS text[]))"
+        "SELECT v ->> 0, v ->> 1, v ->> 2 FROM jsonb_array_elements(CAST(:keys AS jsonb)) AS v"
     ),
     ("postgresql", "events"): text(
         "INSERT INTO lineage_scan_scope_events (event_id) "
-        "SELECT * FROM unnest(CAST(:ids AS text[]))"
+        "SELECT jsonb_array_elements_text(CAST(:ids AS jsonb))"
     ),
     ("sqlite", "places"): text(
         "INSERT INTO lineage_scan_scope_places (system, element, record) "
