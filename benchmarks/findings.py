@@ -158,7 +158,9 @@ def serve(url: str, port: int, *, judging: bool) -> None:
     )
     threading.Thread(target=server.run, daemon=True).start()
     sys.stdin.read()  # until the benchmark closes it
-    print(json.dumps({**ran, "server_rss_mb": peak_rss_mb()}), flush=True)
+    used = os.times()  # the server's CPU, all its threads (PostgreSQL's own work not in it)
+    cpu = used.user + used.system
+    print(json.dumps({**ran, "server_rss_mb": peak_rss_mb(), "server_cpu": cpu}), flush=True)
     os._exit(0)  # waitress's threads and the pool's connections go with the process
 
 
@@ -260,6 +262,9 @@ def measure(url: str) -> dict[str, Any]:
             streams[judging, keep_alive] = _sustained(
                 store, url, bodies, judging=judging, keep_alive=keep_alive
             )
+            # the next server starts on a judged store, as each judged run does: else its first
+            # read would judge this run's events, and its CPU count them
+            judge(store, webhook=False)
     store.close()
     batch_seconds = ingest_seconds + judge_seconds
     return {
@@ -390,8 +395,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"{plain['seconds']:.1f} s with no judgement, {judged['seconds']:.1f} s until "
                 f"every event is judged (last answer at {judged['answered']:.1f} s; "
                 f"{judged['judged']} judgements, {judged['skipped']} with nothing new, "
-                f"{judged['failed']} failed; the server's peak RSS {judged['server_rss_mb']:.0f} "
-                f"MB): throughput with/without detection {stream['ratio']:.2f}x"
+                f"{judged['failed']} failed, {judged['judging_seconds']:.1f} s judging; the "
+                f"server's CPU {judged['server_cpu']:.1f} s against {plain['server_cpu']:.1f} s "
+                f"with no judgement, its peak RSS {judged['server_rss_mb']:.0f} MB): "
+                f"throughput with/without detection {stream['ratio']:.2f}x"
             )
         line += (
             f"\n{got['backend']:<10} load average {load_before:.2f} before, "
