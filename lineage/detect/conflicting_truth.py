@@ -32,10 +32,9 @@ from ..model.findings import Finding
 from ..rules import conflicting_truth_message
 from ..store.conflicts import (
     Closure,
-    candidates_among,
     conflict_candidates,
     fed_closure,
-    linked_places,
+    linked_candidates,
 )
 from ..store.queries import EventRow
 from .base import ScanContext
@@ -65,7 +64,7 @@ def conflicting_truth(ctx: ScanContext) -> Iterator[Finding]:
     judge = Judge(ctx.conn, ctx.registry, ctx.as_of)
     judged: set[_Place] = set()
     if ctx.scope is not None:
-        for chunk in _scope_candidates(ctx, ctx.scope, sides, systems_of_record):
+        for chunk in _scope_candidates(ctx, ctx.scope, sides):
             yield from _judge_batch(ctx, judge, chunk, judged, systems_of_record, upstream)
         return
     batch: list[EventRow] = []
@@ -135,10 +134,7 @@ def _judge_batch(  # noqa: PLR0917 - one batch of the scan and what it needs
 
 
 def _scope_candidates(
-    ctx: ScanContext,
-    scope: Scope,
-    sides: Sequence[tuple[str, str, str]],
-    systems_of_record: dict[str, str],
+    ctx: ScanContext, scope: Scope, sides: Sequence[tuple[str, str, str]]
 ) -> Iterator[Sequence[EventRow]]:
     """Incremental: the candidates among the copies a change in ``scope`` can have moved, in
     batches, judged then as a full scan judges its own (with what they stand for).
@@ -146,23 +142,14 @@ def _scope_candidates(
     A copy's verdict depends on its own value and on the golden value (and the earlier
     ones) at the key of the system of record it is linked to; :func:`covers` therefore
     covers a finding when the scope touched the copy's key or that golden key. The copies
-    that can have moved are the places at every key the touched keys are joined to by hops
-    (one recursive statement, :func:`~lineage.store.conflicts.linked_places`); of those, the
-    ones :func:`~lineage.store.conflicts.conflict_candidates` would pick
-    (:func:`~lineage.store.conflicts.candidates_among`, the same predicate): a copy left out
-    agrees unless what it came from (or fed) is wrong, which judging the candidates follows,
-    as in the full scan. Judging every linked copy whole cost 0.17 ms an event of a batch
-    (most of a batch's judgement), though most arrive by verified hops and agree."""
-    keys = sorted(scope.records)
-    graph = declared_graph(ctx.registry)
-    places = [
-        place
-        for place in linked_places(ctx.conn, keys, as_of=ctx.as_of)
-        if place.element in systems_of_record
-        and graph.direction(place.element, place.system) is not None
-    ]
-    picked = candidates_among(ctx.conn, sides, [p.event_id for p in places], as_of=ctx.as_of)
-    chosen = [place for place in places if place.event_id in picked]
+    that can have moved are the places at every key the touched keys are joined to by hops;
+    of those, the ones :func:`~lineage.store.conflicts.conflict_candidates` would pick (one
+    recursive statement with the same predicate:
+    :func:`~lineage.store.conflicts.linked_candidates`). A copy left out agrees unless what
+    it came from (or fed) is wrong, which judging the candidates follows, as in the full
+    scan. Judging every linked copy whole cost 0.17 ms an event of a batch (most of a
+    batch's judgement), though most arrive by verified hops and agree."""
+    chosen = linked_candidates(ctx.conn, sorted(scope.records), sides, as_of=ctx.as_of)
     for start in range(0, len(chosen), BATCH):
         yield chosen[start : start + BATCH]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, TextClause, text
 
-from .queries import EventRow, values_list
+from .queries import EVENT_ROW_COLUMNS, EventRow, values_list
 from .records import EVENT_SQL_COLUMNS, SINGLE_RECORD_SQL, bound
 from .status import live_sql
 
@@ -44,8 +44,9 @@ _PLANNER_SETTINGS = ("jit", "enable_nestloop")
 # status updates included, looked up only for the hops that have some), the probe of a
 # source's value too.
 # Whether the current event c of its place is a candidate, as a predicate of c and comp
-# (below, and in _CANDIDATES_AMONG). {cross}: SQLite's CROSS JOIN (see above; PostgreSQL
-# spells a join with ON "JOIN"), {same} / {differs}: null-safe equality and its negation.
+# (below, and in _LINKED_SQLITE / _LINKED_POSTGRES). {cross}: SQLite's CROSS JOIN (see
+# above; PostgreSQL spells a join with ON "JOIN"), {same} / {differs}: null-safe equality
+# and its negation.
 _IS_CANDIDATE = """(((c.element, c.system) IN (SELECT element, system FROM comp WHERE side = 'up')
     AND NOT EXISTS (
         SELECT 1 FROM hop_inputs i {cross} events h ON h.event_id = i.event_id
@@ -79,13 +80,6 @@ WHERE c.at <= :as_of AND {live_c}
 SELECT {columns}
 FROM picked p JOIN events e ON e.event_id = p.event_id
 ORDER BY e.element, e.system, e.record
-"""
-# The same predicate for given events (each the current event of its place: a scoped
-# judgement's linked places), a key at a time, on either backend.
-_CANDIDATES_AMONG = """
-WITH comp(element, system, side) AS (VALUES {comp})
-SELECT c.event_id FROM {events} {cross} events c ON c.event_id = {event}
-WHERE {is_candidate}
 """
 _SPELLING = {
     "sqlite": {"cross": "CROSS JOIN", "same": "IS", "differs": "IS NOT"},
@@ -258,38 +252,6 @@ def _comp(sides: Sequence[tuple[str, str, str]], params: dict[str, Any]) -> str:
             f"CAST(:d{number} AS VARCHAR))"
         )
     return ", ".join(rows)
-
-
-def candidates_among(
-    conn: Connection,
-    sides: Sequence[tuple[str, str, str]],
-    current: Sequence[str],
-    *,
-    as_of: int | None = None,
-) -> set[str]:
-    """Which of ``current`` (ids of events, each the current value of its place as of
-    ``as_of``) :func:`conflict_candidates` would pick: the same predicate, asked of these
-    events only (a scoped judgement's), :data:`BATCH` at a time."""
-    if not sides or not current:
-        return set()
-    postgres = conn.dialect.name == "postgresql"
-    found: set[str] = set()
-    for chunk in _chunks(current):
-        params: dict[str, Any] = {"as_of": bound(as_of), "events": json.dumps(list(chunk))}
-        if postgres:
-            events = "jsonb_array_elements_text(CAST(:events AS jsonb)) AS p(id)"
-            event = "p.id"
-        else:
-            events, event = "json_each(:events) AS p", "p.value"
-        sql = _CANDIDATES_AMONG.format(
-            comp=_comp(sides, params),
-            events=events,
-            event=event,
-            cross=_SPELLING[conn.dialect.name]["cross"],
-            is_candidate=_is_candidate(conn.dialect.name),
-        )
-        found.update(str(row[0]) for row in conn.execute(text(sql), params))
-    return found
 
 
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
@@ -579,12 +541,14 @@ def fed_closure(
     return Closure(fed, fed_by)
 
 
-# The copies a change can re-judge (see linked_places): every key joined to the seed keys by
-# single-record hops, either way, any element, then the current event of every place at
-# those keys. UNION keeps each key once, so the walk ends. PostgreSQL takes both ways in one
-# LATERAL subquery (one reference to the walk in its recursive term).
-_LINKED_PLACES_SQLITE = """
+# The copies a change can re-judge (see linked_candidates): every key joined to the seed keys
+# by single-record hops, either way, any element, then the current event of every place at
+# those keys, kept when it is a candidate (_IS_CANDIDATE, as the full scan picks them). UNION
+# keeps each key once, so the walk ends. PostgreSQL takes both ways in one LATERAL subquery
+# (one reference to the walk in its recursive term).
+_LINKED_SQLITE = """
 WITH RECURSIVE
+comp(element, system, side) AS (VALUES {comp}),
 seeds(system, record) AS (SELECT value ->> 0, value ->> 1 FROM json_each(:keys)),
 linked(system, record) AS (
     SELECT system, record FROM seeds
@@ -600,12 +564,13 @@ linked(system, record) AS (
     WHERE e.at <= :as_of AND {single}
 )
 SELECT {columns}
-FROM linked k CROSS JOIN events e ON e.system = k.system AND e.record = k.record
-WHERE {current}
-ORDER BY e.element, e.system, e.record
+FROM linked k CROSS JOIN events c ON c.system = k.system AND c.record = k.record
+WHERE {current} AND {is_candidate}
+ORDER BY c.element, c.system, c.record
 """
-_LINKED_PLACES_POSTGRES = """
+_LINKED_POSTGRES = """
 WITH RECURSIVE
+comp(element, system, side) AS (VALUES {comp}),
 seeds(system, record) AS (
     SELECT CAST(v ->> 0 AS varchar), CAST(v ->> 1 AS varchar)
     FROM jsonb_array_elements(CAST(:keys AS jsonb)) v),
@@ -622,51 +587,49 @@ linked(system, record) AS (
     ) s
 )
 SELECT {columns}
-FROM linked k JOIN events e ON e.system = k.system AND e.record = k.record
-WHERE {current}
-ORDER BY e.element, e.system, e.record
+FROM linked k JOIN events c ON c.system = k.system AND c.record = k.record
+WHERE {current} AND {is_candidate}
+ORDER BY c.element, c.system, c.record
 """
+_LINKED = {"sqlite": _LINKED_SQLITE, "postgresql": _LINKED_POSTGRES}
 
 
-def _linked_places_sql(template: str) -> TextClause:
-    return text(
-        template.format(
-            single=SINGLE_RECORD_SQL.format(hop="e.event_id", system="i.system", record="i.record"),
-            current="e.event_id = " + _NEWEST_AT.format(p="e", live_n=live_sql("n", ":as_of")),
-            columns=EVENT_SQL_COLUMNS,
-        )
-    )
-
-
-_LINKED_PLACES = {
-    "sqlite": _linked_places_sql(_LINKED_PLACES_SQLITE),
-    "postgresql": _linked_places_sql(_LINKED_PLACES_POSTGRES),
-}
-
-
-def linked_places(
-    conn: Connection, keys: Sequence[tuple[str, str]], *, as_of: int | None = None
+def linked_candidates(
+    conn: Connection,
+    keys: Sequence[tuple[str, str]],
+    sides: Sequence[tuple[str, str, str]],
+    *,
+    as_of: int | None = None,
 ) -> list[EventRow]:
-    """The current event of every place at ``keys`` (``(system, record)``) and at every key
-    joined to them by single-record hops, either way and through any element, in one
-    recursive statement: every copy whose verdict a change at those keys can move (the
-    copy's own key, or the key in the system of record holding its golden value), and more.
-    Sorted by element, system, record."""
-    if not keys:
+    """The copies a change at ``keys`` (``(system, record)``) can have moved that
+    :func:`conflict_candidates` would pick, in one recursive statement: of the current event
+    of every place at ``keys`` and at every key joined to them by single-record hops, either
+    way and through any element (every copy whose verdict a change at those keys can move:
+    the copy's own key, or the key in the system of record holding its golden value, and
+    more), those the full scan's predicate picks (``sides`` as there). Sorted by element,
+    system, record."""
+    if not keys or not sides:
         return []
-    statement = _LINKED_PLACES["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
-    params = {"keys": json.dumps([list(key) for key in keys]), "as_of": bound(as_of)}
-    return [EventRow.from_row(row) for row in conn.execute(statement, params)]
+    dialect = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
+    params: dict[str, Any] = {"keys": json.dumps([list(key) for key in keys])}
+    params["as_of"] = bound(as_of)
+    sql = _LINKED[dialect].format(
+        comp=_comp(sides, params),
+        single=SINGLE_RECORD_SQL.format(hop="e.event_id", system="i.system", record="i.record"),
+        current="c.event_id = " + _NEWEST_AT.format(p="c", live_n=live_sql("n", ":as_of")),
+        columns=", ".join(f"c.{column}" for column in EVENT_ROW_COLUMNS),
+        is_candidate=_is_candidate(dialect),
+    )
+    return [EventRow.from_row(row) for row in conn.execute(text(sql), params)]
 
 
 __all__ = [
     "BATCH",
     "Closure",
     "Place",
-    "candidates_among",
     "conflict_candidates",
     "fed_closure",
+    "linked_candidates",
     "linked_keys_many",
-    "linked_places",
     "versions_many",
 ]
