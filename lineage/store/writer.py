@@ -433,12 +433,11 @@ class Writer:
         ids = {p.event_id for p in pending}
         seen = self._seen
         # In a load into an empty store every stored id came from this load: only those
-        # the filter may have seen need looking up.
-        known = sink.known(ids if seen is None else seen.maybe(ids))
+        # the filter may have seen need looking up. Every other id of the batch is new, so
+        # the filter takes it in the same pass.
+        known = sink.known(ids if seen is None else seen.admit(ids))
         outcome = _classify(pending, known, self._now)
         new = outcome.new
-        if seen is not None:
-            seen.add(p.event_id for p in new)
         if new:
             sink.insert_events([p.row for p in new])
             inputs = [row for p in new for row in p.inputs]
