@@ -22,11 +22,6 @@ COMPARED = {"include_name": in_metadata}
 """The declared schema, without the trigram index a database builds only when it can."""
 
 
-# SQLAlchemy does not reflect SQLite's indexes on expressions: one that in_metadata leaves
-# out of the comparison (lineage.store.schema.BACKEND_OBJECTS) anyway
-@pytest.mark.filterwarnings(
-    "ignore:Skipped unsupported reflection of expression-based index ix_findings_open_golden"
-)
 def test_migrations_create_exactly_the_declared_schema(store: Store) -> None:
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts=COMPARED), metadata)
