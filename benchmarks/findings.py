@@ -30,10 +30,11 @@ of the judgements, the pages and the batches):
   event is judged (the stored watermark reaches the store's), against the same stream to
   the same server with the judgement after each answer replaced by nothing. Measured twice:
   each POST on a connection of its own and all on one keep-alive connection (waitress
-  answers a connection's requests in order). Either way the judgement runs in a thread of
-  its own (``JUDGE_IN_BACKGROUND``, as ``lineage serve`` sets it), so the next POST is
-  served while it runs; on SQLite a judgement takes the write lock only to store its
-  verdict (judging beside the writers).
+  answers a connection's requests in order). Either way the judgement is asked for in a
+  thread of its own (``JUDGE_IN_BACKGROUND``) and made in a child process that opened the
+  same store (``JUDGE_IN_A_PROCESS``), as ``lineage serve`` sets them, so the next POST is
+  served while it runs, on the other core; on SQLite a judgement takes the write lock only
+  to store its verdict (judging beside the writers).
 
 Usage (from the repository root)::
 
@@ -134,25 +135,21 @@ def serve(url: str, port: int, *, judging: bool) -> None:
     import webapp.api.events as api_events  # noqa: PLC0415
 
     ran = {"judged": 0, "skipped": 0, "failed": 0, "judging_seconds": 0.0}
-    original = state.judge
+    original = state._judge_where_asked  # counted, as the gate calls it
 
-    def counted(store: Any, **options: Any) -> Any:
+    def counted(store: Any, what: str) -> Any:
         started = time.perf_counter()
-        try:
-            done = original(store, **options)
-        except Exception:
-            ran["failed"] += 1
-            raise
-        finally:
-            ran["judging_seconds"] += time.perf_counter() - started
-        ran["skipped" if done.skipped else "judged"] += 1
+        done = original(store, what)
+        ran["judging_seconds"] += time.perf_counter() - started
+        ran["failed" if done is None else "skipped" if done.skipped else "judged"] += 1
         return done
 
     if judging:
-        state.judge = counted  # the judgements the server runs, counted
+        state._judge_where_asked = counted  # the judgements the server asks for
     else:
         api_events.judge_after_answer = lambda response, what: None
-    app = create_app({"DATABASE_URL": url, "API_TOKEN": None, "JUDGE_IN_BACKGROUND": True})
+    settings = {"JUDGE_IN_BACKGROUND": True, "JUDGE_IN_A_PROCESS": True}  # as lineage serve's
+    app = create_app({"DATABASE_URL": url, "API_TOKEN": None, **settings})
     server = waitress.create_server(
         app, host="127.0.0.1", port=port, threads=SERVER_THREADS, asyncore_use_poll=True
     )

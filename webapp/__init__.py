@@ -36,6 +36,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             not in the request's thread after its answer (set by ``lineage serve``: the
             request's thread, and so its keep-alive connection, serves on at once); off, the
             judgement runs before the request's thread serves again (what tests read).
+        JUDGE_IN_A_PROCESS: make the app's judgements in a child process that opened the
+            same store (:mod:`lineage.findings.process`), off the interpreter that answers
+            requests (set by ``lineage serve``); not for an in-memory SQLite store.
     """
     app = Flask(__name__)
     app.config.from_mapping(
@@ -45,6 +48,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         ALLOWED_HOSTS=None,
         SERVED_HOST=None,
         JUDGE_IN_BACKGROUND=False,
+        JUDGE_IN_A_PROCESS=False,
     )
     app.config.from_prefixed_env("LINEAGE")
     for key in TEXT_SETTINGS:
@@ -55,7 +59,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
 
-    app.extensions["lineage"] = Tracker(app.config["DATABASE_URL"])
+    app.extensions["lineage"] = Tracker(
+        app.config["DATABASE_URL"], judge_apart=bool(app.config["JUDGE_IN_A_PROCESS"])
+    )
 
     security.register(app)
     app.register_blueprint(api.bp)

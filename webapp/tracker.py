@@ -7,6 +7,7 @@ from contextlib import AbstractContextManager, nullcontext
 
 from flask import current_app
 
+from lineage.findings.process import judge_in_a_process, stop_judging_process
 from lineage.interop.marquez import LineageIndex
 from lineage.store import Store, open_store
 
@@ -14,8 +15,10 @@ from lineage.store import Store, open_store
 class Tracker:
     """The store of one app, opened on first use (and again after a failed open)."""
 
-    def __init__(self, url: str | None) -> None:
+    def __init__(self, url: str | None, *, judge_apart: bool = False) -> None:
         self.url = url
+        #: judge the store in a process of its own (lineage.findings.process)
+        self.judge_apart = judge_apart
         self.lineage_index = LineageIndex()
         self._store: Store | None = None
         self._opening = threading.Lock()
@@ -26,7 +29,10 @@ class Tracker:
         if self._store is None:
             with self._opening:
                 if self._store is None:
-                    self._store = open_store(self.url)
+                    store = open_store(self.url)
+                    if self.judge_apart:
+                        judge_in_a_process(store)
+                    self._store = store
         return self._store
 
     def writing(self) -> AbstractContextManager[object]:
@@ -38,6 +44,7 @@ class Tracker:
 
     def close(self) -> None:
         if self._store is not None:
+            stop_judging_process(self._store)
             self._store.close()
             self._store = None
 

@@ -140,7 +140,11 @@ def serve(
 
     from webapp import create_app  # noqa: PLC0415
 
-    settings: dict[str, Any] = {"SERVED_HOST": host, "JUDGE_IN_BACKGROUND": True}
+    settings: dict[str, Any] = {
+        "SERVED_HOST": host,
+        "JUDGE_IN_BACKGROUND": True,
+        "JUDGE_IN_A_PROCESS": True,
+    }
     if db:
         settings["DATABASE_URL"] = db
     app = create_app(settings)
@@ -182,6 +186,7 @@ def serve(
         server.close()
         if deliverer is not None:
             deliverer.stop(timeout=settings_.timeout if settings_ else None)
+        app.extensions["lineage"].close()  # the judging process too
 
 
 COMMANDS: list[click.Command] = [serve]

@@ -66,6 +66,7 @@ from ..store.findings import (
 )
 from ..store.schema import iso
 from .fingerprint import fingerprint
+from .process import ProcessGoneError, forget, judging_process
 from .stored import evidence_text, to_finding
 
 __all__ = [
@@ -299,7 +300,7 @@ def _judge_until_caught_up(store: Store, gate: _Gate, what: str) -> Judgement | 
     judgement: Judgement | None = None
     try:
         while True:
-            judgement = _judge_logged(store, what)
+            judgement = _judge_where_asked(store, what)
             with gate.lock:
                 gate.finished += 1
                 gate.last = judgement
@@ -318,7 +319,26 @@ def _judge_until_caught_up(store: Store, gate: _Gate, what: str) -> Judgement | 
         raise
 
 
-def _judge_logged(store: Store, what: str) -> Judgement | None:
+def _judge_where_asked(store: Store, what: str) -> Judgement | None:
+    """:func:`judge_logged`, in the child process judging ``store`` if one was started
+    (:mod:`lineage.findings.process`), else (or once it is gone) in this one."""
+    process = judging_process(store)
+    if process is not None:
+        try:
+            return process.judge(what)
+        except ProcessGoneError as exc:
+            forget(store, process)
+            log.warning(
+                "lineage: warning: the process judging the findings ended (%s); they are "
+                "judged in this one from now on",
+                exc,
+            )
+    return judge_logged(store, what)
+
+
+def judge_logged(store: Store, what: str) -> Judgement | None:
+    """:func:`judge` after an ingest path's commit (``what``, for the log): never raises; a
+    failed judgement is logged and answers None."""
     try:
         return judge(store)
     except Exception as exc:  # the ingest succeeded: its caller must not see this as failing
