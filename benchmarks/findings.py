@@ -51,6 +51,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -67,7 +68,13 @@ import psycopg
 import requests
 from sqlalchemy import text
 
-from benchmarks.common import POSTGRES_ADMIN, machine, peak_rss_mb, postgres_available
+from benchmarks.common import (
+    POSTGRES_ADMIN,
+    child_peak_rss_mb,
+    machine,
+    peak_rss_mb,
+    postgres_available,
+)
 from benchmarks.scan import AS_OF, RAW_SQL, build
 from benchmarks.scope import batch
 from lineage.findings import judge
@@ -155,9 +162,16 @@ def serve(url: str, port: int, *, judging: bool) -> None:
     )
     threading.Thread(target=server.run, daemon=True).start()
     sys.stdin.read()  # until the benchmark closes it
+    app.extensions["lineage"].close()  # the judging process ends (and is waited for)
     used = os.times()  # the server's CPU, all its threads (PostgreSQL's own work not in it)
-    cpu = used.user + used.system
-    print(json.dumps({**ran, "server_rss_mb": peak_rss_mb(), "server_cpu": cpu}), flush=True)
+    report = {
+        **ran,
+        "server_rss_mb": peak_rss_mb(),
+        "server_cpu": used.user + used.system,
+        "child_cpu": used.children_user + used.children_system,  # the judging process
+        "child_rss_mb": child_peak_rss_mb(resource.getrusage(resource.RUSAGE_CHILDREN)),
+    }
+    print(json.dumps(report), flush=True)
     os._exit(0)  # waitress's threads and the pool's connections go with the process
 
 
@@ -393,8 +407,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"every event is judged (last answer at {judged['answered']:.1f} s; "
                 f"{judged['judged']} judgements, {judged['skipped']} with nothing new, "
                 f"{judged['failed']} failed, {judged['judging_seconds']:.1f} s judging; the "
-                f"server's CPU {judged['server_cpu']:.1f} s against {plain['server_cpu']:.1f} s "
-                f"with no judgement, its peak RSS {judged['server_rss_mb']:.0f} MB): "
+                f"server's CPU {judged['server_cpu']:.1f} s and its judging process's "
+                f"{judged['child_cpu']:.1f} s against {plain['server_cpu']:.1f} s and "
+                f"{plain['child_cpu']:.1f} s with no judgement, their peak RSS "
+                f"{judged['server_rss_mb']:.0f} MB and {judged['child_rss_mb']:.0f} MB): "
                 f"throughput with/without detection {stream['ratio']:.2f}x"
             )
         line += (
