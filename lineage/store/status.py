@@ -86,6 +86,12 @@ def failed_sql(e: str, horizon: str = ":horizon") -> str:
     return f"{status_sql(e, horizon)} = {_FAILED}"
 
 
+def may_fail_sql(e: str) -> str:
+    """Hop ``e`` can be ``failed`` at some moment: it arrived failed, or later statuses came
+    (what :func:`failed_sql` needs, read from its own row: a cheap filter before it)."""
+    return f"({e}.status_updated OR {e}.status = {_FAILED})"
+
+
 def _bound(sql: str, moment: int) -> TextClause:
     return text(sql).bindparams(bindparam("moment", moment, unique=True))
 
@@ -106,6 +112,7 @@ __all__ = [
     "failed_sql",
     "live_clause",
     "live_sql",
+    "may_fail_sql",
     "own_sql",
     "own_status_sql",
     "own_time_sql",

@@ -48,7 +48,7 @@ from sqlalchemy.sql.expression import FromClause
 from ..database import SQLITE_CACHE_KIB
 from ..queries import UNCACHED, values_list
 from ..schema import events, hop_inputs
-from ..status import failed_sql, own_sql
+from ..status import failed_sql, may_fail_sql, own_sql
 
 STREAM_BATCH = 2000
 """Rows fetched at a time from a streamed query (a server-side cursor on PostgreSQL)."""
@@ -211,20 +211,23 @@ def bitmap_scans(conn: Connection) -> Iterator[None]:
 # this is every hop whose liveness a scoped statement looks up, found through the place and
 # id indexes, never the whole store. Each scope table is an IN list: both planners drive the
 # index look-ups from it (joined, SQLite read the events table whole and probed the scope).
+# (each branch keeps only the hops that can be failed at all, from their own row, before the
+# union: the rest, nearly every hop of a batch, were deduplicated and judged for nothing)
 _SCOPED_FAILED = text(
     "INSERT INTO lineage_scan_failed_hops (seq) "  # noqa: S608 - module constants only
     "SELECT c.seq FROM ("
     "SELECT e.seq, e.event_id, e.kind, e.at, e.status, e.status_at, e.status_updated "
     "FROM events e WHERE (e.system, e.element, e.record) IN "
     "(SELECT system, element, record FROM lineage_scan_scope_places) "
-    "AND e.kind = 'hop' AND e.at <= :horizon "
+    f"AND e.kind = 'hop' AND e.at <= :horizon AND {may_fail_sql('e')} "
     "UNION SELECT e.seq, e.event_id, e.kind, e.at, e.status, e.status_at, e.status_updated "
     "FROM events e WHERE e.event_id IN (SELECT i.event_id FROM hop_inputs i "
     "WHERE (i.system, i.element, i.record) IN "
     "(SELECT system, element, record FROM lineage_scan_scope_places)) AND e.at <= :horizon "
+    f"AND {may_fail_sql('e')} "
     "UNION SELECT e.seq, e.event_id, e.kind, e.at, e.status, e.status_at, e.status_updated "
     "FROM events e WHERE e.event_id IN (SELECT event_id FROM lineage_scan_scope_events) "
-    "AND e.kind = 'hop' AND e.at <= :horizon"
+    f"AND e.kind = 'hop' AND e.at <= :horizon AND {may_fail_sql('e')}"
     f") c WHERE c.kind = 'hop' AND {failed_sql('c')}"
 )
 
