@@ -611,8 +611,10 @@ def linked_candidates(
     if not keys or not sides:
         return []
     dialect = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
-    params: dict[str, Any] = {"keys": json.dumps([list(key) for key in keys])}
-    params["as_of"] = bound(as_of)
+    params: dict[str, Any] = {
+        "keys": json.dumps([list(key) for key in keys]),
+        "as_of": bound(as_of),
+    }
     sql = _LINKED[dialect].format(
         comp=_comp(sides, params),
         single=SINGLE_RECORD_SQL.format(hop="e.event_id", system="i.system", record="i.record"),

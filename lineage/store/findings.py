@@ -237,42 +237,50 @@ def _in(conn: Connection, column: ColumnElement[Any], values: Sequence[Any]) -> 
     return column.in_(values)
 
 
-# Open findings by keys, the keys as one JSON parameter (json.dumps and the server's parser
-# work in C; psycopg quoted each string of a text array apart). Both planners are made to
-# start from the keys and probe the index a key: PostgreSQL did not use ix_findings_place
-# for a list of ORs, SQLite chose ix_findings_resolved (every open finding) for it, 0.7 s at
-# 1M events; a CROSS JOIN is SQLite's way of saying "loop over the left side".
-_OPEN_IDS = {
-    ("postgresql", "place"): text(
-        "SELECT f.id FROM jsonb_array_elements(CAST(:keys AS jsonb)) AS k "
-        "JOIN findings f ON f.system = k.value ->> 0 AND f.element = k.value ->> 1 "
-        "AND f.record = k.value ->> 2 WHERE f.resolved_at IS NULL"
-    ),
-    ("sqlite", "place"): text(
-        "SELECT f.id FROM json_each(:keys) AS k CROSS JOIN findings f "
-        "ON f.system = json_extract(k.value, '$[0]') "
-        "AND f.element = json_extract(k.value, '$[1]') "
-        "AND f.record = json_extract(k.value, '$[2]') WHERE f.resolved_at IS NULL"
-    ),
-    ("postgresql", "event"): text(
-        "SELECT f.id FROM jsonb_array_elements(CAST(:keys AS jsonb)) AS k "
-        "JOIN findings f ON f.event = k.value ->> 0 WHERE f.resolved_at IS NULL"
-    ),
-    ("sqlite", "event"): text(
-        "SELECT f.id FROM json_each(:keys) AS k CROSS JOIN findings f "
-        "ON f.event = json_extract(k.value, '$[0]') WHERE f.resolved_at IS NULL"
-    ),
-}
-
-
 def _open_ids(conn: Connection, lookup: str, keys: Collection[tuple[str, ...]]) -> set[int]:
     """Ids of the open findings on one of ``keys``: ``place`` keys ``(system, element,
     record)`` (``ix_findings_place``), ``event`` keys ``(event,)`` (``ix_findings_event``)."""
+    columns = ("f.system", "f.element", "f.record") if lookup == "place" else ("f.event",)
+    return _ids_by_key(conn, columns, keys)
+
+
+def _ids_by_key(
+    conn: Connection,
+    columns: tuple[str, ...],
+    keys: Collection[tuple[str, ...]],
+    code: str | None = None,
+) -> set[int]:
+    """Ids of the open findings (of ``code``, if given) whose ``columns`` (SQL of the
+    ``findings f`` row) hold one of ``keys``, probed a key at a time.
+
+    The keys travel as one JSON parameter (json.dumps and the server's parser work in C;
+    psycopg quoted each string of a text array apart). Both planners are made to loop over
+    the keys and probe an index a key: PostgreSQL did not use ix_findings_place for a list of
+    ORs, and with no statistics (findings freshly stored) it read every open finding of a
+    code once instead; SQLite chose ix_findings_resolved (every open finding), 0.7 s at 1M
+    events. SQLite's CROSS JOIN, PostgreSQL's LATERAL subquery that OFFSET 0 keeps unmerged.
+    """
     wanted = sorted(set(keys))
     if not wanted:
         return set()
-    params = {"keys": json.dumps([list(key) for key in wanted])}
-    return {int(row[0]) for row in conn.execute(_OPEN_IDS[conn.dialect.name, lookup], params)}
+    of_code = "f.code = :code AND " if code is not None else ""
+    if conn.dialect.name == "postgresql":
+        equal = " AND ".join(f"{column} = k.value ->> {n}" for n, column in enumerate(columns))
+        sql = (
+            "SELECT x.id FROM jsonb_array_elements(CAST(:keys AS jsonb)) AS k "  # noqa: S608
+            "CROSS JOIN LATERAL (SELECT f.id FROM findings f "
+            f"WHERE {of_code}{equal} AND f.resolved_at IS NULL OFFSET 0) x"
+        )
+    else:
+        equal = " AND ".join(
+            f"{column} = json_extract(k.value, '$[{n}]')" for n, column in enumerate(columns)
+        )
+        sql = (
+            f"SELECT f.id FROM json_each(:keys) AS k CROSS JOIN findings f ON {equal} "  # noqa: S608
+            f"WHERE {of_code}f.resolved_at IS NULL"
+        )
+    params = {"keys": json.dumps([list(key) for key in wanted]), "code": code}
+    return {int(row[0]) for row in conn.execute(text(sql), params)}
 
 
 def _field(conn: Connection, field: str) -> ColumnElement[Any]:
@@ -284,9 +292,9 @@ def _field(conn: Connection, field: str) -> ColumnElement[Any]:
     return func.json_extract(findings.c.evidence, field)
 
 
-# A code's own keys that an index of open findings answers (migration 0017): looked up a key
-# at a time, as _OPEN_IDS does. The golden key's expressions are those the index was built on
-# (a planner uses an index on expressions only for the very same expressions).
+# A code's own keys that an index of open findings answers (migration 0017), looked up a key
+# at a time (_ids_by_key). The golden key's expressions are those the index was built on (a
+# planner uses an index on expressions only for the very same expressions).
 GOLDEN_KEY: dict[str, tuple[str, ...]] = {
     "postgresql": (
         "(CAST(f.evidence AS jsonb) ->> 'system_of_record')",
@@ -298,36 +306,12 @@ GOLDEN_KEY: dict[str, tuple[str, ...]] = {
     ),
 }
 _KEYED: dict[tuple[str, ...], dict[str, tuple[str, ...]]] = {
-    ("system", "record"): {name: ("f.system", "f.record") for name in GOLDEN_KEY},
+    ("system", "record"): {
+        "postgresql": ("f.system", "f.record"),
+        "sqlite": ("f.system", "f.record"),
+    },
     ("$.system_of_record", "$.golden_record"): GOLDEN_KEY,
 }
-
-
-def _keyed_ids(conn: Connection, match: KeyMatch, wanted: Collection[tuple[str, ...]]) -> set[int]:
-    """Ids of the open findings of ``match.code`` whose fields are one of ``wanted``, probed a
-    key at a time through ``ix_findings_open_record`` / ``ix_findings_open_golden``."""
-    columns = _KEYED[match.fields][conn.dialect.name]
-    keys = sorted(wanted)
-    # both planners are made to loop over the keys (freshly stored findings have no
-    # statistics, and PostgreSQL then read every open finding of the code once instead):
-    # SQLite's CROSS JOIN, PostgreSQL's LATERAL subquery that OFFSET 0 keeps unmerged
-    if conn.dialect.name == "postgresql":
-        equal = " AND ".join(f"{column} = k.value ->> {n}" for n, column in enumerate(columns))
-        sql = (
-            "SELECT x.id FROM jsonb_array_elements(CAST(:keys AS jsonb)) AS k "  # noqa: S608
-            "CROSS JOIN LATERAL (SELECT f.id FROM findings f "
-            f"WHERE f.code = :code AND {equal} AND f.resolved_at IS NULL OFFSET 0) x"
-        )
-    else:
-        equal = " AND ".join(
-            f"{column} = json_extract(k.value, '$[{n}]')" for n, column in enumerate(columns)
-        )
-        sql = (
-            f"SELECT f.id FROM json_each(:keys) AS k CROSS JOIN findings f ON {equal} "  # noqa: S608
-            "WHERE f.code = :code AND f.resolved_at IS NULL"
-        )
-    params = {"keys": json.dumps([list(key) for key in keys])}
-    return {int(row[0]) for row in conn.execute(text(sql), {**params, "code": match.code})}
 
 
 def _matching_ids(conn: Connection, match: KeyMatch) -> set[int]:
@@ -335,7 +319,8 @@ def _matching_ids(conn: Connection, match: KeyMatch) -> set[int]:
     if not wanted:
         return set()
     if match.fields in _KEYED:
-        return _keyed_ids(conn, match, wanted)
+        columns = _KEYED[match.fields][conn.dialect.name]
+        return _ids_by_key(conn, columns, wanted, code=match.code)
     query = select(findings.c.id, *(_field(conn, f) for f in match.fields)).where(
         findings.c.code == match.code, findings.c.resolved_at.is_(None)
     )
