@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -283,10 +284,10 @@ def _ids_by_key(
     return {int(row[0]) for row in conn.execute(text(sql), params)}
 
 
-def _field(conn: Connection, field: str) -> ColumnElement[Any]:
+def _field(dialect: str, field: str) -> ColumnElement[Any]:
     if not field.startswith("$."):
         return findings.c[field]
-    if conn.dialect.name == "postgresql":
+    if dialect == "postgresql":
         parts = field[2:].split(".")
         return func.jsonb_extract_path_text(cast(findings.c.evidence, JSONB), *parts)
     return func.json_extract(findings.c.evidence, field)
@@ -321,10 +322,16 @@ def _matching_ids(conn: Connection, match: KeyMatch) -> set[int]:
     if match.fields in _KEYED:
         columns = _KEYED[match.fields][conn.dialect.name]
         return _ids_by_key(conn, columns, wanted, code=match.code)
-    query = select(findings.c.id, *(_field(conn, f) for f in match.fields)).where(
-        findings.c.code == match.code, findings.c.resolved_at.is_(None)
-    )
+    query = _open_of_code(conn.dialect.name, match.code, match.fields)
     return {int(row[0]) for row in conn.execute(query) if tuple(row[1:]) in wanted}
+
+
+@lru_cache(maxsize=64)
+def _open_of_code(dialect: str, code: str, fields: tuple[str, ...]) -> Select[Any]:
+    """The id and ``fields`` of every open finding of ``code`` (built once a code)."""
+    return select(findings.c.id, *(_field(dialect, f) for f in fields)).where(
+        findings.c.code == code, findings.c.resolved_at.is_(None)
+    )
 
 
 def last_occurrences(conn: Connection, fingerprints: Collection[str]) -> dict[str, int]:

@@ -19,12 +19,14 @@ scope's places (``ix_hop_inputs_event``, ``ix_hop_inputs_place``).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Row, Select, and_, func, or_, select, union
 
 from ..schema import events, hop_inputs
 from .common import (
+    AS_OF,
     FAILED,
     HOP,
     agrees_with_holder,
@@ -47,12 +49,13 @@ def disagreeing_inputs(
     """
     if intervals is None:
         intervals = conn.dialect.name == "postgresql" and not scoped
-    return stream(conn, _statement(as_of, scoped=scoped, intervals=intervals))
+    return stream(conn, _statement(scoped=scoped, intervals=intervals), {"as_of": as_of})
 
 
-def _statement(as_of: int, *, scoped: bool, intervals: bool) -> Select[Any]:
+@cache
+def _statement(*, scoped: bool, intervals: bool) -> Select[Any]:
     if scoped:
-        return _scoped_statement(as_of)
+        return _scoped_statement()
     hop = events.alias("hop")
     inputs: Any = hop_inputs
     columns = (
@@ -70,7 +73,7 @@ def _statement(as_of: int, *, scoped: bool, intervals: bool) -> Select[Any]:
         inputs.c.value.label("in_value"),
     )
     joined = inputs.join(hop, hop.c.event_id == inputs.c.event_id)
-    live = [hop.c.kind == HOP, hop.c.at <= as_of, hop.c.seq.not_in(FAILED)]
+    live = [hop.c.kind == HOP, hop.c.at <= AS_OF, hop.c.seq.not_in(FAILED)]
     if not intervals:
         # read the inputs in their table's order, each hop found by its id: driven from the
         # hops (by time, or whole), SQLite probed the inputs' index at random (1,000,000
@@ -100,7 +103,7 @@ def _statement(as_of: int, *, scoped: bool, intervals: bool) -> Select[Any]:
             func.lead(src.c.at).over(partition_by=partition, order_by=order).label("until"),
             func.lead(src.c.seq).over(partition_by=partition, order_by=order).label("next_seq"),
         )
-        .where(src.c.at <= as_of, holds_value(src))
+        .where(src.c.at <= AS_OF, holds_value(src))
         .subquery("held")
     )
     current = and_(
@@ -122,7 +125,7 @@ def _statement(as_of: int, *, scoped: bool, intervals: bool) -> Select[Any]:
     )
 
 
-def _scoped_statement(as_of: int) -> Select[Any]:
+def _scoped_statement() -> Select[Any]:
     """The probes formulation over the inputs of the scope's hops and those read at the
     scope's places: a union of two, each driven from its scope table through the indexes
     (hop inputs by event or place, then the hop by id), then one probe per input."""
@@ -154,7 +157,7 @@ def _scoped_statement(as_of: int) -> Select[Any]:
         branches.append(
             select(*columns)
             .select_from(hop_inputs.join(hop, hop.c.event_id == hop_inputs.c.event_id))
-            .where(wanted, hop.c.kind == HOP, hop.c.at <= as_of, hop.c.seq.not_in(FAILED))
+            .where(wanted, hop.c.kind == HOP, hop.c.at <= AS_OF, hop.c.seq.not_in(FAILED))
         )
     read = union(*branches).subquery("read")
     agrees = agrees_with_holder(

@@ -35,6 +35,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     case,
     literal_column,
     not_,
@@ -310,9 +311,17 @@ def in_scope_events(column: ColumnElement[Any]) -> ColumnElement[bool]:
     return column.in_(select(SCOPE_EVENTS.c.event_id))
 
 
-def stream(conn: Connection, stmt: Select[Any]) -> Iterator[Row[Any]]:
-    """Run ``stmt`` and yield its rows a batch at a time, never the whole result at once."""
-    result = conn.execute(stmt.execution_options(yield_per=STREAM_BATCH))
+AS_OF = bindparam("as_of", type_=BigInteger)
+"""The moment judged, as a parameter: a statement built on it once (:func:`built_once`) is
+run for every scan with ``{"as_of": moment}``."""
+
+
+def stream(
+    conn: Connection, stmt: Select[Any], params: dict[str, Any] | None = None
+) -> Iterator[Row[Any]]:
+    """Run ``stmt`` (with ``params``) and yield its rows a batch at a time, never the whole
+    result at once."""
+    result = conn.execute(stmt.execution_options(yield_per=STREAM_BATCH), params)
     try:
         yield from result
     finally:

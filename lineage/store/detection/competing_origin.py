@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Select, bindparam, func, select
 
 from ..schema import events
-from .common import WRITE, bitmap_scans
+from .common import AS_OF, WRITE, bitmap_scans
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,47 +39,18 @@ def competing_writes(
 ) -> list[WriteGroup]:
     """Per system other than ``origin`` (only ``systems`` when given), the writes of
     ``element`` at or before ``as_of``, by system name."""
-    where = [
-        events.c.element == element,
-        events.c.system != origin,
-        events.c.kind == WRITE,
-        events.c.at <= as_of,
-    ]
+    params: dict[str, Any] = {"element": element, "origin": origin, "as_of": as_of}
     if systems is not None:
         if not systems:
             return []
-        where.append(events.c.system.in_(sorted(systems)))
+        params["systems"] = sorted(systems)
     with bitmap_scans(conn):
-        groups = conn.execute(
-            select(
-                events.c.system,
-                func.count().label("writes"),
-                func.min(events.c.at).label("first_at"),
-                func.max(events.c.at).label("last_at"),
-            )
-            .where(*where)
-            .group_by(events.c.system)
-            .order_by(events.c.system)
-        ).all()
+        groups = conn.execute(_groups(systems is not None), params).all()
     found: list[WriteGroup] = []
     for group in groups:
-        # the group's writes first (OFFSET 0 fences them), then the earliest: ordered and
-        # limited at once, PostgreSQL walks ix_events_at from the first event of the store
-        group_rows = (
-            select(events.c.event_id, events.c.record, events.c.actor, events.c.at, events.c.seq)
-            .where(
-                events.c.element == element,
-                events.c.system == group.system,
-                events.c.kind == WRITE,
-                events.c.at <= as_of,
-            )
-            .offset(0)
-            .subquery("group_rows")
-        )
         rows = conn.execute(
-            select(group_rows.c.event_id, group_rows.c.record, group_rows.c.actor)
-            .order_by(group_rows.c.at, group_rows.c.seq)
-            .limit(samples)
+            _EARLIEST,
+            {"element": element, "system": group.system, "as_of": as_of, "samples": samples},
         ).all()
         found.append(
             WriteGroup(
@@ -91,3 +64,48 @@ def competing_writes(
             )
         )
     return found
+
+
+@cache
+def _groups(among: bool) -> Select[Any]:
+    """Per system, the writes of ``:element`` outside ``:origin`` (``among``: only in
+    ``:systems``), built once (the values are parameters)."""
+    where = [
+        events.c.element == bindparam("element"),
+        events.c.system != bindparam("origin"),
+        events.c.kind == WRITE,
+        events.c.at <= AS_OF,
+    ]
+    if among:
+        where.append(events.c.system.in_(bindparam("systems", expanding=True)))
+    return (
+        select(
+            events.c.system,
+            func.count().label("writes"),
+            func.min(events.c.at).label("first_at"),
+            func.max(events.c.at).label("last_at"),
+        )
+        .where(*where)
+        .group_by(events.c.system)
+        .order_by(events.c.system)
+    )
+
+
+# A group's writes first (OFFSET 0 fences them), then the earliest: ordered and limited at
+# once, PostgreSQL walks ix_events_at from the first event of the store
+_GROUP_ROWS = (
+    select(events.c.event_id, events.c.record, events.c.actor, events.c.at, events.c.seq)
+    .where(
+        events.c.element == bindparam("element"),
+        events.c.system == bindparam("system"),
+        events.c.kind == WRITE,
+        events.c.at <= AS_OF,
+    )
+    .offset(0)
+    .subquery("group_rows")
+)
+_EARLIEST = (
+    select(_GROUP_ROWS.c.event_id, _GROUP_ROWS.c.record, _GROUP_ROWS.c.actor)
+    .order_by(_GROUP_ROWS.c.at, _GROUP_ROWS.c.seq)
+    .limit(bindparam("samples"))
+)

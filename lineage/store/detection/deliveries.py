@@ -7,13 +7,14 @@ judgement: the scope's hops (unique index on event ids), and the scope's source 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, not_, select, text
+from sqlalchemy import Connection, Row, Select, and_, func, not_, select, text
 
 from ..schema import events, hop_inputs
 from ..status import deciding_seq_sql, own_sql, own_status_sql, own_time_sql
-from .common import FAILED, HOP, STREAM_BATCH, in_scope_places, stream
+from .common import AS_OF, FAILED, HOP, STREAM_BATCH, in_scope_places, stream
 
 # The hops whose status as of the scan (the store's one rule, lineage.store.status) is
 # failed or sent, with that status's error and time: those that arrived undelivered, through
@@ -72,6 +73,13 @@ def duplicated_sources(
     """Per (integration, source place, target system, element) that a one-to-one integration
     delivered to two target records or more, every live hop of it, in group order then by
     time: rows ``k0..k5`` (the group), ``event_id, at, record``."""
+    return stream(conn, _duplicated(tuple(sorted(one_to_one)), scoped), {"as_of": as_of})
+
+
+@lru_cache(maxsize=16)
+def _duplicated(one_to_one: tuple[str, ...], scoped: bool) -> Select[Any]:
+    """:func:`duplicated_sources`'s statement, built once per registry's one-to-one
+    integrations."""
     # Only a source place read by two hops or more can be duplicated: found on the covering
     # index ix_hop_inputs_place alone, before any hop is joined.
     read_twice = select(hop_inputs.c.system, hop_inputs.c.element, hop_inputs.c.record)
@@ -101,8 +109,8 @@ def duplicated_sources(
     )
     live = (
         events.c.kind == HOP,
-        events.c.integration.in_(sorted(one_to_one)),
-        events.c.at <= as_of,
+        events.c.integration.in_(one_to_one),
+        events.c.at <= AS_OF,
         not_(events.c.seq.in_(FAILED)),
     )
     groups = (
@@ -139,4 +147,4 @@ def duplicated_sources(
         )
         .order_by(*(groups.c[f"k{n}"] for n in range(len(key))), events.c.at, events.c.seq)
     )
-    return stream(conn, detail)
+    return detail
