@@ -5,12 +5,13 @@ and, in a scoped judgement, the current event of each of the scope's places."""
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Row, Select, and_, exists, not_, or_, select
 
 from ..schema import events
-from .common import SCOPE_PLACES, holds_value, stream
+from .common import AS_OF, SCOPE_PLACES, holds_value, stream
 
 _CURRENT_COLUMNS = (
     events.c.event_id,
@@ -46,13 +47,18 @@ def current_at_scope_places(
 ) -> Iterator[Row[Any]]:
     """The current event (same columns as :func:`current_holding`) of every scope place of
     one of ``elements``: its latest write, snapshot or live hop by ``as_of``."""
+    return stream(conn, _current_at_scope_places(tuple(sorted(elements))), {"as_of": as_of})
+
+
+@lru_cache(maxsize=16)
+def _current_at_scope_places(elements: tuple[str, ...]) -> Select[Any]:
     latest = (
         select(events.c.seq)
         .where(
             events.c.system == SCOPE_PLACES.c.system,
             events.c.element == SCOPE_PLACES.c.element,
             events.c.record == SCOPE_PLACES.c.record,
-            events.c.at <= as_of,
+            events.c.at <= AS_OF,
             holds_value(events),
         )
         .order_by(events.c.at.desc(), events.c.seq.desc())
@@ -61,14 +67,9 @@ def current_at_scope_places(
         .scalar_subquery()
     )
     picked = (
-        select(latest.label("seq"))
-        .where(SCOPE_PLACES.c.element.in_(sorted(elements)))
-        .subquery("picked")
+        select(latest.label("seq")).where(SCOPE_PLACES.c.element.in_(elements)).subquery("picked")
     )
-    return stream(
-        conn,
-        select(*_CURRENT_COLUMNS).select_from(picked.join(events, events.c.seq == picked.c.seq)),
-    )
+    return select(*_CURRENT_COLUMNS).select_from(picked.join(events, events.c.seq == picked.c.seq))
 
 
 def _current_with(element: str, values: list[str | None], as_of: int) -> Select[Any]:
