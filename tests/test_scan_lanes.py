@@ -11,7 +11,14 @@ from scan_world import clean_chain, load, record, us, write
 from test_detect_run import defects
 
 from lineage.detect import run as detect_run
-from lineage.detect.run import APART, LANES_VARIABLE, run_detectors, scan_report
+from lineage.detect.run import (
+    APART,
+    LANES_VARIABLE,
+    SCOPED_LANES_FROM,
+    run_detectors,
+    scan_report,
+)
+from lineage.findings import judge
 from lineage.report import finding_json
 from lineage.store import Store, open_store
 from lineage.store.snapshot import export_snapshot, import_snapshot
@@ -44,6 +51,50 @@ def test_two_lanes_find_what_one_lane_finds(store: Store, monkeypatch: pytest.Mo
     codes = {f.code for f in run_detectors(store, us(24 * 60)).findings}
     assert "conflicting-truth" in codes and len(codes) > 3  # both lanes' findings are there
     assert sorted(APART) == ["conflicting_truth"]
+
+
+def test_a_scoped_judgement_in_two_lanes_keeps_the_state_a_full_scan_would(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batch after batch, judged with conflicting-truth in a lane of its own (PostgreSQL; on
+    SQLite a scoped judgement keeps one lane: its lanes could read two states), and the full
+    judgement then has nothing to add, change or resolve."""
+    load(store)
+    scopes: list[object] = []
+    real = detect_run._lane
+
+    def watched(*args: object, **kwargs: object) -> object:
+        scopes.append(args[-1])
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(detect_run, "_lane", watched)
+    monkeypatch.setenv(LANES_VARIABLE, "2")
+    events = [*clean_chain(), *defects()]
+    third = len(events) // 3
+    record(store, *events[:third])
+    assert judge(store, webhook=False).full  # the first judgement judges everything
+    scopes.clear()
+    for part in (events[third : 2 * third], events[2 * third :]):
+        record(store, *part)
+        assert not judge(store, webhook=False).full
+    assert (scopes != []) is (store.dialect == "postgresql")
+    assert all(scope is not None for scope in scopes)  # the lanes of scoped judgements
+    full = judge(store, full=True, webhook=False)
+    assert full.as_dict() == {"added": 0, "changed": 0, "resolved": 0}
+    assert {f.code for f in run_detectors(store).findings} >= {"conflicting-truth"}
+
+
+def test_a_small_scope_is_judged_in_one_lane(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    load(store)
+    record(store, *clean_chain())
+    judge(store, webhook=False)
+    lanes: list[object] = []
+    monkeypatch.setattr(detect_run, "_lane", lambda *args: lanes.append(args) or [])
+    monkeypatch.delenv(LANES_VARIABLE, raising=False)
+    record(store, *defects())
+    assert len(defects()) < SCOPED_LANES_FROM
+    assert not judge(store, webhook=False).full
+    assert lanes == []
 
 
 def test_an_in_memory_store_scans_in_one_lane(monkeypatch: pytest.MonkeyPatch) -> None:

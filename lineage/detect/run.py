@@ -22,7 +22,7 @@ from ..store import Store
 from ..store.counts import events_recorded_about
 from ..store.database import begin_read
 from ..store.detection import Connection
-from ..store.detection.common import lane_cache, prepare, release
+from ..store.detection.common import lane_cache, prepare, probe_planner, release
 from ..store.schema import from_us
 from ..store.snapshot import export_snapshot, import_snapshot
 from ..verify import HopVerifier
@@ -40,9 +40,15 @@ LANES_FROM = 100_000
 in about a second, less than the second connection would save, and a server judging many
 small batches keeps its connections for the requests."""
 
+SCOPED_LANES_FROM = 200
+"""Events a scoped judgement names before it takes a second lane (PostgreSQL): then
+conflicting-truth's walk from the batch's keys (a fifth of the judgement) runs beside the
+other detectors; below, the second connection and snapshot cost about what they save."""
+
 LANES_VARIABLE = "LINEAGE_SCAN_LANES"
-"""``1`` runs every detector of a full scan on one connection, one after the other; ``2``
-takes the second lane whatever the store's size; unset: from :data:`LANES_FROM` events."""
+"""``1`` runs every detector of a scan on one connection, one after the other; ``2`` takes
+the second lane whatever the store's (or a PostgreSQL scope's) size; unset: from
+:data:`LANES_FROM` events (:data:`SCOPED_LANES_FROM` in a scope)."""
 
 RUNTIME_CODES: frozenset[str] = frozenset(code for code, info in CODES.items() if info.runtime)
 """The codes ``lineage scan`` reports; waivers of other codes are left to ``lineage check``."""
@@ -105,6 +111,7 @@ def scan_context(
     *,
     scope: Scope | None = None,
     snapshot: str | None = None,
+    tables: bool = True,
 ) -> Iterator[ScanContext]:
     """A :class:`ScanContext` on one connection, read in one snapshot where the backend can.
 
@@ -118,6 +125,9 @@ def scan_context(
             judges the whole store.
         snapshot: read the snapshot another scan's connection exported (PostgreSQL:
             :func:`lineage.store.snapshot.export_snapshot`), so both read the same state.
+        tables: create the scan's temporary tables (:func:`~lineage.store.detection.common.
+            prepare`); False for a lane whose detectors read none (the planner is set as for
+            the scope all the same).
     """
     registry = store.registry()
     with store.engine.connect() as conn:
@@ -139,6 +149,11 @@ def scan_context(
                 scope=scope,
                 judged=judged,
             )
+            if not tables:
+                if scope is not None:
+                    probe_planner(read)
+                yield ctx
+                return
             # while the connection is fresh (plain cursors run DDL)
             if scope is None:
                 prepare(read, moment)
@@ -172,18 +187,19 @@ def run_detectors(
     once (PostgreSQL, an SQLite file) runs the detectors of :data:`APART` on a second
     connection, in a thread, beside the others:
     the databases do most of the work with Python's lock released, so the two lanes take a
-    core each. On PostgreSQL the second connection reads the first one's exported snapshot.
-    The findings are the same as one lane's (the order is the caller's to set).
+    core each. On PostgreSQL the second connection reads the first one's exported snapshot,
+    and a scoped judgement of :data:`SCOPED_LANES_FROM` events or more takes the second lane
+    too. The findings are the same as one lane's (the order is the caller's to set).
     """
     chosen = list(DETECTORS if detectors is None else detectors)
     apart = [d for d in chosen if d.__name__ in APART]
     rest = [d for d in chosen if d.__name__ not in APART]
     with scan_context(store, as_of, scope=scope) as ctx:
-        if scope is not None or not apart or not rest or not _two_lanes(store, ctx.conn):
+        if not apart or not rest or not _two_lanes(store, ctx.conn, scope):
             return Detected(list(detect(ctx, chosen)), ctx.registry, ctx.as_of, ctx.judged)
         snapshot = export_snapshot(ctx.conn)
         with ThreadPoolExecutor(1, thread_name_prefix="lineage-scan") as pool:
-            other = pool.submit(_lane, store, ctx.as_of, snapshot, apart)
+            other = pool.submit(_lane, store, ctx.as_of, snapshot, apart, scope)
             try:
                 found = list(detect(ctx, rest))
             finally:
@@ -193,21 +209,33 @@ def run_detectors(
 
 
 def _lane(
-    store: Store, as_of: int, snapshot: str | None, detectors: Sequence[Detector]
+    store: Store,
+    as_of: int,
+    snapshot: str | None,
+    detectors: Sequence[Detector],
+    scope: Scope | None,
 ) -> list[Finding]:
-    with scan_context(store, as_of, snapshot=snapshot) as ctx, lane_cache(ctx.conn):
+    # a scoped lane's detectors (APART) read no temporary table: none is made for them
+    context = scan_context(store, as_of, snapshot=snapshot, scope=scope, tables=scope is None)
+    with context as ctx, lane_cache(ctx.conn):
         return list(detect(ctx, detectors))
 
 
-def _two_lanes(store: Store, conn: Connection) -> bool:
-    """Whether a full scan takes a second lane: the store serves two connections at once,
-    each reading the same database (not an in-memory SQLite store: each connection would
-    have its own), and it holds :data:`LANES_FROM` events (or ``LINEAGE_SCAN_LANES`` says)."""
+def _two_lanes(store: Store, conn: Connection, scope: Scope | None) -> bool:
+    """Whether a scan takes a second lane: the store serves two connections at once, each
+    reading the same database (not an in-memory SQLite store: each connection would have its
+    own), and it holds :data:`LANES_FROM` events, or (a scoped judgement, on PostgreSQL: the
+    lanes read one exported snapshot) the scope names :data:`SCOPED_LANES_FROM` events; or
+    ``LINEAGE_SCAN_LANES`` says."""
     asked = os.environ.get(LANES_VARIABLE, "").strip()
-    if asked == "1":
+    if asked == "1" or not store.reads_beside:
         return False
-    if store.dialect != "postgresql" and store.engine.url.database in (None, "", ":memory:"):
-        return False
+    if scope is not None:
+        # SQLite's lanes would begin their reads apart, and a scoped judgement reads beside
+        # the writers: the two could read two states
+        if store.dialect != "postgresql":
+            return False
+        return asked == "2" or len(scope.events) >= SCOPED_LANES_FROM
     return asked == "2" or events_recorded_about(conn) >= LANES_FROM
 
 

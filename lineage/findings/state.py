@@ -37,6 +37,7 @@ import threading
 import time
 import weakref
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,9 +154,17 @@ def judge(store: Store, *, full: bool = False, webhook: bool | None = None) -> J
         if scope is None:
             # a full judgement's two lanes read one state only while nothing commits
             return _judge_holding_the_write_lock(store, full, notify)
-        detected = run_detectors(store, scope=scope) if not scope.empty else None
+        detected, touched = _detect(store, scope)
         with store.writing(JUDGE_LOCK) as conn:
-            return _settle(conn, detected, scope=scope, before=before, mark=mark, notify=notify)
+            return _settle(
+                conn,
+                detected,
+                scope=scope,
+                before=before,
+                mark=mark,
+                notify=notify,
+                touched=touched,
+            )
 
 
 def _judge_holding_the_write_lock(store: Store, full: bool, notify: bool) -> Judgement:
@@ -168,9 +177,46 @@ def _judge_holding_the_write_lock(store: Store, full: bool, notify: bool) -> Jud
         if isinstance(looked, Judgement):
             return looked
         before, mark, scope = looked
-        empty = scope is not None and scope.empty
-        detected = None if empty else run_detectors(store, scope=scope)
-        return _settle(conn, detected, scope=scope, before=before, mark=mark, notify=notify)
+        detected, touched = _detect(store, scope)
+        return _settle(
+            conn, detected, scope=scope, before=before, mark=mark, notify=notify, touched=touched
+        )
+
+
+def _detect(store: Store, scope: Scope | None) -> tuple[Detected | None, list[FindingRow] | None]:
+    """Run the detectors over ``scope`` (None: the whole store; an empty scope: nothing) and,
+    beside them on a connection of its own, read the stored open findings a scoped judgement
+    may change (:func:`_stored_touching`), when the store reads beside: the reconcile then
+    starts with them. Only judgements change the stored findings, and this judgement holds
+    their lock, so they are read the same before the detectors end as after. (A 1,000-event
+    batch at 1,000,000 events: about 0.05 ms an event of PostgreSQL's judgement, its
+    look-ups of every key of the scope, now made while the detectors run.)"""
+    if scope is None:
+        return run_detectors(store), None
+    if scope.empty:
+        return None, None
+    if not store.reads_beside:
+        return run_detectors(store, scope=scope), None
+    with ThreadPoolExecutor(1, thread_name_prefix="lineage-judge") as pool:
+        touched = pool.submit(_read_touching, store, scope)
+        try:
+            detected = run_detectors(store, scope=scope)
+        finally:
+            wait([touched])
+        return detected, touched.result()
+
+
+def _read_touching(store: Store, scope: Scope) -> list[FindingRow]:
+    with store.engine.connect() as conn:
+        return _stored_touching(conn, scope)
+
+
+def _stored_touching(conn: Connection, scope: Scope) -> list[FindingRow]:
+    """The open findings ``scope`` covers (looked up by its keys, never all): every stored
+    finding a scoped judgement can undo."""
+    return [
+        row for row in open_rows_touching(conn, touching(scope)) if covers(scope, to_finding(row))
+    ]
 
 
 def _look(
@@ -194,9 +240,11 @@ def _settle(
     before: Watermark | None,
     mark: Watermark,
     notify: bool,
+    touched: list[FindingRow] | None = None,
 ) -> Judgement:
     """Store the verdict of ``detected`` (None: the scope was empty, nothing to judge) and
-    the watermark ``mark``, in the judgement's write transaction."""
+    the watermark ``mark``, in the judgement's write transaction (``touched``: the open
+    findings the scope covers, when read already)."""
     if detected is None:
         save_watermark(conn, mark, _wall_us())
         return Judgement(as_of=mark.clock or 0, full=False)
@@ -208,6 +256,7 @@ def _settle(
         batch_event=newest_event(conn, before, mark),
         mark=mark,
         notify=notify,
+        touched=touched,
     )
     refresh_statistics(conn, judgement.added + judgement.changed + judgement.resolved)
     save_watermark(conn, mark, _wall_us())
@@ -362,6 +411,7 @@ def _reconcile(
     batch_event: str | None,
     mark: Watermark,
     notify: bool,
+    touched: list[FindingRow] | None = None,
 ) -> Judgement:
     fresh: dict[str, Finding] = {}
     for finding in sorted(found, key=finding_order):
@@ -374,11 +424,9 @@ def _reconcile(
         # found, and those its scope covers (looked up by the scope's keys, never all); so
         # every stored one it did not find is covered
         stored = {row.fingerprint: row for row in open_rows_by_fingerprint(conn, fresh)}
-        stored.update(
-            (row.fingerprint, row)
-            for row in open_rows_touching(conn, touching(scope))
-            if covers(scope, to_finding(row))
-        )
+        if touched is None:
+            touched = _stored_touching(conn, scope)
+        stored.update((row.fingerprint, row) for row in touched)
     seen: list[int] = []
     changes: list[dict[str, Any]] = []
     for key, finding in fresh.items():

@@ -260,6 +260,17 @@ class Store:
         """``sqlite`` or ``postgresql``."""
         return self.engine.dialect.name
 
+    @property
+    def reads_beside(self) -> bool:
+        """Whether a second connection reads the same database at once, so that work can be
+        done beside the work on the first: not in an in-memory SQLite store (each
+        connection there holds a database of its own)."""
+        return self.dialect == "postgresql" or self.engine.url.database not in (
+            None,
+            "",
+            ":memory:",
+        )
+
     def registry(self, conn: Connection | None = None) -> Registry:
         """The latest registry loaded into the store (an empty one before any ``load``).
 

@@ -128,9 +128,7 @@ def prepare(
     conn.execute(_FILL_SCOPE[dialect, "events"], {"ids": json.dumps(ids)})
     if conn.dialect.name == "postgresql":  # sizes for the planner: drive from the scope
         conn.execute(_ANALYZE_SCOPE)
-        conn.execute(_NO_JIT)
-        conn.execute(_NO_BITMAP)
-        conn.execute(_PROBES_CHEAP)
+        probe_planner(conn)
     conn.execute(_SCOPED_FAILED, {"horizon": as_of})
     if conn.dialect.name == "postgresql":
         # and the failed hops' (a few): unanalyzed, the planner priced the probe of every
@@ -244,6 +242,15 @@ _FAILED_HOPS = text(
     f"AND {own_sql('e')} = 'delivered' AND e.kind = 'hop' "
     f"AND e.at <= :horizon AND {failed_sql('e')}"
 )
+
+
+def probe_planner(conn: Connection) -> None:
+    """PostgreSQL: a scoped scan's planner settings, for its transaction only (no JIT, no
+    bitmap scans, index probes priced as cached): its statements probe from a batch's keys."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(_NO_JIT)
+        conn.execute(_NO_BITMAP)
+        conn.execute(_PROBES_CHEAP)
 
 
 def release(conn: Connection, *, shrink: bool = False) -> None:
