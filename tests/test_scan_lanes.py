@@ -14,6 +14,7 @@ from lineage.detect import run as detect_run
 from lineage.detect.run import (
     APART,
     LANES_VARIABLE,
+    SCOPED_APART,
     SCOPED_LANES_FROM,
     run_detectors,
     scan_report,
@@ -51,6 +52,7 @@ def test_two_lanes_find_what_one_lane_finds(store: Store, monkeypatch: pytest.Mo
     codes = {f.code for f in run_detectors(store, us(24 * 60)).findings}
     assert "conflicting-truth" in codes and len(codes) > 3  # both lanes' findings are there
     assert sorted(APART) == ["conflicting_truth"]
+    assert APART < SCOPED_APART
 
 
 def test_a_scoped_judgement_in_two_lanes_keeps_the_state_a_full_scan_would(

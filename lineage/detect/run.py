@@ -35,6 +35,12 @@ APART = frozenset({"conflicting_truth"})
 store serves two readers at once: conflicting-truth is about half of a full scan's time
 (benchmarks/scan.py at 1,000,000 events), so the two lanes take about as long each."""
 
+SCOPED_APART = APART | {"competing_origin", "undeclared_integration"}
+"""Detectors a scoped judgement runs in its second lane (see :data:`SCOPED_LANES_FROM`):
+conflicting-truth, and two that ask the batch's keys by value. None of them reads the
+scan's temporary tables (the scope's keys, the failed hops), so the lane makes none; the
+first lane keeps those that do."""
+
 LANES_FROM = 100_000
 """Events a store holds before a full scan takes a second lane: a smaller store is scanned
 in about a second, less than the second connection would save, and a server judging many
@@ -42,8 +48,9 @@ small batches keeps its connections for the requests."""
 
 SCOPED_LANES_FROM = 200
 """Events a scoped judgement names before it takes a second lane (PostgreSQL): then
-conflicting-truth's walk from the batch's keys (a fifth of the judgement) runs beside the
-other detectors; below, the second connection and snapshot cost about what they save."""
+:data:`SCOPED_APART` (conflicting-truth's walk from the batch's keys is a fifth of the
+judgement) runs beside the other detectors; below, the second connection and snapshot cost
+about what they save."""
 
 LANES_VARIABLE = "LINEAGE_SCAN_LANES"
 """``1`` runs every detector of a scan on one connection, one after the other; ``2`` takes
@@ -189,11 +196,13 @@ def run_detectors(
     the databases do most of the work with Python's lock released, so the two lanes take a
     core each. On PostgreSQL the second connection reads the first one's exported snapshot,
     and a scoped judgement of :data:`SCOPED_LANES_FROM` events or more takes the second lane
-    too. The findings are the same as one lane's (the order is the caller's to set).
+    too (for :data:`SCOPED_APART`). The findings are the same as one lane's (the order is
+    the caller's to set).
     """
     chosen = list(DETECTORS if detectors is None else detectors)
-    apart = [d for d in chosen if d.__name__ in APART]
-    rest = [d for d in chosen if d.__name__ not in APART]
+    lane = APART if scope is None else SCOPED_APART
+    apart = [d for d in chosen if d.__name__ in lane]
+    rest = [d for d in chosen if d.__name__ not in lane]
     with scan_context(store, as_of, scope=scope) as ctx:
         if not apart or not rest or not _two_lanes(store, ctx.conn, scope):
             return Detected(list(detect(ctx, chosen)), ctx.registry, ctx.as_of, ctx.judged)
@@ -215,7 +224,7 @@ def _lane(
     detectors: Sequence[Detector],
     scope: Scope | None,
 ) -> list[Finding]:
-    # a scoped lane's detectors (APART) read no temporary table: none is made for them
+    # a scoped lane's detectors (SCOPED_APART) read no temporary table: none is made for them
     context = scan_context(store, as_of, snapshot=snapshot, scope=scope, tables=scope is None)
     with context as ctx, lane_cache(ctx.conn):
         return list(detect(ctx, detectors))
