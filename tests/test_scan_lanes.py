@@ -22,6 +22,7 @@ from lineage.detect.run import (
 from lineage.findings import judge
 from lineage.report import finding_json
 from lineage.store import Store, open_store
+from lineage.store.detection.common import prepare
 from lineage.store.snapshot import export_snapshot, import_snapshot
 
 
@@ -132,5 +133,50 @@ def test_the_second_lane_reads_the_first_lanes_snapshot(postgres_url: str) -> No
                     assert third.execute(count).scalar() == seen + 1
         with pytest.raises(ValueError, match="not a snapshot"), store.engine.connect() as conn:
             import_snapshot(conn, "1'; DROP TABLE events; --")
+    finally:
+        store.close()
+
+
+def test_postgresql_judgements_make_no_tables_after_the_first(postgres_url: str) -> None:
+    """A server judging batch after batch leaves no dead rows in PostgreSQL's catalogs: the
+    scan's temporary tables are each connection's own, made by its first scan and emptied at
+    every commit, not made and dropped again by every judgement; a scan that fails halfway
+    (rolled back) leaves the next one as right."""
+    store = open_store(postgres_url)
+    tables = sa.text(
+        "SELECT n.nspname, c.relname, c.oid FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind = 'r' AND c.relname LIKE 'lineage\\_scan\\_%'"
+    )
+    made: dict[tuple[str, str], int] = {}
+
+    def look() -> None:
+        with store.engine.connect() as conn:
+            for namespace, name, oid in conn.execute(tables):
+                # a connection's table (its namespace's) is never made again
+                assert made.setdefault((namespace, name), oid) == oid, name
+
+    try:
+        load(store)
+        events = [*clean_chain(), *defects()]
+        half = len(events) // 2
+        record(store, *events[:half])
+        judge(store, webhook=False)
+        look()
+        assert made  # kept by the connections that judged
+        for event in events[half:]:
+            record(store, event)
+            assert not judge(store, webhook=False).full
+            look()
+        pool = store.engine.pool
+        assert isinstance(pool, sa.pool.QueuePool)
+        assert len(made) <= 3 * pool.size()  # three a pooled connection at most
+        with store.engine.connect() as conn, conn.begin() as failed:
+            prepare(conn, us(24 * 60), places=[("ERP", "x", "1")], event_ids=["e"])
+            failed.rollback()
+        full = judge(store, full=True, webhook=False)
+        assert full.as_dict() == {"added": 0, "changed": 0, "resolved": 0}
+        assert any(f.code == "conflicting-truth" for f in run_detectors(store).findings)
+        look()
     finally:
         store.close()

@@ -65,9 +65,9 @@ _temporary = MetaData()
 FAILED_TABLE = Table(
     "lineage_scan_failed_hops",
     _temporary,
-    Column("seq", BigInteger, primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
     prefixes=["TEMPORARY"],
-    postgresql_on_commit="DROP",
+    postgresql_on_commit="DELETE ROWS",
 )
 """A temporary table (one connection, one scan) of the hops failed as of the scan.
 
@@ -83,7 +83,7 @@ SCOPE_PLACES = Table(
     Column("element", String, primary_key=True),
     Column("record", String, primary_key=True),
     prefixes=["TEMPORARY"],
-    postgresql_on_commit="DROP",
+    postgresql_on_commit="DELETE ROWS",
 )
 """The places a scoped scan judges (:attr:`lineage.detect.scope.Scope.places`)."""
 
@@ -92,7 +92,7 @@ SCOPE_EVENTS = Table(
     _temporary,
     Column("event_id", String, primary_key=True),
     prefixes=["TEMPORARY"],
-    postgresql_on_commit="DROP",
+    postgresql_on_commit="DELETE ROWS",
 )
 """The events a scoped scan judges (:attr:`lineage.detect.scope.Scope.events`)."""
 
@@ -109,26 +109,36 @@ def prepare(
     places: Iterable[tuple[str, str, str]] | None = None,
     event_ids: Iterable[str] | None = None,
 ) -> None:
-    """Create this scan's temporary tables: the failed hops, and the scope's keys when given.
+    """Fill this scan's temporary tables: the failed hops, and the scope's keys when given.
 
-    Run first thing on a fresh connection (plain cursors run DDL). PostgreSQL drops the
-    tables when the scan's transaction ends; :func:`release` drops them on SQLite.
+    Run first thing on a fresh connection (plain cursors run DDL). On SQLite the tables are
+    made here and :func:`release` drops them. On PostgreSQL they are the connection's own,
+    made by its first scan and emptied by every commit (``ON COMMIT DELETE ROWS``): made
+    and dropped by every judgement, they cost about 3 ms of a 1,000-event batch's, left dead
+    rows in the system catalogs under a stream of judgements, and their ``DROP`` cleared
+    psycopg's prepared statements.
     """
-    for table in _TABLES:
-        conn.execute(DropTable(table, if_exists=True))
-    conn.execute(CreateTable(FAILED_TABLE))
+    scoped = places is not None and event_ids is not None
+    if conn.dialect.name == "postgresql":
+        conn.execute(_PROBE_SETTINGS if scoped else _CUSTOM_PLANS)
+        for table in _TABLES:  # IF NOT EXISTS: once a connection, then a catalog look-up
+            conn.execute(CreateTable(table, if_not_exists=True))
+    else:
+        for table in _TABLES:
+            conn.execute(DropTable(table, if_exists=True))
+        conn.execute(CreateTable(FAILED_TABLE))
     if places is None or event_ids is None:
         conn.execute(_FAILED_HOPS, {"horizon": as_of})
         return
-    conn.execute(CreateTable(SCOPE_PLACES))
-    conn.execute(CreateTable(SCOPE_EVENTS))
+    if conn.dialect.name != "postgresql":
+        conn.execute(CreateTable(SCOPE_PLACES))
+        conn.execute(CreateTable(SCOPE_EVENTS))
     keys, ids = sorted(places), sorted(event_ids)
     dialect = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
     conn.execute(_FILL_SCOPE[dialect, "places"], {"keys": json.dumps(keys)})
     conn.execute(_FILL_SCOPE[dialect, "events"], {"ids": json.dumps(ids)})
     if conn.dialect.name == "postgresql":  # sizes for the planner: drive from the scope
         conn.execute(_ANALYZE_SCOPE)
-        probe_planner(conn)
     conn.execute(_SCOPED_FAILED, {"horizon": as_of})
     if conn.dialect.name == "postgresql":
         # and the failed hops' (a few): unanalyzed, the planner priced the probe of every
@@ -162,26 +172,35 @@ _FILL_SCOPE = {
 _ANALYZE_SCOPE = text("ANALYZE lineage_scan_scope_places, lineage_scan_scope_events")
 _ANALYZE_FAILED = text("ANALYZE lineage_scan_failed_hops")
 
-# A scoped scan's statements are index probes from a batch's keys, but the planner costs its
-# recursive walks high enough to compile them (jit_above_cost): compiling took longer than
-# running (the walk linking a 1,000-event batch's keys at 1M events: 0.49-0.76 s with JIT,
-# 0.08-0.11 s without). Off for the scan's transaction only; a full scan keeps the setting.
-_NO_JIT = text("SELECT set_config('jit', 'off', true)")
+# A scoped scan's planner settings (probe_planner), for its transaction only, in one round trip:
+#
+# - no JIT: its statements are index probes from a batch's keys, but the planner costs its
+#   recursive walks high enough to compile them (jit_above_cost): compiling took longer than
+#   running (the walk linking a 1,000-event batch's keys at 1M events: 0.49-0.76 s with JIT,
+#   0.08-0.11 s without). A full scan keeps the setting.
+# - no bitmap scans, so never the trigram index of record keys (ix_events_record_trigrams, a
+#   GIN index that record search reads): pg_trgm answers a record's equality too, and the
+#   planner prices that probe as cheap as a B-tree's, but every key of the store shares its
+#   trigrams, so each probe read thousands of pages (the failed hops of a 5,000-event scope
+#   at 1M events: 74 s, and as long for untraced-value; 0.06 s through
+#   ix_events_system_record). A GIN index is read only by bitmap scans: without them, the
+#   scope's statements probe the B-tree indexes row by row, as they are written to.
+# - a probe of a cached index page priced about as a page read in order: at the default
+#   random_page_cost (4, a spinning disk's) the planner read the whole events table three
+#   times by hash joins for a 20,000-event scope (the failed hops: 2.2 s at 1M events, 0.33 s
+#   by index probes).
+# - custom plans (_CUSTOM_PLANS, which every scan sets).
+_PROBE_SETTINGS = text(
+    "SELECT set_config('jit', 'off', true), set_config('enable_bitmapscan', 'off', true), "
+    "set_config('random_page_cost', '1.1', true), "
+    "set_config('plan_cache_mode', 'force_custom_plan', true)"
+)
 
-# Nor may it read the trigram index of record keys (ix_events_record_trigrams, a GIN index
-# that record search reads): pg_trgm answers a record's equality too, and the planner prices
-# that probe as cheap as a B-tree's, but every key of the store shares its trigrams, so each
-# probe read thousands of pages (the failed hops of a 5,000-event scope at 1M events: 74 s,
-# and as long for untraced-value; 0.06 s through ix_events_system_record). A GIN index is
-# read only by bitmap scans: off for the scan's transaction, the scope's statements probe the
-# B-tree indexes row by row, as they are written to.
-_NO_BITMAP = text("SELECT set_config('enable_bitmapscan', 'off', true)")
-
-# And a probe of a cached index page costs about what a page read in order does: at the
-# default random_page_cost (4, a spinning disk's) the planner read the whole events table three
-# times by hash joins for a 20,000-event scope (the failed hops: 2.2 s at 1M events, 0.33 s by
-# index probes). A scoped statement probes from the scope's keys; for its transaction only.
-_PROBES_CHEAP = text("SELECT set_config('random_page_cost', '1.1', true)")
+# psycopg prepares a statement a connection has run five times, and PostgreSQL may then plan
+# it once for any parameters (a generic plan, which guesses a third of the events are before
+# the moment judged): a scan's statements are planned for the moment and keys they are given,
+# as they were when every scan's DROP TABLE cleared psycopg's prepared statements.
+_CUSTOM_PLANS = text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
 
 _BITMAP = text("SELECT current_setting('enable_bitmapscan')")
 _SET_BITMAP = text("SELECT set_config('enable_bitmapscan', :on, true)")
@@ -246,11 +265,10 @@ _FAILED_HOPS = text(
 
 def probe_planner(conn: Connection) -> None:
     """PostgreSQL: a scoped scan's planner settings, for its transaction only (no JIT, no
-    bitmap scans, index probes priced as cached): its statements probe from a batch's keys."""
+    bitmap scans, index probes priced as cached, every statement planned for its parameters):
+    its statements probe from a batch's keys."""
     if conn.dialect.name == "postgresql":
-        conn.execute(_NO_JIT)
-        conn.execute(_NO_BITMAP)
-        conn.execute(_PROBES_CHEAP)
+        conn.execute(_PROBE_SETTINGS)
 
 
 def release(conn: Connection, *, shrink: bool = False) -> None:
