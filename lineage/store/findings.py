@@ -293,7 +293,7 @@ def _field(dialect: str, field: str) -> ColumnElement[Any]:
     return func.json_extract(findings.c.evidence, field)
 
 
-# A code's own keys that an index of open findings answers (migration 0017), looked up a key
+# A code's own keys that an index of open findings answers (migrations 0017, 0018), looked up a key
 # at a time (_ids_by_key). The golden key's expressions are those the index was built on (a
 # planner uses an index on expressions only for the very same expressions).
 GOLDEN_KEY: dict[str, tuple[str, ...]] = {
@@ -306,12 +306,35 @@ GOLDEN_KEY: dict[str, tuple[str, ...]] = {
         "json_extract(f.evidence, '$.golden_record')",
     ),
 }
+_PLACE_PARTS = ("system", "element", "record")
+
+
+def _evidence_place(key: str) -> dict[str, tuple[str, ...]]:
+    return {
+        "postgresql": tuple(
+            f"(CAST(f.evidence AS jsonb) -> '{key}' ->> '{p}')" for p in _PLACE_PARTS
+        ),
+        "sqlite": tuple(f"json_extract(f.evidence, '$.{key}.{p}')" for p in _PLACE_PARTS),
+    }
+
+
+EVIDENCE_PLACE: dict[str, dict[str, tuple[str, ...]]] = {
+    key: _evidence_place(key) for key in ("input", "source")
+}
+"""The place a finding's evidence names under ``input`` (broken-chain: what its hop read)
+and ``source`` (duplicate-delivery: where its value came from), spelled as the indexes of
+migration 0018 were built on."""
+
 _KEYED: dict[tuple[str, ...], dict[str, tuple[str, ...]]] = {
     ("system", "record"): {
         "postgresql": ("f.system", "f.record"),
         "sqlite": ("f.system", "f.record"),
     },
     ("$.system_of_record", "$.golden_record"): GOLDEN_KEY,
+    **{
+        tuple(f"$.{key}.{p}" for p in _PLACE_PARTS): spelled
+        for key, spelled in EVIDENCE_PLACE.items()
+    },
 }
 
 

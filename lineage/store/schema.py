@@ -115,10 +115,18 @@ TRIGRAM_OBJECTS = frozenset(
 can (FTS5's trigram tokenizer, the pg_trgm extension): not part of :data:`metadata`."""
 
 
-BACKEND_OBJECTS = frozenset({"ix_findings_open_order", "ix_findings_open_golden"})
+BACKEND_OBJECTS = frozenset(
+    {
+        "ix_findings_open_order",
+        "ix_findings_open_golden",
+        "ix_findings_open_input",
+        "ix_findings_open_source",
+    }
+)
 """Indexes each backend spells its own way, not part of :data:`metadata`: the open findings
-in the findings page's order (migration 0016; PostgreSQL's in the ``C`` collation), and by
-the key of their golden value in the evidence (migration 0017: ``json_extract`` / ``->>``)."""
+in the findings page's order (migration 0016; PostgreSQL's in the ``C`` collation), by the
+key of their golden value in the evidence (migration 0017: ``json_extract`` / ``->>``), and
+by the place their evidence's ``input`` and ``source`` name (migration 0018)."""
 
 
 def in_metadata(name: str | None, type_: str, parent_names: object) -> bool:
