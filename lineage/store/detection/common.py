@@ -121,8 +121,9 @@ def prepare(
     scoped = places is not None and event_ids is not None
     if conn.dialect.name == "postgresql":
         conn.execute(_PROBE_SETTINGS if scoped else _CUSTOM_PLANS)
-        for table in _TABLES:  # IF NOT EXISTS: once a connection, then a catalog look-up
-            conn.execute(CreateTable(table, if_not_exists=True))
+        if conn.execute(_MISSING).scalar_one():  # once a connection (or after a rollback)
+            for table in _TABLES:
+                conn.execute(CreateTable(table, if_not_exists=True))
     else:
         for table in _TABLES:
             conn.execute(DropTable(table, if_exists=True))
@@ -146,6 +147,11 @@ def prepare(
         # at 1M events: 0.30 s of a 1,000-event batch's judgement, now a few ms)
         conn.execute(_ANALYZE_FAILED)
 
+
+# whether any of the connection's scan tables is missing (PostgreSQL), in one round trip
+_MISSING = text(
+    "SELECT " + " OR ".join(f"to_regclass('pg_temp.{table.name}') IS NULL" for table in _TABLES)
+)
 
 # The scope's keys go in as one JSON parameter, one statement a table: row by row, the
 # driver sent a statement a key (a 5,000-event scope on PostgreSQL: about 0.3 s); as text
@@ -202,7 +208,11 @@ _PROBE_SETTINGS = text(
 # as they were when every scan's DROP TABLE cleared psycopg's prepared statements.
 _CUSTOM_PLANS = text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
 
-_BITMAP = text("SELECT current_setting('enable_bitmapscan')")
+# the setting before, read (in the CTE, first) as bitmap scans are allowed: one round trip
+_ALLOW_BITMAP = text(
+    "WITH w AS MATERIALIZED (SELECT current_setting('enable_bitmapscan') AS was) "
+    "SELECT w.was, set_config('enable_bitmapscan', 'on', true) FROM w"
+)
 _SET_BITMAP = text("SELECT set_config('enable_bitmapscan', :on, true)")
 
 
@@ -215,8 +225,7 @@ def bitmap_scans(conn: Connection) -> Iterator[None]:
     if conn.dialect.name != "postgresql":
         yield
         return
-    was = conn.execute(_BITMAP).scalar_one()
-    conn.execute(_SET_BITMAP, {"on": "on"})
+    was = conn.execute(_ALLOW_BITMAP).scalar_one()
     try:
         yield
     finally:
