@@ -27,9 +27,11 @@ from test_detect_run import defects
 from lineage import Recorder
 from lineage.cli import main
 from lineage.detect.run import scan_report
+from lineage.detect.scope import Scope, Watermark, touching
 from lineage.findings import judge, read_findings
 from lineage.model.findings import HISTORY_FIELDS, Finding
 from lineage.store import Store, open_store
+from lineage.store import findings as stored
 from lineage.store.schema import findings, findings_outbox
 from webapp import create_app
 
@@ -453,3 +455,33 @@ def test_a_read_catches_up_on_events_no_judgement_has_seen(store: Store) -> None
     found = read_findings(store).findings
     assert [live(f) for f in found] == scan_report(store).findings
     assert us(0) < judge(store, full=True).as_of
+
+
+def test_open_findings_named_by_their_evidence_are_found_by_probe_and_by_read_alike(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch touching the place a broken-chain finding's hop read (or a duplicate
+    delivery's source) finds that finding again, whether the place is probed through its
+    index (a small batch) or the code's open findings are read (a large one)."""
+    load(store)
+    record(store, *clean_chain(), *defects())
+    judge(store, webhook=False)
+    with store.engine.connect() as conn:
+        rows = stored.open_rows(conn)
+    named = {
+        (row.code, row.id): json.loads(row.evidence)[part]
+        for row in rows
+        for code, part in (("broken-chain", "input"), ("duplicate-delivery", "source"))
+        if row.code == code
+    }
+    assert {code for code, _ in named} == {"broken-chain", "duplicate-delivery"}
+    places = frozenset((p["system"], p["element"], p["record"]) for p in named.values())
+    mark = Watermark(0, 0, 0, 0, None)
+    keys = touching(Scope(since=mark, until=mark, places=places))
+    found = {}
+    for limit in (len(places), 0):  # probed, then read
+        monkeypatch.setattr(stored, "PROBED_PLACES", limit)
+        with store.engine.connect() as conn:
+            found[limit] = {(r.code, r.id) for r in stored.open_rows_touching(conn, keys)}
+    assert found[len(places)] == found[0]
+    assert set(named) <= found[0]
