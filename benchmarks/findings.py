@@ -14,12 +14,15 @@ of the judgements, the pages and the batches):
 - ``api`` and ``page``: the p50 of 20 ``GET /api/v1/findings`` and ``GET /findings`` (the
   Flask app in process, the stored findings read a page at a time);
 - ``batch``: a 1,000-event batch (:func:`benchmarks.scope.batch`) ingested, then judged
-  (incremental detection): the seconds until its findings are stored;
+  (incremental detection): the seconds until its findings are stored (the mean of
+  :data:`SERIAL` batches);
 - ``ratio`` (the serial row): ingest throughput with incremental detection (ingest + its
-  judgement) over ingest alone, for two batches of the same size (one judged, one not; the
-  second's judgement then covers both, so it is timed on the judged one only). Each batch is
-  judged before the next is ingested: what ``lineage ingest`` run batch after batch does;
-  the judgement's fixed costs are paid on every batch;
+  judgement) over ingest alone, batch after batch: :data:`SERIAL` pairs of batches of the
+  same size, after one pair that warms up, one of each pair ingested alone and one ingested
+  and judged (the first's events are judged in between, untimed, so that the second's
+  judgement covers its own only). Each batch is judged before the next is ingested: what
+  ``lineage ingest`` run batch after batch does; the judgement's fixed costs are paid on
+  every batch;
 - ``streams`` (the sustained rows): what the server does under load. The app runs under
   waitress in a process of its own, as ``lineage serve`` runs it (8 threads), and
   :data:`STREAM` batches of about 1,000 events are POSTed to ``/api/v1/events`` back to
@@ -89,6 +92,9 @@ RESULTS = Path(__file__).resolve().parent / "results" / "findings.txt"
 REQUESTS = 20
 STREAM = 50
 """Batches of the sustained stream."""
+SERIAL = 5
+"""Pairs of batches of the serial row (one ingested alone, one ingested and judged), counted
+after a first pair that warms up."""
 SERVER_THREADS = 8
 """``lineage serve``'s default ``--threads``."""
 
@@ -109,6 +115,14 @@ def _ingest(store: Any, lines: list[str]) -> float:
     result = ingest_lines(store, (("batch", n, line) for n, line in enumerate(lines, 1)))
     assert result.rejected_count == 0, result.rejected[:3]
     return time.perf_counter() - started
+
+
+def _next_batch(store: Any) -> list[str]:
+    """A batch of about 1,000 events (:func:`benchmarks.scope.batch`) after the store's clock."""
+    with store.engine.connect() as conn:
+        mark = watermark_now(conn)
+    assert mark.clock is not None
+    return batch(mark.events_seq, mark.clock)
 
 
 def _stream_batches(store: Any, count: int) -> list[bytes]:
@@ -248,20 +262,27 @@ def measure(url: str) -> dict[str, Any]:
     page_p50 = _p50(client, "/findings")
     app.extensions["lineage"].close()
 
-    with store.engine.connect() as conn:
-        mark = watermark_now(conn)
-    assert mark.clock is not None
-    plain = batch(mark.events_seq, mark.clock)
-    plain_seconds = _ingest(store, plain)  # not judged yet
-    judge(store, webhook=False)  # catch up, so the judged batch is judged alone
-    with store.engine.connect() as conn:
-        mark = watermark_now(conn)
-    assert mark.clock is not None
-    judged_lines = batch(mark.events_seq, mark.clock)
-    ingest_seconds = _ingest(store, judged_lines)
-    started = time.perf_counter()
-    scoped = judge(store, webhook=False)
-    judge_seconds = time.perf_counter() - started
+    # serial: batch after batch, one ingested alone, then one ingested and judged, for
+    # SERIAL pairs after a first one that warms up (counted: the sums)
+    plain_events = judged_events = 0
+    plain_seconds = ingest_seconds = judge_seconds = 0.0
+    scoped = None
+    for pair in range(SERIAL + 1):
+        lines = _next_batch(store)
+        spent = _ingest(store, lines)  # not judged yet
+        if pair:
+            plain_events += len(lines)
+            plain_seconds += spent
+        judge(store, webhook=False)  # catch up, so the judged batch is judged alone
+        lines = _next_batch(store)
+        spent = _ingest(store, lines)
+        started = time.perf_counter()
+        scoped = judge(store, webhook=False)
+        if pair:
+            judged_events += len(lines)
+            ingest_seconds += spent
+            judge_seconds += time.perf_counter() - started
+    assert scoped is not None
 
     rss = peak_rss_mb()  # the judgements' peak (the streams' client below is not the product)
     # the sustained streams: judged as the server judges, then the same again unjudged (the
@@ -278,6 +299,7 @@ def measure(url: str) -> dict[str, Any]:
             judge(store, webhook=False)
     store.close()
     batch_seconds = ingest_seconds + judge_seconds
+    per_batch = judged_events / SERIAL
     return {
         "backend": store.dialect,
         "events": events,
@@ -288,12 +310,12 @@ def measure(url: str) -> dict[str, Any]:
         "again": again.as_dict(),
         "api_p50_ms": api_p50 * 1000,
         "page_p50_ms": page_p50 * 1000,
-        "batch": len(judged_lines),
-        "batch_ingest_seconds": ingest_seconds,
-        "batch_judge_seconds": judge_seconds,
-        "batch_seconds": batch_seconds,
+        "batch": round(per_batch),
+        "batch_ingest_seconds": ingest_seconds / SERIAL,
+        "batch_judge_seconds": judge_seconds / SERIAL,
+        "batch_seconds": batch_seconds / SERIAL,
         "batch_scoped": not scoped.full,
-        "ratio": (len(judged_lines) / batch_seconds) / (len(plain) / plain_seconds),
+        "ratio": (judged_events / batch_seconds) / (plain_events / plain_seconds),
         "streams": {
             "connections" if not keep_alive else "keep_alive": {
                 "judged": streams[True, keep_alive],
