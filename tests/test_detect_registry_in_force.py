@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from scan_world import clean_chain, found, hop, load, record, registry, write
 
 from lineage.store import Store
@@ -74,3 +75,36 @@ def test_a_hop_declared_on_arrival_is_reported_once_its_route_is_withdrawn(
     result = trace(store, "BI", "order.total", "R-9")
     codes = {p.code for node in result.nodes for p in node.problems}
     assert "undeclared-integration" in codes
+
+
+def test_earlier_registries_are_read_once_however_often_the_store_is_judged(
+    store: Store,
+) -> None:
+    """A pipeline that loads its registry on every deploy keeps every version; a scan reads
+    each earlier version's document once, not again on every judgement, and still reports a
+    route that one of them declared and the one in force withdrew."""
+    reg = registry()
+    load(store, reg)
+    record(store, *clean_chain())
+    without = tuple(i for i in reg.integrations if i.name != "erp-to-bi")
+    for n in range(3):  # three more versions, each withdrawing erp-to-bi
+        load(store, reg.model_copy(update={"integrations": without, "waivers": ()}))
+        load(store, reg.model_copy(update={"integrations": without[: len(without) - n]}))
+    load(store, reg.model_copy(update={"integrations": without}))
+    read: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if "registry_versions.document" in statement:
+            read.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        assert [f.subject.integration for f in found(store, "undeclared-integration")] == [
+            "erp-to-bi"
+        ]
+        first = len(read)
+        for _ in range(3):
+            assert len(found(store, "undeclared-integration")) == 1
+        assert len(read) == first  # nothing read again
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", count)

@@ -19,10 +19,12 @@ from typing import Any
 from ..model.findings import Finding
 from ..model.registry import Registry
 from ..rules import declared_route, hop_owner, undeclared_hops_message, undeclared_route
+from ..store.detection import Connection
 from ..store.detection.common import inputs_of
 from ..store.detection.undeclared_integration import (
     declared_hops_on,
-    earlier_registries,
+    earlier_registry_digests,
+    registry_document,
     undeclared_hops,
 )
 from .base import ScanContext
@@ -78,19 +80,45 @@ def _withdrawn_routes(ctx: ScanContext) -> list[tuple[str, str, str]]:
     force does not: hops recorded on them as declared are undeclared now."""
     current = ctx.registry
     withdrawn: set[tuple[str, str, str]] = set()
-    for document in earlier_registries(ctx.conn):
-        earlier = Registry.model_validate_json(document)
-        for integ in earlier.integrations:
-            now = current.integration(integ.name)
-            for carry in integ.carries:
-                if (
-                    now is None
-                    or now.target != integ.target
-                    or now.source != integ.source
-                    or now.carry(carry.element) is None
-                ):
-                    withdrawn.add((integ.name, integ.target, carry.element))
+    for digest in earlier_registry_digests(ctx.conn):
+        for name, source, target, element in _declared_routes(ctx.conn, digest):
+            now = current.integration(name)
+            if (
+                now is None
+                or now.target != target
+                or now.source != source
+                or now.carry(element) is None
+            ):
+                withdrawn.add((name, target, element))
     return sorted(withdrawn)
+
+
+Route = tuple[str, str, str, str]
+"""``(integration, source, target, element)``: a carry an integration declared."""
+
+_ROUTES: dict[str, frozenset[Route]] = {}
+"""The routes each earlier registry document declared, by its digest, read and parsed once a
+process: every judgement parsed every earlier version's document again, its cost growing
+with each registry loaded (a pipeline that loads its registry on every deploy)."""
+
+_ROUTES_KEPT = 1024
+"""Documents :data:`_ROUTES` keeps before it starts again."""
+
+
+def _declared_routes(conn: Connection, digest: str) -> frozenset[Route]:
+    routes = _ROUTES.get(digest)
+    if routes is None:
+        document = registry_document(conn, digest)
+        earlier = Registry() if document is None else Registry.model_validate_json(document)
+        routes = frozenset(
+            (integ.name, integ.source, integ.target, carry.element)
+            for integ in earlier.integrations
+            for carry in integ.carries
+        )
+        if len(_ROUTES) >= _ROUTES_KEPT:
+            _ROUTES.clear()
+        _ROUTES[digest] = routes
+    return routes
 
 
 def undeclared_integration(ctx: ScanContext) -> Iterator[Finding]:

@@ -79,8 +79,20 @@ def declared_hops_on(
     )
 
 
-def earlier_registries(conn: Connection) -> Iterator[str]:
-    """The documents of every registry version but the latest, newest first."""
-    yield from conn.execute(
-        select(registry_versions.c.document).order_by(registry_versions.c.id.desc()).offset(1)
-    ).scalars()
+def earlier_registry_digests(conn: Connection) -> list[str]:
+    """The digests of every registry version but the latest, newest first, each once (a
+    digest is the SHA-256 of the version's document: it names that document for good)."""
+    query = select(registry_versions.c.digest).order_by(registry_versions.c.id.desc()).offset(1)
+    return list(dict.fromkeys(str(digest) for digest in conn.execute(query).scalars()))
+
+
+def registry_document(conn: Connection, digest: str) -> str | None:
+    """The document of the registry version with ``digest`` (None: there is none)."""
+    query = (
+        select(registry_versions.c.document)
+        .where(registry_versions.c.digest == digest)
+        .order_by(registry_versions.c.id)
+        .limit(1)
+    )
+    document = conn.execute(query).scalar()
+    return None if document is None else str(document)
