@@ -226,11 +226,14 @@ def _tables() -> list[tuple[str, tuple[str, ...], str]]:
 
 #: The plain limit: one row per line of the input (an event, or a hop's status update), its
 #: key fields in columns and the rest as one JSON text, with two indexes (the id, the place).
+#: Its text compares as the engine's does ({c}: PostgreSQL's "C" collation, migration 0019),
+#: so that the limit gets the same cheaper comparisons.
 PLAIN_COLUMNS = ("event_id", "kind", "at", "system", "element", "record", "value", "document")
 PLAIN_TABLE = """
 CREATE TABLE plain_events (
-  event_id TEXT NOT NULL, kind TEXT NOT NULL, at BIGINT NOT NULL, system TEXT NOT NULL,
-  element TEXT NOT NULL, record TEXT NOT NULL, value TEXT, document TEXT NOT NULL
+  event_id TEXT{c} NOT NULL, kind TEXT{c} NOT NULL, at BIGINT NOT NULL,
+  system TEXT{c} NOT NULL, element TEXT{c} NOT NULL, record TEXT{c} NOT NULL, value TEXT{c},
+  document TEXT{c} NOT NULL
 )
 """
 PLAIN_TYPES = ("text", "text", "int8", "text", "text", "text", "text", "text")  # binary COPY
@@ -333,14 +336,16 @@ def raw_copy(mode: str, source: str, target: str) -> None:
 
     from lineage.store import open_store  # noqa: PLC0415
     from lineage.store.bulk import binary_copy_types, load_plan  # noqa: PLC0415
+    from lineage.store.schema import CODE_POINT  # noqa: PLC0415
 
     store = open_store(target)  # the same schema and indexes, created by the migrations
     with store.engine.connect() as conn:
         # what the engine's first load drops and builds after: the same statements
         drops, indexes = load_plan(store.engine.dialect, lambda sql: conn.execute(text(sql)).all())
+    dialect = store.engine.dialect.name
     store.close()
     if mode == "plain":
-        drops, indexes = [PLAIN_TABLE], list(PLAIN_INDEXES)
+        drops, indexes = [PLAIN_TABLE.format(c=CODE_POINT[dialect])], list(PLAIN_INDEXES)
     timer = _Timer()
     rows = 0
     if target.startswith("sqlite"):

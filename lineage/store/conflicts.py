@@ -304,8 +304,11 @@ GROUP BY n, record ORDER BY n, MIN(depth), record
 """
 _LINKED_MANY_POSTGRES = """
 WITH RECURSIVE seeds(n, system, record, target, mode) AS (
-    SELECT CAST(t.o - 1 AS integer), CAST(t.v ->> 0 AS varchar), CAST(t.v ->> 1 AS varchar),
-           CAST(t.v ->> 2 AS varchar), CAST(t.v ->> 3 AS varchar)
+    -- in the collation of the key columns (migration 0019), which the walk's next rows
+    -- come from: PostgreSQL refuses a recursive column whose two terms differ in it
+    SELECT CAST(t.o - 1 AS integer), CAST(t.v ->> 0 AS varchar) COLLATE "C",
+           CAST(t.v ->> 1 AS varchar) COLLATE "C", CAST(t.v ->> 2 AS varchar) COLLATE "C",
+           CAST(t.v ->> 3 AS varchar)
     FROM jsonb_array_elements(CAST(:seeds AS jsonb)) WITH ORDINALITY AS t(v, o)),
 walk(n, target, mode, system, record, depth, phase) AS (
     SELECT n, target, mode, system, record, 0, CASE WHEN mode = 'down' THEN 1 ELSE 0 END
@@ -448,15 +451,17 @@ ORDER BY w.psystem, w.pelement, w.precord, w.way, e.system, e.element, e.record
 """
 _CLOSURE_POSTGRES = """
 WITH RECURSIVE
-seeds(system, element, record, event_id, kind) AS (
-    SELECT CAST(v ->> 0 AS varchar), CAST(v ->> 1 AS varchar), CAST(v ->> 2 AS varchar),
-           CAST(v ->> 3 AS varchar), CAST(v ->> 4 AS varchar)
+seeds(system, element, record, event_id, kind) AS (  -- as the key columns (0019)
+    SELECT CAST(v ->> 0 AS varchar) COLLATE "C", CAST(v ->> 1 AS varchar) COLLATE "C",
+           CAST(v ->> 2 AS varchar) COLLATE "C", CAST(v ->> 3 AS varchar) COLLATE "C",
+           CAST(v ->> 4 AS varchar) COLLATE "C"
     FROM jsonb_array_elements(CAST(:seeds AS jsonb)) v),
 up_sides(element, system) AS (
     SELECT v ->> 0, v ->> 1 FROM jsonb_array_elements(CAST(:up_sides AS jsonb)) v),
 walk(psystem, pelement, precord, way, event_id, system, element, record, kind) AS (
-    SELECT CAST(NULL AS varchar), CAST(NULL AS varchar), CAST(NULL AS varchar),
-           CAST('seed' AS varchar), event_id, system, element, record, kind FROM seeds
+    SELECT CAST(NULL AS varchar) COLLATE "C", CAST(NULL AS varchar) COLLATE "C",
+           CAST(NULL AS varchar) COLLATE "C", CAST('seed' AS varchar), event_id, system,
+           element, record, kind FROM seeds
   UNION
     SELECT w.system, w.element, w.record, s.way, s.event_id, s.system, s.element, s.record,
            s.kind
@@ -575,8 +580,8 @@ ORDER BY c.element, c.system, c.record
 _LINKED_POSTGRES = """
 WITH RECURSIVE
 comp(element, system, side) AS (VALUES {comp}),
-seeds(system, record) AS (
-    SELECT CAST(v ->> 0 AS varchar), CAST(v ->> 1 AS varchar)
+seeds(system, record) AS (  -- as the key columns (migration 0019)
+    SELECT CAST(v ->> 0 AS varchar) COLLATE "C", CAST(v ->> 1 AS varchar) COLLATE "C"
     FROM jsonb_array_elements(CAST(:keys AS jsonb)) v),
 linked(system, record) AS (
     SELECT system, record FROM seeds

@@ -5,14 +5,15 @@
   one ``MIN(...)`` seek past the previous one, so a page of 25 keys costs 25 seeks whatever
   the number of events behind each key.
 - Record keys by prefix are a range of ``ix_events_system_record`` (system, record) per
-  system, walked the same way. The range assumes the database orders text by code point
-  (SQLite always; PostgreSQL under the ``C`` or ``C.UTF-8`` collation): under another
-  collation the keys found are still filtered by the prefix, but some may be missed.
+  system, walked the same way: the key columns compare by code point on both backends
+  (SQLite's ``BINARY``; PostgreSQL's ``C`` whatever the database's default, migration
+  0019), so the keys starting with a prefix are one range of the index.
 - Record keys by contains (any case, at least :data:`TRIGRAM` characters) are a trigram
   index (migration 0011_explorer_indexes): SQLite's FTS5 table ``events_record_trigrams``
   (``trigram`` tokenizer) matched as a phrase, with the short tail of events it does not
   cover yet scanned beside it (:mod:`lineage.store.search`), PostgreSQL's ``pg_trgm`` GIN index on
-  ``events.record`` with ``ILIKE``. A database that has neither finds keys by prefix only
+  ``events.record`` with ``ILIKE`` (both in the database's own collation, whose case folding
+  knows more than ASCII letters). A database that has neither finds keys by prefix only
   (:func:`keys_containing` answers None).
 """
 
@@ -142,10 +143,11 @@ _TAIL_LIKE = text(
     "SELECT system, record FROM events WHERE seq > :mark AND record LIKE :pattern ESCAPE '\\'"
 )
 _TAIL = text("SELECT system, record FROM events WHERE seq > :mark")
-# ILIKE with a pattern of three or more characters is a bitmap scan of the GIN index
+# ILIKE with a pattern of three or more characters is a bitmap scan of the GIN index; both
+# in the database's own collation (migration 0019), whose case folding knows more than ASCII
 _CONTAINING_POSTGRESQL = text(
     "SELECT DISTINCT system, record FROM events"
-    " WHERE record ILIKE :pattern ESCAPE '\\' LIMIT :limit"
+    " WHERE record COLLATE \"default\" ILIKE :pattern ESCAPE '\\' LIMIT :limit"
 )
 
 

@@ -39,7 +39,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from ..model.registry import Cardinality, Registry
 from . import queries
 from .queries import EVENT_ROW_COLUMNS, FOREVER, UNCACHED, EventRow
-from .schema import events, hop_inputs, registry_versions
+from .schema import CODE_POINT, events, hop_inputs, registry_versions
 from .status import live_clause, live_sql, status_column
 
 MAX_LINKED_KEYS = 500
@@ -139,9 +139,9 @@ _KEY_READ = text(
 
 # The keys a key's data came from, walking hops upstream (fan-out hops included: a
 # shipment's data comes from its one order), with the distance in hops.
-_UPSTREAM_WALK = text(
+_UPSTREAM_WALK_SQL = (
     "WITH RECURSIVE up(system, record, depth) AS ("  # noqa: S608
-    " SELECT CAST(:system AS VARCHAR), CAST(:record AS VARCHAR), 0"
+    " SELECT CAST(:system AS VARCHAR){c}, CAST(:record AS VARCHAR){c}, 0"
     " UNION"
     " SELECT i.system, i.record, up.depth + 1 FROM up"
     " JOIN events e ON e.system = up.system AND e.record = up.record"
@@ -151,6 +151,10 @@ _UPSTREAM_WALK = text(
     ") SELECT record, MIN(depth) AS depth FROM up WHERE system = :target"
     " GROUP BY record ORDER BY MIN(depth), record"
 )
+_UPSTREAM_WALK = {
+    dialect: text(_UPSTREAM_WALK_SQL.replace("{c}", collate))
+    for dialect, collate in CODE_POINT.items()
+}
 
 # Hops that read a place and whose output is still the current value of their own place.
 _CONSUMERS = text(
@@ -375,7 +379,7 @@ def upstream_keys(
     included), at most ``max_depth`` hops.
     """
     rows = conn.execute(
-        _UPSTREAM_WALK,
+        _UPSTREAM_WALK[conn.dialect.name],
         {
             "system": system,
             "record": record,

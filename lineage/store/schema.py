@@ -31,6 +31,22 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+# The text of the tables a judgement probes (events, hop_inputs, hop_status, findings)
+# compares by code point on both backends (migration 0019): SQLite's BINARY, PostgreSQL's
+# "C" whatever the database's default collation. Python's str orders the same way, so an
+# answer sorted in SQL merges with one sorted in Python, a page's keys come in the same
+# order on either backend, and a key prefix is a range of the index. An index probe then
+# compares bytes instead of calling the locale's collation.
+KEY = String().with_variant(String(collation="C"), "postgresql")
+"""A key or name column (varchar): compared by code point."""
+BODY = Text().with_variant(Text(collation="C"), "postgresql")
+"""A value, message or JSON column (text): compared by code point."""
+CODE_POINT = {"sqlite": "", "postgresql": ' COLLATE "C"'}
+"""What follows a value a statement makes (a parameter, a cast ``NULL``) to compare it as
+those columns do, per dialect name. A recursive statement needs it where its first term
+makes a column that its recursive term fills from these tables: PostgreSQL refuses a
+column whose two terms have different collations."""
+
 registry_versions = Table(
     "registry_versions",
     metadata,
@@ -47,31 +63,31 @@ events = Table(
     Column(
         "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     ),
-    Column("event_id", String(), nullable=False),
-    Column("kind", String(), nullable=False),  # write | hop | snapshot
+    Column("event_id", KEY, nullable=False),
+    Column("kind", KEY, nullable=False),  # write | hop | snapshot
     Column("at", BigInteger, nullable=False),
     # the place the event leaves a value in (a hop's output)
-    Column("system", String(), nullable=False),
-    Column("element", String(), nullable=False),
-    Column("record", String(), nullable=False),
-    Column("value", Text),
-    Column("value_norm", Text),  # value in the element type's canonical form
+    Column("system", KEY, nullable=False),
+    Column("element", KEY, nullable=False),
+    Column("record", KEY, nullable=False),
+    Column("value", BODY),
+    Column("value_norm", BODY),  # value in the element type's canonical form
     # hops only: the path and what checking it at the point of entry found
-    Column("integration", String()),  # as given, or matched by source/target/element
+    Column("integration", KEY),  # as given, or matched by source/target/element
     Column("declared", Boolean),  # the integration is declared and carries the element
-    Column("transform", String()),  # the transform that applies (given, else declared)
-    Column("expected_norm", Text),  # what the transform makes of the inputs, canonical
+    Column("transform", KEY),  # the transform that applies (given, else declared)
+    Column("expected_norm", BODY),  # what the transform makes of the inputs, canonical
     Column("verified", Boolean),  # expected == output; null when it cannot be computed
-    Column("status", String()),  # the status it arrived with: sent | delivered | failed
+    Column("status", KEY),  # the status it arrived with: sent | delivered | failed
     # that status's own event time when an earlier status arrived after it (migration 0014):
     # then ``at`` is the earliest status time heard of, and the hop was sent in between
     Column("status_at", BigInteger),
     # true once hop_status holds a later status for the hop (migration 0005): the questions
     # look a hop's status up only then, not on every step
     Column("status_updated", Boolean),
-    Column("error", Text),
-    Column("actor", String()),
-    Column("digest", String(), nullable=False),  # content hash, for re-send conflicts
+    Column("error", BODY),
+    Column("actor", KEY),
+    Column("digest", KEY, nullable=False),  # content hash, for re-send conflicts
     Column("recorded_at", BigInteger, nullable=False),
 )
 Index("ix_events_event_id", events.c.event_id, unique=True)
@@ -156,13 +172,13 @@ Index("ix_events_status_at", events.c.status_at, sqlite_where=MOVED, postgresql_
 hop_inputs = Table(
     "hop_inputs",
     metadata,
-    Column("event_id", String(), nullable=False),
+    Column("event_id", KEY, nullable=False),
     Column("position", Integer, nullable=False),
-    Column("system", String(), nullable=False),
-    Column("element", String(), nullable=False),
-    Column("record", String(), nullable=False),
-    Column("value", Text),
-    Column("value_norm", Text),
+    Column("system", KEY, nullable=False),
+    Column("element", KEY, nullable=False),
+    Column("record", KEY, nullable=False),
+    Column("value", BODY),
+    Column("value_norm", BODY),
 )
 Index("ix_hop_inputs_event", hop_inputs.c.event_id, hop_inputs.c.position)
 Index("ix_hop_inputs_place", hop_inputs.c.system, hop_inputs.c.element, hop_inputs.c.record)
@@ -174,9 +190,9 @@ hop_status = Table(
     Column(
         "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     ),
-    Column("event_id", String(), nullable=False),
-    Column("status", String(), nullable=False),
-    Column("error", Text),
+    Column("event_id", KEY, nullable=False),
+    Column("status", KEY, nullable=False),
+    Column("error", BODY),
     Column("at", BigInteger, nullable=False),
     Column("recorded_at", BigInteger, nullable=False),
 )
@@ -374,24 +390,24 @@ findings = Table(
     Column(
         "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     ),
-    Column("fingerprint", String(), nullable=False),
+    Column("fingerprint", KEY, nullable=False),
     Column("occurrence", Integer, nullable=False),  # 1, then 2 when reopened, ...
-    Column("code", String(), nullable=False),
-    Column("severity", String(), nullable=False),
-    Column("system", String()),
-    Column("element", String()),
-    Column("record", String()),
-    Column("integration", String()),
-    Column("event", String()),
-    Column("owner", String()),
-    Column("message", Text, nullable=False),
-    Column("evidence", Text, nullable=False),  # JSON object
+    Column("code", KEY, nullable=False),
+    Column("severity", KEY, nullable=False),
+    Column("system", KEY),
+    Column("element", KEY),
+    Column("record", KEY),
+    Column("integration", KEY),
+    Column("event", KEY),
+    Column("owner", KEY),
+    Column("message", BODY, nullable=False),
+    Column("evidence", BODY, nullable=False),  # JSON object
     Column("first_seen_at", BigInteger, nullable=False),
-    Column("first_seen_event", String()),
+    Column("first_seen_event", KEY),
     Column("last_seen_at", BigInteger, nullable=False),
-    Column("last_seen_event", String()),
+    Column("last_seen_event", KEY),
     Column("resolved_at", BigInteger),
-    Column("resolved_by", String()),  # the event id whose arrival made it untrue
+    Column("resolved_by", KEY),  # the event id whose arrival made it untrue
     Column("registry_version", Integer),  # registry_versions.id judged under
 )
 Index(

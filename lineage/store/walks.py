@@ -23,6 +23,7 @@ from .queries import (
     PlaceLike,
     bounded,
 )
+from .schema import CODE_POINT
 from .status import live_sql
 
 if TYPE_CHECKING:
@@ -67,8 +68,13 @@ REGISTRY_VERSION = "(SELECT max(id) FROM registry_versions)"
 #   keeps, so narrow rows are cheaper there (1.11 ms, not 1.20, for a 20-hop chain measured
 #   side by side).
 _STEP_KEYS = ("seq", "event_id", "kind", "at", "system", "element", "record")
-_NO_INPUT = """CAST(NULL AS VARCHAR), CAST(NULL AS INTEGER), CAST(NULL AS VARCHAR),
-           CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS TEXT), CAST(NULL AS TEXT)"""
+# the first row's input columns, none, in the collation of the columns that fill them
+_NO_INPUT = {
+    dialect: f"""CAST(NULL AS VARCHAR){c}, CAST(NULL AS INTEGER), CAST(NULL AS VARCHAR){c},
+           CAST(NULL AS VARCHAR){c}, CAST(NULL AS VARCHAR){c}, CAST(NULL AS TEXT){c},
+           CAST(NULL AS TEXT){c}"""
+    for dialect, c in CODE_POINT.items()
+}
 _STEP_INPUT = """w.p_event_id, COALESCE(i.position, -1), i.system, i.element, i.record, i.value,
            i.value_norm"""
 _STEP_FROM = """FROM walk w
@@ -88,7 +94,7 @@ _WALK_COLUMNS = "child, position, in_system, in_element, in_record, in_value, in
 _TRACE_SQLITE = f"""
 WITH RECURSIVE walk({_WALK_COLUMNS},
                     {_WALK_P}) AS (
-    SELECT {_NO_INPUT},
+    SELECT {_NO_INPUT["sqlite"]},
            {_COLUMNS_OF["e"]}
     FROM events e
     WHERE e.seq = (
@@ -109,7 +115,7 @@ _KEYS_OF = {alias: ", ".join(f"{alias}.{c}" for c in _STEP_KEYS) for alias in ("
 _TRACE_POSTGRESQL = f"""
 WITH RECURSIVE walk({_WALK_COLUMNS},
                     {", ".join(f"p_{c}" for c in _STEP_KEYS)}) AS (
-    SELECT {_NO_INPUT},
+    SELECT {_NO_INPUT["postgresql"]},
            {_KEYS_OF["s"]}
     FROM (SELECT {_KEYS_OF["s"]} FROM events s
         {_CURRENT}) s
@@ -245,7 +251,8 @@ WITH RECURSIVE cur AS (
       AND {live_sql("f")}
     ORDER BY f.at, f.seq LIMIT 1
 ), reach(via, position, until, {_REACH_H}) AS (
-    SELECT CAST(NULL AS VARCHAR), CAST(NULL AS INTEGER), CAST(:forever AS BIGINT),
+    SELECT CAST(NULL AS VARCHAR){{code_point}}, CAST(NULL AS INTEGER),
+           CAST(:forever AS BIGINT),
            {_COLUMNS_OF["e"]}
     FROM events e WHERE e.seq = (SELECT seq FROM start)
   UNION
@@ -285,7 +292,10 @@ _HOP_JOIN = {
 
 #: The impact query per dialect name (``conn.dialect.name``); see :data:`_HOP_JOIN`.
 IMPACT_SQL = {
-    dialect: _IMPACT_TEMPLATE.replace("{hop_join}", join) for dialect, join in _HOP_JOIN.items()
+    dialect: _IMPACT_TEMPLATE.replace("{hop_join}", join).replace(
+        "{code_point}", CODE_POINT[dialect]
+    )
+    for dialect, join in _HOP_JOIN.items()
 }
 
 

@@ -32,7 +32,6 @@ from sqlalchemy import (
     MetaData,
     Row,
     Select,
-    String,
     Table,
     and_,
     bindparam,
@@ -48,7 +47,7 @@ from sqlalchemy.sql.expression import FromClause
 
 from ..database import SQLITE_CACHE_KIB
 from ..queries import UNCACHED, values_list
-from ..schema import events, hop_inputs
+from ..schema import KEY, events, hop_inputs
 from ..status import failed_sql, may_fail_sql, own_sql
 
 STREAM_BATCH = 2000
@@ -79,9 +78,9 @@ its place would be evaluated again inside every correlated look-up on PostgreSQL
 SCOPE_PLACES = Table(
     "lineage_scan_scope_places",
     _temporary,
-    Column("system", String, primary_key=True),
-    Column("element", String, primary_key=True),
-    Column("record", String, primary_key=True),
+    Column("system", KEY, primary_key=True),  # compared as the events' keys (migration 0019)
+    Column("element", KEY, primary_key=True),
+    Column("record", KEY, primary_key=True),
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DELETE ROWS",
 )
@@ -90,7 +89,7 @@ SCOPE_PLACES = Table(
 SCOPE_EVENTS = Table(
     "lineage_scan_scope_events",
     _temporary,
-    Column("event_id", String, primary_key=True),
+    Column("event_id", KEY, primary_key=True),
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DELETE ROWS",
 )
