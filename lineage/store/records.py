@@ -141,7 +141,7 @@ _KEY_READ = text(
 # shipment's data comes from its one order), with the distance in hops.
 _UPSTREAM_WALK_SQL = (
     "WITH RECURSIVE up(system, record, depth) AS ("  # noqa: S608
-    " SELECT CAST(:system AS VARCHAR){c}, CAST(:record AS VARCHAR){c}, 0"
+    " SELECT CAST(:system AS VARCHAR){code_point}, CAST(:record AS VARCHAR){code_point}, 0"
     " UNION"
     " SELECT i.system, i.record, up.depth + 1 FROM up"
     " JOIN events e ON e.system = up.system AND e.record = up.record"
@@ -152,7 +152,7 @@ _UPSTREAM_WALK_SQL = (
     " GROUP BY record ORDER BY MIN(depth), record"
 )
 _UPSTREAM_WALK = {
-    dialect: text(_UPSTREAM_WALK_SQL.replace("{c}", collate))
+    dialect: text(_UPSTREAM_WALK_SQL.replace("{code_point}", collate))
     for dialect, collate in CODE_POINT.items()
 }
 
