@@ -56,6 +56,37 @@ def test_two_lanes_find_what_one_lane_finds(store: Store, monkeypatch: pytest.Mo
     assert APART < SCOPED_APART
 
 
+def test_a_commit_between_the_two_lanes_first_reads_changes_no_finding(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A live scan in two lanes reads one state even when a writer commits between the
+    lanes' first reads. PostgreSQL's second lane imports the first one's snapshot; SQLite's
+    connections each read the state of their own first read, so the second lane checks the
+    watermark and, finding a newer one, leaves its detectors to the first lane. Before, the
+    second lane judged the new write (a stale copy in BI) while the first did not see it."""
+    load(store)
+    record(store, *clean_chain(), *defects())
+    monkeypatch.setenv(LANES_VARIABLE, "2")
+    before = _report(store)
+    real = detect_run._lane
+    ran: list[object] = []
+
+    def after_a_commit(*args: object, **kwargs: object) -> object:
+        # the golden order total changes: the BI copy of 40017 becomes a conflicting truth
+        record(store, write("ERP", "order.total", "40017", "55.00", 100, actor="erp-user"))
+        found = real(*args, **kwargs)  # type: ignore[arg-type]
+        ran.append(found)
+        return found
+
+    monkeypatch.setattr(detect_run, "_lane", after_a_commit)
+    assert _report(store) == before  # the scan read the state of its first read throughout
+    assert ran and (ran[0] is None) is (store.dialect == "sqlite")
+    monkeypatch.setattr(detect_run, "_lane", real)
+    after = _report(store)
+    stale = [f for f in after if "conflicting-truth" in f and "R-9" in f]
+    assert stale and after != before  # the write mattered: the next scan reports it
+
+
 def test_a_scoped_judgement_in_two_lanes_keeps_the_state_a_full_scan_would(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -67,7 +98,7 @@ def test_a_scoped_judgement_in_two_lanes_keeps_the_state_a_full_scan_would(
     real = detect_run._lane
 
     def watched(*args: object, **kwargs: object) -> object:
-        scopes.append(args[-1])
+        scopes.append(args[4])  # store, as_of, snapshot, detectors, scope, ...
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(detect_run, "_lane", watched)

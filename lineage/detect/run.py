@@ -23,6 +23,7 @@ from ..store.counts import events_recorded_about
 from ..store.database import begin_read
 from ..store.detection import Connection
 from ..store.detection.common import lane_cache, prepare, probe_planner, release
+from ..store.detection.scope import Watermark, watermark_now
 from ..store.schema import from_us
 from ..store.snapshot import export_snapshot, import_snapshot
 from ..verify import HopVerifier
@@ -207,13 +208,18 @@ def run_detectors(
         if not apart or not rest or not _two_lanes(store, ctx.conn, scope):
             return Detected(list(detect(ctx, chosen)), ctx.registry, ctx.as_of, ctx.judged)
         snapshot = export_snapshot(ctx.conn)
+        # SQLite shares no snapshot: the second lane checks that it reads what the first does
+        state = watermark_now(ctx.conn) if snapshot is None else None
         with ThreadPoolExecutor(1, thread_name_prefix="lineage-scan") as pool:
-            other = pool.submit(_lane, store, ctx.as_of, snapshot, apart, scope)
+            other = pool.submit(_lane, store, ctx.as_of, snapshot, apart, scope, state=state)
             try:
                 found = list(detect(ctx, rest))
             finally:
                 wait([other])  # the snapshot must outlive the other lane's transaction
-            found += other.result()
+            theirs = other.result()
+            # a commit came between the two lanes' first reads: the first lane judges those
+            # detectors' share too, in its own state (one scan never reads two states)
+            found += list(detect(ctx, apart)) if theirs is None else theirs
         return Detected(found, ctx.registry, ctx.as_of, ctx.judged)
 
 
@@ -223,10 +229,19 @@ def _lane(
     snapshot: str | None,
     detectors: Sequence[Detector],
     scope: Scope | None,
-) -> list[Finding]:
+    *,
+    state: Watermark | None = None,
+) -> list[Finding] | None:
+    """The second lane's findings; None when ``state`` (the first lane's watermark, SQLite)
+    is not what this lane reads: a writer committed between the two lanes' first reads
+    (SQLite's connections each read the state of their own first read). Every commit that
+    changes what a detector reads adds an event, a hop status, an OpenLineage event or a
+    registry version, so the same watermark is the same state."""
     # a scoped lane's detectors (SCOPED_APART) read no temporary table: none is made for them
     context = scan_context(store, as_of, snapshot=snapshot, scope=scope, tables=scope is None)
     with context as ctx, lane_cache(ctx.conn):
+        if state is not None and watermark_now(ctx.conn) != state:
+            return None
         return list(detect(ctx, detectors))
 
 

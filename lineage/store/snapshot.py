@@ -5,7 +5,8 @@ PostgreSQL the second connection imports the first one's snapshot, so both read 
 same committed state, whatever commits in between (``pg_export_snapshot``, ``SET TRANSACTION
 SNAPSHOT``). SQLite has no such thing: each connection reads the state at its first read
 (WAL mode), so two connections opened a moment apart may differ by a commit in that moment;
-the incremental judgement of that commit reconciles it.
+the second lane then finds another watermark than the first lane's and leaves its detectors
+to the first (:func:`lineage.detect.run.run_detectors`).
 """
 
 from __future__ import annotations
