@@ -360,7 +360,7 @@ def linked_keys_many(
         # the seeds as one JSON parameter: a statement of four thousand parameters took
         # longer to parse (client and server) than a batch's walk took to run (SQLite: the
         # text of the statement was parsed for its parameters again for every batch)
-        params["seeds"] = json.dumps([list(seed) for seed in chunk])
+        params["seeds"] = json.dumps(list(chunk))
         if postgres:
             up = _STEP_UP.format(w="w", single=single)
             down = _STEP_DOWN.format(w="w", single=single, not_fan_out=not_fan_out)
@@ -536,7 +536,7 @@ def fed_closure(
         return Closure(fed, fed_by)
     params = {
         "seeds": json.dumps([[s.system, s.element, s.record, s.event_id, s.kind] for s in seeds]),
-        "up_sides": json.dumps([list(side) for side in upstream]),
+        "up_sides": json.dumps(list(upstream)),
         "as_of": bound(as_of),
     }
     statement = _CLOSURE["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
@@ -621,7 +621,7 @@ def linked_candidates(
         return []
     dialect = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
     params: dict[str, Any] = {
-        "keys": json.dumps([list(key) for key in keys]),
+        "keys": json.dumps(list(keys)),
         "as_of": bound(as_of),
     }
     _comp(sides, params)

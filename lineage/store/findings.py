@@ -283,7 +283,7 @@ def _ids_by_key(
             f"SELECT f.id FROM json_each(:keys) AS k CROSS JOIN findings f ON {equal} "  # noqa: S608
             f"WHERE {of_code}f.resolved_at IS NULL"
         )
-    params = {"keys": json.dumps([list(key) for key in wanted]), "code": code}
+    params = {"keys": json.dumps(wanted), "code": code}
     return {int(row[0]) for row in conn.execute(text(sql), params)}
 
 
