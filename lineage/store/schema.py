@@ -137,12 +137,16 @@ BACKEND_OBJECTS = frozenset(
         "ix_findings_open_golden",
         "ix_findings_open_input",
         "ix_findings_open_source",
+        "ix_events_may_fail_place",
+        "ix_events_may_fail_id",
     }
 )
 """Indexes each backend spells its own way, not part of :data:`metadata`: the open findings
 in the findings page's order (migration 0016; PostgreSQL's in the ``C`` collation), by the
 key of their golden value in the evidence (migration 0017: ``json_extract`` / ``->>``), and
-by the place their evidence's ``input`` and ``source`` name (migration 0018)."""
+by the place their evidence's ``input`` and ``source`` name (migration 0018); on PostgreSQL
+only, the hops that can be failed by place and by id (migration 0020: SQLite's planner, with
+no statistics, keeps to the place and id indexes, so there they would only be written)."""
 
 
 def in_metadata(name: str | None, type_: str, parent_names: object) -> bool:
