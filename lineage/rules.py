@@ -576,12 +576,14 @@ def unexplained_transformation_message(
     inputs: Iterable[str | None],
     expected: str | None,
 ) -> str:
-    """``unexplained-transformation``: what a hop delivered to ``place`` (system, element,
-    record) against what its transform gives."""
+    """``unexplained-transformation``: what a hop carried to ``place`` (system, element,
+    record) against what its transform gives. "Carried", whatever the hop's status: the
+    finding stands from the hop's arrival, while it is still in flight (``sent``) as once it
+    is delivered (a failed hop is a ``failed-delivery`` only)."""
     system, element, record = place
     values = ", ".join(_shown(v) for v in inputs)
     return (
-        f"hop {event} on {integration or 'no declared integration'} delivered {element} = "
+        f"hop {event} on {integration or 'no declared integration'} carried {element} = "
         f"{_shown(value)} to {system} record {record}, but {transform} of [{values}] gives "
         f"{_shown(expected)}"
     )

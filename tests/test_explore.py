@@ -74,7 +74,7 @@ def test_open_findings_show_on_their_system_and_integration(app: Flask, world: F
     bi_rows = [
         "error conflicting-truth BI / order.total / R-9 BI R-9 order.total is '100.00', divergent",
         "error unexplained-transformation BI / order.total / R-9 hop h-bi-2 on erp-to-bi "
-        "delivered order.total = '100.00' to BI record R-9",
+        "carried order.total = '100.00' to BI record R-9",
     ]
     portal_row = (
         "error conflicting-truth Portal / order.total / P-9 Portal P-9 order.total is "
