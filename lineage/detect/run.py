@@ -137,6 +137,7 @@ def scan_context(
             prepare`); False for a lane whose detectors read none (the planner is set as for
             the scope all the same).
     """
+    registry = store.registry()
     with store.engine.connect() as conn:
         read: Connection = conn
         if store.dialect == "postgresql":
@@ -145,9 +146,6 @@ def scan_context(
             if snapshot is not None:
                 import_snapshot(read, snapshot)
             begin_read(read)  # SQLite: every detector reads one state
-            # the registry in force in the state the detectors read (and no connection of
-            # its own checked out for it)
-            registry = store.registry(read)
             judged = judged_now(read, as_of)
             moment = judged.at
             ctx = ScanContext(
