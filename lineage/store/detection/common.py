@@ -284,9 +284,9 @@ def release(conn: Connection, *, shrink: bool = False) -> None:
 
     Args:
         shrink: SQLite: also give back the memory of the connection's page cache. A full
-            scan fills it (64 MiB) and the judgement's reconcile came on top of it: at
-            1,000,000 events, 40 MB of the judgement's peak. A scoped judgement keeps its
-            cache warm for the next one.
+            scan fills it (:data:`~lineage.store.database.SQLITE_CACHE_KIB`) and the
+            judgement's reconcile came on top of it: at 1,000,000 events and 64 MiB, 40 MB
+            of the judgement's peak. A scoped judgement keeps its cache warm for the next one.
     """
     if conn.dialect.name != "postgresql":
         for table in _TABLES:
