@@ -37,7 +37,10 @@ of the judgements, the pages and the batches):
   thread of its own (``JUDGE_IN_BACKGROUND``) and made in a child process that opened the
   same store (``JUDGE_IN_A_PROCESS``), as ``lineage serve`` sets them, so the next POST is
   served while it runs, on the other core; on SQLite a judgement takes the write lock only
-  to store its verdict (judging beside the writers).
+  to store its verdict (judging beside the writers). One stream swings by a quarter from
+  run to run on a shared two-core machine: ``--stream-rounds N`` runs the four streams N
+  times and prints, beside the first round's ratio, the ratio over all rounds (their events
+  over their seconds).
 
 Usage (from the repository root)::
 
@@ -236,8 +239,9 @@ def _sustained(
     return {"events": events, "answered": answered, "seconds": seconds, **ran}
 
 
-def measure(url: str) -> dict[str, Any]:
-    """Everything the module docstring lists, on the store at ``url``."""
+def measure(url: str, rounds: int = 1) -> dict[str, Any]:
+    """Everything the module docstring lists, on the store at ``url`` (the streams ``rounds``
+    times)."""
     store = open_store(url)
     with store.engine.connect() as conn:
         events = conn.execute(text("SELECT count(*) FROM events")).scalar_one()
@@ -287,16 +291,17 @@ def measure(url: str) -> dict[str, Any]:
     rss = peak_rss_mb()  # the judgements' peak (the streams' client below is not the product)
     # the sustained streams: judged as the server judges, then the same again unjudged (the
     # judged ones first: each starts on a judged store)
-    streams = {}
-    for judging in (True, False):
-        for keep_alive in (False, True):
-            bodies = _stream_batches(store, STREAM)
-            streams[judging, keep_alive] = _sustained(
-                store, url, bodies, judging=judging, keep_alive=keep_alive
-            )
-            # the next server starts on a judged store, as each judged run does: else its first
-            # read would judge this run's events, and its CPU count them
-            judge(store, webhook=False)
+    streams: dict[tuple[bool, bool], list[dict[str, Any]]] = {}
+    for _ in range(rounds):
+        for judging in (True, False):
+            for keep_alive in (False, True):
+                bodies = _stream_batches(store, STREAM)
+                streams.setdefault((judging, keep_alive), []).append(
+                    _sustained(store, url, bodies, judging=judging, keep_alive=keep_alive)
+                )
+                # the next server starts on a judged store, as each judged run does: else its
+                # first read would judge this run's events, and its CPU count them
+                judge(store, webhook=False)
     store.close()
     batch_seconds = ingest_seconds + judge_seconds
     per_batch = judged_events / SERIAL
@@ -318,17 +323,24 @@ def measure(url: str) -> dict[str, Any]:
         "ratio": (judged_events / batch_seconds) / (plain_events / plain_seconds),
         "streams": {
             "connections" if not keep_alive else "keep_alive": {
-                "judged": streams[True, keep_alive],
-                "plain": streams[False, keep_alive],
-                "ratio": (
-                    streams[True, keep_alive]["events"] / streams[True, keep_alive]["seconds"]
-                )
-                / (streams[False, keep_alive]["events"] / streams[False, keep_alive]["seconds"]),
+                "judged": streams[True, keep_alive][0],  # the first round, in detail
+                "plain": streams[False, keep_alive][0],
+                "ratio": _throughput(streams[True, keep_alive][:1])
+                / _throughput(streams[False, keep_alive][:1]),
+                "judged_seconds": [run["seconds"] for run in streams[True, keep_alive]],
+                "plain_seconds": [run["seconds"] for run in streams[False, keep_alive]],
+                "ratio_all": _throughput(streams[True, keep_alive])
+                / _throughput(streams[False, keep_alive]),
             }
             for keep_alive in (False, True)
         },
         "peak_rss_mb": rss,
     }
+
+
+def _throughput(runs: list[dict[str, Any]]) -> float:
+    """Events a second over ``runs`` together (their events over their seconds)."""
+    return float(sum(run["events"] for run in runs) / sum(run["seconds"] for run in runs))
 
 
 def _copy_sqlite(source: Path, target: Path) -> None:
@@ -341,6 +353,10 @@ def _copy_postgres(source: str, target: str) -> None:
     with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
+
+
+def _seconds(values: list[float]) -> str:
+    return ", ".join(f"{value:.1f}" for value in values) + " s"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -363,6 +379,13 @@ def main(argv: list[str] | None = None) -> int:
         help="the copy's name (SQLite file stem, PostgreSQL database; default "
         "lineage_bench_findings_<hops>): another name measures beside a run of its own",
     )
+    parser.add_argument(
+        "--stream-rounds",
+        type=int,
+        default=1,
+        help="run the four streams this many times (one stream swings by a quarter from run "
+        "to run; the ratio over all rounds is printed too)",
+    )
     parser.add_argument("--measure", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--no-save", action="store_true", help="do not write the results")
     parser.add_argument("--serve", metavar="URL", help=argparse.SUPPRESS)
@@ -373,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         serve(args.serve, args.port, judging=not args.no_judge)
         return 0
     if args.measure:
-        print(json.dumps(measure(args.measure)))
+        print(json.dumps(measure(args.measure, args.stream_rounds)))
         return 0
     lines: list[str] = []
     for backend in args.backend:
@@ -400,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"sqlite: built in {build(url, args.hops):.0f} s", file=sys.stderr)
         load_before = os.getloadavg()[0]
         child = subprocess.run(
-            [sys.executable, __file__, "--measure", url],
+            [sys.executable, __file__, "--measure", url, f"--stream-rounds={args.stream_rounds}"],
             check=False,
             capture_output=True,
             text=True,
@@ -435,6 +458,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"{judged['server_rss_mb']:.0f} MB and {judged['child_rss_mb']:.0f} MB): "
                 f"throughput with/without detection {stream['ratio']:.2f}x"
             )
+            if len(stream["judged_seconds"]) > 1:
+                rounds = len(stream["judged_seconds"])
+                line += (
+                    f"\n{got['backend']:<10} the same stream on {shown}, {rounds} rounds: "
+                    f"with no judgement {_seconds(stream['plain_seconds'])}, until every event "
+                    f"is judged {_seconds(stream['judged_seconds'])}: throughput with/without "
+                    f"detection over the {rounds} rounds {stream['ratio_all']:.2f}x"
+                )
         line += (
             f"\n{got['backend']:<10} load average {load_before:.2f} before, "
             f"{os.getloadavg()[0]:.2f} after"
