@@ -7,16 +7,20 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import click
 from tqdm import tqdm  # type: ignore[import-untyped]
 
 from ..errors import InputError, LineageError
-from ..findings import judge_after_ingest
+from ..findings import judge_after_ingest, judge_in_background
+from ..findings.process import judge_in_a_process, stop_judging_process
+from ..live import WITHIN, Pause, is_live, paced_lines
 from ..registry import load_registry
 from ..stats import count_store
+from ..store import Store
 from ..store.writer import IngestResult, Rejection, ingest_lines
+from ..webhook import DeliveryThread, WebhookError, WebhookSettings
 from .options import db_option, open_db
 from .webhook import tell_after_ingest
 
@@ -101,16 +105,36 @@ def stats(fmt: str, db: str | None) -> None:
     help="jsonl: lineage events (write, hop, snapshot), one JSON object a line; "
     "openlineage: OpenLineage RunEvents, one a line.",
 )
+@click.option(
+    "--commit-within",
+    "within",
+    type=click.FloatRange(min=0),
+    default=WITHIN,
+    show_default=True,
+    metavar="SECONDS",
+    help="From an input that can pause (standard input from a pipe, a FIFO): commit and "
+    "judge what was read at most this long after it was read, and whenever the input "
+    "pauses. 0 reads it as a file is read (batches of 20,000 lines).",
+)
+@click.option(
+    "--judge/--no-judge",
+    default=True,
+    show_default=True,
+    help="Judge the findings the new events open or resolve. With --no-judge the next "
+    "judgement covers them (lineage scan, a read of the findings, the next ingest).",
+)
 @db_option
-def ingest(files: tuple[str, ...], fmt: str, db: str | None) -> None:
+def ingest(files: tuple[str, ...], fmt: str, within: float, judge: bool, db: str | None) -> None:
     """Record events from JSON Lines files (``-`` reads standard input).
 
     Every good line is kept; each bad one is reported on stderr as FILE:LINE: reason.
     Re-ingesting a file changes nothing (its events count as duplicates), and a hop sent
-    again with a new status records the status change. The summary (accepted, duplicate,
-    status updates, rejected) goes to stdout. A progress bar shows on stderr when it is a
-    terminal. Exit 0 when every line was recorded, 1 when some were rejected, 2 when a file
-    cannot be read or the database cannot be opened.
+    again with a new status records the status change. A live stream on standard input or a
+    FIFO (``producer | lineage ingest -``) is committed and judged as it comes, at least every
+    --commit-within seconds, while it is read on. The summary (accepted, duplicate, status
+    updates, rejected) goes to stdout. A progress bar shows on stderr when it is a terminal.
+    Exit 0 when every line was recorded, 1 when some were rejected, 2 when a file cannot be
+    read or the database cannot be opened.
     """
     if list(files).count(STDIN) > 1:
         raise click.UsageError("'-' (standard input) can be given only once")
@@ -130,14 +154,20 @@ def ingest(files: tuple[str, ...], fmt: str, db: str | None) -> None:
             )
         progress = _Progress(streams)
         stack.callback(progress.close)
-        lines = progress.lines(streams)
         if ingest_file is not None:
-            result = ingest_file(store, lines)
+            result = ingest_file(store, progress.lines(streams))
             for rejection in result.rejected:
                 progress.report(rejection)
         else:
-            result = ingest_lines(store, lines, on_reject=progress.report, keep_rejections=0)
-        judge_after_ingest(store, what="ingest")
+            live = _Live(store, judge=judge)
+            stack.callback(live.close)
+            lines = progress.live_lines(streams, within=within)
+            result = ingest_lines(
+                store, lines, on_reject=progress.report, keep_rejections=0,
+                on_commit=live.committed,
+            )  # fmt: skip
+        if judge:
+            judge_after_ingest(store, what="ingest")
     names = ", ".join("<stdin>" if name == STDIN else name for name in files)
     click.echo(f"ingested {names}: {result.summary()}")
     tell_after_ingest(db)  # the findings this ingest opened or resolved, best effort
@@ -188,13 +218,27 @@ class _Progress:
 
     def lines(self, streams: list[tuple[str, IO[bytes]]]) -> Iterator[tuple[str, int, bytes]]:
         """Every line of every stream, numbered, with the bar advanced as they are read."""
+        return cast(Iterator[tuple[str, int, bytes]], self.live_lines(streams, within=0))
+
+    def live_lines(
+        self, streams: list[tuple[str, IO[bytes]]], *, within: float
+    ) -> Iterator[tuple[str, int, bytes] | Pause]:
+        """:meth:`lines`, and, with ``within`` above 0, a stream that can pause read live
+        (:func:`lineage.live.paced_lines`), its pauses marked."""
         bar = self.bar
         for name, stream in streams:
             source = "<stdin>" if name == STDIN else name
             number = 0
             read = 0
+            texts: Iterator[bytes | Pause] | IO[bytes] = stream
+            if within > 0 and is_live(stream):
+                texts = paced_lines(stream, within=within)
             try:
-                for number, text in enumerate(stream, start=1):
+                for text in texts:
+                    if isinstance(text, Pause):
+                        yield text
+                        continue
+                    number += 1
                     if bar is not None:
                         read += len(text)
                         if number % _PROGRESS_EVERY == 0:
@@ -218,6 +262,39 @@ class _Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+class _Live:
+    """What ``lineage ingest`` does each time a live stream's events are committed: judge
+    them in the background, in a child process (as ``lineage serve`` does: on the other core,
+    while this one reads on; judgements coalesce), and tell the webhook as it goes. Started at
+    the first such commit: a file never needs it."""
+
+    def __init__(self, store: Store, *, judge: bool) -> None:
+        self.store = store
+        self.judge = judge
+        self.started = False
+        self.delivery: DeliveryThread | None = None
+
+    def committed(self) -> None:
+        if not self.judge:
+            return
+        if not self.started:
+            self.started = True
+            judge_in_a_process(self.store)
+            try:
+                settings = WebhookSettings.from_environ(os.environ)
+            except WebhookError:  # said once, after the summary (tell_after_ingest)
+                settings = None
+            if settings is not None:
+                self.delivery = DeliveryThread(self.store, settings).start()
+        judge_in_background(self.store, what="ingest")
+
+    def close(self) -> None:
+        if self.delivery is not None:
+            self.delivery.stop()
+        if self.started:
+            stop_judging_process(self.store)
 
 
 def _size(stream: IO[bytes]) -> int | None:

@@ -38,6 +38,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import EventError, StoreError
+from ..live import Pause
 from ..model.events import EVENT_ADAPTER
 from ..model.registry import Registry
 from .rows import Prepared, RowMaker
@@ -139,12 +140,14 @@ def _prepare(chunk: list[Line]) -> bytes:
 
 
 def prepare_in_workers(
-    registry: Registry, lines: Iterable[Line], workers: int
-) -> Iterator[tuple[list[Prepared], list[Bad]]]:
+    registry: Registry, lines: Iterable[Line | Pause], workers: int
+) -> Iterator[tuple[list[Prepared], list[Bad]] | Pause]:
     """Prepare non-blank ``lines`` in ``workers`` forked processes, in input order.
 
     Yields, chunk by chunk, the :class:`Prepared` rows and the ``(source, line, reason)`` of
-    the lines that do not validate.
+    the lines that do not validate; a :class:`~lineage.live.Pause` among the lines (a live
+    stream paused) is yielded in its place, once every line before it was prepared and
+    yielded.
 
     Raises:
         StoreError: a worker process died (killed, out of memory); nothing more is read.
@@ -158,16 +161,24 @@ def prepare_in_workers(
     try:
         chunk: list[Line] = []
         for line in lines:
+            if isinstance(line, Pause):  # everything before it, then the pause, now
+                if chunk:
+                    pending.append(pool.submit(_prepare, chunk))
+                    chunk = []
+                while pending:
+                    yield _next(pending)
+                yield line
+                continue
             chunk.append(line)
             if len(chunk) >= CHUNK_LINES:
                 pending.append(pool.submit(_prepare, chunk))
                 chunk = []
                 while len(pending) >= limit:
-                    yield _received(pending.popleft().result())
+                    yield _next(pending)
         if chunk:
             pending.append(pool.submit(_prepare, chunk))
         while pending:
-            yield _received(pending.popleft().result())
+            yield _next(pending)
     except BrokenProcessPool as exc:
         raise StoreError(
             "a worker process preparing events died (out of memory, or killed); nothing "
@@ -178,6 +189,10 @@ def prepare_in_workers(
         for future in pending:
             future.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _next(pending: deque[Future[bytes]]) -> tuple[list[Prepared], list[Bad]]:
+    return _received(pending.popleft().result())
 
 
 def _received(packed: bytes) -> tuple[list[Prepared], list[Bad]]:

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import EventError, StoreError
+from ..live import Pause
 from ..model.events import EVENT_ADAPTER, Hop, Snapshot, Write
 from ..rules import SENT, recorded_status, supersedes
 from .bulk import Known, RaceLostError, SeenIds, Sink, open_sink
@@ -346,10 +347,27 @@ class Writer:
         self._now = time.time_ns() // 1000
         return self.result
 
+    def pause(self, pause: Pause) -> bool:
+        """A live stream paused (:mod:`lineage.live`): commit what is held, and go on batch
+        by batch, committed, from here. While lines pour in as fast as from a file
+        (:attr:`Pause.slow` false), a first load into an empty store stays one bulk
+        transaction. Returns whether anything was committed."""
+        if not pause.slow and (self._load is not None or (self.bulk and not self._load_checked)):
+            return False
+        self.bulk = False  # a stream that pauses is not loaded in one transaction
+        committed = bool(self._pending) or self._load is not None
+        self.flush()
+        self._finish_load()
+        return committed
+
     def close(self) -> IngestResult:
         """Flush, and finish a bulk load (build its indexes, refresh the planner's
         statistics, commit)."""
         self.flush()
+        self._finish_load()
+        return self.result
+
+    def _finish_load(self) -> None:
         load, self._load = self._load, None
         self._seen = None
         if load is not None:
@@ -360,7 +378,6 @@ class Writer:
                     load.commit()
                 finally:
                     load.close()
-        return self.result
 
     @contextlib.contextmanager
     def _database_errors(self) -> Iterator[None]:
@@ -458,7 +475,7 @@ class Writer:
 
 def ingest_lines(
     store: Store,
-    lines: Iterable[tuple[str, int, str | bytes]],
+    lines: Iterable[tuple[str, int, str | bytes] | Pause],
     *,
     batch_size: int = 20_000,
     bulk: bool = True,
@@ -466,6 +483,7 @@ def ingest_lines(
     keep_rejections: int | None = None,
     workers: int | None = None,
     inline: int = INLINE_LINES,
+    on_commit: Callable[[], None] | None = None,
 ) -> IngestResult:
     """Ingest JSON Lines given as (source name, line number, text); blank lines are skipped.
 
@@ -473,7 +491,9 @@ def ingest_lines(
     holding more than a few batches of events in memory. Past the first ``inline`` lines the
     parsing and checking moves to ``workers`` forked processes (default: the cores beyond
     this one, at most 3; 0 keeps everything in this process) while this one writes; the
-    outcome is the same either way.
+    outcome is the same either way. A :class:`~lineage.live.Pause` among the lines (a live
+    stream paused: :func:`lineage.live.paced_lines`) commits what came before it
+    (:meth:`Writer.pause`), and then ``on_commit`` is called (the command judges there).
     """
     with (
         _collector_paused(),
@@ -482,25 +502,38 @@ def ingest_lines(
             keep_rejections=keep_rejections,
         ) as writer,
     ):  # fmt: skip
+
+        def paused(pause: Pause) -> None:
+            if writer.pause(pause) and on_commit is not None:
+                on_commit()
+
         add = writer.add_json
         remaining = iter(lines)
-        for source, number, text in itertools.islice(remaining, inline):
-            if text.strip():
-                add(text, source=source, line=number)
+        for item in itertools.islice(remaining, inline):
+            if isinstance(item, Pause):
+                paused(item)
+            elif item[2].strip():
+                add(item[2], source=item[0], line=item[1])
         if workers is None:
             workers = default_workers() if can_fork() else 0
         if workers <= 0:
-            for source, number, text in remaining:
-                if text.strip():
-                    add(text, source=source, line=number)
+            for item in remaining:
+                if isinstance(item, Pause):
+                    paused(item)
+                elif item[2].strip():
+                    add(item[2], source=item[0], line=item[1])
             return writer.result
         first = next(remaining, None)
         if first is None:
             return writer.result
         rest = itertools.chain([first], remaining)
-        nonblank = (item for item in rest if item[2].strip())
+        nonblank = (item for item in rest if isinstance(item, Pause) or item[2].strip())
         registry = writer.rows.verifier.registry
-        for good, bad in prepare_in_workers(registry, nonblank, workers):
+        for prepared in prepare_in_workers(registry, nonblank, workers):
+            if isinstance(prepared, Pause):
+                paused(prepared)
+                continue
+            good, bad = prepared
             for where, at_line, reason in bad:
                 writer.reject(Rejection(where, at_line, reason))
             writer.add_prepared(good)

@@ -1,0 +1,134 @@
+"""Reading a live stream of lines: each line as it comes, and a mark where the stream paused.
+
+``producer | lineage ingest -`` may run for days with a few events a minute. Read the way a
+file is read, those events waited in a batch of 20,000 (or, into an empty store, in one bulk
+transaction until the end of the input) and nobody saw them, nor their findings, until the
+stream ended. :func:`paced_lines` reads a stream that can block (a pipe, a FIFO, a terminal,
+a socket) without blocking on a line: when the input goes quiet for :data:`QUIET` seconds, or
+when :data:`WITHIN` seconds have passed since the first line after the last mark, it yields a
+:class:`Pause`, and the writer commits what it holds there (:func:`lineage.store.writer.
+ingest_lines`); the command then judges in the background while it reads on.
+
+A regular file never blocks: it is read as a file, batched by size, with no marks. Where
+``select`` cannot wait on a file descriptor (Windows pipes), a stream is read as a file too.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import stat
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO
+
+#: Seconds without a new line after which a stream counts as paused.
+QUIET = 0.2
+#: Seconds after which lines read since the last pause are committed even if none stops.
+WITHIN = 1.0
+#: Lines a second above which a stream that never pauses is loaded like a file (the first
+#: load into an empty store stays one bulk transaction while lines pour in this fast).
+FAST = 4_000
+_READ = 1 << 16
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """A mark between two lines of a live stream: commit what was read before it.
+
+    Attributes:
+        quiet: the input stopped for :data:`QUIET` seconds (else :data:`WITHIN` passed).
+        lines: lines read since the previous mark.
+        seconds: seconds since the first of them was read.
+    """
+
+    quiet: bool
+    lines: int
+    seconds: float
+
+    @property
+    def slow(self) -> bool:
+        """Whether the stream is a trickle, not a file poured in: it stopped, or it came at
+        fewer than :data:`FAST` lines a second."""
+        return self.quiet or self.lines < FAST * max(self.seconds, 1e-3)
+
+
+def is_live(stream: IO[bytes]) -> bool:
+    """Whether reading ``stream`` can block: anything but a regular file (a pipe, a FIFO, a
+    terminal, a socket), where the platform can wait on it."""
+    if sys.platform == "win32":
+        return False
+    try:
+        mode = os.fstat(stream.fileno()).st_mode
+    except (OSError, ValueError):  # no descriptor (an in-memory stream): read as a file
+        return False
+    return not stat.S_ISREG(mode)
+
+
+def paced_lines(
+    stream: IO[bytes], *, quiet: float = QUIET, within: float = WITHIN
+) -> Iterator[bytes | Pause]:
+    """The lines of ``stream`` (each ending with its newline, the last one perhaps without),
+    with a :class:`Pause` wherever the input paused for ``quiet`` seconds or ``within``
+    seconds passed since the first line after the previous mark.
+
+    Reads the file descriptor directly (``stream`` must not have been read from), so no lock
+    of the stream object is held while it waits: worker processes forked meanwhile can close
+    their copy of standard input.
+
+    Example:
+        >>> import os
+        >>> read, write = os.pipe()
+        >>> _ = os.write(write, b'{"a": 1}\\n'); os.close(write)
+        >>> list(paced_lines(os.fdopen(read, "rb")))
+        [b'{"a": 1}\\n']
+    """
+    fd = stream.fileno()
+    rest = b""
+    first: float | None = None  # when the first line after the last mark was read
+    count = 0
+    while True:
+        now = time.monotonic()
+        if first is None:
+            wait: float | None = None  # nothing read since the last mark: block
+        else:
+            wait = max(0.0, min(quiet, within - (now - first)))
+        if not _ready(fd, wait):
+            assert first is not None  # only a bounded wait times out
+            now = time.monotonic()
+            yield Pause(quiet=wait == quiet, lines=count, seconds=now - first)
+            first, count = None, 0
+            continue
+        data = os.read(fd, _READ)
+        if not data:
+            break
+        lines = (rest + data).split(b"\n")
+        rest = lines.pop()
+        if not lines:
+            continue
+        if first is None:
+            first = time.monotonic()
+        count += len(lines)
+        for line in lines:
+            yield line + b"\n"
+        now = time.monotonic()
+        if now - first >= within:
+            yield Pause(quiet=False, lines=count, seconds=now - first)
+            first, count = None, 0
+    if rest:
+        yield rest
+
+
+def _ready(fd: int, timeout: float | None) -> bool:
+    """Whether ``fd`` can be read without blocking within ``timeout`` seconds (None: wait)."""
+    while True:
+        try:
+            readable, _, _ = select.select([fd], [], [], timeout)
+        except InterruptedError:  # pragma: no cover - PEP 475 retries select itself
+            continue
+        return bool(readable)
+
+
+__all__ = ["FAST", "QUIET", "WITHIN", "Pause", "is_live", "paced_lines"]

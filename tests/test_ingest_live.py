@@ -1,0 +1,251 @@
+"""``producer | lineage ingest -``: a live stream is committed and judged while it is read.
+
+The command runs as a user runs it, in a process of its own reading a pipe that the test
+keeps open; what it committed and judged is read from another connection meanwhile.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from recording import hop_event, jsonl, write_event, write_registry
+from sqlalchemy import func, select
+
+from lineage.cli import main
+from lineage.findings import read_findings
+from lineage.findings.state import up_to_date
+from lineage.live import FAST, Pause, paced_lines
+from lineage.store import Store, open_store
+from lineage.store.schema import events
+from lineage.store.writer import ingest_lines
+
+PATIENCE = 30.0
+"""Seconds a test waits for the command to commit and judge (it needs about 2 here)."""
+
+
+def stored_events(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(events)).scalar_one())
+
+
+def until(what: Callable[[], Any], *, message: str) -> Any:
+    deadline = time.monotonic() + PATIENCE
+    while time.monotonic() < deadline:
+        answer = what()
+        if answer:
+            return answer
+        time.sleep(0.05)
+    pytest.fail(message)
+
+
+class Command:
+    """``lineage ingest -`` in a process of its own, its standard input a pipe held open."""
+
+    def __init__(self, db: str, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "lineage", "ingest", "-", "--db", db, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+
+    def send(self, *lines: dict[str, Any] | str) -> None:
+        assert self.process.stdin is not None
+        text = "".join(
+            (line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines
+        )
+        self.process.stdin.write(text.encode())
+        self.process.stdin.flush()
+
+    def end(self) -> tuple[int, str, str]:
+        out, err = self.process.communicate(timeout=PATIENCE)
+        return self.process.returncode, out.decode(), err.decode()
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+
+
+@pytest.fixture
+def loaded(db_url: str, tmp_path: Path) -> Iterator[str]:
+    runner = CliRunner()
+    done = runner.invoke(main, ["load", str(write_registry(tmp_path)), "--db", db_url])
+    assert done.exit_code == 0, done.output
+    yield db_url
+
+
+def judged_findings(db: str, events_in: int) -> list[tuple[str, str, str]] | None:
+    """The stored findings once the store holds ``events_in`` events and all are judged
+    (read without judging: a read of a store behind would judge itself)."""
+    store = open_store(db)
+    try:
+        if stored_events(store) < events_in or not up_to_date(store):
+            return None
+        return [
+            (f.code, f.subject.record or "", f.state)
+            for f in read_findings(store, state="all").findings
+        ]
+    finally:
+        store.close()
+
+
+def test_a_live_stream_is_committed_and_judged_while_the_pipe_stays_open(loaded: str) -> None:
+    command = Command(loaded)
+    try:
+        # the BI copy is right, then the system of record moves on: the copy is stale
+        command.send(
+            write_event(),
+            hop_event(),
+            write_event(value="55.00", at="2026-11-20T09:10:00Z", id="w-2"),
+        )
+        opened = until(
+            lambda: judged_findings(loaded, 3),
+            message="the stream's events were not committed and judged while it was open",
+        )
+        assert ("conflicting-truth", "R-40017", "open") in opened
+
+        command.send(write_event(value="50.00", at="2026-11-20T09:20:00Z", id="w-fix"))
+        resolved = until(
+            lambda: judged_findings(loaded, 4),
+            message="the fix was not committed and judged while the stream was open",
+        )
+        assert ("conflicting-truth", "R-40017", "resolved") in resolved
+
+        command.send('{"kind": "nonsense"}', hop_event("h-2", record="40018"))
+        code, out, err = command.end()
+    finally:
+        command.kill()
+    assert code == 1  # one line was rejected, the good ones around it kept
+    assert out.strip() == "ingested <stdin>: 5 accepted, 0 duplicate, 0 status updates, 1 rejected"
+    assert err.startswith("<stdin>:5: ")
+    assert "Traceback" not in err
+    store = open_store(loaded)
+    try:
+        assert stored_events(store) == 5
+        assert up_to_date(store)  # the last events were judged before the command ended
+    finally:
+        store.close()
+
+
+def test_no_judge_records_the_events_and_leaves_the_findings_to_the_next_judgement(
+    loaded: str,
+) -> None:
+    command = Command(loaded, "--no-judge")
+    try:
+        command.send(
+            write_event(),
+            hop_event(),
+            write_event(value="55.00", at="2026-11-20T09:10:00Z", id="w-2"),
+        )
+        code, out, _ = command.end()
+    finally:
+        command.kill()
+    assert code == 0, out
+    store = open_store(loaded)
+    try:
+        assert stored_events(store) == 3
+        assert not up_to_date(store)
+        (stale,) = read_findings(store).findings  # the read judges what it finds behind
+        assert stale.code == "conflicting-truth"
+    finally:
+        store.close()
+
+
+def test_a_file_fed_through_a_pipe_is_recorded_like_the_file(loaded: str, tmp_path: Path) -> None:
+    lines = [write_event(record=str(n)) for n in range(300)]
+    path = tmp_path / "events.jsonl"
+    path.write_text(jsonl(*lines), encoding="utf-8")
+    with path.open("rb") as source:
+        piped = subprocess.run(
+            [sys.executable, "-m", "lineage", "ingest", "-", "--db", loaded],
+            stdin=source, capture_output=True, check=False, timeout=PATIENCE,
+        )  # fmt: skip
+    assert piped.returncode == 0, piped.stderr
+    assert (
+        piped.stdout.decode()
+        .strip()
+        .endswith("300 accepted, 0 duplicate, 0 status updates, 0 rejected")
+    )
+
+
+# --- the pacing of a live stream ----------------------------------------------------------
+
+
+def paced(chunks: list[tuple[float, bytes]], **pacing: float) -> list[bytes | Pause]:
+    """What :func:`paced_lines` makes of a pipe fed ``chunks`` (a wait, then bytes)."""
+    read, write = os.pipe()
+
+    def feed() -> None:
+        with os.fdopen(write, "wb") as sink:
+            for wait, data in chunks:
+                time.sleep(wait)
+                sink.write(data)
+                sink.flush()
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    with os.fdopen(read, "rb") as stream:
+        seen = list(paced_lines(stream, **pacing))
+    feeder.join()
+    return seen
+
+
+def test_a_quiet_input_is_marked_between_the_lines_before_and_after_it() -> None:
+    seen = paced([(0, b"a\nb\n"), (0.5, b"c\nd")], quiet=0.1, within=5)
+    assert [s for s in seen if not isinstance(s, Pause)] == [b"a\n", b"b\n", b"c\n", b"d"]
+    (pause,) = [s for s in seen if isinstance(s, Pause)]
+    assert seen.index(pause) == 2 and pause.quiet and pause.lines == 2 and pause.slow
+
+
+def test_a_trickle_that_never_stops_is_marked_every_within_seconds() -> None:
+    seen = paced([(0.02, b"x\n")] * 60, quiet=5, within=0.3)
+    pauses = [s for s in seen if isinstance(s, Pause)]
+    assert len(pauses) >= 2
+    assert all(not p.quiet and p.slow and p.seconds >= 0.3 for p in pauses)
+    assert sum(p.lines for p in pauses) <= 60 == len(seen) - len(pauses)
+
+
+def test_a_line_split_across_two_reads_is_one_line_and_half_a_line_is_no_pause() -> None:
+    seen = paced([(0, b'{"a": '), (0.3, b"1}\n")], quiet=0.1, within=5)
+    assert seen == [b'{"a": 1}\n']  # the end of the input commits the rest: no mark
+
+
+# --- what the writer commits at a pause ----------------------------------------------------
+
+
+@pytest.mark.parametrize("workers", [0, 1], ids=["in-process", "worker-processes"])
+def test_a_slow_pause_commits_what_came_before_it_and_a_fast_one_keeps_the_bulk_load(
+    store: Store, workers: int
+) -> None:
+    seen: list[int] = []
+
+    def committed() -> None:  # another connection sees what was committed
+        other = open_store(store.engine.url.render_as_string(hide_password=False))
+        try:
+            seen.append(stored_events(other))
+        finally:
+            other.close()
+
+    if store.engine.url.database in (None, "", ":memory:"):
+        pytest.skip("an in-memory store is private to its connection")
+    lines: list[tuple[str, int, str] | Pause] = [
+        ("s", n, json.dumps(write_event(record=str(n)))) for n in range(1, 4)
+    ]
+    fast = Pause(quiet=False, lines=2 * FAST, seconds=1.0)
+    slow = Pause(quiet=False, lines=3, seconds=1.0)
+    stream = [lines[0], fast, lines[1], slow, lines[2]]
+    result = ingest_lines(store, stream, workers=workers, inline=0, on_commit=committed)
+    assert result.accepted == 3
+    assert seen == [2]  # the fast pause committed nothing (one bulk load), the slow one both
+    assert stored_events(store) == 3
