@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -57,6 +58,7 @@ class Command:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            start_new_session=True,  # a process group of its own, as a terminal's job is
         )
 
     def send(self, *lines: dict[str, Any] | str) -> None:
@@ -134,6 +136,27 @@ def test_a_live_stream_is_committed_and_judged_while_the_pipe_stays_open(loaded:
     try:
         assert stored_events(store) == 5
         assert up_to_date(store)  # the last events were judged before the command ended
+    finally:
+        store.close()
+
+
+def test_ctrl_c_keeps_what_was_committed_without_a_traceback(loaded: str) -> None:
+    command = Command(loaded)
+    try:
+        command.send(write_event(), hop_event())
+        until(
+            lambda: judged_findings(loaded, 2) is not None,
+            message="the first events were not committed and judged",
+        )
+        os.killpg(command.process.pid, signal.SIGINT)  # what Ctrl-C sends: the whole group
+        code, _, err = command.end()
+    finally:
+        command.kill()
+    assert code != 0
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    store = open_store(loaded)
+    try:
+        assert stored_events(store) == 2
     finally:
         store.close()
 

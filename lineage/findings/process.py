@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import signal
 import threading
 import weakref
 from multiprocessing.connection import Connection
@@ -95,6 +96,9 @@ def _judge_on_request(url: str, pipe: Connection) -> None:
     from ..store import open_store  # noqa: PLC0415 - in the child only
     from .state import judge_logged  # noqa: PLC0415 - state imports this module
 
+    # Ctrl-C reaches the whole process group: it is for the parent, which ends this child by
+    # closing the pipe (a KeyboardInterrupt here printed a traceback under "Aborted!").
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     store = open_store(url, migrate=False)
     try:
         while True:
