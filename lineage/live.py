@@ -86,7 +86,7 @@ def paced_lines(
         [b'{"a": 1}\\n']
     """
     fd = stream.fileno()
-    rest = b""
+    rest: list[bytes] = []  # the line under way, not ended yet
     first: float | None = None  # when the first line after the last mark was read
     count = 0
     while True:
@@ -104,10 +104,12 @@ def paced_lines(
         data = os.read(fd, _READ)
         if not data:
             break
-        lines = (rest + data).split(b"\n")
-        rest = lines.pop()
-        if not lines:
+        end = data.rfind(b"\n")
+        if end < 0:  # within a line: kept in parts, joined once (a long line stays linear)
+            rest.append(data)
             continue
+        lines = (b"".join(rest) + data[:end] if rest else data[:end]).split(b"\n")
+        rest = [data[end + 1 :]] if end + 1 < len(data) else []
         if first is None:
             first = time.monotonic()
         count += len(lines)
@@ -118,7 +120,7 @@ def paced_lines(
             yield Pause(quiet=False, lines=count, seconds=now - first)
             first, count = None, 0
     if rest:
-        yield rest
+        yield b"".join(rest)
 
 
 def _ready(fd: int, timeout: float | None) -> bool:

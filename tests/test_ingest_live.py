@@ -244,6 +244,12 @@ def test_a_line_split_across_two_reads_is_one_line_and_half_a_line_is_no_pause()
     assert seen == [b'{"a": 1}\n']  # the end of the input commits the rest: no mark
 
 
+def test_a_line_longer_than_many_reads_comes_whole() -> None:
+    long = b"x" * 300_000
+    seen = paced([(0, long[:100_000]), (0.05, long[100_000:]), (0.05, b"\nnext\n")], quiet=1)
+    assert seen == [long + b"\n", b"next\n"]
+
+
 # --- what the writer commits at a pause ----------------------------------------------------
 
 
