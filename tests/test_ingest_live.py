@@ -21,6 +21,7 @@ import pytest
 from click.testing import CliRunner
 from recording import hop_event, jsonl, write_event, write_registry
 from sqlalchemy import func, select
+from test_webhook import Receiver
 
 from lineage.cli import main
 from lineage.findings import read_findings
@@ -52,9 +53,10 @@ def until(what: Callable[[], Any], *, message: str) -> Any:
 class Command:
     """``lineage ingest -`` in a process of its own, its standard input a pipe held open."""
 
-    def __init__(self, db: str, *args: str) -> None:
+    def __init__(self, db: str, *args: str, env: dict[str, str] | None = None) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "lineage", "ingest", "-", "--db", db, *args],
+            env={**os.environ, **(env or {})},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -138,6 +140,40 @@ def test_a_live_stream_is_committed_and_judged_while_the_pipe_stays_open(loaded:
         assert up_to_date(store)  # the last events were judged before the command ended
     finally:
         store.close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A local webhook receiver (:class:`test_webhook.Receiver`) that answers 200."""
+    made = Receiver()
+    made.start()
+    try:
+        yield made
+    finally:
+        made.stop()
+
+
+def test_the_webhook_hears_of_a_finding_while_the_stream_is_still_open(
+    loaded: str, receiver: Receiver
+) -> None:
+    command = Command(loaded, env={"LINEAGE_WEBHOOK_URL": receiver.url})
+    try:
+        command.send(
+            write_event(),
+            hop_event(),
+            write_event(value="55.00", at="2026-11-20T09:10:00Z", id="w-2"),
+        )
+        told = until(
+            lambda: [(d["event"], d["code"]) for d in receiver.accepted()],
+            message="the webhook heard nothing while the stream was open",
+        )
+        assert told == [("opened", "conflicting-truth")]
+        code, out, err = command.end()
+    finally:
+        command.kill()
+    assert code == 0, err
+    assert "webhook" not in out + err  # delivered: no warning
+    assert len(receiver.accepted()) == 1  # nothing sent twice
 
 
 def test_ctrl_c_keeps_what_was_committed_without_a_traceback(loaded: str) -> None:
