@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
+from receiver import Receiver
 
 from lineage.store import Store, open_store
 from webapp import create_app
@@ -139,3 +140,14 @@ def browser() -> Iterator[Any]:
             yield launched
         finally:
             launched.close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A local webhook receiver (:class:`receiver.Receiver`), answering 200 until told not to."""
+    made = Receiver()
+    made.start()
+    try:
+        yield made
+    finally:
+        made.stop()

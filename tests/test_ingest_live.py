@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from receiver import Receiver
 from recording import hop_event, jsonl, write_event, write_registry
 from sqlalchemy import func, select
-from test_webhook import Receiver
 
 from lineage.cli import main
 from lineage.findings import read_findings
@@ -140,17 +140,6 @@ def test_a_live_stream_is_committed_and_judged_while_the_pipe_stays_open(loaded:
         assert up_to_date(store)  # the last events were judged before the command ended
     finally:
         store.close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    """A local webhook receiver (:class:`test_webhook.Receiver`) that answers 200."""
-    made = Receiver()
-    made.start()
-    try:
-        yield made
-    finally:
-        made.stop()
 
 
 def test_the_webhook_hears_of_a_finding_while_the_stream_is_still_open(

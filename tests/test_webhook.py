@@ -14,13 +14,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from receiver import Receiver
 from scan_world import hop, load, write
 
 from lineage.cli import main
@@ -29,66 +28,6 @@ from lineage.store.outbox import backlog, enqueue
 from lineage.webhook import DeliveryThread, WebhookError, WebhookSettings, deliver, slack_text
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class Receiver:
-    """A local webhook receiver: ``status`` is what it answers; it keeps every request."""
-
-    def __init__(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.status = 200
-        self.requests: list[tuple[int, dict[str, str], bytes]] = []  # (answered, headers, body)
-        self._server: ThreadingHTTPServer | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
-
-    def start(self) -> None:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                with receiver._lock:
-                    status = receiver.status
-                    receiver.requests.append((status, dict(self.headers), body))
-                self.send_response(status)
-                self.end_headers()
-                self.wfile.write(b"ok" if status == 200 else b"receiver is failing")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def accepted(self) -> list[dict[str, Any]]:
-        """The documents it answered 200 to, in arrival order, with their idempotency key."""
-        return [
-            {**json.loads(body), "_key": headers["Idempotency-Key"]}
-            for status, headers, body in self.requests
-            if status == 200
-        ]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    made = Receiver()
-    made.start()
-    try:
-        yield made
-    finally:
-        made.stop()
 
 
 class Clock:
