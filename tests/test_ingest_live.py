@@ -142,6 +142,34 @@ def test_a_live_stream_is_committed_and_judged_while_the_pipe_stays_open(loaded:
         store.close()
 
 
+def test_a_fifo_is_read_live_too(loaded: str, tmp_path: Path) -> None:
+    fifo = tmp_path / "lineage.in"
+    os.mkfifo(fifo)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lineage", "ingest", str(fifo), "--db", loaded],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        with fifo.open("w", encoding="utf-8") as producer:  # opens once the command reads
+            producer.write(jsonl(write_event(), hop_event()))
+            producer.flush()
+            until(
+                lambda: judged_findings(loaded, 2) is not None,
+                message="what a producer wrote into the FIFO was not committed and judged "
+                "while it kept the FIFO open",
+            )
+        out, err = process.communicate(timeout=PATIENCE)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert out.decode().strip() == (
+        f"ingested {fifo}: 2 accepted, 0 duplicate, 0 status updates, 0 rejected"
+    )
+
+
 def test_the_webhook_hears_of_a_finding_while_the_stream_is_still_open(
     loaded: str, receiver: Receiver
 ) -> None:
