@@ -26,6 +26,7 @@ from test_detect_run import defects
 
 from lineage import Recorder
 from lineage.cli import main
+from lineage.detect import scope as detect_scope
 from lineage.detect.run import scan_report
 from lineage.detect.scope import Scope, Watermark, touching
 from lineage.findings import judge, read_findings
@@ -166,6 +167,27 @@ def test_a_stale_copy_whose_delivery_times_out_keeps_its_finding_and_nothing_dri
             stale.first_seen,
             stale.message,
         )
+    finally:
+        store.close()
+    assert_no_drift(runner, db_url)
+
+
+def test_a_batch_big_beside_the_store_is_judged_in_full_and_nothing_drifts(
+    runner: CliRunner, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the threshold made small, so that a small store shows it: 4 changes and more than a
+    # tenth of the store's events
+    monkeypatch.setattr(detect_scope, "FULL_FROM", 4)
+    store = open_store(db_url)
+    try:
+        load(store)
+        record(store, *clean_chain())
+        judge(store)
+        record(store, *defects())  # 10 new events beside 7: judged in full
+        big = judge(store)
+        assert big.full and big.added > 0
+        record(store, write("ERP", "order.status", "40099", "open", 300))  # 1: scoped
+        assert not judge(store).full
     finally:
         store.close()
     assert_no_drift(runner, db_url)

@@ -58,6 +58,15 @@ __all__ = [
 Place = tuple[str, str, str]
 """``(system, element, record)``."""
 
+#: A batch of at least this many new events and status changes ...
+FULL_FROM = 10_000
+#: ... that is more than this share of the store's events is judged in full: a scoped
+#: judgement costs about ten times as much an event of the batch as a full one an event of
+#: the store, and holds the batch's scope in memory where a full one streams. Measured at
+#: 1,000,000 events on SQLite, a 199,600-event batch: scoped 14.5 s and 494 MB peak, full
+#: 9.6 s and 244 MB (the same findings).
+FULL_SHARE = 0.1
+
 Route = tuple[str | None, str, str]
 """``(source system, target system, element)`` of a hop that named no integration."""
 
@@ -137,8 +146,9 @@ def changes_since(
     Returns:
         None when there was no judgement yet, the registry in force changed in what the
         detectors read (a change of waivers alone, or of where declarations stand in their
-        files, changes no judgement), or the store had no clock then (nothing recorded):
-        judge everything. Else the :class:`Scope`.
+        files, changes no judgement), the store had no clock then (nothing recorded), or
+        the batch is big beside the store (:data:`FULL_FROM`, :data:`FULL_SHARE`): judge
+        everything. Else the :class:`Scope`.
     """
     if conn is None:
         with store.engine.connect() as own:
@@ -147,7 +157,7 @@ def changes_since(
     upto = until if until is not None else watermark_now(conn)
     if last is None or last.clock is None or upto.clock is None:
         return None
-    if upto.clock < last.clock:
+    if upto.clock < last.clock or _big(last, upto):
         return None
     if last.registry_version != upto.registry_version:
         judged_under = store.registry_version(conn, last.registry_version)
@@ -184,6 +194,13 @@ def changes_since(
         jobs=frozenset(jobs_touched(conn, last, upto)),
         overdue=frozenset(places - touched),
     )
+
+
+def _big(last: Watermark, upto: Watermark) -> bool:
+    """Whether the changes between the watermarks (by sequence numbers: about their count)
+    are many beside the store's events (about the last event's sequence number)."""
+    changes = (upto.events_seq - last.events_seq) + (upto.status_seq - last.status_seq)
+    return changes >= FULL_FROM and changes > FULL_SHARE * upto.events_seq
 
 
 def _judging(registry: Registry) -> object:
