@@ -15,10 +15,16 @@ judged round judges its own events only); the ratio is over all rounds (their ev
 their seconds). Also printed: the lag, the seconds from the last line written until the
 command exited.
 
+With ``--rate N`` it measures latency instead: a producer writes N events a second (a tenth
+of a second's lines at a time) for ``--seconds``, and this process watches the store: how long
+after a write its events were committed, and judged (the stored watermark of the last
+judgement reached them), as p50, p95 and max.
+
 Usage (from the repository root, after ``python benchmarks/scope.py --build-only``)::
 
     python benchmarks/live_ingest.py --copy-from-sqlite /tmp/lineage-bench-scope/scope-950000.db
     python benchmarks/live_ingest.py --copy-from-postgres lineage_bench_scope_950000
+    python benchmarks/live_ingest.py --copy-from-sqlite ... --rate 500 --seconds 20
 
 Results are appended to benchmarks/results/live-ingest.txt (``--no-save``: standard output
 only), with the load average before and after.
@@ -28,10 +34,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -42,7 +50,7 @@ from benchmarks.findings import _copy_postgres, _copy_sqlite
 from benchmarks.scope import batch
 from lineage.findings import judge
 from lineage.store import open_store
-from lineage.store.detection.scope import watermark_now
+from lineage.store.detection.scope import stored_watermark, watermark_now
 
 RESULTS = Path(__file__).resolve().parent / "results" / "live-ingest.txt"
 COPY = "lineage_bench_live_ingest"
@@ -122,12 +130,102 @@ def measure(url: str, batches: int, rounds: int) -> str:
     )
 
 
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def paced(url: str, rate: int, seconds: float) -> str:
+    """The line for a producer writing ``rate`` events a second for ``seconds``: how long
+    after a line was written it was committed, and judged (its finding stored or not)."""
+    store = open_store(url)
+    judge(store, webhook=False)
+    dialect = store.dialect
+    with store.engine.connect() as conn:
+        base = watermark_now(conn).events_seq
+    data, _ = _stream(url, max(1, int(rate * seconds) // 1000 + 1))
+    lines = data.splitlines(keepends=True)[: int(rate * seconds)]
+    step = max(1, rate // 10)  # a tenth of a second's lines at a time
+    # the events each line adds (a status update of a hop sent before adds none): the
+    # stored watermark counts events
+    ids: set[str] = set()
+    adds = []
+    for line in lines:
+        event_id = json.loads(line).get("id")  # a write has none here: each is new
+        adds.append(event_id is None or event_id not in ids)
+        if event_id is not None:
+            ids.add(event_id)
+    sent: list[tuple[float, int]] = []  # (when written, events written by then)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "lineage", "ingest", "-", "--db", url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stdin is not None and child.stdout is not None and child.stderr is not None
+    pipe = child.stdin
+
+    def produce() -> None:
+        started = time.perf_counter()
+        events = 0
+        for n in range(0, len(lines), step):
+            time.sleep(max(0.0, started + n / rate - time.perf_counter()))
+            pipe.write(b"".join(lines[n : n + step]))
+            pipe.flush()
+            events += sum(adds[n : n + step])
+            sent.append((time.perf_counter(), events))
+        pipe.close()
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    committed: dict[int, float] = {}
+    judged: dict[int, float] = {}
+    with store.engine.connect() as conn:
+        while True:
+            exited = child.poll() is not None  # then one last look: it judged before it ended
+            now_seq = watermark_now(conn).events_seq - base
+            mark = stored_watermark(conn)
+            judged_seq = (mark.events_seq - base) if mark is not None else 0
+            conn.rollback()  # the next look sees the next commit
+            moment = time.perf_counter()
+            for index, (_, upto) in enumerate(list(sent)):
+                if upto <= now_seq:
+                    committed.setdefault(index, moment)
+                if upto <= judged_seq:
+                    judged.setdefault(index, moment)
+            if exited:
+                break
+            time.sleep(0.02)
+    producer.join()
+    out, err = child.stdout.read(), child.stderr.read()
+    child.wait()
+    store.close()
+    if child.returncode != 0 or b"0 rejected" not in out:
+        raise SystemExit(f"lineage ingest failed ({child.returncode}): {err.decode()}")
+    lag_committed = [committed[i] - sent[i][0] for i in committed]
+    lag_judged = [judged[i] - sent[i][0] for i in judged]
+    return (
+        f"{dialect:<10} a producer writing {rate:,} events a second for {seconds:g} s "
+        f"({len(lines):,} events, {len(sent)} writes): committed after p50 "
+        f"{_percentile(lag_committed, 0.5):.2f} s, p95 {_percentile(lag_committed, 0.95):.2f} "
+        f"s, max {max(lag_committed):.2f} s; judged after p50 "
+        f"{_percentile(lag_judged, 0.5):.2f} s, p95 {_percentile(lag_judged, 0.95):.2f} s, "
+        f"max {max(lag_judged):.2f} s ({len(lag_judged)} of {len(sent)} writes seen judged "
+        "before the command ended)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--copy-from-sqlite", type=Path, help="an SQLite store to copy")
     parser.add_argument("--copy-from-postgres", help="a PostgreSQL database to copy")
     parser.add_argument("--batches", type=int, default=100, help="batches of ~1,000 events")
     parser.add_argument("--rounds", type=int, default=3, help="runs each way, alternating")
+    parser.add_argument(
+        "--rate", type=int, default=0,
+        help="instead: a producer writing this many events a second (latency, not throughput)",
+    )  # fmt: skip
+    parser.add_argument("--seconds", type=float, default=20, help="how long the producer writes")
     parser.add_argument("--no-save", action="store_true", help="print only")
     args = parser.parse_args(argv)
     if args.copy_from_sqlite is None and args.copy_from_postgres is None:
@@ -140,12 +238,21 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="lineage-bench-live-") as folder:
             target = Path(folder) / "store.db"
             _copy_sqlite(args.copy_from_sqlite, target)
-            lines.append(measure(f"sqlite:///{target}", args.batches, args.rounds))
+            sqlite_url = f"sqlite:///{target}"
+            lines.append(
+                paced(sqlite_url, args.rate, args.seconds)
+                if args.rate
+                else measure(sqlite_url, args.batches, args.rounds)
+            )
             print(lines[-1], flush=True)
     if args.copy_from_postgres is not None:
         _copy_postgres(args.copy_from_postgres, COPY)
         url = f"{POSTGRES_ADMIN.rsplit('/', 1)[0]}/{COPY}"
-        lines.append(measure(url, args.batches, args.rounds))
+        lines.append(
+            paced(url, args.rate, args.seconds)
+            if args.rate
+            else measure(url, args.batches, args.rounds)
+        )
         print(lines[-1], flush=True)
     lines.append(f"# load average {os.getloadavg()[0]:.1f} at the end")
     if not args.no_save:

@@ -307,7 +307,7 @@ def test_a_line_longer_than_many_reads_comes_whole() -> None:
 
 
 @pytest.mark.parametrize("workers", [0, 1], ids=["in-process", "worker-processes"])
-def test_a_slow_pause_commits_what_came_before_it_and_a_fast_one_keeps_the_bulk_load(
+def test_a_pause_commits_what_came_before_it_but_a_fast_one_keeps_a_first_bulk_load(
     store: Store, workers: int
 ) -> None:
     seen: list[int] = []
@@ -331,3 +331,10 @@ def test_a_slow_pause_commits_what_came_before_it_and_a_fast_one_keeps_the_bulk_
     assert result.accepted == 3
     assert seen == [2]  # the fast pause committed nothing (one bulk load), the slow one both
     assert stored_events(store) == 3
+
+    # into a store that holds events, a stream that pours in is committed at every pause
+    seen.clear()
+    more = [("s", n, json.dumps(write_event(record=str(n)))) for n in range(4, 6)]
+    ingest_lines(store, [more[0], fast, more[1]], workers=workers, inline=0, on_commit=committed)
+    assert seen == [4]
+    assert stored_events(store) == 5

@@ -161,6 +161,8 @@ def ingest(files: tuple[str, ...], fmt: str, within: float, judge: bool, db: str
         else:
             live = _Live(store, judge=judge)
             stack.callback(live.close)
+            if within > 0 and any(is_live(stream) for _, stream in streams):
+                live.begin()  # its judging process starts while the first lines come
             lines = progress.live_lines(streams, within=within)
             result = ingest_lines(
                 store, lines, on_reject=progress.report, keep_rejections=0,
@@ -267,7 +269,8 @@ class _Progress:
 class _Live:
     """What ``lineage ingest`` does each time a live stream's events are committed: judge
     them in the background, in a child process (as ``lineage serve`` does: on the other core,
-    while this one reads on; judgements coalesce), and tell the webhook as it goes. Started at
+    while this one reads on; judgements coalesce), and tell the webhook as it goes. Started
+    when an input is live, before its first line (the child takes a second to start), or at
     the first such commit: a file never needs it."""
 
     def __init__(self, store: Store, *, judge: bool) -> None:
@@ -276,18 +279,23 @@ class _Live:
         self.started = False
         self.delivery: DeliveryThread | None = None
 
+    def begin(self) -> None:
+        """Start the judging process and the webhook's delivery (once; not with --no-judge)."""
+        if not self.judge or self.started:
+            return
+        self.started = True
+        judge_in_a_process(self.store)
+        try:
+            settings = WebhookSettings.from_environ(os.environ)
+        except WebhookError:  # said once, after the summary (tell_after_ingest)
+            settings = None
+        if settings is not None:
+            self.delivery = DeliveryThread(self.store, settings).start()
+
     def committed(self) -> None:
         if not self.judge:
             return
-        if not self.started:
-            self.started = True
-            judge_in_a_process(self.store)
-            try:
-                settings = WebhookSettings.from_environ(os.environ)
-            except WebhookError:  # said once, after the summary (tell_after_ingest)
-                settings = None
-            if settings is not None:
-                self.delivery = DeliveryThread(self.store, settings).start()
+        self.begin()
         judge_in_background(self.store, what="ingest")
 
     def close(self) -> None:

@@ -351,11 +351,14 @@ class Writer:
         """A live stream paused (:mod:`lineage.live`): commit what is held, and go on batch
         by batch, committed, from here. While lines pour in as fast as from a file
         (:attr:`Pause.slow` false), a first load into an empty store stays one bulk
-        transaction. Returns whether anything was committed."""
-        if not pause.slow and (self._load is not None or (self.bulk and not self._load_checked)):
-            return False
+        transaction (what is held is written into it). Returns whether anything was
+        committed."""
+        held = bool(self._pending)
+        if not pause.slow:
+            self.flush()  # into the bulk load if one is (or now starts) under way
+            return held and self._load is None
         self.bulk = False  # a stream that pauses is not loaded in one transaction
-        committed = bool(self._pending) or self._load is not None
+        committed = held or self._load is not None
         self.flush()
         self._finish_load()
         return committed
