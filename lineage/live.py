@@ -28,9 +28,10 @@ from typing import IO
 QUIET = 0.2
 #: Seconds after which lines read since the last pause are committed even if none stops.
 WITHIN = 1.0
-#: Lines a second above which a stream that never pauses is loaded like a file (the first
-#: load into an empty store stays one bulk transaction while lines pour in this fast).
-FAST = 4_000
+#: The share of its time the reader may spend waiting for lines while a stream still counts
+#: as poured in like a file (a ``cat`` of one: the command, not the producer, sets the pace),
+#: which a first load into an empty store takes in one bulk transaction.
+POURED = 0.1
 _READ = 1 << 16
 
 
@@ -42,17 +43,19 @@ class Pause:
         quiet: the input stopped for :data:`QUIET` seconds (else :data:`WITHIN` passed).
         lines: lines read since the previous mark.
         seconds: seconds since the first of them was read.
+        waited: of those, the seconds the reader waited for the input.
     """
 
     quiet: bool
     lines: int
     seconds: float
+    waited: float = 0.0
 
     @property
     def slow(self) -> bool:
-        """Whether the stream is a trickle, not a file poured in: it stopped, or it came at
-        fewer than :data:`FAST` lines a second."""
-        return self.quiet or self.lines < FAST * max(self.seconds, 1e-3)
+        """Whether a producer sets the pace, not the reader: the input stopped, or the reader
+        waited for it more than :data:`POURED` of the time (a file poured in keeps it busy)."""
+        return self.quiet or self.waited > POURED * self.seconds
 
 
 def is_live(stream: IO[bytes]) -> bool:
@@ -89,17 +92,21 @@ def paced_lines(
     rest: list[bytes] = []  # the line under way, not ended yet
     first: float | None = None  # when the first line after the last mark was read
     count = 0
+    waited = 0.0  # since then, waiting for the input
     while True:
         now = time.monotonic()
         if first is None:
             wait: float | None = None  # nothing read since the last mark: block
         else:
             wait = max(0.0, min(quiet, within - (now - first)))
-        if not _ready(fd, wait):
+        ready = _ready(fd, wait)
+        if first is not None:
+            waited += time.monotonic() - now
+        if not ready:
             assert first is not None  # only a bounded wait times out
             now = time.monotonic()
-            yield Pause(quiet=wait == quiet, lines=count, seconds=now - first)
-            first, count = None, 0
+            yield Pause(quiet=wait == quiet, lines=count, seconds=now - first, waited=waited)
+            first, count, waited = None, 0, 0.0
             continue
         data = os.read(fd, _READ)
         if not data:
@@ -117,8 +124,8 @@ def paced_lines(
             yield line + b"\n"
         now = time.monotonic()
         if now - first >= within:
-            yield Pause(quiet=False, lines=count, seconds=now - first)
-            first, count = None, 0
+            yield Pause(quiet=False, lines=count, seconds=now - first, waited=waited)
+            first, count, waited = None, 0, 0.0
     if rest:
         yield b"".join(rest)
 
@@ -133,4 +140,4 @@ def _ready(fd: int, timeout: float | None) -> bool:
         return bool(readable)
 
 
-__all__ = ["FAST", "QUIET", "WITHIN", "Pause", "is_live", "paced_lines"]
+__all__ = ["POURED", "QUIET", "WITHIN", "Pause", "is_live", "paced_lines"]

@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from lineage.cli import main
 from lineage.findings import read_findings
 from lineage.findings.state import up_to_date
-from lineage.live import FAST, Pause, paced_lines
+from lineage.live import Pause, paced_lines
 from lineage.store import Store, open_store
 from lineage.store.schema import events
 from lineage.store.writer import ingest_lines
@@ -292,6 +292,21 @@ def test_a_trickle_that_never_stops_is_marked_every_within_seconds() -> None:
     assert sum(p.lines for p in pauses) <= 60 == len(seen) - len(pauses)
 
 
+def test_an_input_that_keeps_the_reader_busy_is_poured_in_not_slow(tmp_path: Path) -> None:
+    # a file is always ready: the reader, not a producer, sets the pace (as with a `cat`)
+    path = tmp_path / "poured.jsonl"
+    path.write_bytes(b"x\n" * 300)
+    pauses = []
+    with path.open("rb") as stream:
+        for item in paced_lines(stream, quiet=5, within=0.05):
+            if isinstance(item, Pause):
+                pauses.append(item)
+            else:
+                time.sleep(0.001)  # the writer's work on a line
+    assert pauses and not any(p.slow for p in pauses)
+    assert all(p.waited < 0.1 * p.seconds for p in pauses)
+
+
 def test_a_line_split_across_two_reads_is_one_line_and_half_a_line_is_no_pause() -> None:
     seen = paced([(0, b'{"a": '), (0.3, b"1}\n")], quiet=0.1, within=5)
     assert seen == [b'{"a": 1}\n']  # the end of the input commits the rest: no mark
@@ -324,8 +339,8 @@ def test_a_pause_commits_what_came_before_it_but_a_fast_one_keeps_a_first_bulk_l
     lines: list[tuple[str, int, str] | Pause] = [
         ("s", n, json.dumps(write_event(record=str(n)))) for n in range(1, 4)
     ]
-    fast = Pause(quiet=False, lines=2 * FAST, seconds=1.0)
-    slow = Pause(quiet=False, lines=3, seconds=1.0)
+    fast = Pause(quiet=False, lines=20_000, seconds=1.0, waited=0.01)  # the reader's pace
+    slow = Pause(quiet=False, lines=3, seconds=1.0, waited=0.9)  # the producer's
     stream = [lines[0], fast, lines[1], slow, lines[2]]
     result = ingest_lines(store, stream, workers=workers, inline=0, on_commit=committed)
     assert result.accepted == 3
