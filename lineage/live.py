@@ -131,13 +131,11 @@ def paced_lines(
 
 
 def _ready(fd: int, timeout: float | None) -> bool:
-    """Whether ``fd`` can be read without blocking within ``timeout`` seconds (None: wait)."""
-    while True:
-        try:
-            readable, _, _ = select.select([fd], [], [], timeout)
-        except InterruptedError:  # pragma: no cover - PEP 475 retries select itself
-            continue
-        return bool(readable)
+    """Whether ``fd`` can be read without blocking within ``timeout`` seconds (None: wait).
+    ``select`` (not ``poll``, which macOS does not give terminals); a signal does not cut
+    the wait short (PEP 475)."""
+    readable, _, _ = select.select([fd], [], [], timeout)
+    return bool(readable)
 
 
 __all__ = ["POURED", "QUIET", "WITHIN", "Pause", "is_live", "paced_lines"]
