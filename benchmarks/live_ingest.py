@@ -234,26 +234,23 @@ def main(argv: list[str] | None = None) -> int:
         f"# {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {machine()}, "
         f"load average {os.getloadavg()[0]:.1f} at the start"
     ]
-    if args.copy_from_sqlite is not None:
-        with tempfile.TemporaryDirectory(prefix="lineage-bench-live-") as folder:
-            target = Path(folder) / "store.db"
-            _copy_sqlite(args.copy_from_sqlite, target)
-            sqlite_url = f"sqlite:///{target}"
-            lines.append(
-                paced(sqlite_url, args.rate, args.seconds)
-                if args.rate
-                else measure(sqlite_url, args.batches, args.rounds)
-            )
-            print(lines[-1], flush=True)
-    if args.copy_from_postgres is not None:
-        _copy_postgres(args.copy_from_postgres, COPY)
-        url = f"{POSTGRES_ADMIN.rsplit('/', 1)[0]}/{COPY}"
+
+    def run(url: str) -> None:
         lines.append(
             paced(url, args.rate, args.seconds)
             if args.rate
             else measure(url, args.batches, args.rounds)
         )
         print(lines[-1], flush=True)
+
+    if args.copy_from_sqlite is not None:
+        with tempfile.TemporaryDirectory(prefix="lineage-bench-live-") as folder:
+            target = Path(folder) / "store.db"
+            _copy_sqlite(args.copy_from_sqlite, target)
+            run(f"sqlite:///{target}")
+    if args.copy_from_postgres is not None:
+        _copy_postgres(args.copy_from_postgres, COPY)
+        run(f"{POSTGRES_ADMIN.rsplit('/', 1)[0]}/{COPY}")
     lines.append(f"# load average {os.getloadavg()[0]:.1f} at the end")
     if not args.no_save:
         with RESULTS.open("a", encoding="utf-8") as out:
