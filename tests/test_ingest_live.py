@@ -28,7 +28,7 @@ from lineage.findings import read_findings
 from lineage.findings.state import up_to_date
 from lineage.live import Pause, paced_lines
 from lineage.store import Store, open_store
-from lineage.store.schema import events
+from lineage.store.schema import events, openlineage_events
 from lineage.store.writer import ingest_lines
 
 PATIENCE = 30.0
@@ -212,6 +212,38 @@ def test_ctrl_c_keeps_what_was_committed_without_a_traceback(loaded: str) -> Non
         assert stored_events(store) == 2
     finally:
         store.close()
+
+
+def test_openlineage_run_events_are_read_live_too(loaded: str) -> None:
+    command = Command(loaded, "--format", "openlineage")
+    run = {
+        "eventTime": "2026-11-20T09:00:00Z",
+        "eventType": "COMPLETE",
+        "run": {"runId": "0d7f3a5e-7d2b-4f39-9d53-5f0b3c1e2a11"},
+        "job": {"namespace": "etl", "name": "load_orders"},
+    }
+
+    def recorded_and_judged() -> bool:
+        store = open_store(loaded)
+        try:
+            with store.engine.connect() as conn:
+                runs = conn.execute(select(func.count()).select_from(openlineage_events))
+                return int(runs.scalar_one()) == 1 and up_to_date(store)
+        finally:
+            store.close()
+
+    try:
+        command.send(run, "not json")
+        until(
+            recorded_and_judged,
+            message="the run event was not recorded and judged while the stream was open",
+        )
+        code, out, err = command.end()
+    finally:
+        command.kill()
+    assert code == 1
+    assert out.strip() == "ingested <stdin>: 1 accepted, 0 duplicate, 0 status updates, 1 rejected"
+    assert err.startswith("<stdin>:2: not JSON")
 
 
 def test_no_judge_records_the_events_and_leaves_the_findings_to_the_next_judgement(

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from typing import IO, Any, cast
+from typing import IO, Any
 
 import click
 from tqdm import tqdm  # type: ignore[import-untyped]
@@ -138,9 +138,7 @@ def ingest(files: tuple[str, ...], fmt: str, within: float, judge: bool, db: str
     """
     if list(files).count(STDIN) > 1:
         raise click.UsageError("'-' (standard input) can be given only once")
-    ingest_file: Callable[[Any, Iterator[tuple[str, int, bytes]]], IngestResult] | None = None
-    if fmt == "openlineage":
-        ingest_file = _openlineage_ingester()
+    openlineage = _openlineage_ingester() if fmt == "openlineage" else None
     with ExitStack() as stack:
         streams = [(name, _open_input(name, stack)) for name in files]
         store = open_db(db)
@@ -154,17 +152,15 @@ def ingest(files: tuple[str, ...], fmt: str, within: float, judge: bool, db: str
             )
         progress = _Progress(streams)
         stack.callback(progress.close)
-        if ingest_file is not None:
-            result = ingest_file(store, progress.lines(streams))
-            for rejection in result.rejected:
-                progress.report(rejection)
+        live = _Live(store, judge=judge)
+        stack.callback(live.close)
+        reading_live = within > 0 and any(is_live(stream) for _, stream in streams)
+        if reading_live:
+            live.begin()  # its judging process starts while the first lines come
+        lines = progress.lines(streams, within=within)
+        if openlineage is not None:
+            result = openlineage(store, lines, on_reject=progress.report, on_commit=live.committed)
         else:
-            live = _Live(store, judge=judge)
-            stack.callback(live.close)
-            reading_live = within > 0 and any(is_live(stream) for _, stream in streams)
-            if reading_live:
-                live.begin()  # its judging process starts while the first lines come
-            lines = progress.live_lines(streams, within=within)
             # A live input is parsed in this process: worker processes are forked, and a
             # fork beside the judging and webhook threads could copy a lock one of them holds
             # (a file poured in through a pipe loses about a tenth of its speed).
@@ -181,7 +177,7 @@ def ingest(files: tuple[str, ...], fmt: str, within: float, judge: bool, db: str
         sys.exit(1)
 
 
-def _openlineage_ingester() -> Callable[[Any, Iterator[tuple[str, int, bytes]]], IngestResult]:
+def _openlineage_ingester() -> Callable[..., IngestResult]:
     try:
         from ..interop.openlineage import ingest_openlineage  # noqa: PLC0415 - optional part
     except ImportError as exc:
@@ -222,14 +218,11 @@ class _Progress:
             file=sys.stderr, leave=False, dynamic_ncols=True,
         )  # fmt: skip
 
-    def lines(self, streams: list[tuple[str, IO[bytes]]]) -> Iterator[tuple[str, int, bytes]]:
-        """Every line of every stream, numbered, with the bar advanced as they are read."""
-        return cast(Iterator[tuple[str, int, bytes]], self.live_lines(streams, within=0))
-
-    def live_lines(
+    def lines(
         self, streams: list[tuple[str, IO[bytes]]], *, within: float
     ) -> Iterator[tuple[str, int, bytes] | Pause]:
-        """:meth:`lines`, and, with ``within`` above 0, a stream that can pause read live
+        """Every line of every stream, numbered, with the bar advanced as they are read; with
+        ``within`` above 0, a stream that can pause is read live
         (:func:`lineage.live.paced_lines`), its pauses marked."""
         bar = self.bar
         for name, stream in streams:

@@ -20,13 +20,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
 from ..limits import text_problem
+from ..live import Pause
 from ..store import Connection
 from ..store.database import Store
 from ..store.openlineage import (
@@ -159,14 +160,26 @@ def ingest_openlineage_data(
     return _ingest(store, items)
 
 
-def ingest_openlineage(store: Store, lines: Iterable[tuple[str, int, str | bytes]]) -> IngestResult:
+def ingest_openlineage(
+    store: Store,
+    lines: Iterable[tuple[str, int, str | bytes] | Pause],
+    *,
+    on_reject: Callable[[Rejection], None] | None = None,
+    on_commit: Callable[[], None] | None = None,
+) -> IngestResult:
     """Record OpenLineage events from JSON Lines given as (source, line number, text).
 
-    Blank lines are skipped; a line that is not JSON is rejected with its file and line.
+    Blank lines are skipped; a line that is not JSON is rejected with its file and line
+    (``on_reject`` is told of each as it is found). A :class:`~lineage.live.Pause` among the
+    lines (a live stream paused) stores what came before it, then calls ``on_commit``.
     """
 
-    def decoded() -> Iterator[tuple[str, int | None, Any] | Rejection]:
-        for source, number, text in lines:
+    def decoded() -> Iterator[tuple[str, int | None, Any] | Rejection | Pause]:
+        for item in lines:
+            if isinstance(item, Pause):
+                yield item
+                continue
+            source, number, text = item
             if not text.strip():
                 continue
             try:
@@ -176,37 +189,56 @@ def ingest_openlineage(store: Store, lines: Iterable[tuple[str, int, str | bytes
             except RecursionError:
                 yield Rejection(source, number, "not JSON this tracker reads: nested too deeply")
 
-    return _ingest(store, decoded())
+    return _ingest(store, decoded(), on_reject=on_reject, on_commit=on_commit)
 
 
-def _ingest(store: Store, items: Iterable[tuple[str, int | None, Any] | Rejection]) -> IngestResult:
+def _ingest(
+    store: Store,
+    items: Iterable[tuple[str, int | None, Any] | Rejection | Pause],
+    *,
+    on_reject: Callable[[Rejection], None] | None = None,
+    on_commit: Callable[[], None] | None = None,
+) -> IngestResult:
     result = IngestResult()
     batch: list[_Parsed] = []
+
+    def reject(rejection: Rejection) -> None:
+        result.rejected.append(rejection)
+        if on_reject is not None:
+            on_reject(rejection)
+
     for item in items:
+        if isinstance(item, Pause):
+            if batch:
+                _store(store, batch, result)
+                batch = []
+                if on_commit is not None:
+                    on_commit()
+            continue
         if isinstance(item, Rejection):
-            result.rejected.append(item)
+            reject(item)
             continue
         source, line, data = item
         try:
             event = parse_event(data)
         except ValidationError as exc:
-            result.rejected.append(Rejection(source, line, validation_reason(exc)))
+            reject(Rejection(source, line, validation_reason(exc)))
             continue
         except ValueError as exc:
-            result.rejected.append(Rejection(source, line, str(exc)))
+            reject(Rejection(source, line, str(exc)))
             continue
         try:
             event.utc_time  # noqa: B018 - stored as UTC: it must exist
         except OverflowError:
             reason = "eventTime is outside years 1 to 9999 once in UTC; send a time in range"
-            result.rejected.append(Rejection(source, line, reason))
+            reject(Rejection(source, line, reason))
             continue
         if event.event_time.tzinfo is None:
             result.warnings.append(Rejection(source, line, NAIVE_TIME))
         payload = canonical_json(data)
         problem = _unstorable(event, payload)
         if problem is not None:
-            result.rejected.append(Rejection(source, line, problem))
+            reject(Rejection(source, line, problem))
             continue
         batch.append(_Parsed(event, payload, hashlib.sha256(payload.encode()).hexdigest()))
         if len(batch) >= _BATCH:
