@@ -11,6 +11,7 @@ ingest_lines`); the command then judges in the background while it reads on.
 
 A regular file never blocks: it is read as a file, batched by size, with no marks. Where
 ``select`` cannot wait on a file descriptor (Windows pipes), a stream is read as a file too.
+On Linux the wait is ``poll``'s, which takes a descriptor of any number.
 """
 
 from __future__ import annotations
@@ -131,11 +132,19 @@ def paced_lines(
 
 
 def _ready(fd: int, timeout: float | None) -> bool:
-    """Whether ``fd`` can be read without blocking within ``timeout`` seconds (None: wait).
-    ``select`` (not ``poll``, which macOS does not give terminals); a signal does not cut
-    the wait short (PEP 475)."""
+    """Whether ``fd`` can be read without blocking within ``timeout`` seconds (None: wait);
+    a signal does not cut the wait short (PEP 475). On Linux ``poll``, which waits on any
+    descriptor (``select`` only on those below 1024, ``FD_SETSIZE``); elsewhere ``select``
+    (macOS's ``poll`` does not wait on terminals)."""
+    if _POLL:
+        waiting = select.poll()
+        waiting.register(fd, select.POLLIN)
+        return bool(waiting.poll(None if timeout is None else timeout * 1000))
     readable, _, _ = select.select([fd], [], [], timeout)
     return bool(readable)
+
+
+_POLL = sys.platform.startswith("linux") and hasattr(select, "poll")
 
 
 __all__ = ["POURED", "QUIET", "WITHIN", "Pause", "is_live", "paced_lines"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -290,9 +291,16 @@ def test_a_file_fed_through_a_pipe_is_recorded_like_the_file(loaded: str, tmp_pa
 # --- the pacing of a live stream ----------------------------------------------------------
 
 
-def paced(chunks: list[tuple[float, bytes]], **pacing: float) -> list[bytes | Pause]:
-    """What :func:`paced_lines` makes of a pipe fed ``chunks`` (a wait, then bytes)."""
+def paced(
+    chunks: list[tuple[float, bytes]], *, fd: int | None = None, **pacing: float
+) -> list[bytes | Pause]:
+    """What :func:`paced_lines` makes of a pipe fed ``chunks`` (a wait, then bytes); its
+    reading end moved to descriptor ``fd`` if given."""
     read, write = os.pipe()
+    if fd is not None:
+        os.dup2(read, fd)
+        os.close(read)
+        read = fd
 
     def feed() -> None:
         with os.fdopen(write, "wb") as sink:
@@ -337,6 +345,25 @@ def test_an_input_that_keeps_the_reader_busy_is_poured_in_not_slow(tmp_path: Pat
                 time.sleep(0.001)  # the writer's work on a line
     assert pauses and not any(p.slow for p in pauses)
     assert all(p.waited < 0.1 * p.seconds for p in pauses)
+
+
+def test_a_stream_on_a_descriptor_above_select_s_limit_is_read_live(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a process with many files open (a server's sockets, say) gets high descriptors;
+    # select() refuses those from 1024 on (FD_SETSIZE)
+    if not sys.platform.startswith("linux"):
+        pytest.skip("poll() is used on Linux only")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard <= 1500:
+        pytest.skip(f"this machine allows {hard} open files, fewer than the descriptor 1500")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 2048), hard))
+    try:
+        seen = paced([(0, b"a\n"), (0.4, b"b\n")], fd=1500, quiet=0.1, within=5)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert [s for s in seen if not isinstance(s, Pause)] == [b"a\n", b"b\n"]
+    assert [s.quiet for s in seen if isinstance(s, Pause)] == [True]
 
 
 def test_a_line_split_across_two_reads_is_one_line_and_half_a_line_is_no_pause() -> None:
