@@ -193,6 +193,57 @@ def test_a_batch_big_beside_the_store_is_judged_in_full_and_nothing_drifts(
     assert_no_drift(runner, db_url)
 
 
+def test_a_big_batch_judged_in_steps_keeps_every_verdict_and_resolves_by_the_last_event(
+    runner: CliRunner, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # steps made small (a real step is 50,000 changes), so that a small batch is judged in
+    # several: each stored with its watermark before the next is read
+    monkeypatch.setattr(detect_scope, "STEP", 3)
+    store = open_store(db_url)
+    try:
+        stale_world(store)
+        record(store, write("ERP", "order.total", "40017", "55.00", 10, id="w-2"))
+        judge(store)
+        assert [f.state for f in conflicting(store)] == ["open"]
+        # 11 new events: the defects, then the fix of the stale copy last
+        record(store, *defects(), write("ERP", "order.total", "40017", "50.00", 40, id="w-fix"))
+        with store.engine.connect() as conn:
+            first = detect_scope.changes_since(store, conn=conn, stepped=True)
+            now = detect_scope.watermark_now(conn)
+        assert first is not None and first.until.events_seq == first.since.events_seq + 3
+        assert first.until.clock == first.since.clock  # the clock's changes wait for the last
+        stepped = judge(store)
+        assert not stepped.full and stepped.added > 5 and stepped.resolved == 1
+        with store.engine.connect() as conn:
+            assert detect_scope.stored_watermark(conn) == now
+        # the stale copy is now divergent (the batch wrote R-9): that one resolved, this one
+        # opened, both by the batch's last event, as one judgement of the batch would say
+        (stale,) = conflicting(store, "resolved")
+        assert (stale.resolved_at, stale.resolved_by) == (at(40), "w-fix")
+        (divergent,) = conflicting(store, "open")
+        assert "divergent" in divergent.message and divergent.first_seen == at(40)
+    finally:
+        store.close()
+    assert_no_drift(runner, db_url)  # the steps found what one full judgement finds
+
+
+def test_a_step_takes_events_then_status_changes_and_leaves_the_clock_for_the_last(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(detect_scope, "STEP", 12)
+    since = Watermark(events_seq=100, status_seq=40, openlineage_seq=7, clock=1_000)
+    until = Watermark(
+        events_seq=110, status_seq=45, openlineage_seq=9, clock=2_000, registry_version=3
+    )
+    step = detect_scope.step_toward(since, until)
+    assert step == Watermark(
+        events_seq=110, status_seq=42, openlineage_seq=7, clock=1_000, registry_version=3
+    )
+    assert detect_scope.step_toward(step, until) == until  # 3 changes left: the last step
+    monkeypatch.setattr(detect_scope, "STEP", 15)
+    assert detect_scope.step_toward(since, until) == until  # 15 changes: one step
+
+
 def test_scan_lists_resolved_findings_with_when_and_why_and_filters_by_time(
     runner: CliRunner, db_url: str
 ) -> None:

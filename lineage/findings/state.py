@@ -134,10 +134,37 @@ def judge(store: Store, *, full: bool = False, webhook: bool | None = None) -> J
     Returns:
         What changed in the stored findings.
 
+    A scoped judgement of a big batch is made in steps (:func:`lineage.detect.scope.step_toward`),
+    each stored with its watermark before the next one is read: what it holds in memory is
+    bounded by a step, and a judgement interrupted part of the way keeps the steps it made.
+
     Raises:
         StoreError: another writer held the lock past the store's busy timeout.
     """
     notify = bool(os.environ.get(WEBHOOK_VARIABLE)) if webhook is None else webhook
+    total: Judgement | None = None
+    while True:
+        judgement, short = _judge_a_step(store, full, notify)
+        total = judgement if total is None else _add(total, judgement)
+        if not short:
+            return total
+
+
+def _add(done: Judgement, step: Judgement) -> Judgement:
+    """Two steps of one judgement, told as one."""
+    return Judgement(
+        added=done.added + step.added,
+        changed=done.changed + step.changed,
+        resolved=done.resolved + step.resolved,
+        seen=done.seen + step.seen,
+        as_of=max(done.as_of, step.as_of),
+        full=False,
+    )
+
+
+def _judge_a_step(store: Store, full: bool, notify: bool) -> tuple[Judgement, bool]:
+    """:func:`judge` up to the watermark of the store now, or its first step toward it; and
+    whether that step fell short of it (judge again)."""
     lock_path = store.judgement_lock_path()
     if lock_path is None:
         return _judge_holding_the_write_lock(store, full, notify)
@@ -149,38 +176,49 @@ def judge(store: Store, *, full: bool = False, webhook: bool | None = None) -> J
             begin_read(conn)
             looked = _look(store, conn, full)
         if isinstance(looked, Judgement):
-            return looked
-        before, mark, scope = looked
+            return looked, False
+        before, mark, scope, now = looked
         if scope is None:
             # a full judgement's two lanes read one state only while nothing commits
             return _judge_holding_the_write_lock(store, full, notify)
         detected, touched = _detect(store, scope)
         with store.writing(JUDGE_LOCK) as conn:
-            return _settle(
+            settled = _settle(
                 conn,
                 detected,
                 scope=scope,
                 before=before,
                 mark=mark,
+                now=now,
                 notify=notify,
                 touched=touched,
             )
+        return settled, mark != now
 
 
-def _judge_holding_the_write_lock(store: Store, full: bool, notify: bool) -> Judgement:
-    """:func:`judge` with the store's write lock held throughout: on SQLite nothing else
-    commits meanwhile; on PostgreSQL (an advisory lock of judgements only) ingests may, and
-    the detectors' snapshot may see more than ``mark`` (judged again next time: harmless)."""
+def _judge_holding_the_write_lock(store: Store, full: bool, notify: bool) -> tuple[Judgement, bool]:
+    """:func:`_judge_a_step` with the store's write lock held throughout: on SQLite nothing
+    else commits meanwhile; on PostgreSQL (an advisory lock of judgements only) ingests may,
+    and the detectors' snapshot may see more than ``mark`` (judged again next time:
+    harmless)."""
     with store.writing(JUDGE_LOCK) as conn:
         hold_while_judging(conn)
         looked = _look(store, conn, full)
         if isinstance(looked, Judgement):
-            return looked
-        before, mark, scope = looked
+            return looked, False
+        before, mark, scope, now = looked
         detected, touched = _detect(store, scope)
-        return _settle(
-            conn, detected, scope=scope, before=before, mark=mark, notify=notify, touched=touched
+        settled = _settle(
+            conn,
+            detected,
+            scope=scope,
+            before=before,
+            mark=mark,
+            now=now,
+            notify=notify,
+            touched=touched,
         )
+        return settled, mark != now
 
 
 def _detect(store: Store, scope: Scope | None) -> tuple[Detected | None, list[FindingRow] | None]:
@@ -221,15 +259,17 @@ def _stored_touching(conn: Connection, scope: Scope) -> list[FindingRow]:
 
 def _look(
     store: Store, conn: Connection, full: bool
-) -> Judgement | tuple[Watermark | None, Watermark, Scope | None]:
-    """What a judgement covers, read on ``conn``: the last judgement's watermark, the
-    store's now and the scope (None: everything), or the skipped :class:`Judgement` when
-    nothing changed since."""
+) -> Judgement | tuple[Watermark | None, Watermark, Scope | None, Watermark]:
+    """What a judgement covers, read on ``conn``: the last judgement's watermark, the one it
+    judges up to (the store's now, or a step toward it), the scope (None: everything) and
+    the store's now; or the skipped :class:`Judgement` when nothing changed."""
     before = stored_watermark(conn)
-    mark = watermark_now(conn)
-    if not full and before is not None and before == mark:
+    now = watermark_now(conn)
+    if not full and before is not None and before == now:
         return Judgement(as_of=before.clock or 0, full=False, skipped=True)
-    return before, mark, None if full else changes_since(store, conn=conn, since=before, until=mark)
+    scope = None if full else changes_since(store, conn=conn, since=before, until=now, stepped=True)
+    mark = now if scope is None else scope.until
+    return before, mark, scope, now
 
 
 def _settle(
@@ -239,12 +279,14 @@ def _settle(
     scope: Scope | None,
     before: Watermark | None,
     mark: Watermark,
+    now: Watermark,
     notify: bool,
     touched: list[FindingRow] | None = None,
 ) -> Judgement:
     """Store the verdict of ``detected`` (None: the scope was empty, nothing to judge) and
     the watermark ``mark``, in the judgement's write transaction (``touched``: the open
-    findings the scope covers, when read already)."""
+    findings the scope covers, when read already). What it opens or resolves is by the
+    latest event up to ``now``: the batch's, in every step of one (``mark`` short of it)."""
     if detected is None:
         save_watermark(conn, mark, _wall_us())
         return Judgement(as_of=mark.clock or 0, full=False)
@@ -253,7 +295,7 @@ def _settle(
         detected.findings,
         scope=scope,
         moment=detected.as_of,
-        batch_event=newest_event(conn, before, mark),
+        batch_event=newest_event(conn, before, now),
         mark=mark,
         notify=notify,
         touched=touched,
