@@ -93,7 +93,7 @@ Each pooled connection keeps its own, on top of the operating system's cache of 
 a server's connections each fill theirs in turn. At 64 MiB the findings benchmark's process
 peaked at 370 MB (1,000,000 events) and a 1,000,000-event ``lineage ingest`` at 335 MB; at
 16 MiB, 248 MB and 191 MB, with the full judgement, the pages, a trace and the load as quick
-(README, "What changed this round")."""
+(CHANGELOG.md)."""
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
