@@ -66,8 +66,10 @@ def prepare(url: str, hops: int) -> int:
         store.close()
 
 
-def judge_once(url: str, mode: str) -> dict[str, object]:
-    """In this (fresh) process: judge the batch as ``mode`` says; what it cost and found."""
+def judge_once(url: str, mode: str, step: int) -> dict[str, object]:
+    """In this (fresh) process: judge the batch as ``mode`` says (``step``: the changes a step
+    of ``steps``); what it cost and found."""
+    detect_scope.STEP = step
     if mode != "full":
         detect_scope.FULL_SHARE = 1.0  # never in full: scoped, however big the batch
     if mode == "one step":
@@ -93,9 +95,9 @@ def judge_once(url: str, mode: str) -> dict[str, object]:
     }
 
 
-def _in_a_child(url: str, mode: str) -> dict[str, object]:
+def _in_a_child(url: str, mode: str, step: int) -> dict[str, object]:
     done = subprocess.run(
-        [sys.executable, __file__, "--judge", url, "--mode", mode],
+        [sys.executable, __file__, "--judge", url, "--mode", mode, "--step", str(step)],
         check=True,
         capture_output=True,
         text=True,
@@ -104,12 +106,14 @@ def _in_a_child(url: str, mode: str) -> dict[str, object]:
     return answer
 
 
-def measure(name: str, url: str, events: int, fresh_copy: Callable[[], None]) -> list[str]:
+def measure(
+    name: str, url: str, events: int, fresh_copy: Callable[[], None], modes: list[str], step: int
+) -> list[str]:
     """Judge the batch each way, each on a fresh copy (``fresh_copy`` makes it at ``url``)."""
     lines = []
-    for mode in MODES:
+    for mode in modes:
         fresh_copy()
-        got = _in_a_child(url, mode)
+        got = _in_a_child(url, mode, step)
         lines.append(
             f"{name:<10} {events:,} new events  {mode:<9} {got['seconds']:6.1f} s  "
             f"peak {got['peak_mb']:5.0f} MB  open findings {got['open']:,} "
@@ -124,26 +128,46 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--copy-from-sqlite", type=Path, help="an SQLite store to copy")
     parser.add_argument("--copy-from-postgres", help="a PostgreSQL database to copy")
     parser.add_argument("--hops", type=int, default=190_000, help="hops in the batch")
+    parser.add_argument(
+        "--step", type=int, default=detect_scope.STEP, help="changes a step (default: STEP)"
+    )
+    parser.add_argument(
+        "--modes", nargs="+", choices=MODES, default=list(MODES), help="ways to judge"
+    )
     parser.add_argument("--judge", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.judge:
-        print(json.dumps(judge_once(args.judge, args.mode)))
+        print(json.dumps(judge_once(args.judge, args.mode, args.step)))
         return 0
     if args.copy_from_sqlite is None and args.copy_from_postgres is None:
         parser.error("give --copy-from-sqlite or --copy-from-postgres (or both)")
-    print(f"# {machine()}; steps of {detect_scope.STEP:,} changes", flush=True)
+    print(f"# {machine()}; steps of {args.step:,} changes", flush=True)
     if args.copy_from_sqlite is not None:
         with tempfile.TemporaryDirectory(prefix="lineage-bench-big-batch-") as folder:
             prepared, work = Path(folder) / "prepared.db", Path(folder) / "work.db"
             _copy_sqlite(args.copy_from_sqlite, prepared)
             events = prepare(f"sqlite:///{prepared}", args.hops)
-            measure("sqlite", f"sqlite:///{work}", events, lambda: _copy_sqlite(prepared, work))
+            measure(
+                "sqlite",
+                f"sqlite:///{work}",
+                events,
+                lambda: _copy_sqlite(prepared, work),
+                args.modes,
+                args.step,
+            )
     if args.copy_from_postgres is not None:
         _copy_postgres(args.copy_from_postgres, PREPARED)
         base = POSTGRES_ADMIN.rsplit("/", 1)[0]
         events = prepare(f"{base}/{PREPARED}", args.hops)
-        measure("postgresql", f"{base}/{WORK}", events, lambda: _copy_postgres(PREPARED, WORK))
+        measure(
+            "postgresql",
+            f"{base}/{WORK}",
+            events,
+            lambda: _copy_postgres(PREPARED, WORK),
+            args.modes,
+            args.step,
+        )
     return 0
 
 
