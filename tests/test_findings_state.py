@@ -29,7 +29,7 @@ from lineage.cli import main
 from lineage.detect import scope as detect_scope
 from lineage.detect.run import scan_report
 from lineage.detect.scope import Scope, Watermark, touching
-from lineage.findings import judge, read_findings
+from lineage.findings import judge, read_findings, state
 from lineage.model.findings import HISTORY_FIELDS, Finding
 from lineage.store import Store, open_store
 from lineage.store import findings as stored
@@ -225,6 +225,42 @@ def test_a_big_batch_judged_in_steps_keeps_every_verdict_and_resolves_by_the_las
     finally:
         store.close()
     assert_no_drift(runner, db_url)  # the steps found what one full judgement finds
+
+
+def test_a_judgement_in_steps_ends_at_where_it_began_though_events_keep_coming(
+    runner: CliRunner, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a writer that never stops: after each step of the judgement, one more event is
+    # committed; the judgement aims at the store as it found it, and ends there
+    monkeypatch.setattr(detect_scope, "STEP", 3)
+    store = open_store(db_url)
+    try:
+        load(store)
+        record(store, *clean_chain())
+        judge(store)
+        record(store, *defects())
+        with store.engine.connect() as conn:
+            aimed = detect_scope.watermark_now(conn)
+        step = state._judge_a_step
+        later = iter(range(50))
+
+        def a_step_then_an_event(*args: Any) -> Any:
+            done = step(*args)
+            n = next(later)
+            record(store, write("ERP", "order.status", f"5{n:04d}", "open", 40 + n))
+            return done
+
+        monkeypatch.setattr(state, "_judge_a_step", a_step_then_an_event)
+        stepped = judge(store)
+        monkeypatch.setattr(state, "_judge_a_step", step)
+        assert not stepped.full and stepped.added > 5
+        with store.engine.connect() as conn:
+            assert detect_scope.stored_watermark(conn) == aimed  # not a step further
+        assert not state.up_to_date(store)  # the events written meanwhile: the next one's
+        assert not judge(store).skipped and state.up_to_date(store)
+    finally:
+        store.close()
+    assert_no_drift(runner, db_url)
 
 
 def test_a_step_takes_events_then_status_changes_and_leaves_the_clock_for_the_last(

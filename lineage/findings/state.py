@@ -143,10 +143,11 @@ def judge(store: Store, *, full: bool = False, webhook: bool | None = None) -> J
     """
     notify = bool(os.environ.get(WEBHOOK_VARIABLE)) if webhook is None else webhook
     total: Judgement | None = None
+    target: Watermark | None = None  # after a first step: where the first one aimed
     while True:
-        judgement, short = _judge_a_step(store, full, notify)
+        judgement, target = _judge_a_step(store, full, notify, target)
         total = judgement if total is None else _add(total, judgement)
-        if not short:
+        if target is None:
             return total
 
 
@@ -162,25 +163,29 @@ def _add(done: Judgement, step: Judgement) -> Judgement:
     )
 
 
-def _judge_a_step(store: Store, full: bool, notify: bool) -> tuple[Judgement, bool]:
-    """:func:`judge` up to the watermark of the store now, or its first step toward it; and
-    whether that step fell short of it (judge again)."""
+def _judge_a_step(
+    store: Store, full: bool, notify: bool, target: Watermark | None
+) -> tuple[Judgement, Watermark | None]:
+    """:func:`judge` up to ``target`` (None: the watermark of the store now), or a step toward
+    it; and, when that step fell short of it, the target to judge again toward. The target
+    stays the first step's: under a stream that never stops, a judgement of a big batch
+    ends, and the events that came meanwhile are the next judgement's."""
     lock_path = store.judgement_lock_path()
     if lock_path is None:
-        return _judge_holding_the_write_lock(store, full, notify)
+        return _judge_holding_the_write_lock(store, full, notify, target)
     with file_lock(lock_path, store.busy_timeout):
         # SQLite: what changed is read beside the writers, and a scoped judgement's detectors
         # read one state of their own (lineage.detect.run.scan_context); only storing the
         # verdict takes the write lock, so ingest goes on while a batch is judged
         with store.engine.connect() as conn, conn.begin():
             begin_read(conn)
-            looked = _look(store, conn, full)
+            looked = _look(store, conn, full, target)
         if isinstance(looked, Judgement):
-            return looked, False
+            return looked, None
         before, mark, scope, now = looked
         if scope is None:
             # a full judgement's two lanes read one state only while nothing commits
-            return _judge_holding_the_write_lock(store, full, notify)
+            return _judge_holding_the_write_lock(store, full, notify, target)
         detected, touched = _detect(store, scope)
         with store.writing(JUDGE_LOCK) as conn:
             settled = _settle(
@@ -193,19 +198,21 @@ def _judge_a_step(store: Store, full: bool, notify: bool) -> tuple[Judgement, bo
                 notify=notify,
                 touched=touched,
             )
-        return settled, mark != now
+        return settled, None if mark == now else now
 
 
-def _judge_holding_the_write_lock(store: Store, full: bool, notify: bool) -> tuple[Judgement, bool]:
+def _judge_holding_the_write_lock(
+    store: Store, full: bool, notify: bool, target: Watermark | None
+) -> tuple[Judgement, Watermark | None]:
     """:func:`_judge_a_step` with the store's write lock held throughout: on SQLite nothing
     else commits meanwhile; on PostgreSQL (an advisory lock of judgements only) ingests may,
     and the detectors' snapshot may see more than ``mark`` (judged again next time:
     harmless)."""
     with store.writing(JUDGE_LOCK) as conn:
         hold_while_judging(conn)
-        looked = _look(store, conn, full)
+        looked = _look(store, conn, full, target)
         if isinstance(looked, Judgement):
-            return looked, False
+            return looked, None
         before, mark, scope, now = looked
         detected, touched = _detect(store, scope)
         settled = _settle(
@@ -218,7 +225,7 @@ def _judge_holding_the_write_lock(store: Store, full: bool, notify: bool) -> tup
             notify=notify,
             touched=touched,
         )
-        return settled, mark != now
+        return settled, None if mark == now else now
 
 
 def _detect(store: Store, scope: Scope | None) -> tuple[Detected | None, list[FindingRow] | None]:
@@ -258,18 +265,28 @@ def _stored_touching(conn: Connection, scope: Scope) -> list[FindingRow]:
 
 
 def _look(
-    store: Store, conn: Connection, full: bool
+    store: Store, conn: Connection, full: bool, target: Watermark | None = None
 ) -> Judgement | tuple[Watermark | None, Watermark, Scope | None, Watermark]:
     """What a judgement covers, read on ``conn``: the last judgement's watermark, the one it
-    judges up to (the store's now, or a step toward it), the scope (None: everything) and
-    the store's now; or the skipped :class:`Judgement` when nothing changed."""
+    judges up to (a step toward ``target``, by default the store's now), the scope (None:
+    everything) and the target; or the skipped :class:`Judgement` when nothing changed."""
     before = stored_watermark(conn)
-    now = watermark_now(conn)
+    # another process's judgement may have gone past the target meanwhile: aim at now
+    now = target if target is not None and not _past(before, target) else watermark_now(conn)
     if not full and before is not None and before == now:
         return Judgement(as_of=before.clock or 0, full=False, skipped=True)
     scope = None if full else changes_since(store, conn=conn, since=before, until=now, stepped=True)
     mark = now if scope is None else scope.until
     return before, mark, scope, now
+
+
+def _past(judged: Watermark | None, target: Watermark) -> bool:
+    """Whether the watermark ``judged`` went past ``target`` in one of its sequences."""
+    return judged is not None and (
+        judged.events_seq > target.events_seq
+        or judged.status_seq > target.status_seq
+        or judged.openlineage_seq > target.openlineage_seq
+    )
 
 
 def _settle(
