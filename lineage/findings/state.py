@@ -125,6 +125,11 @@ def up_to_date(store: Store) -> bool:
 def judge(store: Store, *, full: bool = False, webhook: bool | None = None) -> Judgement:
     """Judge what changed since the last judgement (or everything) and store the verdict.
 
+    A scoped judgement of a big batch is made in steps
+    (:func:`lineage.detect.scope.step_toward`), each stored with its watermark before the next
+    one is read: what it holds in memory is bounded by a step, and a judgement interrupted
+    part of the way keeps the steps it made. It ends where the store was when it began.
+
     Args:
         store: the store to judge.
         full: re-run every detector over the whole store, even when nothing changed.
@@ -133,10 +138,6 @@ def judge(store: Store, *, full: bool = False, webhook: bool | None = None) -> J
 
     Returns:
         What changed in the stored findings.
-
-    A scoped judgement of a big batch is made in steps (:func:`lineage.detect.scope.step_toward`),
-    each stored with its watermark before the next one is read: what it holds in memory is
-    bounded by a step, and a judgement interrupted part of the way keeps the steps it made.
 
     Raises:
         StoreError: another writer held the lock past the store's busy timeout.
