@@ -183,23 +183,12 @@ def _judge_a_step(
             looked = _look(store, conn, full, target)
         if isinstance(looked, Judgement):
             return looked, None
-        before, mark, scope, now = looked
-        if scope is None:
+        if looked.scope is None:
             # a full judgement's two lanes read one state only while nothing commits
             return _judge_holding_the_write_lock(store, full, notify, target)
-        detected, touched = _detect(store, scope)
+        detected, touched = _detect(store, looked.scope)
         with store.writing(JUDGE_LOCK) as conn:
-            settled = _settle(
-                conn,
-                detected,
-                scope=scope,
-                before=before,
-                mark=mark,
-                now=now,
-                notify=notify,
-                touched=touched,
-            )
-        return settled, None if mark == now else now
+            return _settle(conn, detected, looked, notify=notify, touched=touched), looked.further
 
 
 def _judge_holding_the_write_lock(
@@ -214,19 +203,8 @@ def _judge_holding_the_write_lock(
         looked = _look(store, conn, full, target)
         if isinstance(looked, Judgement):
             return looked, None
-        before, mark, scope, now = looked
-        detected, touched = _detect(store, scope)
-        settled = _settle(
-            conn,
-            detected,
-            scope=scope,
-            before=before,
-            mark=mark,
-            now=now,
-            notify=notify,
-            touched=touched,
-        )
-        return settled, None if mark == now else now
+        detected, touched = _detect(store, looked.scope)
+        return _settle(conn, detected, looked, notify=notify, touched=touched), looked.further
 
 
 def _detect(store: Store, scope: Scope | None) -> tuple[Detected | None, list[FindingRow] | None]:
@@ -265,20 +243,40 @@ def _stored_touching(conn: Connection, scope: Scope) -> list[FindingRow]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class _Looked:
+    """What one step of a judgement covers.
+
+    Attributes:
+        before: the last judgement's watermark (None: there was none).
+        mark: the watermark this step judges up to.
+        scope: what changed up to ``mark`` (None: judge everything).
+        target: where the judgement aims (``mark``, or further when this is a step of it).
+    """
+
+    before: Watermark | None
+    mark: Watermark
+    scope: Scope | None
+    target: Watermark
+
+    @property
+    def further(self) -> Watermark | None:
+        """The target when this step fell short of it (judge again toward it), else None."""
+        return None if self.mark == self.target else self.target
+
+
 def _look(
     store: Store, conn: Connection, full: bool, target: Watermark | None = None
-) -> Judgement | tuple[Watermark | None, Watermark, Scope | None, Watermark]:
-    """What a judgement covers, read on ``conn``: the last judgement's watermark, the one it
-    judges up to (a step toward ``target``, by default the store's now), the scope (None:
-    everything) and the target; or the skipped :class:`Judgement` when nothing changed."""
+) -> Judgement | _Looked:
+    """What a step of a judgement covers, read on ``conn``: a step toward ``target`` (by
+    default the store's now); or the skipped :class:`Judgement` when nothing changed."""
     before = stored_watermark(conn)
     # another process's judgement may have gone past the target meanwhile: aim at now
     now = target if target is not None and not _past(before, target) else watermark_now(conn)
     if not full and before is not None and before == now:
         return Judgement(as_of=before.clock or 0, full=False, skipped=True)
     scope = None if full else changes_since(store, conn=conn, since=before, until=now, stepped=True)
-    mark = now if scope is None else scope.until
-    return before, mark, scope, now
+    return _Looked(before, now if scope is None else scope.until, scope, now)
 
 
 def _past(judged: Watermark | None, target: Watermark) -> bool:
@@ -293,18 +291,16 @@ def _past(judged: Watermark | None, target: Watermark) -> bool:
 def _settle(
     conn: Connection,
     detected: Detected | None,
+    looked: _Looked,
     *,
-    scope: Scope | None,
-    before: Watermark | None,
-    mark: Watermark,
-    now: Watermark,
     notify: bool,
     touched: list[FindingRow] | None = None,
 ) -> Judgement:
     """Store the verdict of ``detected`` (None: the scope was empty, nothing to judge) and
-    the watermark ``mark``, in the judgement's write transaction (``touched``: the open
-    findings the scope covers, when read already). What it opens or resolves is by the
-    latest event up to ``now``: the batch's, in every step of one (``mark`` short of it)."""
+    the watermark ``looked.mark``, in the judgement's write transaction (``touched``: the
+    open findings the scope covers, when read already). What it opens or resolves is by the
+    latest event up to the target: the batch's, in every step of one."""
+    scope, before, mark = looked.scope, looked.before, looked.mark
     if detected is None:
         save_watermark(conn, mark, _wall_us())
         return Judgement(as_of=mark.clock or 0, full=False)
@@ -313,7 +309,7 @@ def _settle(
         detected.findings,
         scope=scope,
         moment=detected.as_of,
-        batch_event=newest_event(conn, before, now),
+        batch_event=newest_event(conn, before, looked.target),
         mark=mark,
         notify=notify,
         touched=touched,
