@@ -13,7 +13,9 @@ against the same stream into ``lineage ingest - --no-judge`` (recorded only). Th
 ``--rounds`` times each (the store is judged, untimed, after each unjudged round, so the next
 judged round judges its own events only); the ratio is over all rounds (their events over
 their seconds). Also printed: the lag, the seconds from the last line written until the
-command exited.
+command exited; with ``--timeline``, for the first judged round, the store's events and its
+judged watermark (counted from the start) each time they moved, read every 50 ms: where the
+seconds go (the judging process starting, each judgement, the lag).
 
 With ``--rate N`` it measures latency instead: a producer writes N events a second (a tenth
 of a second's lines at a time) for ``--seconds``, and this process watches the store: how long
@@ -75,13 +77,48 @@ def _stream(url: str, batches: int) -> tuple[bytes, int]:
     return ("\n".join(lines) + "\n").encode(), len(lines)
 
 
-def _run(url: str, data: bytes, *, judging: bool) -> tuple[float, float]:
+Timeline = list[tuple[float, int, int]]
+"""``(seconds since the command started, events committed, events judged)``, at each change."""
+
+
+def _watch(url: str, started: float, done: threading.Event, seen: Timeline) -> None:
+    """Until ``done``: every 50 ms, the store's events and its judged watermark, counted
+    from where they stood at the start; appended to ``seen`` when they moved."""
+    store = open_store(url)
+    try:
+        with store.engine.connect() as conn:
+            base = watermark_now(conn).events_seq
+            conn.rollback()
+            last = (0, 0)
+            while not done.is_set():
+                mark = stored_watermark(conn)
+                now = (
+                    watermark_now(conn).events_seq - base,
+                    max(0, (mark.events_seq if mark else 0) - base),
+                )
+                conn.rollback()  # the next look sees the next commit
+                if now != last:
+                    seen.append((time.perf_counter() - started, *now))
+                    last = now
+                done.wait(0.05)
+    finally:
+        store.close()
+
+
+def _run(
+    url: str, data: bytes, *, judging: bool, timeline: Timeline | None = None
+) -> tuple[float, float]:
     """Feed ``data`` to ``lineage ingest -``; (seconds until it exited, seconds after the last
-    line was written)."""
+    line was written). With ``timeline``, what was committed and judged when goes there."""
     command = [sys.executable, "-m", "lineage", "ingest", "-", "--db", url]
     if not judging:
         command.append("--no-judge")
     started = time.perf_counter()
+    done = threading.Event()
+    watcher = None
+    if timeline is not None:
+        watcher = threading.Thread(target=_watch, args=(url, started, done, timeline))
+        watcher.start()
     child = subprocess.Popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
@@ -92,14 +129,18 @@ def _run(url: str, data: bytes, *, judging: bool) -> tuple[float, float]:
     out, err = child.stdout.read(), child.stderr.read()  # a line each: no pipe fills
     child.wait()
     ended = time.perf_counter()
+    if watcher is not None:
+        done.set()
+        watcher.join()
     if child.returncode != 0:
         raise SystemExit(f"lineage ingest failed ({child.returncode}): {err.decode()}")
     assert b"0 rejected" in out, out
     return ended - started, ended - written
 
 
-def measure(url: str, batches: int, rounds: int) -> str:
-    """The table's lines for the store at ``url``."""
+def measure(url: str, batches: int, rounds: int, *, timeline: bool = False) -> str:
+    """The table's lines for the store at ``url`` (with ``timeline``, a second line: what the
+    first judged round had committed and judged when)."""
     store = open_store(url)
     judge(store, webhook=False)  # start from a judged store
     dialect = store.dialect
@@ -107,10 +148,12 @@ def measure(url: str, batches: int, rounds: int) -> str:
     times: dict[bool, list[float]] = {True: [], False: []}
     lags: dict[bool, list[float]] = {True: [], False: []}
     events = 0
-    for _ in range(rounds):
+    seen: Timeline | None = [] if timeline else None
+    for n in range(rounds):
         for judging in (True, False):
             data, count = _stream(url, batches)
-            seconds, lag = _run(url, data, judging=judging)
+            watched = seen if judging and n == 0 else None
+            seconds, lag = _run(url, data, judging=judging, timeline=watched)
             times[judging].append(seconds)
             lags[judging].append(lag)
             events = count
@@ -120,6 +163,16 @@ def measure(url: str, batches: int, rounds: int) -> str:
                 store.close()
     judged, plain = sum(times[True]), sum(times[False])
     ratio = plain / judged  # the same events each round: throughput ratio
+    told = ""
+    if seen is not None:
+        written = times[True][0] - lags[True][0]
+        told = (
+            f"\n{dialect:<10} the first judged round, seconds from the command's start: "
+            "events committed / judged "
+            + ", ".join(f"{at:.2f} {done:,}/{judged_:,}" for at, done, judged_ in seen)
+            + f"; the last line written at {written:.2f} s, the command ended at "
+            f"{times[True][0]:.2f} s"
+        )
     return (
         f"{dialect:<10} {rounds} rounds of {events:,} events ({batches} batches) each way: "
         f"judged {', '.join(f'{t:.2f}' for t in times[True])} s (lag "
@@ -127,7 +180,7 @@ def measure(url: str, batches: int, rounds: int) -> str:
         f"{', '.join(f'{t:.2f}' for t in times[False])} s (lag "
         f"{', '.join(f'{t:.2f}' for t in lags[False])} s); throughput with / without "
         f"the judgements {ratio:.2f}x"
-    )
+    ) + told
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -226,6 +279,11 @@ def main(argv: list[str] | None = None) -> int:
         help="instead: a producer writing this many events a second (latency, not throughput)",
     )  # fmt: skip
     parser.add_argument("--seconds", type=float, default=20, help="how long the producer writes")
+    parser.add_argument(
+        "--timeline",
+        action="store_true",
+        help="also print when the first judged round's events were committed and judged",
+    )
     parser.add_argument("--no-save", action="store_true", help="print only")
     args = parser.parse_args(argv)
     if args.copy_from_sqlite is None and args.copy_from_postgres is None:
@@ -239,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(
             paced(url, args.rate, args.seconds)
             if args.rate
-            else measure(url, args.batches, args.rounds)
+            else measure(url, args.batches, args.rounds, timeline=args.timeline)
         )
         print(lines[-1], flush=True)
 
