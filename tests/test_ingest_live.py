@@ -403,12 +403,21 @@ def test_a_pause_commits_what_came_before_it_but_a_fast_one_keeps_a_first_bulk_l
     stream = [lines[0], fast, lines[1], slow, lines[2]]
     result = ingest_lines(store, stream, workers=workers, inline=0, on_commit=committed)
     assert result.accepted == 3
-    assert seen == [2]  # the fast pause committed nothing (one bulk load), the slow one both
+    # the fast pause committed nothing (one bulk load), the slow one both; the end the last
+    assert seen == [2, 3]
     assert stored_events(store) == 3
 
     # into a store that holds events, a stream that pours in is committed at every pause
     seen.clear()
     more = [("s", n, json.dumps(write_event(record=str(n)))) for n in range(4, 6)]
     ingest_lines(store, [more[0], fast, more[1]], workers=workers, inline=0, on_commit=committed)
-    assert seen == [4]
+    assert seen == [4, 5]
     assert stored_events(store) == 5
+
+    # each batch committed is told too, not only a pause's: a live stream (read in this
+    # process, as `lineage ingest -` reads one) has its first batch judged as soon as it is
+    # stored, before the first pause; workers hand their lines over a chunk at a time
+    seen.clear()
+    batches = [("s", n, json.dumps(write_event(record=str(n)))) for n in range(6, 11)]
+    ingest_lines(store, batches, workers=workers, inline=0, batch_size=2, on_commit=committed)
+    assert seen == ([7, 9, 10] if workers == 0 else [10])

@@ -226,6 +226,8 @@ class Writer:
         on_reject: called with each rejection as it happens.
         keep_rejections: how many rejections ``result.rejected`` keeps (None: all); the
             rest are counted in ``result.omitted``.
+        on_commit: called after each transaction this writer commits (not the writes into a
+            bulk load that is still open).
 
     Example:
         >>> from lineage.store import open_store
@@ -245,8 +247,10 @@ class Writer:
         bulk: bool = False,
         on_reject: Callable[[Rejection], None] | None = None,
         keep_rejections: int | None = None,
+        on_commit: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
+        self.on_commit = on_commit
         self.batch_size = batch_size
         self.bulk = bulk
         self.rows = RowMaker(store.registry())
@@ -347,21 +351,16 @@ class Writer:
         self._now = time.time_ns() // 1000
         return self.result
 
-    def pause(self, pause: Pause) -> bool:
+    def pause(self, pause: Pause) -> None:
         """A live stream paused (:mod:`lineage.live`): commit what is held, and go on batch
         by batch, committed, from here. While lines pour in as fast as from a file
         (:attr:`Pause.slow` false), a first load into an empty store stays one bulk
-        transaction (what is held is written into it). Returns whether anything was
-        committed."""
-        held = bool(self._pending)
-        if not pause.slow:
-            self.flush()  # into the bulk load if one is (or now starts) under way
-            return held and self._load is None
-        self.bulk = False  # a stream that pauses is not loaded in one transaction
-        committed = held or self._load is not None
-        self.flush()
-        self._finish_load()
-        return committed
+        transaction (what is held is written into it)."""
+        if pause.slow:
+            self.bulk = False  # a stream that pauses is not loaded in one transaction
+        self.flush()  # committed, or into the bulk load if one is (or now starts) under way
+        if pause.slow:
+            self._finish_load()
 
     def close(self) -> IngestResult:
         """Flush, and finish a bulk load (build its indexes, refresh the planner's
@@ -381,6 +380,11 @@ class Writer:
                     load.commit()
                 finally:
                     load.close()
+            self._committed()
+
+    def _committed(self) -> None:
+        if self.on_commit is not None:
+            self.on_commit()
 
     @contextlib.contextmanager
     def _database_errors(self) -> Iterator[None]:
@@ -441,6 +445,7 @@ class Writer:
                     raise
                 sink.commit()
                 self._apply(outcome)
+                self._committed()
                 return
         finally:
             sink.close()
@@ -496,20 +501,18 @@ def ingest_lines(
     this one, at most 3; 0 keeps everything in this process) while this one writes; the
     outcome is the same either way. A :class:`~lineage.live.Pause` among the lines (a live
     stream paused: :func:`lineage.live.paced_lines`) commits what came before it
-    (:meth:`Writer.pause`), and then ``on_commit`` is called (the command judges there).
+    (:meth:`Writer.pause`). ``on_commit`` is called after every commit (at a pause, after a
+    batch, at the end): ``lineage ingest -`` judges there, as soon as the first events of a
+    live stream are stored.
     """
     with (
         _collector_paused(),
         Writer(
             store, batch_size=batch_size, bulk=bulk, on_reject=on_reject,
-            keep_rejections=keep_rejections,
+            keep_rejections=keep_rejections, on_commit=on_commit,
         ) as writer,
     ):  # fmt: skip
-
-        def paused(pause: Pause) -> None:
-            if writer.pause(pause) and on_commit is not None:
-                on_commit()
-
+        paused = writer.pause
         add = writer.add_json
         remaining = iter(lines)
         for item in itertools.islice(remaining, inline):
