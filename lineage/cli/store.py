@@ -158,18 +158,18 @@ def ingest(files: tuple[str, ...], fmt: str, within: float, judge: bool, db: str
         if reading_live:
             live.begin()  # its judging process starts while the first lines come
         lines = progress.lines(streams, within=within)
+        # A live input is judged after every commit, the first batch's included; a file
+        # once, at the end.
+        committed = live.committed if reading_live else None
         if openlineage is not None:
-            result = openlineage(store, lines, on_reject=progress.report, on_commit=live.committed)
+            result = openlineage(store, lines, on_reject=progress.report, on_commit=committed)
         else:
             # A live input is parsed in this process: worker processes are forked, and a
             # fork beside the judging and webhook threads could copy a lock one of them holds
             # (a file poured in through a pipe loses about a tenth of its speed).
-            # A live input is judged after every commit, the first batch's included; a file
-            # once, at the end.
             result = ingest_lines(
                 store, lines, on_reject=progress.report, keep_rejections=0,
-                on_commit=live.committed if reading_live else None,
-                workers=0 if reading_live else None,
+                on_commit=committed, workers=0 if reading_live else None,
             )  # fmt: skip
         if judge:
             judge_after_ingest(store, what="ingest")

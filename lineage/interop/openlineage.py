@@ -171,7 +171,8 @@ def ingest_openlineage(
 
     Blank lines are skipped; a line that is not JSON is rejected with its file and line
     (``on_reject`` is told of each as it is found). A :class:`~lineage.live.Pause` among the
-    lines (a live stream paused) stores what came before it, then calls ``on_commit``.
+    lines (a live stream paused) stores what came before it. ``on_commit`` is called after
+    each batch stored (at a pause, every few thousand events, at the end).
     """
 
     def decoded() -> Iterator[tuple[str, int | None, Any] | Rejection | Pause]:
@@ -207,13 +208,16 @@ def _ingest(
         if on_reject is not None:
             on_reject(rejection)
 
+    def commit(batch: list[_Parsed]) -> None:
+        _store(store, batch, result)
+        if on_commit is not None:
+            on_commit()
+
     for item in items:
         if isinstance(item, Pause):
             if batch:
-                _store(store, batch, result)
+                commit(batch)
                 batch = []
-                if on_commit is not None:
-                    on_commit()
             continue
         if isinstance(item, Rejection):
             reject(item)
@@ -242,10 +246,10 @@ def _ingest(
             continue
         batch.append(_Parsed(event, payload, hashlib.sha256(payload.encode()).hexdigest()))
         if len(batch) >= _BATCH:
-            _store(store, batch, result)
+            commit(batch)
             batch = []
     if batch:
-        _store(store, batch, result)
+        commit(batch)
     return result
 
 
