@@ -208,16 +208,19 @@ def _ingest(
         if on_reject is not None:
             on_reject(rejection)
 
-    def commit(batch: list[_Parsed]) -> None:
+    def commit() -> None:
+        """Store what is held (if anything), then tell ``on_commit``."""
+        nonlocal batch
+        if not batch:
+            return
         _store(store, batch, result)
+        batch = []
         if on_commit is not None:
             on_commit()
 
     for item in items:
         if isinstance(item, Pause):
-            if batch:
-                commit(batch)
-                batch = []
+            commit()
             continue
         if isinstance(item, Rejection):
             reject(item)
@@ -246,10 +249,8 @@ def _ingest(
             continue
         batch.append(_Parsed(event, payload, hashlib.sha256(payload.encode()).hexdigest()))
         if len(batch) >= _BATCH:
-            commit(batch)
-            batch = []
-    if batch:
-        commit(batch)
+            commit()
+    commit()
     return result
 
 
