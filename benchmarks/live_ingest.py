@@ -81,16 +81,33 @@ Timeline = list[tuple[float, int, int]]
 """``(seconds since the command started, events committed, events judged)``, at each change."""
 
 
-def _watch(url: str, started: float, done: threading.Event, seen: Timeline) -> None:
-    """Until ``done``: every 50 ms, the store's events and its judged watermark, counted
-    from where they stood at the start; appended to ``seen`` when they moved."""
+def _events_seq(url: str) -> int:
+    """The store's last event sequence number now."""
     store = open_store(url)
     try:
         with store.engine.connect() as conn:
-            base = watermark_now(conn).events_seq
-            conn.rollback()
+            return watermark_now(conn).events_seq
+    finally:
+        store.close()
+
+
+def _watch(
+    url: str,
+    base: int,
+    started: float,
+    done: threading.Event,
+    seen: Timeline,
+    every: float = 0.05,
+) -> None:
+    """Every ``every`` seconds until ``done`` (and once more then), the store's events and
+    its judged watermark, counted from the event sequence number ``base``; appended to
+    ``seen`` (the time ``started`` subtracted) when they moved."""
+    store = open_store(url)
+    try:
+        with store.engine.connect() as conn:
             last = (0, 0)
-            while not done.is_set():
+            while True:
+                ending = done.is_set()
                 mark = stored_watermark(conn)
                 now = (
                     watermark_now(conn).events_seq - base,
@@ -100,7 +117,9 @@ def _watch(url: str, started: float, done: threading.Event, seen: Timeline) -> N
                 if now != last:
                     seen.append((time.perf_counter() - started, *now))
                     last = now
-                done.wait(0.05)
+                if ending:
+                    return
+                done.wait(every)
     finally:
         store.close()
 
@@ -117,7 +136,8 @@ def _run(
     done = threading.Event()
     watcher = None
     if timeline is not None:
-        watcher = threading.Thread(target=_watch, args=(url, started, done, timeline))
+        base = _events_seq(url)
+        watcher = threading.Thread(target=_watch, args=(url, base, started, done, timeline))
         watcher.start()
     child = subprocess.Popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -183,6 +203,17 @@ def measure(url: str, batches: int, rounds: int, *, timeline: bool = False) -> s
     ) + told
 
 
+def _first_times(sent: list[tuple[float, int]], seen: list[tuple[float, int]]) -> dict[int, float]:
+    """For each write of ``sent`` (when, events written by then), when ``seen`` (when, events
+    there) first reached its events; writes never reached are left out."""
+    reached: dict[int, float] = {}
+    for index, (_, upto) in enumerate(sent):
+        at = next((at for at, events in seen if events >= upto), None)
+        if at is not None:
+            reached[index] = at
+    return reached
+
+
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -194,8 +225,8 @@ def paced(url: str, rate: int, seconds: float) -> str:
     store = open_store(url)
     judge(store, webhook=False)
     dialect = store.dialect
-    with store.engine.connect() as conn:
-        base = watermark_now(conn).events_seq
+    store.close()
+    base = _events_seq(url)
     data, _ = _stream(url, max(1, int(rate * seconds) // 1000 + 1))
     lines = data.splitlines(keepends=True)[: int(rate * seconds)]
     step = max(1, rate // 10)  # a tenth of a second's lines at a time
@@ -209,6 +240,10 @@ def paced(url: str, rate: int, seconds: float) -> str:
         if event_id is not None:
             ids.add(event_id)
     sent: list[tuple[float, int]] = []  # (when written, events written by then)
+    seen: Timeline = []  # (when, events committed, events judged), as perf_counter times
+    done = threading.Event()
+    watcher = threading.Thread(target=_watch, args=(url, base, 0.0, done, seen, 0.02))
+    watcher.start()
     child = subprocess.Popen(
         [sys.executable, "-m", "lineage", "ingest", "-", "--db", url],
         stdin=subprocess.PIPE,
@@ -231,28 +266,13 @@ def paced(url: str, rate: int, seconds: float) -> str:
 
     producer = threading.Thread(target=produce)
     producer.start()
-    committed: dict[int, float] = {}
-    judged: dict[int, float] = {}
-    with store.engine.connect() as conn:
-        while True:
-            exited = child.poll() is not None  # then one last look: it judged before it ended
-            now_seq = watermark_now(conn).events_seq - base
-            mark = stored_watermark(conn)
-            judged_seq = (mark.events_seq - base) if mark is not None else 0
-            conn.rollback()  # the next look sees the next commit
-            moment = time.perf_counter()
-            for index, (_, upto) in enumerate(list(sent)):
-                if upto <= now_seq:
-                    committed.setdefault(index, moment)
-                if upto <= judged_seq:
-                    judged.setdefault(index, moment)
-            if exited:
-                break
-            time.sleep(0.02)
     producer.join()
     out, err = child.stdout.read(), child.stderr.read()
     child.wait()
-    store.close()
+    done.set()  # one last look: the command judged before it ended
+    watcher.join()
+    committed = _first_times(sent, [(at, events) for at, events, _ in seen])
+    judged = _first_times(sent, [(at, events) for at, _, events in seen])
     if child.returncode != 0 or b"0 rejected" not in out:
         raise SystemExit(f"lineage ingest failed ({child.returncode}): {err.decode()}")
     lag_committed = [committed[i] - sent[i][0] for i in committed]
