@@ -7,7 +7,10 @@ stream ended. :func:`paced_lines` reads a stream that can block (a pipe, a FIFO,
 a socket) without blocking on a line: when the input goes quiet for :data:`QUIET` seconds, or
 when :data:`WITHIN` seconds have passed since the first line after the last mark, it yields a
 :class:`Pause`, and the writer commits what it holds there (:func:`lineage.store.writer.
-ingest_lines`); the command then judges in the background while it reads on.
+ingest_lines`); the command then judges in the background while it reads on. It yields one
+too, after any read of the input, when the caller says someone waits for the lines read so
+far (``wanted``: the command's judging process is idle), so that the judgement never waits
+for a batch to fill while lines are there to judge.
 
 A regular file never blocks: it is read as a file, batched by size, with no marks. Where
 ``select`` cannot wait on a file descriptor (Windows pipes), a stream is read as a file too.
@@ -21,7 +24,7 @@ import select
 import stat
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
@@ -45,12 +48,16 @@ class Pause:
         lines: lines read since the previous mark.
         seconds: seconds since the first of them was read.
         waited: of those, the seconds the reader waited for the input.
+        wanted: the caller asked for it (``paced_lines``' ``wanted``): someone waits for
+            the lines read so far. Such a mark leaves the pace alone: the next one counts
+            ``lines``, ``seconds`` and ``waited`` from the same mark as this one.
     """
 
     quiet: bool
     lines: int
     seconds: float
     waited: float = 0.0
+    wanted: bool = False
 
     @property
     def slow(self) -> bool:
@@ -72,11 +79,17 @@ def is_live(stream: IO[bytes]) -> bool:
 
 
 def paced_lines(
-    stream: IO[bytes], *, quiet: float = QUIET, within: float = WITHIN
+    stream: IO[bytes],
+    *,
+    quiet: float = QUIET,
+    within: float = WITHIN,
+    wanted: Callable[[], bool] | None = None,
 ) -> Iterator[bytes | Pause]:
     """The lines of ``stream`` (each ending with its newline, the last one perhaps without),
     with a :class:`Pause` wherever the input paused for ``quiet`` seconds or ``within``
-    seconds passed since the first line after the previous mark.
+    seconds passed since the first line after the previous mark, and, with ``wanted``, after
+    a read of the input that ended lines when ``wanted()`` is true (asked once a read, up to
+    64 KiB of lines: a few hundred).
 
     Reads the file descriptor directly (``stream`` must not have been read from), so no lock
     of the stream object is held while it waits: worker processes forked meanwhile can close
@@ -127,6 +140,9 @@ def paced_lines(
         if now - first >= within:
             yield Pause(quiet=False, lines=count, seconds=now - first, waited=waited)
             first, count, waited = None, 0, 0.0
+        elif wanted is not None and wanted():
+            # the pace since the last mark goes on: a reader's mark tells it, and ends none
+            yield Pause(False, count, now - first, waited, wanted=True)
     if rest:
         yield b"".join(rest)
 

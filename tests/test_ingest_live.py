@@ -29,6 +29,7 @@ from lineage.findings import read_findings
 from lineage.findings.state import up_to_date
 from lineage.live import Pause, paced_lines
 from lineage.store import Store, open_store
+from lineage.store.detection.scope import stored_watermark
 from lineage.store.schema import events, openlineage_events
 from lineage.store.writer import ingest_lines
 
@@ -141,6 +142,46 @@ def test_a_live_stream_is_committed_and_judged_while_the_pipe_stays_open(loaded:
         assert up_to_date(store)  # the last events were judged before the command ended
     finally:
         store.close()
+
+
+def test_a_busy_stream_is_judged_whenever_the_judgement_is_free(loaded: str) -> None:
+    # lines keep coming (never quiet for long), --commit-within is ten minutes off and a
+    # batch is 20,000 lines: only the idle judging process asking for the lines read so far
+    # makes the command commit them, and it does at once, over and over
+    command = Command(loaded, "--commit-within", "600")
+    stop = threading.Event()
+    sent = []
+
+    def produce() -> None:
+        while not stop.is_set():
+            n = len(sent) + 1
+            command.send(write_event(record=f"busy-{n}", value=f"{n}.00"))
+            sent.append(n)
+            time.sleep(0.02)
+
+    def judged_twice() -> bool:
+        store = open_store(loaded)
+        try:
+            with store.engine.connect() as conn:
+                judged = stored_watermark(conn)
+            return judged is not None and judged.events_seq >= 2 and len(sent) > judged.events_seq
+        finally:
+            store.close()
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    try:
+        until(judged_twice, message="a busy stream's lines waited for a batch to fill")
+    finally:
+        stop.set()
+        producer.join()
+        code, out, err = command.end()
+    assert code == 0, err
+    assert (
+        out.strip()
+        == f"ingested <stdin>: {len(sent)} accepted, 0 duplicate, 0 status updates, 0 rejected"
+    )
+    assert judged_findings(loaded, len(sent)) is not None  # and all of it judged at the end
 
 
 def test_a_fifo_is_read_live_too(loaded: str, tmp_path: Path) -> None:
@@ -332,6 +373,21 @@ def test_a_trickle_that_never_stops_is_marked_every_within_seconds() -> None:
     assert sum(p.lines for p in pauses) <= 60 == len(seen) - len(pauses)
 
 
+def test_a_reader_waiting_for_the_lines_read_so_far_gets_them_after_each_read() -> None:
+    asked = iter([False, True, False])
+    seen = paced(
+        [(0, b"a\nb\n"), (0.3, b"c\n"), (0.3, b"d\n")],
+        quiet=5,
+        within=5,
+        wanted=lambda: next(asked),
+    )
+    marks = [(s.lines, s.wanted, s.quiet) if isinstance(s, Pause) else s for s in seen]
+    # asked after each read that ended lines: the first answer no, the second yes
+    assert marks == [b"a\n", b"b\n", b"c\n", (3, True, False), b"d\n"]
+    (mark,) = [s for s in seen if isinstance(s, Pause)]
+    assert mark.slow  # the pace since the start: the reader waited for the input
+
+
 def test_an_input_that_keeps_the_reader_busy_is_poured_in_not_slow(tmp_path: Path) -> None:
     # a file is always ready: the reader, not a producer, sets the pace (as with a `cat`)
     path = tmp_path / "poured.jsonl"
@@ -421,3 +477,33 @@ def test_a_pause_commits_what_came_before_it_but_a_fast_one_keeps_a_first_bulk_l
     batches = [("s", n, json.dumps(write_event(record=str(n)))) for n in range(6, 11)]
     ingest_lines(store, batches, workers=workers, inline=0, batch_size=2, on_commit=committed)
     assert seen == ([7, 9, 10] if workers == 0 else [10])
+
+
+@pytest.mark.parametrize("workers", [0, 1], ids=["in-process", "worker-processes"])
+def test_a_mark_a_reader_asked_for_commits_unless_a_first_load_is_under_way(
+    store: Store, workers: int
+) -> None:
+    if store.engine.url.database in (None, "", ":memory:"):
+        pytest.skip("an in-memory store is private to its connection")
+    seen: list[int] = []
+
+    def committed() -> None:
+        other = open_store(store.engine.url.render_as_string(hide_password=False))
+        try:
+            seen.append(stored_events(other))
+        finally:
+            other.close()
+
+    def lines(first: int, last: int) -> list[tuple[str, int, str]]:
+        return [("s", n, json.dumps(write_event(record=str(n)))) for n in range(first, last + 1)]
+
+    # the judging process is idle and asks, but the stream pours in like a file
+    asked = Pause(quiet=False, lines=1, seconds=0.5, waited=0.0, wanted=True)
+    one, two, three = lines(1, 3)
+    ingest_lines(store, [one, asked, two, asked, three], workers=workers, on_commit=committed)
+    assert seen == [3]  # into an empty store: one bulk load, committed at its end only
+
+    seen.clear()
+    four, five = lines(4, 5)
+    ingest_lines(store, [four, asked, five], workers=workers, on_commit=committed)
+    assert seen == [4, 5]  # into a store that holds events: committed when asked

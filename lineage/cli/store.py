@@ -13,7 +13,7 @@ import click
 from tqdm import tqdm  # type: ignore[import-untyped]
 
 from ..errors import InputError, LineageError
-from ..findings import judge_after_ingest, judge_in_background
+from ..findings import judge_after_ingest, judge_in_background, judging
 from ..findings.process import judge_in_a_process, stop_judging_process
 from ..live import WITHIN, Pause, is_live, paced_lines
 from ..registry import load_registry
@@ -157,7 +157,7 @@ def ingest(files: tuple[str, ...], fmt: str, within: float, judge: bool, db: str
         reading_live = within > 0 and any(is_live(stream) for _, stream in streams)
         if reading_live:
             live.begin()  # its judging process starts while the first lines come
-        lines = progress.lines(streams, within=within)
+        lines = progress.lines(streams, within=within, wanted=live.wanted)
         # A live input is judged after every commit, the first batch's included; a file
         # once, at the end.
         committed = live.committed if reading_live else None
@@ -222,11 +222,15 @@ class _Progress:
         )  # fmt: skip
 
     def lines(
-        self, streams: list[tuple[str, IO[bytes]]], *, within: float
+        self,
+        streams: list[tuple[str, IO[bytes]]],
+        *,
+        within: float,
+        wanted: Callable[[], bool] | None = None,
     ) -> Iterator[tuple[str, int, bytes] | Pause]:
         """Every line of every stream, numbered, with the bar advanced as they are read; with
         ``within`` above 0, a stream that can pause is read live
-        (:func:`lineage.live.paced_lines`), its pauses marked."""
+        (:func:`lineage.live.paced_lines`, ``wanted`` passed on), its pauses marked."""
         bar = self.bar
         for name, stream in streams:
             source = "<stdin>" if name == STDIN else name
@@ -234,7 +238,7 @@ class _Progress:
             read = 0
             texts: Iterator[bytes | Pause] | IO[bytes] = stream
             if within > 0 and is_live(stream):
-                texts = paced_lines(stream, within=within)
+                texts = paced_lines(stream, within=within, wanted=wanted)
             try:
                 for text in texts:
                     if isinstance(text, Pause):
@@ -278,6 +282,13 @@ class _Live:
         self.judge = judge
         self.started = False
         self.delivery: DeliveryThread | None = None
+
+    def wanted(self) -> bool:
+        """Whether to commit what was read so far, short of a full batch: nothing is being
+        judged, so their judgement would begin at once. The first lines of a stream are
+        judged as soon as the judging process is ready, not after a batch of 20,000, and
+        while the judgement keeps up every read is."""
+        return self.judge and not judging(self.store)
 
     def begin(self) -> None:
         """Start the judging process and the webhook's delivery (once; not with --no-judge)."""

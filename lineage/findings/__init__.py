@@ -17,6 +17,7 @@ from .state import Judgement as Judgement
 from .state import judge as judge
 from .state import judge_after_ingest as judge_after_ingest
 from .state import judge_in_background as judge_in_background
+from .state import judging as judging
 
 __all__ = [
     "Judgement",
@@ -25,6 +26,7 @@ __all__ = [
     "judge",
     "judge_after_ingest",
     "judge_in_background",
+    "judging",
     "open_findings_at",
     "open_findings_on",
     "read_findings",

@@ -76,6 +76,7 @@ __all__ = [
     "judge",
     "judge_after_ingest",
     "judge_in_background",
+    "judging",
     "up_to_date",
 ]
 
@@ -383,6 +384,13 @@ def judge_after_ingest(
                 gate.ended.wait()
             return gate.last
     return _judge_until_caught_up(store, gate, what)
+
+
+def judging(store: Store) -> bool:
+    """Whether a judgement of ``store`` after ingest runs in this process now (or is asked
+    of its judging process): when it does not, events committed now are judged at once."""
+    gate = _GATES.get(store)
+    return gate is not None and gate.running
 
 
 def judge_in_background(store: Store, *, what: str = "ingest") -> None:

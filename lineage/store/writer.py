@@ -355,9 +355,18 @@ class Writer:
         """A live stream paused (:mod:`lineage.live`): commit what is held, and go on batch
         by batch, committed, from here. While lines pour in as fast as from a file
         (:attr:`Pause.slow` false), a first load into an empty store stays one bulk
-        transaction (what is held is written into it)."""
+        transaction (what is held is written into it). A mark a reader asked for
+        (:attr:`Pause.wanted`) commits what is held unless such a load is (or now starts)
+        under way: that commits nothing before its end, and what is held waits for the
+        next batch there."""
         if pause.slow:
             self.bulk = False  # a stream that pauses is not loaded in one transaction
+        elif pause.wanted:
+            if self.bulk and not self._load_checked:
+                with self._database_errors():
+                    self._start_load()
+            if self._load is not None:
+                return
         self.flush()  # committed, or into the bulk load if one is (or now starts) under way
         if pause.slow:
             self._finish_load()
