@@ -16,7 +16,7 @@ import pytest
 from flask import Flask
 from steward_scenarios import REGISTRY, order_chain
 
-from lineage.findings.process import judge_in_a_process, judging_process
+from lineage.findings.process import JudgingProcess, judge_in_a_process, judging_process, may_fork
 from lineage.findings.state import up_to_date
 from lineage.store import Store, open_store
 from webapp import create_app
@@ -76,5 +76,25 @@ def test_an_in_memory_store_is_judged_in_its_own_process() -> None:
     try:
         assert not judge_in_a_process(store)  # the child could not open the same database
         assert judging_process(store) is None
+    finally:
+        store.close()
+
+
+def test_a_forked_child_is_ready_at_once_and_ends_with_its_parent_s_pipe(db_url: str) -> None:
+    # `lineage ingest -` forks its judging process (JudgingProcess(fork=True)); the child
+    # holds a copy of the parent's end of the pipe, which it must close, or it would wait
+    # for a request forever once the parent closed its own (and hold the command's stdout)
+    if not may_fork():
+        pytest.skip("a fork is taken on Linux, with no other thread running")
+    store = open_store(db_url)
+    try:
+        store.save_registry(REGISTRY)
+        process = JudgingProcess(store.engine.url.render_as_string(hide_password=False), fork=True)
+        assert process.forked and process.pid not in (None, os.getpid())
+        answer = process.judge("a test")  # the store's first judgement, made by the child
+        assert answer is not None and up_to_date(store)
+        process.stop(timeout=10)
+        assert not process.alive()
+        assert process.ended_by_itself  # the pipe's end ended it: not killed after the wait
     finally:
         store.close()

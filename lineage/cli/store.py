@@ -295,7 +295,7 @@ class _Live:
         if not self.judge or self.started:
             return
         self.started = True
-        judge_in_a_process(self.store)
+        judge_in_a_process(self.store, quick=True)  # forked: ready at once
         try:
             settings = WebhookSettings.from_environ(os.environ)
         except WebhookError:  # said once, after the summary (tell_after_ingest)
