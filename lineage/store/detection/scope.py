@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
+from typing import NamedTuple
 
 from sqlalchemy import Connection, bindparam, text
 
@@ -38,12 +41,12 @@ class Watermark:
     registry_version: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Touched:
+class Touched(NamedTuple):
     """One event a batch touches: its place, how it travelled and one place it read.
 
     A hop with several inputs gives one row per input; a write or a snapshot one row with
-    no input (``in_*`` None).
+    no input (``in_*`` None). A tuple: a batch's are made by the ten thousand (a frozen
+    dataclass cost about 1.5 us more a row).
     """
 
     event_id: str
@@ -100,15 +103,16 @@ def stored_watermark(conn: Connection) -> Watermark | None:
 
 
 # The events recorded in (since, until], with what each hop read: the primary key's range
-# and the hop inputs' event index. A hop's source (its first input system) is taken over the
-# rows the join already made, not by probing the inputs again for every event (a 1,007-event
-# batch at 1,000,000 events on PostgreSQL: about 2 ms of its 6).
+# and the hop inputs' event index, in the key's order (no sort: the range is read in it). A
+# hop's source (its first input system) is taken over the rows of its event, which come
+# together, in Python: not by probing the inputs again for every event (a 1,007-event batch
+# at 1,000,000 events on PostgreSQL: about 2 ms of its 6), nor by a window over the join
+# (SQLite, a 19,950-event batch: 11.3 us an event read with the window, 6.3 without).
 _NEW_EVENTS = text(
-    "SELECT e.event_id, e.kind, e.system, e.element, e.record, e.integration, "
-    "MIN(i.system) OVER (PARTITION BY e.seq) AS source, "
+    "SELECT e.seq, e.event_id, e.kind, e.system, e.element, e.record, e.integration, "
     "i.system AS in_system, i.element AS in_element, i.record AS in_record "
     "FROM events e LEFT JOIN hop_inputs i ON i.event_id = e.event_id "
-    "WHERE e.seq > :since AND e.seq <= :until"
+    "WHERE e.seq > :since AND e.seq <= :until ORDER BY e.seq"
 )
 
 # The hops whose status changed: a status recorded in (since, until] by sequence, or one
@@ -157,7 +161,13 @@ def _touched(rows: Iterator[object]) -> Iterator[Touched]:
 def new_events(conn: Connection, since: Watermark, until: Watermark) -> Iterator[Touched]:
     """The events recorded after ``since`` up to ``until`` (one row per hop input)."""
     params = {"since": since.events_seq, "until": until.events_seq}
-    yield from _touched(iter(conn.execute(_NEW_EVENTS, params)))
+    rows = conn.execute(_NEW_EVENTS, params)
+    for _seq, group in groupby(rows, key=itemgetter(0)):
+        event = list(group)
+        systems = [row[7] for row in event if row[7] is not None]
+        source = min(systems) if systems else None
+        for _, event_id, kind, system, element, record, integration, *read in event:
+            yield Touched(event_id, kind, system, element, record, integration, source, *read)
 
 
 def status_changed(conn: Connection, since: Watermark, until: Watermark) -> Iterator[Touched]:
