@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, and_, func, or_, select, union
+from sqlalchemy import Connection, Row, Select, and_, func, or_, select, union_all
 
 from ..schema import events, hop_inputs
 from .common import (
@@ -148,18 +148,19 @@ def _scoped_statement() -> Select[Any]:
             hop_inputs.c.value_norm.label("in_norm"),
         )
         # IN lists of the scope tables: both planners drive the index look-ups from them
-        # (joined, SQLite walked every hop by time and every input)
+        # (joined, SQLite walked every hop by time and every input); the inputs of the
+        # scope's own hops come from the first branch only, so the two never share a row
         wanted = (
             in_scope_events(hop_inputs.c.event_id)
             if drive == "events"
-            else in_scope_places(hop_inputs)
+            else and_(in_scope_places(hop_inputs), ~in_scope_events(hop_inputs.c.event_id))
         )
         branches.append(
             select(*columns)
             .select_from(hop_inputs.join(hop, hop.c.event_id == hop_inputs.c.event_id))
             .where(wanted, hop.c.kind == HOP, hop.c.at <= AS_OF, hop.c.seq.not_in(FAILED))
         )
-    read = union(*branches).subquery("read")
+    read = union_all(*branches).subquery("read")
     agrees = agrees_with_holder(
         (read.c.in_system, read.c.in_element, read.c.in_record),
         read.c.at,
